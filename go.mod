@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/anmitsu/go-shlex v0.0.0-20200514113438-38f4b401e2be // indirect
+	github.com/aymanbagabas/go-udiff v0.4.1 // indirect
 	github.com/creack/pty v1.1.24 // indirect
 	github.com/gliderlabs/ssh v0.3.8 // indirect
 	github.com/google/go-github/v62 v62.0.0 // indirect
