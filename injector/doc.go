@@ -1,0 +1,47 @@
+// Package injector rewrites a workflow to pause a job for SSH: it inserts
+// one step after step N (or before step 1) and takes such steps out again.
+//
+// The edit is made in the original bytes, never by re-encoding the YAML:
+// the output is the input plus the inserted lines, written in the
+// indentation, list style ("- " or "-   ") and line endings of the
+// neighbouring steps. Comments, blank lines, block scalars, anchors,
+// quoting, key order, a byte order mark and CRLF line endings all survive.
+// A flow-style list ("steps: [ ... ]") gets a flow-style entry. yaml.v3
+// (through package workflows) is used only to find where things are and to
+// check the result.
+//
+// Every result is re-parsed before it is returned: the job must have
+// exactly one more step, at index N, and the rest of the document must be
+// unchanged (values, styles, anchors, aliases). When no placement passes
+// that check, Insert refuses with an error instead of returning a file
+// that is subtly different.
+//
+// # The pause step
+//
+// The inserted step looks like this:
+//
+//	- name: Pause for SSH debugging (pitstop)
+//	  id: pitstop-pause
+//	  if: ${{ !cancelled() }}
+//	  uses: pitstopci/pitstop/agent@v1
+//
+// The step id "pitstop-pause" (PauseID) is the marker: a step is a pause
+// if and only if its id is PauseID, whatever its "uses:" says, so a pause
+// made with a fork or a local path (Options.Uses) is still recognised.
+// GitHub requires step ids to be unique within a job, so the marker cannot
+// clash with a second pause. Insert first removes every pause in the file
+// (running inject twice moves the pause; step numbers always count the
+// file's own steps), and Remove takes every pause out, giving back the
+// original bytes exactly.
+//
+// With Options.Matrix the "if:" also names one matrix leg
+// (${{ !cancelled() && matrix.os == 'ubuntu-latest' }}); Options.With
+// adds "with:" inputs, always double-quoted so that any value stays a
+// string.
+//
+// What it does not do: read or write files, print, or decide what the
+// pause step does when it runs (that is the agent's business). Problems
+// that do not stop the edit (a timeout shorter than the pause, a
+// concurrency group that cancels runs, a matrix whose every leg would
+// pause) come back as Warnings for the caller to show.
+package injector

@@ -1,0 +1,124 @@
+package injector
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/pitstopci/pitstop/workflows"
+)
+
+// edit is one insertion into, or removal from, one job's steps.
+type edit struct {
+	file   string
+	src    []byte
+	t      *text
+	w      *workflows.Workflow // src, parsed
+	job    *workflows.Job
+	p      pause               // the step to insert
+	result *workflows.Workflow // the output, parsed, once checked
+}
+
+// splice is an insertion (text at off) or a removal (from off to end).
+type splice struct {
+	off, end int
+	text     string
+}
+
+func (s splice) apply(src []byte) []byte {
+	out := make([]byte, 0, len(src)+len(s.text))
+	out = append(out, src[:s.off]...)
+	out = append(out, s.text...)
+	return append(out, src[s.end:]...)
+}
+
+// first tries the candidate edits in order of preference and returns the
+// first whose result passes check. Several candidates exist because text
+// alone cannot always tell where a step ends (a block scalar kept with
+// "|+" owns the blank lines after it); the check decides.
+func (e *edit) first(cands []splice, check func([]byte) (*workflows.Workflow, error)) ([]byte, error) {
+	var firstErr error
+	for _, c := range cands {
+		out := c.apply(e.src)
+		w, err := check(out)
+		if err == nil {
+			e.result = w
+			return out, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr == nil {
+		firstErr = fmt.Errorf("no place to edit")
+	}
+	return nil, &workflows.Error{File: e.file, Pos: e.job.StepsPos, Msg: fmt.Sprintf(
+		"cannot edit the steps of job %q without changing something else, so nothing was changed (%v)", e.job.ID, plain(firstErr))}
+}
+
+// plain strips the file name from a nested *workflows.Error: the outer
+// error already names the file.
+func plain(err error) string {
+	if we, ok := err.(*workflows.Error); ok {
+		c := *we
+		c.File = ""
+		return c.Error()
+	}
+	return err.Error()
+}
+
+// checkInsert verifies an insertion: out parses, the job has one more step,
+// the new step at index n is the pause as intended, and nothing else in
+// the document differs.
+func (e *edit) checkInsert(n int) func([]byte) (*workflows.Workflow, error) {
+	return func(out []byte) (*workflows.Workflow, error) {
+		nw, err := workflows.Parse(e.file, out)
+		if err != nil {
+			return nil, fmt.Errorf("the result does not parse: %w", err)
+		}
+		j, err := nw.Job(e.job.ID)
+		if err != nil {
+			return nil, err
+		}
+		if len(j.Steps) != len(e.job.Steps)+1 {
+			return nil, fmt.Errorf("the result has %d steps instead of %d", len(j.Steps), len(e.job.Steps)+1)
+		}
+		s := j.Steps[n]
+		if !IsPause(s) || s.Name != PauseName || s.Uses != e.p.uses || s.If != e.p.cond || !sameInputs(s.With, e.p.with) {
+			return nil, fmt.Errorf("step %d of the result is not the pause as intended", n+1)
+		}
+		if err := workflows.Compare(e.w, nw, &workflows.StepRef{Job: j.ID, Index: n}); err != nil {
+			return nil, err
+		}
+		return nw, nil
+	}
+}
+
+func sameInputs(got []workflows.KeyValue, want []Input) bool {
+	return slices.EqualFunc(got, want, func(g workflows.KeyValue, w Input) bool { return g.Key == w.Key && g.Value == w.Value })
+}
+
+// checkRemove verifies a removal of step n: the result parses and is the
+// input without that step.
+func (e *edit) checkRemove(n int) func([]byte) (*workflows.Workflow, error) {
+	return func(out []byte) (*workflows.Workflow, error) {
+		nw, err := workflows.Parse(e.file, out)
+		if err != nil {
+			return nil, fmt.Errorf("the result does not parse: %w", err)
+		}
+		if err := workflows.Compare(nw, e.w, &workflows.StepRef{Job: e.job.ID, Index: n}); err != nil {
+			return nil, err
+		}
+		return nw, nil
+	}
+}
+
+// lines joins ls with eol, with a trailing eol.
+func lines(ls []string, eol string) string {
+	var b bytes.Buffer
+	for _, l := range ls {
+		b.WriteString(l)
+		b.WriteString(eol)
+	}
+	return b.String()
+}

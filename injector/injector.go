@@ -1,0 +1,236 @@
+package injector
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/pitstopci/pitstop/workflows"
+)
+
+// DefaultUses is the action the pause step runs unless Options.Uses says
+// otherwise.
+const DefaultUses = "pitstopci/pitstop/agent@v1"
+
+// PauseID is the step id that marks a pause. See the package
+// documentation.
+const PauseID = "pitstop-pause"
+
+// PauseName is the name of an inserted pause step, as the run page shows
+// it.
+const PauseName = "Pause for SSH debugging (pitstop)"
+
+// Input is one KEY=VALUE pair from the command line.
+type Input struct{ Key, Value string }
+
+// Options say where to pause and how. The zero value pauses the only job
+// before its first step with the default action.
+type Options struct {
+	Job    string  // job id; "" is allowed only when the workflow has exactly one job
+	After  int     // pause after step N; 0 pauses before step 1
+	Uses   string  // the action to run; "" means DefaultUses
+	With   []Input // "with:" inputs of the pause step, in order
+	Matrix []Input // pause only the matrix leg where every matrix.KEY == VALUE
+}
+
+// Warning is a problem that does not stop the edit but that the user should
+// know about before pushing.
+type Warning struct {
+	File string
+	Pos  workflows.Pos
+	Msg  string
+}
+
+// String formats w as "FILE:LINE:COL: warning: msg".
+func (w Warning) String() string {
+	e := workflows.Error{File: w.File, Pos: w.Pos, Msg: "warning: " + w.Msg}
+	return e.Error()
+}
+
+// Result is the outcome of Insert or Remove.
+type Result struct {
+	Out      []byte    // the whole rewritten file
+	Warnings []Warning // in file order of what they are about
+	Job      string    // the job that was paused (Insert only)
+	After    int       // the step it pauses after (Insert only)
+	Removed  int       // how many earlier pauses were taken out
+}
+
+// IsPause reports whether s is a pause step: its id is PauseID.
+func IsPause(s *workflows.Step) bool { return s.ID == PauseID }
+
+// inputName is what GitHub accepts as an input name, and what a matrix
+// key must look like to be written as matrix.KEY in an expression.
+var inputName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// check validates the options that do not depend on the file.
+func (o Options) check(file string) error {
+	bad := func(format string, args ...any) error {
+		return &workflows.Error{File: file, Msg: fmt.Sprintf(format, args...)}
+	}
+	if o.Uses != "" && (strings.ContainsAny(o.Uses, " \t\r\n") || !utf8.ValidString(o.Uses) || strings.ContainsFunc(o.Uses, isControl)) {
+		return bad("--uses %q is not an action reference; use OWNER/REPO/PATH@REF, ./PATH or docker://IMAGE", o.Uses)
+	}
+	for _, set := range []struct {
+		flag string
+		list []Input
+	}{{"--with", o.With}, {"--matrix", o.Matrix}} {
+		seen := map[string]bool{}
+		for _, in := range set.list {
+			if !inputName.MatchString(in.Key) {
+				return bad("%s key %q is not a valid name (letters, digits, \"_\" and \"-\", not starting with a digit or \"-\")", set.flag, in.Key)
+			}
+			if seen[in.Key] {
+				return bad("%s %s is given twice", set.flag, in.Key)
+			}
+			seen[in.Key] = true
+			if !utf8.ValidString(in.Value) {
+				return bad("%s %s: value %q is not UTF-8", set.flag, in.Key, in.Value)
+			}
+		}
+	}
+	return nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// Insert returns src with a pause step inserted as opts say. Any pause
+// already in the file is taken out first, so inserting again moves the
+// pause. Errors are *workflows.Error.
+func Insert(file string, src []byte, opts Options) (*Result, error) {
+	if err := opts.check(file); err != nil {
+		return nil, err
+	}
+	clean, w, removed, err := removeAll(file, src)
+	if err != nil {
+		return nil, err
+	}
+	job, err := w.Job(opts.Job)
+	if err != nil {
+		return nil, err
+	}
+	if err := insertable(w, job, opts.After); err != nil {
+		return nil, err
+	}
+	warns, err := warnings(w, job, opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &edit{file: file, src: clean, t: newText(clean), w: w, job: job, p: newPause(opts)}
+	var out []byte
+	if job.StepsFlow {
+		out, err = e.insertFlow(opts.After)
+	} else {
+		out, err = e.insertBlock(opts.After)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Out: out, Warnings: warns, Job: job.ID, After: opts.After, Removed: removed}, nil
+}
+
+// insertable checks that job has its own steps list and N is in range.
+func insertable(w *workflows.Workflow, job *workflows.Job, n int) error {
+	fail := func(p workflows.Pos, format string, args ...any) error {
+		return &workflows.Error{File: w.File, Pos: p, Msg: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case job.Uses != "":
+		return fail(job.UsesPos, "job %q calls the reusable workflow %q, so it has no steps of its own to pause; pause a job inside that workflow instead", job.ID, job.Uses)
+	case job.StepsKeyPos.IsZero():
+		return fail(job.Pos, "job %q has no \"steps\" to pause", job.ID)
+	case len(job.Steps) == 0 && !job.StepsFlow:
+		return fail(job.StepsKeyPos, "job %q has an empty \"steps:\"; write \"steps: []\" or add a step to pause it", job.ID)
+	case job.StepsShared != nil:
+		return fail(sharedPos(job), "%s", sharedMsg(job))
+	case n < 0 || n > len(job.Steps):
+		return fail(job.StepsPos, "job %q has %s; --ssh-after-step %d is out of range (0..%d)", job.ID, workflows.Plural(len(job.Steps), "step"), n, len(job.Steps))
+	}
+	return nil
+}
+
+func sharedPos(job *workflows.Job) workflows.Pos {
+	if job.StepsShared.Here {
+		return job.StepsShared.AnchorPos
+	}
+	return job.StepsShared.AliasPos
+}
+
+// sharedMsg explains why a job whose steps are shared through YAML
+// anchors cannot be paused alone. Pausing the shared list would pause
+// every job that uses it, which is never what "pause job X" means.
+func sharedMsg(job *workflows.Job) string {
+	sh := job.StepsShared
+	others := ""
+	if len(sh.Jobs) > 0 {
+		q := make([]string, len(sh.Jobs))
+		for i, j := range sh.Jobs {
+			q[i] = fmt.Sprintf("%q", j)
+		}
+		others = fmt.Sprintf(" (jobs %s run the same steps)", strings.Join(q, ", "))
+		if len(sh.Jobs) == 1 {
+			others = fmt.Sprintf(" (job %s runs the same steps)", q[0])
+		}
+	}
+	fix := fmt.Sprintf("to pause only %q, write its steps out in full instead of the alias", job.ID)
+	switch {
+	case sh.Anchor == "<<":
+		return fmt.Sprintf("job %q gets its steps through a \"<<\" merge key, so they are not written in the job; %s", job.ID,
+			fmt.Sprintf("to pause only %q, give it a \"steps:\" list of its own", job.ID))
+	case sh.Here:
+		return fmt.Sprintf("the steps of job %q are anchored as &%s and reused by the alias *%s at line %d%s; a pause here would pause every job that uses them; %s",
+			job.ID, sh.Anchor, sh.Anchor, sh.AliasPos.Line, others, fmt.Sprintf("to pause only %q, replace the alias *%s with a copy of the steps", job.ID, sh.Anchor))
+	}
+	return fmt.Sprintf("job %q takes its steps from the alias *%s (anchor &%s at line %d)%s; a pause there would pause every job that uses them; %s",
+		job.ID, sh.Anchor, sh.Anchor, sh.AnchorPos.Line, others, fix)
+}
+
+// Remove takes every pause step out of src, restoring the bytes as they
+// were before Insert. Removed says how many there were; none is not an
+// error.
+func Remove(file string, src []byte) (*Result, error) {
+	out, _, n, err := removeAll(file, src)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Out: out, Removed: n}, nil
+}
+
+// removeAll removes pauses one at a time, re-parsing after each so that
+// every removal is checked on its own, and returns the parsed result.
+func removeAll(file string, src []byte) ([]byte, *workflows.Workflow, int, error) {
+	w, err := workflows.Parse(file, src)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	n := 0
+	for {
+		job, idx := findPause(w)
+		if job == nil {
+			return src, w, n, nil
+		}
+		e := &edit{file: file, src: src, t: newText(src), w: w, job: job}
+		var out []byte
+		if job.StepsFlow {
+			out, err = e.removeFlow(idx)
+		} else {
+			out, err = e.removeBlock(idx)
+		}
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		src, w, n = out, e.result, n+1
+	}
+}
+
+func findPause(w *workflows.Workflow) (*workflows.Job, int) {
+	for _, j := range w.Jobs {
+		for i, s := range j.Steps {
+			if IsPause(s) {
+				return j, i
+			}
+		}
+	}
+	return nil, 0
+}

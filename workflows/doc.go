@@ -1,0 +1,25 @@
+// Package workflows reads GitHub Actions workflow files into the few
+// things pitstop needs to know about them: the jobs in file order, each
+// job's steps numbered from 1 the way a person counts them, their ids,
+// names and `uses:`/`run:` values, and the line:column where each starts.
+//
+// It also reports what makes a job special for a pause: a matrix, a
+// `timeout-minutes`, a `concurrency` group that cancels in-progress runs,
+// a call to a reusable workflow (no steps at all), and steps that are
+// shared with other jobs through YAML anchors and aliases.
+//
+// Every problem with a file is an *Error that prints as
+// "FILE:LINE:COL: message", quoting names with %q and listing the valid
+// choices, so a person can jump straight to the spot.
+//
+// What it does not do: change a workflow (that is package injector), judge
+// whether a workflow would run (that is actionlint's job), or hand out
+// yaml.v3 nodes; positions travel as Pos values instead, and Compare
+// answers the one question that needs the trees ("is this the same
+// document, apart from one added step?").
+//
+// Reading is bounded: ReadFile and ReadAll refuse directories and anything
+// over MaxSize, and Parse refuses binary data and text that is not UTF-8,
+// so a wrong path gives a clear message instead of a YAML error from the
+// middle of a binary.
+package workflows

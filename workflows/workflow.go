@@ -1,0 +1,173 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Workflow is a parsed workflow file.
+type Workflow struct {
+	File        string       // the name given to Parse, used in errors
+	Jobs        []*Job       // in file order
+	JobsPos     Pos          // the "jobs" key
+	Concurrency *Concurrency // workflow-level concurrency; nil when there is none
+
+	src     []byte
+	lines   *lineIndex
+	doc     *yaml.Node // the document node
+	aliases map[*yaml.Node][]*yaml.Node
+}
+
+// Job is one entry under "jobs".
+type Job struct {
+	ID   string // the key under "jobs"
+	Name string // its "name:", if any
+	Pos  Pos    // the job's key
+	// Steps in the order written; nil for a job without steps.
+	Steps []*Step
+	// Uses is the reusable workflow a job calls ("uses:" at job level);
+	// such a job has no steps of its own.
+	Uses    string
+	UsesPos Pos
+
+	StepsKeyPos Pos // the "steps" key; zero when the job has none
+	// StepsPos is where the list starts: the first "-" of a block list or
+	// the "[" of a flow list.
+	StepsPos  Pos
+	StepsFlow bool // the list is written "[ ... ]"
+	// StepsShared is set when the steps list is not this job's alone, so
+	// that changing it would change other jobs or other parts of the file.
+	StepsShared *Sharing
+
+	TimeoutMinutes string // "timeout-minutes:" as written (a number or an expression); "" when unset
+	TimeoutPos     Pos
+	Concurrency    *Concurrency // job-level concurrency; nil when there is none
+	Matrix         *Matrix      // nil when the job has no strategy.matrix
+
+	steps *yaml.Node // the steps sequence, aliases resolved
+}
+
+// Step is one entry of a job's steps.
+type Step struct {
+	Number int    // 1-based, in the order written
+	ID     string // "id:"
+	Name   string // "name:"
+	Uses   string // "uses:"
+	Run    string // "run:"
+	If     string // "if:"
+	// With holds the "with:" inputs whose values are plain strings, in
+	// file order.
+	With []KeyValue
+	// Pos is where the step starts for a reader: its "-" in a block list,
+	// the item itself in a flow list.
+	Pos Pos
+	// ItemPos is where the step's content starts (its first key, or "{");
+	// on the line of a block step's "-" it shows the list style, "- " or
+	// "-   ".
+	ItemPos Pos
+	// LastLine is the last line on which any key or value of the step
+	// starts. A multi-line value can run past it.
+	LastLine int
+}
+
+// KeyValue is one key of a mapping with a scalar value.
+type KeyValue struct{ Key, Value string }
+
+// Concurrency is a "concurrency:" setting.
+type Concurrency struct {
+	Pos   Pos
+	Group string
+	// CancelInProgress is "cancel-in-progress:" as written: "true",
+	// "false", an expression, or "" when unset.
+	CancelInProgress string
+}
+
+// Matrix is a job's "strategy.matrix".
+type Matrix struct {
+	Pos Pos
+	// Keys are the matrix variables in file order, including ones that
+	// only "include" entries add. Empty when Expr is set.
+	Keys []string
+	// Expr is set when the whole matrix is an expression (for example
+	// fromJSON of an earlier job's output), so its keys are not known
+	// until the run.
+	Expr string
+}
+
+// Sharing explains how a job's steps list is shared through YAML anchors
+// and aliases.
+type Sharing struct {
+	Anchor    string   // the anchor name, without "&" or "*"
+	AnchorPos Pos      // where "&Anchor" is
+	AliasPos  Pos      // the alias that shares it: this job's own, or the first one elsewhere
+	Jobs      []string // other jobs that run the very same steps
+	// Here is true when the list is written in this job and aliased
+	// elsewhere; false when this job only refers to a list written
+	// elsewhere.
+	Here bool
+}
+
+// Label is what a person calls the step: its name, else "uses: X", else the
+// first line of its run script.
+func (s *Step) Label() string {
+	switch {
+	case s.Name != "":
+		return s.Name
+	case s.Uses != "":
+		return "uses: " + s.Uses
+	case strings.TrimSpace(s.Run) != "":
+		for _, l := range strings.Split(s.Run, "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				return l
+			}
+		}
+	}
+	return fmt.Sprintf("step %d", s.Number)
+}
+
+// Job returns the job with the given id. An empty id means "the only job"
+// and is an error when the workflow has several. Either error lists the
+// jobs with their step counts.
+func (w *Workflow) Job(id string) (*Job, error) {
+	if id == "" {
+		if len(w.Jobs) == 1 {
+			return w.Jobs[0], nil
+		}
+		return nil, errorf(w.File, w.JobsPos, "the workflow has %d jobs; choose one with --job: %s", len(w.Jobs), w.JobList())
+	}
+	for _, j := range w.Jobs {
+		if j.ID == id {
+			return j, nil
+		}
+	}
+	return nil, errorf(w.File, w.JobsPos, "unknown job %q; jobs are: %s", id, w.JobList())
+}
+
+// JobList describes the jobs for a person choosing one:
+// `"build" (4 steps), "deploy" (calls a reusable workflow)`.
+func (w *Workflow) JobList() string {
+	parts := make([]string, len(w.Jobs))
+	for i, j := range w.Jobs {
+		parts[i] = fmt.Sprintf("%q (%s)", j.ID, j.Summary())
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Summary says in a few words what a job has: "4 steps", "1 step" or
+// "calls a reusable workflow".
+func (j *Job) Summary() string {
+	if j.Uses != "" {
+		return "calls a reusable workflow"
+	}
+	return Plural(len(j.Steps), "step")
+}
+
+// Plural formats a count with a noun, "1 step" or "3 steps".
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
