@@ -20,10 +20,11 @@
 //
 // The inserted step looks like this:
 //
-//	- name: Pause for SSH debugging (pitstop)
-//	  id: pitstop-pause
-//	  if: ${{ !cancelled() }}
-//	  uses: pitstopci/pitstop/agent@v1
+//	steps:
+//	  - name: Pause for SSH debugging (pitstop)
+//	    id: pitstop-pause
+//	    if: ${{ !cancelled() }}
+//	    uses: pitstopci/pitstop/agent@v1
 //
 // The step id "pitstop-pause" (PauseID) is the marker: a step is a pause
 // if and only if its id is PauseID, whatever its "uses:" says, so a pause

@@ -162,28 +162,30 @@ func sharedPos(job *workflows.Job) workflows.Pos {
 // every job that uses it, which is never what "pause job X" means.
 func sharedMsg(job *workflows.Job) string {
 	sh := job.StepsShared
-	others := ""
-	if len(sh.Jobs) > 0 {
-		q := make([]string, len(sh.Jobs))
-		for i, j := range sh.Jobs {
-			q[i] = fmt.Sprintf("%q", j)
-		}
-		others = fmt.Sprintf(" (jobs %s run the same steps)", strings.Join(q, ", "))
-		if len(sh.Jobs) == 1 {
-			others = fmt.Sprintf(" (job %s runs the same steps)", q[0])
-		}
+	q := make([]string, len(sh.Jobs))
+	for i, j := range sh.Jobs {
+		q[i] = fmt.Sprintf("%q", j)
 	}
-	fix := fmt.Sprintf("to pause only %q, write its steps out in full instead of the alias", job.ID)
+	also := ""
+	switch len(q) {
+	case 0:
+	case 1:
+		also = ", which job " + q[0] + " also runs"
+	default:
+		also = ", which jobs " + strings.Join(q, ", ") + " also run"
+	}
 	switch {
-	case sh.Anchor == "<<":
-		return fmt.Sprintf("job %q gets its steps through a \"<<\" merge key, so they are not written in the job; %s", job.ID,
-			fmt.Sprintf("to pause only %q, give it a \"steps:\" list of its own", job.ID))
+	case sh.Merge && sh.Anchor == "":
+		return fmt.Sprintf("job %q gets its steps through a \"<<\" merge key, not a list of its own; to pause it, give it a \"steps:\" list", job.ID)
+	case sh.Merge:
+		return fmt.Sprintf("job %q gets its steps through the merge key \"<<: *%s\" (anchor &%s at line %d)%s; a pause there would pause every job that uses them; to pause only %q, give it a \"steps:\" list of its own",
+			job.ID, sh.Anchor, sh.Anchor, sh.AnchorPos.Line, also, job.ID)
 	case sh.Here:
-		return fmt.Sprintf("the steps of job %q are anchored as &%s and reused by the alias *%s at line %d%s; a pause here would pause every job that uses them; %s",
-			job.ID, sh.Anchor, sh.Anchor, sh.AliasPos.Line, others, fmt.Sprintf("to pause only %q, replace the alias *%s with a copy of the steps", job.ID, sh.Anchor))
+		return fmt.Sprintf("the steps of job %q are anchored as &%s and reused by the alias *%s at line %d%s; a pause here would pause every job that uses them; to pause only %q, replace the alias *%s with a copy of the steps",
+			job.ID, sh.Anchor, sh.Anchor, sh.AliasPos.Line, also, job.ID, sh.Anchor)
 	}
-	return fmt.Sprintf("job %q takes its steps from the alias *%s (anchor &%s at line %d)%s; a pause there would pause every job that uses them; %s",
-		job.ID, sh.Anchor, sh.Anchor, sh.AnchorPos.Line, others, fix)
+	return fmt.Sprintf("job %q takes its steps from the alias *%s (anchor &%s at line %d)%s; a pause there would pause every job that uses them; to pause only %q, write its steps out in full instead of the alias",
+		job.ID, sh.Anchor, sh.Anchor, sh.AnchorPos.Line, also, job.ID)
 }
 
 // Remove takes every pause step out of src, restoring the bytes as they

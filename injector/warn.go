@@ -44,8 +44,12 @@ func warnings(w *workflows.Workflow, job *workflows.Job, opts Options) ([]Warnin
 		// An expression cannot be judged here; only plain numbers are.
 		if m, err := strconv.ParseFloat(job.TimeoutMinutes, 64); err == nil {
 			if limit := time.Duration(m * float64(time.Minute)); limit <= maxPause {
-				warn(job.TimeoutPos, "job %q has timeout-minutes: %s, but the pause may last %s (%s); the job would be cancelled during the SSH session: raise timeout-minutes or pass --with max-duration=...",
-					job.ID, job.TimeoutMinutes, fmtDuration(maxPause), source)
+				fix := "raise timeout-minutes or pass a shorter --with max-duration=..."
+				if maxSet {
+					fix = "raise timeout-minutes or shorten max-duration"
+				}
+				warn(job.TimeoutPos, "job %q has timeout-minutes: %s, but the pause may last %s (%s); the job would be cancelled during the SSH session: %s",
+					job.ID, job.TimeoutMinutes, fmtDuration(maxPause), source, fix)
 			}
 		}
 	} else if maxPause >= githubJobLimit {

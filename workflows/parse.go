@@ -154,7 +154,10 @@ func (w *Workflow) build() error {
 	}
 	w.JobsPos = pos(jk)
 	jobs = resolve(jobs)
-	if jobs.Kind != yaml.MappingNode || len(jobs.Content) == 0 {
+	if jobs.Kind == yaml.MappingNode && len(jobs.Content) == 0 {
+		return errorf(w.File, pos(jobs), "\"jobs\" is empty; pitstop pauses a job, so it needs at least one")
+	}
+	if jobs.Kind != yaml.MappingNode {
 		return errorf(w.File, pos(jobs), "\"jobs\" must be a mapping of job ids to jobs; it is %s", kindName(jobs))
 	}
 	for i := 0; i+1 < len(jobs.Content); i += 2 {
@@ -356,12 +359,12 @@ func (w *Workflow) sharing() {
 		_, stepsVal, via := lookup(jobVal, "steps")
 		for _, n := range []*yaml.Node{jobsVal, jobVal, stepsVal, via} {
 			if n != nil && n.Kind == yaml.AliasNode {
-				sh = &Sharing{Anchor: n.Value, AnchorPos: pos(n.Alias), AliasPos: pos(n)}
+				sh = &Sharing{Anchor: n.Value, AnchorPos: pos(n.Alias), AliasPos: pos(n), Merge: n == via}
 				break
 			}
 		}
 		if sh == nil && via != nil {
-			sh = &Sharing{Anchor: "<<", AliasPos: pos(via)}
+			sh = &Sharing{AliasPos: pos(via), Merge: true}
 		}
 		// Written here but anchored, and an alias elsewhere uses it.
 		if sh == nil {

@@ -53,4 +53,3 @@ func ReadAll(name string, r io.Reader) ([]byte, error) {
 func tooBig(name string) error {
 	return errorf(name, Pos{}, "file is larger than %d MiB; this is not a workflow file", MaxSize>>20)
 }
-

@@ -99,7 +99,8 @@ type Matrix struct {
 // Sharing explains how a job's steps list is shared through YAML anchors
 // and aliases.
 type Sharing struct {
-	Anchor    string   // the anchor name, without "&" or "*"
+	Anchor    string   // the anchor name, without "&" or "*"; "" for an inline merge
+	Merge     bool     // the steps come in through a "<<" merge key
 	AnchorPos Pos      // where "&Anchor" is
 	AliasPos  Pos      // the alias that shares it: this job's own, or the first one elsewhere
 	Jobs      []string // other jobs that run the very same steps
