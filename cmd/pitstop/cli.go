@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+
+	"github.com/pitstopci/pitstop/workflows"
 )
 
 // Named exit codes, as in gh: scripts can tell a usage mistake from a
@@ -101,11 +103,16 @@ func Main(args []string, io *IO) int {
 func report(io *IO, name string, err error) int {
 	var silent *silentError
 	var usage *usageError
+	var wf *workflows.Error
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, &silent):
 		return silent.code
+	case errors.As(err, &wf):
+		// FILE:LINE:COL: message, like a compiler, so editors can jump to it.
+		fmt.Fprintln(io.Err, err)
+		return exitError
 	case errors.As(err, &usage):
 		fmt.Fprintf(io.Err, "pitstop %s: %s\nRun 'pitstop %s --help' for usage.\n", name, usage.msg, name)
 		return exitUsage

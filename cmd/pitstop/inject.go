@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	udiff "github.com/aymanbagabas/go-udiff"
+
+	"github.com/pitstopci/pitstop/injector"
+	"github.com/pitstopci/pitstop/internal/atomicfile"
+	"github.com/pitstopci/pitstop/workflows"
+)
+
+const injectHelp = `Usage:
+  pitstop inject [--job ID] --ssh-after-step N [-w | -d] [--uses REF] [--with KEY=VALUE]... [--matrix KEY=VALUE]... [FILE|-]
+  pitstop inject --remove [-w | -d] [FILE|-]
+  pitstop inject --list [FILE|-]
+
+Inserts a pause step into a GitHub Actions workflow: when the job reaches it,
+the person who triggered the run can SSH into the runner, in the job's own
+workspace and environment. Nothing else in the file changes, byte for byte.
+
+Steps are numbered from 1 in the order they are written (see --list);
+--ssh-after-step 0 pauses before the first step. --job may be left out when
+the workflow has only one job. Running inject again moves the pause.
+
+The result goes to stdout, or back into FILE with -w, or as a diff with -d.
+With no FILE, or with -, the workflow is read from stdin.
+
+Examples:
+  $ pitstop inject --list .github/workflows/ci.yml
+  $ pitstop inject --job build --ssh-after-step 4 -d .github/workflows/ci.yml
+  $ pitstop inject --job build --ssh-after-step 4 -w .github/workflows/ci.yml
+  $ pitstop inject --job test --ssh-after-step 2 --matrix os=ubuntu-latest -w ci.yml
+  $ pitstop inject --job build --ssh-after-step 4 --with wait-timeout=5m -w ci.yml
+  $ pitstop inject --remove -w .github/workflows/ci.yml
+`
+
+// injectOptions are the flags of pitstop inject.
+type injectOptions struct {
+	job    string
+	after  string // kept as text so a bad number gets our own message
+	write  bool
+	diff   bool
+	list   bool
+	remove bool
+	uses   string
+	with   multiFlag
+	matrix multiFlag
+}
+
+func init() {
+	register(&command{
+		name:    "inject",
+		summary: "insert (or move, or remove) the SSH pause in a workflow file",
+		run:     runInject,
+	})
+}
+
+func runInject(io *IO, args []string) error {
+	var o injectOptions
+	fs := flagSet("inject", injectHelp, io)
+	fs.StringVar(&o.job, "job", "", "the job to pause, by its `ID` under jobs: (optional when there is one job)")
+	fs.StringVar(&o.after, "ssh-after-step", "", "pause after step `N` (counted from 1; 0 pauses before the first step)")
+	fs.BoolVar(&o.write, "w", false, "write the result back into FILE instead of stdout")
+	fs.BoolVar(&o.diff, "d", false, "print a unified diff instead of the whole file")
+	fs.BoolVar(&o.list, "list", false, "list the jobs and their numbered steps, and exit")
+	fs.BoolVar(&o.remove, "remove", false, "take every pause out of the workflow")
+	fs.StringVar(&o.uses, "uses", injector.DefaultUses, "the action `REF` the pause step uses (a fork, a tag, or a local path like ./agent)")
+	fs.Var(&o.with, "with", "an input for the pause step as `KEY=VALUE`, e.g. wait-timeout=5m (repeatable)")
+	fs.Var(&o.matrix, "matrix", "pause only the matrix leg where `KEY=VALUE` (repeatable)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+
+	switch {
+	case len(pos) > 1:
+		return usagef("one workflow file at a time, got %d: %s", len(pos), strings.Join(pos, " "))
+	case o.write && o.diff:
+		return usagef("-w and -d do not go together: -w writes the file, -d only shows the change")
+	case o.list && (o.remove || o.write || o.diff || o.after != ""):
+		return usagef("--list only lists; it takes no other flags but a FILE")
+	case o.remove && (o.after != "" || o.job != "" || len(o.with) > 0 || len(o.matrix) > 0):
+		return usagef("--remove takes out every pause; it takes no --job, --ssh-after-step, --with or --matrix")
+	case !o.list && !o.remove && o.after == "":
+		return usagef("say where to pause with --ssh-after-step N (see the step numbers with --list)")
+	}
+	file := "-"
+	if len(pos) == 1 {
+		file = pos[0]
+	}
+	if o.write && file == "-" {
+		return usagef("-w needs a FILE to write back to; stdin cannot be rewritten")
+	}
+
+	name, src, err := readWorkflow(io, file)
+	if err != nil {
+		return err
+	}
+	if o.list {
+		return listSteps(io, name, src)
+	}
+
+	var res *injector.Result
+	if o.remove {
+		res, err = injector.Remove(name, src)
+	} else {
+		var opts injector.Options
+		if opts, err = o.insertOptions(); err != nil {
+			return err
+		}
+		res, err = injector.Insert(name, src, opts)
+	}
+	if err != nil {
+		return err
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(io.Err, w.String())
+	}
+	if o.remove && res.Removed == 0 {
+		fmt.Fprintf(io.Err, "%s: no pitstop pause found; nothing to remove\n", name)
+	}
+
+	switch {
+	case o.diff:
+		from, to := diffLabels(name)
+		io.Out.Write([]byte(udiff.Unified(from, to, string(src), string(res.Out))))
+	case o.write:
+		if bytes.Equal(src, res.Out) {
+			return nil
+		}
+		if err := atomicfile.WriteFile(file, res.Out, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", file, err)
+		}
+		if o.remove {
+			fmt.Fprintf(io.Err, "%s: removed %d pause(s)\n", name, res.Removed)
+		} else {
+			fmt.Fprintf(io.Err, "%s: job %q pauses %s\n", name, res.Job, where(res.After))
+		}
+	default:
+		io.Out.Write(res.Out)
+	}
+	return nil
+}
+
+// insertOptions turns the flags into injector options, rejecting what the
+// flag package cannot: a step number that is not a number, a malformed
+// KEY=VALUE.
+func (o *injectOptions) insertOptions() (injector.Options, error) {
+	n, err := strconv.Atoi(o.after)
+	if err != nil {
+		return injector.Options{}, usagef("--ssh-after-step wants a step number (0 pauses before the first step), got %q", o.after)
+	}
+	with, err := keyValues("--with", o.with)
+	if err != nil {
+		return injector.Options{}, err
+	}
+	matrix, err := keyValues("--matrix", o.matrix)
+	if err != nil {
+		return injector.Options{}, err
+	}
+	return injector.Options{Job: o.job, After: n, Uses: o.uses, With: with, Matrix: matrix}, nil
+}
+
+func keyValues(flagName string, list []string) ([]injector.Input, error) {
+	var out []injector.Input
+	for _, kv := range list {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, usagef("%s wants KEY=VALUE, got %q", flagName, kv)
+		}
+		out = append(out, injector.Input{Key: k, Value: v})
+	}
+	return out, nil
+}
+
+// readWorkflow reads FILE, or stdin for "-", and returns the name to use in
+// messages with the content.
+func readWorkflow(io *IO, file string) (string, []byte, error) {
+	if file == "-" {
+		src, err := workflows.ReadAll("<stdin>", io.In)
+		return "<stdin>", src, err
+	}
+	src, err := workflows.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return file, nil, fmt.Errorf("%s: no such file", file)
+	}
+	return file, src, err
+}
+
+func where(after int) string {
+	if after == 0 {
+		return "before step 1"
+	}
+	return fmt.Sprintf("after step %d", after)
+}
+
+// listSteps prints every job with its numbered steps, the way
+// --ssh-after-step counts them.
+func listSteps(io *IO, name string, src []byte) error {
+	wf, err := workflows.Parse(name, src)
+	if err != nil {
+		return err
+	}
+	for i, job := range wf.Jobs {
+		if i > 0 {
+			fmt.Fprintln(io.Out)
+		}
+		title := job.ID
+		if job.Name != "" && job.Name != job.ID {
+			title = fmt.Sprintf("%s (%s)", job.ID, job.Name)
+		}
+		if job.Uses != "" {
+			fmt.Fprintf(io.Out, "%s: calls %s; a reusable workflow has no steps to pause after\n", title, job.Uses)
+			continue
+		}
+		fmt.Fprintf(io.Out, "%s: %s\n", title, plural(len(job.Steps), "step"))
+		tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
+		for _, s := range job.Steps {
+			label := s.Label()
+			if injector.IsPause(s) {
+				label += "   <- pitstop pause"
+			}
+			fmt.Fprintf(tw, "  %d\t%s\tline %d\n", s.Number, label, s.Pos.Line)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// diffLabels names the two sides of a diff so that `git apply` and
+// `patch -p1` accept it when the file is inside the current directory.
+func diffLabels(name string) (string, string) {
+	if filepath.IsLocal(name) {
+		name = filepath.ToSlash(name)
+		return "a/" + name, "b/" + name
+	}
+	return name + ".orig", name
+}
