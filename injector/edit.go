@@ -17,6 +17,9 @@ type edit struct {
 	job    *workflows.Job
 	p      pause               // the step to insert
 	result *workflows.Workflow // the output, parsed, once checked
+	// eofNewline is set when the insertion had to end the file's last
+	// line, and that changed a block scalar there (see checkInsert).
+	eofNewline bool
 }
 
 // splice is an insertion (text at off) or a removal (from off to end).
@@ -36,11 +39,11 @@ func (s splice) apply(src []byte) []byte {
 // first whose result passes check. Several candidates exist because text
 // alone cannot always tell where a step ends (a block scalar kept with
 // "|+" owns the blank lines after it); the check decides.
-func (e *edit) first(cands []splice, check func([]byte) (*workflows.Workflow, error)) ([]byte, error) {
+func (e *edit) first(cands []splice, check func(splice, []byte) (*workflows.Workflow, error)) ([]byte, error) {
 	var firstErr error
 	for _, c := range cands {
 		out := c.apply(e.src)
-		w, err := check(out)
+		w, err := check(c, out)
 		if err == nil {
 			e.result = w
 			return out, nil
@@ -70,8 +73,14 @@ func plain(err error) string {
 // checkInsert verifies an insertion: out parses, the job has one more step,
 // the new step at index n is the pause as intended, and nothing else in
 // the document differs.
-func (e *edit) checkInsert(n int) func([]byte) (*workflows.Workflow, error) {
-	return func(out []byte) (*workflows.Workflow, error) {
+//
+// One difference is tolerated, and reported as a warning: in a file whose
+// last line has no newline, a block scalar ending there ("run: |") has no
+// final line break, and any step after it must give it one. The result is
+// then compared with the input plus that newline, so nothing else may
+// differ.
+func (e *edit) checkInsert(n int) func(splice, []byte) (*workflows.Workflow, error) {
+	return func(sp splice, out []byte) (*workflows.Workflow, error) {
 		nw, err := workflows.Parse(e.file, out)
 		if err != nil {
 			return nil, fmt.Errorf("the result does not parse: %w", err)
@@ -87,7 +96,15 @@ func (e *edit) checkInsert(n int) func([]byte) (*workflows.Workflow, error) {
 		if !IsPause(s) || s.Name != PauseName || s.Uses != e.p.uses || s.If != e.p.cond || !sameInputs(s.With, e.p.with) {
 			return nil, fmt.Errorf("step %d of the result is not the pause as intended", n+1)
 		}
-		if err := workflows.Compare(e.w, nw, &workflows.StepRef{Job: j.ID, Index: n}); err != nil {
+		ref := &workflows.StepRef{Job: j.ID, Index: n}
+		err = workflows.Compare(e.w, nw, ref)
+		if err != nil && sp.off == len(e.src) && !e.t.endsWithNewline() {
+			ended, perr := workflows.Parse(e.file, append(e.src[:len(e.src):len(e.src)], e.t.newline(e.t.lines())...))
+			if perr == nil && workflows.Compare(ended, nw, ref) == nil {
+				e.eofNewline, err = true, nil
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
 		return nw, nil
@@ -100,13 +117,22 @@ func sameInputs(got []workflows.KeyValue, want []Input) bool {
 
 // checkRemove verifies a removal of step n: the result parses and is the
 // input without that step.
-func (e *edit) checkRemove(n int) func([]byte) (*workflows.Workflow, error) {
-	return func(out []byte) (*workflows.Workflow, error) {
+func (e *edit) checkRemove(n int) func(splice, []byte) (*workflows.Workflow, error) {
+	return func(sp splice, out []byte) (*workflows.Workflow, error) {
 		nw, err := workflows.Parse(e.file, out)
 		if err != nil {
 			return nil, fmt.Errorf("the result does not parse: %w", err)
 		}
-		if err := workflows.Compare(nw, e.w, &workflows.StepRef{Job: e.job.ID, Index: n}); err != nil {
+		ref := &workflows.StepRef{Job: e.job.ID, Index: n}
+		err = workflows.Compare(nw, e.w, ref)
+		if err != nil && sp.end == len(e.src) && len(out) > 0 && out[len(out)-1] != '\n' {
+			// The mirror image of the newline checkInsert tolerates.
+			ended, perr := workflows.Parse(e.file, append(out[:len(out):len(out)], '\n'))
+			if perr == nil && workflows.Compare(ended, e.w, ref) == nil {
+				err = nil
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
 		return nw, nil

@@ -127,6 +127,11 @@ func Insert(file string, src []byte, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if e.eofNewline {
+		last := job.Steps[len(job.Steps)-1]
+		warns = append(warns, Warning{File: file, Pos: last.Pos, Msg: fmt.Sprintf(
+			"the file does not end with a newline, so the multi-line value that ends step %d of job %q gains one (harmless for a run: script)", last.Number, job.ID)})
+	}
 	return &Result{Out: out, Warnings: warns, Job: job.ID, After: opts.After, Removed: removed}, nil
 }
 
