@@ -78,10 +78,32 @@ func (e *edit) insertBlock(n int) ([]byte, error) {
 		to = limit
 	}
 	var cands []splice
-	for l := from; l <= to; l++ {
+	for _, l := range candidateLines(from, to) {
 		cands = append(cands, e.insertAt(l, body))
 	}
 	return e.first(cands, e.checkInsert(n))
+}
+
+// maxCandidates bounds how many placements are tried (each costs a parse
+// of the whole file), so that a step followed by thousands of blank lines
+// cannot make an edit quadratic.
+const maxCandidates = 32
+
+// candidateLines lists the lines from..to in the order to try them: the
+// preferred first line, then the last one (right before whatever follows,
+// which is always past the end of the step), then those in between.
+func candidateLines(from, to int) []int {
+	if to < from {
+		return nil
+	}
+	ls := []int{from}
+	if to > from {
+		ls = append(ls, to)
+	}
+	for l := from + 1; l < to && len(ls) < maxCandidates; l++ {
+		ls = append(ls, l)
+	}
+	return ls
 }
 
 // listEnd finds the line after a block list whose last item starts at line
@@ -124,7 +146,7 @@ func (e *edit) removeBlock(n int) ([]byte, error) {
 		limit = steps[n+1].Pos.Line
 	}
 	var cands []splice
-	for last := max(s.LastLine, s.Pos.Line); last < limit; last++ {
+	for last := max(s.LastLine, s.Pos.Line); last < limit && len(cands) < maxCandidates; last++ {
 		off, end := e.t.lineStart(s.Pos.Line), e.t.lineEnd(last)
 		if last == e.t.lines() && !e.t.endsWithNewline() && s.Pos.Line > 1 {
 			// Undo insertAt at the end of a file without a final newline.

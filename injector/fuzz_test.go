@@ -1,0 +1,63 @@
+package injector
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pitstopci/pitstop/workflows"
+)
+
+// FuzzInsert feeds arbitrary files to Insert and Remove. Neither may
+// panic; an error must be a *workflows.Error; and every successful
+// insertion must keep the promise checkInsert spells out. The job is
+// chosen by index so that most inputs reach a real job.
+func FuzzInsert(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/*/in.yml")
+	errs, _ := filepath.Glob("testdata/err/*.yml")
+	for _, name := range append(seeds, errs...) {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, after := range []int{0, 1, 2} {
+			f.Add(src, uint8(0), after)
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte, jobIdx uint8, after int) {
+		if rm, err := Remove("f.yml", src); err != nil {
+			if !isWorkflowError(err) {
+				t.Fatalf("Remove: error is %T: %v", err, err)
+			}
+		} else if rm.Removed == 0 && !bytes.Equal(rm.Out, src) {
+			t.Fatal("Remove without a pause changed the input")
+		}
+		w, err := workflows.Parse("f.yml", src)
+		if err != nil {
+			if !isWorkflowError(err) {
+				t.Fatalf("Parse: error is %T: %v", err, err)
+			}
+			return
+		}
+		job := w.Jobs[int(jobIdx)%len(w.Jobs)]
+		res, err := Insert("f.yml", src, Options{Job: job.ID, After: after})
+		if err != nil {
+			if !isWorkflowError(err) {
+				t.Fatalf("Insert: error is %T: %v", err, err)
+			}
+			if strings.Contains(err.Error(), "without changing something else") {
+				t.Logf("refused: %v", err) // a refusal is safe, but worth seeing
+			}
+			return
+		}
+		clean, err := Remove("f.yml", src)
+		if err != nil {
+			t.Fatalf("Insert succeeded but Remove of the input fails: %v", err)
+		}
+		if err := checkInsert("f.yml", clean.Out, res.Out, job.ID, after); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
