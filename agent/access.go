@@ -1,0 +1,263 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// Who may log in — the rules, in one place:
+//
+//  1. The triggering user is GITHUB_TRIGGERING_ACTOR (set on re-runs), else
+//     GITHUB_ACTOR.
+//  2. On a real GitHub run the triggering user's published keys are always
+//     required: their lookup must succeed and find at least one key, or the
+//     agent refuses to start. --authorized-keys and --github-user only add.
+//  3. Under act, and only when keys were given directly (--authorized-keys),
+//     the triggering user is not looked up: act has no API, and its actor
+//     ("nektos/act") is not a real user.
+//  4. Anywhere else (a laptop, another CI) the triggering user is looked up
+//     when the environment names one.
+//  5. Every user named with --github-user must have at least one key.
+//  6. If, after all that, no key may log in, the agent refuses to start.
+//
+// A run is under act when ACT=true and RUNNER_ENVIRONMENT is unset. The
+// GitHub runner always sets RUNNER_ENVIRONMENT (github-hosted or
+// self-hosted) and act never does, so a workflow that sets ACT=true on
+// GitHub still gets rule 2: the relaxation cannot leak onto a real run.
+
+// platform is where the agent runs, as far as the environment tells.
+type platform int
+
+const (
+	platformOther  platform = iota // neither GitHub Actions nor act
+	platformGitHub                 // a real GitHub Actions runner
+	platformAct                    // nektos/act
+)
+
+func (p platform) String() string {
+	switch p {
+	case platformGitHub:
+		return "github"
+	case platformAct:
+		return "act"
+	default:
+		return "other"
+	}
+}
+
+func detectPlatform(env envMap) platform {
+	switch {
+	case env.get("ACT") == "true" && env.get("RUNNER_ENVIRONMENT") == "":
+		return platformAct
+	case env.get("GITHUB_ACTIONS") == "true":
+		return platformGitHub
+	default:
+		return platformOther
+	}
+}
+
+// triggeringUser applies rule 1.
+func triggeringUser(env envMap) string {
+	if u := env.get("GITHUB_TRIGGERING_ACTOR"); u != "" {
+		return u
+	}
+	return env.get("GITHUB_ACTOR")
+}
+
+// accessPlan is whose keys must be fetched, decided before any network
+// traffic so the rules can be tested on their own.
+type accessPlan struct {
+	platform platform
+	actor    string   // the triggering user, "" if none is known
+	users    []string // forge users to look up; each must have a key
+	// actorSkipped explains why the actor is not looked up (rule 3).
+	actorSkipped string
+}
+
+// validUser matches the user names of GitHub (letters, digits, hyphens)
+// and of GitLab/Gitea (also dots and underscores). Anything else could
+// change the path of the request it is put into.
+var validUser = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+
+func planAccess(env envMap, extraUsers []string, directKeys int) (accessPlan, error) {
+	p := accessPlan{platform: detectPlatform(env), actor: triggeringUser(env)}
+	seen := map[string]bool{}
+	add := func(u string) {
+		if !seen[strings.ToLower(u)] {
+			seen[strings.ToLower(u)] = true
+			p.users = append(p.users, u)
+		}
+	}
+	switch {
+	case p.platform == platformGitHub:
+		if p.actor == "" {
+			return p, fmt.Errorf("%w: GITHUB_ACTOR is not set on a GitHub Actions run, so the triggering user is unknown", errNoKeys)
+		}
+		if !validUser.MatchString(p.actor) {
+			return p, fmt.Errorf("%w: triggering user %q is not a valid user name", errNoKeys, p.actor)
+		}
+		add(p.actor)
+	case p.platform == platformAct && directKeys > 0:
+		p.actorSkipped = "running under act with keys given directly"
+	case p.actor != "":
+		if !validUser.MatchString(p.actor) {
+			hint := ""
+			if p.platform == platformAct {
+				hint = "; act has no GitHub API: pass keys with --authorized-keys (pitstop act does this)"
+			}
+			return p, fmt.Errorf("%w: triggering user %q is not a valid user name%s", errNoKeys, p.actor, hint)
+		}
+		add(p.actor)
+	}
+	for _, u := range extraUsers {
+		if !validUser.MatchString(u) {
+			return p, fmt.Errorf("user %q is not a valid user name", u)
+		}
+		add(u)
+	}
+	if len(p.users) == 0 && directKeys == 0 {
+		return p, fmt.Errorf("%w: no triggering user in the environment (GITHUB_ACTOR), no --github-user and no --authorized-keys", errNoKeys)
+	}
+	return p, nil
+}
+
+// authorizedKey is one key that may log in, and whose it is.
+type authorizedKey struct {
+	key         gossh.PublicKey
+	owner       string // forge user, or the KeyText source for direct keys
+	forge       bool   // owner is a forge user
+	fingerprint string
+}
+
+// keyring is the complete, fixed set of keys that may log in.
+type keyring struct {
+	keys  []authorizedKey
+	byKey map[string]int // index into keys, by wire encoding
+}
+
+func newKeyring() *keyring { return &keyring{byKey: map[string]int{}} }
+
+func (r *keyring) add(k gossh.PublicKey, owner string, forge bool) {
+	id := string(k.Marshal())
+	if _, dup := r.byKey[id]; dup {
+		return
+	}
+	r.byKey[id] = len(r.keys)
+	r.keys = append(r.keys, authorizedKey{key: k, owner: owner, forge: forge, fingerprint: gossh.FingerprintSHA256(k)})
+}
+
+// lookup returns the authorized key equal to k. Certificates never match:
+// their encoding differs from any plain key's.
+func (r *keyring) lookup(k gossh.PublicKey) (authorizedKey, bool) {
+	i, ok := r.byKey[string(k.Marshal())]
+	if !ok {
+		return authorizedKey{}, false
+	}
+	return r.keys[i], true
+}
+
+// owners lists who may log in, in the order they were added.
+func (r *keyring) owners() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, k := range r.keys {
+		if !seen[k.owner] {
+			seen[k.owner] = true
+			out = append(out, k.owner)
+		}
+	}
+	return out
+}
+
+// keySource builds the KeySource the configuration asks for. done
+// closes its idle connections: the lookup happens once, and kept-alive
+// connections would otherwise outlive it for the whole pause.
+func (cfg Config) keySource() (src KeySource, done func(), err error) {
+	if cfg.KeySource != nil {
+		return cfg.KeySource, func() {}, nil
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	hc := &http.Client{Transport: tr}
+	if cfg.KeysURL != "" {
+		return KeysURL{Template: cfg.KeysURL, Client: hc}, tr.CloseIdleConnections, nil
+	}
+	api, err := NewGitHubAPI(cfg.APIURL, cfg.Token, hc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return api, tr.CloseIdleConnections, nil
+}
+
+// addKeyHint says where a user adds an SSH key on the forge in use.
+func (cfg Config) addKeyHint(env envMap) string {
+	if cfg.KeysURL != "" {
+		if u, err := url.Parse(cfg.KeysURL); err == nil && u.Host != "" {
+			return "add an SSH key to your account on " + u.Scheme + "://" + u.Host
+		}
+		return "add an SSH key to your account on the forge"
+	}
+	server := env.get("GITHUB_SERVER_URL")
+	if server == "" {
+		server = defaultServerURL
+	}
+	return "add an SSH key at " + strings.TrimRight(server, "/") + "/settings/keys"
+}
+
+// loadKeys applies the access rules and fetches every key. It fails
+// closed: any lookup error, or a required user without keys, is an error.
+func loadKeys(ctx context.Context, cfg Config, env envMap) (*keyring, accessPlan, error) {
+	ring := newKeyring()
+	direct := 0
+	for _, kt := range cfg.AuthorizedKeys {
+		keys, err := parseKeyText(kt)
+		if err != nil {
+			return nil, accessPlan{}, fmt.Errorf("read authorized keys: %w", err)
+		}
+		for _, k := range keys {
+			ring.add(k, kt.Source, false)
+		}
+		direct += len(keys)
+	}
+	plan, err := planAccess(env, cfg.GitHubUsers, direct)
+	if err != nil {
+		return nil, plan, err
+	}
+	if len(plan.users) == 0 {
+		return ring, plan, nil
+	}
+	src, done, err := cfg.keySource()
+	if err != nil {
+		return nil, plan, err
+	}
+	defer done()
+	ctx, cancel := context.WithTimeout(ctx, cfg.LookupTimeout)
+	defer cancel()
+	for _, u := range plan.users {
+		lines, err := src.UserKeys(ctx, u)
+		if err != nil {
+			return nil, plan, fmt.Errorf("%w for %q: %w", errNoKeys, u, err)
+		}
+		n := 0
+		for _, line := range lines {
+			k, _, _, _, err := gossh.ParseAuthorizedKey([]byte(line))
+			if err != nil {
+				// A key type this server cannot parse is one the user
+				// cannot log in with; the others still work.
+				cfg.Log.Warn().Str("github_user", u).Err(err).Msg("skipping a published key this server cannot read")
+				continue
+			}
+			ring.add(k, u, true)
+			n++
+		}
+		if n == 0 {
+			return nil, plan, fmt.Errorf("%w: user %q has no usable SSH keys; %s and re-run the job", errNoKeys, u, cfg.addKeyHint(env))
+		}
+	}
+	return ring, plan, nil
+}

@@ -1,0 +1,172 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// TestPlanAccess pins the access rules written at the top of access.go,
+// above all that the act relaxation never applies on a real GitHub run.
+func TestPlanAccess(t *testing.T) {
+	github := []string{"GITHUB_ACTIONS=true", "RUNNER_ENVIRONMENT=github-hosted", "GITHUB_ACTOR=alice"}
+	act := []string{"GITHUB_ACTIONS=true", "ACT=true", "GITHUB_ACTOR=nektos/act"}
+	tests := []struct {
+		name       string
+		env        []string
+		extra      []string
+		directKeys int
+		wantUsers  string // comma-separated
+		skipped    bool
+		wantErr    string
+	}{
+		{name: "github: the actor", env: github, wantUsers: "alice"},
+		{name: "github: direct keys only add", env: github, directKeys: 2, wantUsers: "alice"},
+		{name: "github: the re-runner, not the original actor", env: append(github, "GITHUB_TRIGGERING_ACTOR=bob"), wantUsers: "bob"},
+		{name: "github: extra users add", env: github, extra: []string{"bob", "ALICE"}, wantUsers: "alice,bob"},
+		{name: "github: no actor is refused", env: []string{"GITHUB_ACTIONS=true", "RUNNER_ENVIRONMENT=self-hosted"}, directKeys: 1, wantErr: "GITHUB_ACTOR is not set"},
+		{
+			name:       "github: ACT=true set by a workflow does not relax the rules",
+			env:        append(github, "ACT=true"),
+			directKeys: 1,
+			wantUsers:  "alice",
+		},
+		{
+			name:       "github without ACTIONS flag but a runner environment: still not act",
+			env:        []string{"ACT=true", "RUNNER_ENVIRONMENT=self-hosted", "GITHUB_ACTOR=alice"},
+			directKeys: 1,
+			wantUsers:  "alice",
+		},
+		{name: "act with direct keys: actor not looked up", env: act, directKeys: 1, skipped: true},
+		{name: "act with direct keys and extra users", env: act, directKeys: 1, extra: []string{"bob"}, wantUsers: "bob", skipped: true},
+		{name: "act without keys: clear error", env: act, wantErr: "pass keys with --authorized-keys"},
+		{name: "act with --actor and no keys: looked up", env: []string{"ACT=true", "GITHUB_ACTIONS=true", "GITHUB_ACTOR=carol"}, wantUsers: "carol"},
+		{name: "elsewhere: keys alone", env: nil, directKeys: 1},
+		{name: "elsewhere: actor when named", env: []string{"GITHUB_ACTOR=dave"}, directKeys: 1, wantUsers: "dave"},
+		{name: "elsewhere: nothing at all", env: nil, wantErr: "no --github-user and no --authorized-keys"},
+		{name: "bad extra user", env: github, extra: []string{"../admin"}, wantErr: `"../admin" is not a valid user name`},
+		{name: "bad actor on github", env: []string{"GITHUB_ACTIONS=true", "GITHUB_ACTOR=a/b"}, wantErr: "not a valid user name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := planAccess(parseEnv(tt.env), tt.extra, tt.directKeys)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(p.users, ","); got != tt.wantUsers {
+				t.Errorf("users = %q, want %q", got, tt.wantUsers)
+			}
+			if (p.actorSkipped != "") != tt.skipped {
+				t.Errorf("actor skipped = %q, want skipped %v", p.actorSkipped, tt.skipped)
+			}
+		})
+	}
+}
+
+func TestDetectPlatform(t *testing.T) {
+	for env, want := range map[string]platform{
+		"GITHUB_ACTIONS=true RUNNER_ENVIRONMENT=github-hosted": platformGitHub,
+		"GITHUB_ACTIONS=true":          platformGitHub,
+		"GITHUB_ACTIONS=true ACT=true": platformAct,
+		"GITHUB_ACTIONS=true ACT=true RUNNER_ENVIRONMENT=github-hosted": platformGitHub,
+		"CI=true": platformOther,
+	} {
+		if got := detectPlatform(parseEnv(strings.Fields(env))); got != want {
+			t.Errorf("%s: %v, want %v", env, got, want)
+		}
+	}
+}
+
+// refuseToStart runs the agent expecting it to refuse, and checks that it
+// never listened: no ready file.
+func refuseToStart(t *testing.T, cfg Config, want ...string) {
+	t.Helper()
+	checkGoroutines(t)
+	dir := t.TempDir()
+	cfg.ReadyFile = filepath.Join(dir, "ready.json")
+	cfg.Listen = "127.0.0.1:0"
+	var logs syncBuffer
+	cfg.Log = zerolog.New(&logs)
+	err := Run(context.Background(), cfg)
+	if err == nil {
+		t.Fatalf("Run started without a key to admit\nlog:\n%s", logs.String())
+	}
+	if !errors.Is(err, errNoKeys) {
+		t.Errorf("error %v does not wrap errNoKeys", err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
+	}
+	if _, statErr := os.Stat(cfg.ReadyFile); statErr == nil {
+		t.Errorf("a ready file was written although the agent refused to start")
+	}
+}
+
+func TestRunFailsClosed(t *testing.T) {
+	env := func(f *fakeGitHub, more ...string) []string {
+		return append([]string{"GITHUB_ACTIONS=true", "RUNNER_ENVIRONMENT=github-hosted", "GITHUB_ACTOR=alice",
+			"GITHUB_API_URL=" + f.apiURL, "GITHUB_SERVER_URL=https://ghe.example"}, more...)
+	}
+	t.Run("actor without keys", func(t *testing.T) {
+		f := newFakeGitHub(t)
+		f.setKeys("alice")
+		refuseToStart(t, Config{Env: env(f)}, `"alice"`, "https://ghe.example/settings/keys")
+	})
+	t.Run("actor without keys, direct keys given on GitHub", func(t *testing.T) {
+		f := newFakeGitHub(t)
+		f.setKeys("alice")
+		other := newTestUser(t, "other")
+		refuseToStart(t, Config{Env: env(f, "ACT=true"), AuthorizedKeys: []KeyText{{Source: "k", Text: other.authorizedLine()}}}, `"alice"`)
+	})
+	t.Run("unknown actor", func(t *testing.T) {
+		f := newFakeGitHub(t)
+		refuseToStart(t, Config{Env: env(f)}, `"alice"`, "404")
+	})
+	t.Run("extra user without keys", func(t *testing.T) {
+		a := newTestUser(t, "alice")
+		f := newFakeGitHub(t, a)
+		f.setKeys("bob")
+		refuseToStart(t, Config{Env: env(f), GitHubUsers: []string{"bob"}}, `"bob"`, "settings/keys")
+	})
+	t.Run("only unusable keys", func(t *testing.T) {
+		f := newFakeGitHub(t)
+		f.setKeys("alice", "ssh-unknown AAAA")
+		refuseToStart(t, Config{Env: env(f)}, "no usable SSH keys")
+	})
+	t.Run("API down", func(t *testing.T) {
+		f := newFakeGitHub(t)
+		f.mux.HandleFunc("GET /users/alice/keys", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		})
+		refuseToStart(t, Config{Env: env(f)}, `"alice"`, "503")
+	})
+	t.Run("API too slow", func(t *testing.T) {
+		f := newFakeGitHub(t)
+		f.mux.HandleFunc("GET /users/alice/keys", func(w http.ResponseWriter, r *http.Request) {
+			<-r.Context().Done()
+		})
+		start := time.Now()
+		refuseToStart(t, Config{Env: env(f), LookupTimeout: 300 * time.Millisecond}, "no answer in time")
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("took %v to give up, want about the 300ms lookup timeout", d)
+		}
+	})
+	t.Run("keys URL forge unreachable", func(t *testing.T) {
+		refuseToStart(t, Config{Env: []string{"GITHUB_ACTOR=alice"}, KeysURL: "http://127.0.0.1:1/{user}.keys", LookupTimeout: time.Second}, `"alice"`)
+	})
+}

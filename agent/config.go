@@ -1,0 +1,242 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultListen         = ":0" // any free port: jobs sharing a host never clash
+	DefaultWaitTimeout    = 15 * time.Minute
+	DefaultMaxDuration    = time.Hour
+	DefaultReconnectGrace = 5 * time.Minute
+	DefaultLookupTimeout  = 20 * time.Second
+	DefaultAPIURL         = "https://api.github.com"
+	defaultServerURL      = "https://github.com"
+)
+
+// DefaultWarnBefore says when sessions are warned that --max-duration is
+// about to run out, counted back from the deadline.
+var DefaultWarnBefore = []time.Duration{5 * time.Minute, time.Minute}
+
+// Config is everything Run needs. The zero value of every field means its
+// default, so Config{} is a working agent for the triggering GitHub user.
+type Config struct {
+	// Listen is the TCP address to listen on. Default ":0": all interfaces,
+	// a port the kernel picks, so several jobs on one host never clash.
+	Listen string
+	// AdvertiseHost is the host users are told to dial. Default: when
+	// Listen names a host, that host; otherwise the address this machine
+	// uses for outbound traffic, falling back to a non-loopback interface
+	// address and finally 127.0.0.1.
+	AdvertiseHost string
+	// LoginUser is the user name shown in the connect command. Any name is
+	// accepted at login (the session always runs as the runner's user);
+	// this only makes the printed command look familiar. Default: the
+	// current user.
+	LoginUser string
+
+	// Env is the step's environment, as KEY=VALUE pairs. It decides who
+	// the triggering user is (GITHUB_TRIGGERING_ACTOR, GITHUB_ACTOR),
+	// where the API is (GITHUB_API_URL) and whether this is a real GitHub
+	// run, act, or neither; sessions inherit it. Default os.Environ().
+	Env []string
+
+	// GitHubUsers are more forge users whose published keys may log in,
+	// in addition to the triggering user.
+	GitHubUsers []string
+	// AuthorizedKeys are extra keys in authorized_keys format. On a real
+	// GitHub run they only add to the triggering user's keys; under act
+	// they may replace them (see the package's access rules in access.go).
+	AuthorizedKeys []KeyText
+	// APIURL is the GitHub REST API root. Default: GITHUB_API_URL from
+	// Env, else https://api.github.com. GitHub Enterprise Server URLs
+	// (https://HOST/api/v3) work as they are.
+	APIURL string
+	// Token authenticates API calls (higher rate limits, GHES). Optional;
+	// never logged and never passed to sessions.
+	Token string
+	// KeysURL, when set, fetches keys from a forge that serves plain
+	// authorized_keys text instead of the GitHub API, e.g.
+	// "https://gitlab.example.com/{user}.keys". "{user}" is replaced by
+	// the user name.
+	KeysURL string
+	// KeySource overrides APIURL, Token and KeysURL. Tests use it; so can
+	// programs embedding the agent.
+	KeySource KeySource
+	// LookupTimeout bounds the whole key lookup, all users and all pages.
+	// Default 20s.
+	LookupTimeout time.Duration
+
+	// WaitTimeout ends the pause when nobody has connected by then.
+	// Default 15m.
+	WaitTimeout time.Duration
+	// MaxDuration ends the pause this long after it began, however busy
+	// the sessions are; "pitstop extend" moves it. Default 1h.
+	MaxDuration time.Duration
+	// ReconnectGrace is how long the agent waits for someone to come back
+	// once every connection has gone without the user being done (a
+	// dropped connection, or only an scp so far). Default 5m.
+	ReconnectGrace time.Duration
+	// WarnBefore lists when sessions are warned before MaxDuration runs
+	// out. Default DefaultWarnBefore.
+	WarnBefore []time.Duration
+
+	// ReadyFile, when set, receives a JSON Ready document once the agent
+	// listens. It is written atomically.
+	ReadyFile string
+	// Label describes what is paused, e.g. "after step 4 (Run tests)". It
+	// appears in the banner, the log and the step summary. Default: built
+	// from GITHUB_WORKFLOW and GITHUB_JOB.
+	Label string
+	// Shell is the program run for interactive sessions and, with -c, for
+	// exec requests. Default: bash from the step's PATH, else /bin/sh.
+	Shell string
+	// BinDir is put first on the sessions' PATH so "pitstop continue"
+	// finds this very binary. Default: the directory of os.Executable.
+	BinDir string
+	// ControlDir is where the private directory holding the control
+	// socket is created. Default os.TempDir(). Unix sockets have a short
+	// path limit (about 100 bytes), so keep it short.
+	ControlDir string
+
+	// Log receives the job log. The zero Logger discards everything.
+	Log zerolog.Logger
+	// Annotations receives GitHub workflow commands (the ::notice:: with
+	// the connect command) when Env says this is GitHub Actions. It must be
+	// the step's stdout, where the runner looks for them. Nil: none.
+	Annotations io.Writer
+	// Now is the clock, for tests. Default time.Now.
+	Now func() time.Time
+}
+
+// KeyText is a block of authorized_keys text and where it came from (a
+// file name, "stdin", "--authorized-keys-data"), for error messages.
+type KeyText struct {
+	Source string
+	Text   string
+}
+
+// withDefaults returns cfg with every zero field filled in, or an error
+// for values that can never work.
+func (cfg Config) withDefaults() (Config, error) {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"wait timeout", cfg.WaitTimeout},
+		{"max duration", cfg.MaxDuration},
+		{"reconnect grace", cfg.ReconnectGrace},
+		{"lookup timeout", cfg.LookupTimeout},
+	} {
+		if d.v < 0 {
+			return cfg, fmt.Errorf("%s %v is negative", d.name, d.v)
+		}
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.Env == nil {
+		cfg.Env = os.Environ()
+	}
+	env := parseEnv(cfg.Env)
+	if cfg.APIURL == "" {
+		cfg.APIURL = env.get("GITHUB_API_URL")
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = DefaultAPIURL
+	}
+	if cfg.KeysURL != "" && !strings.Contains(cfg.KeysURL, "{user}") {
+		return cfg, fmt.Errorf("keys URL %q has no {user} placeholder", cfg.KeysURL)
+	}
+	if cfg.LookupTimeout == 0 {
+		cfg.LookupTimeout = DefaultLookupTimeout
+	}
+	if cfg.WaitTimeout == 0 {
+		cfg.WaitTimeout = DefaultWaitTimeout
+	}
+	if cfg.MaxDuration == 0 {
+		cfg.MaxDuration = DefaultMaxDuration
+	}
+	if cfg.ReconnectGrace == 0 {
+		cfg.ReconnectGrace = DefaultReconnectGrace
+	}
+	if cfg.WarnBefore == nil {
+		cfg.WarnBefore = DefaultWarnBefore
+	}
+	if cfg.LoginUser == "" {
+		cfg.LoginUser = currentUser(env)
+	}
+	if cfg.Label == "" {
+		cfg.Label = defaultLabel(env)
+	}
+	if cfg.BinDir == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return cfg, fmt.Errorf("find own executable: %w", err)
+		}
+		if resolved, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = resolved
+		}
+		cfg.BinDir = filepath.Dir(exe)
+	}
+	if cfg.ControlDir == "" {
+		cfg.ControlDir = os.TempDir()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return cfg, nil
+}
+
+func currentUser(env envMap) string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if u := env.get("USER"); u != "" {
+		return u
+	}
+	return "runner"
+}
+
+func defaultLabel(env envMap) string {
+	wf, job := env.get("GITHUB_WORKFLOW"), env.get("GITHUB_JOB")
+	switch {
+	case wf != "" && job != "":
+		return fmt.Sprintf("job %q of workflow %q", job, wf)
+	case job != "":
+		return fmt.Sprintf("job %q", job)
+	default:
+		return "this job"
+	}
+}
+
+// envMap is an environment looked up by name. Later duplicates win, as
+// with exec.Cmd.
+type envMap map[string]string
+
+func parseEnv(kvs []string) envMap {
+	m := make(envMap, len(kvs))
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && k != "" {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func (m envMap) get(k string) string { return m[k] }
+
+// errNoKeys is wrapped by every refusal to start because nobody could be
+// authorized; callers can tell it from other start-up failures.
+var errNoKeys = errors.New("no SSH key may log in")

@@ -1,0 +1,205 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// The control socket lets programs run inside a session talk to the agent:
+// "pitstop continue", "pitstop extend 30m", "pitstop status". It is a Unix
+// socket in a directory created with mode 0700, so only the runner's user
+// (and root) can open it. Each connection carries one JSON request and one
+// JSON response.
+
+// Status is what "pitstop status" shows.
+type Status struct {
+	Label     string    `json:"label"`
+	Now       time.Time `json:"now"`
+	StartedAt time.Time `json:"started_at"`
+	// Deadline is when MaxDuration, plus any extension, runs out.
+	Deadline time.Time `json:"deadline"`
+	// WaitingUntil is set while nobody is connected: the end of the wait
+	// for a first connection, or of the reconnect grace period.
+	WaitingUntil time.Time     `json:"waiting_until,omitzero"`
+	Connections  int           `json:"connections"`
+	Sessions     []SessionInfo `json:"sessions"`
+}
+
+// Remaining is the time left until Deadline, as of Now.
+func (s Status) Remaining() time.Duration { return s.Deadline.Sub(s.Now) }
+
+// SessionInfo describes one live session.
+type SessionInfo struct {
+	ID             int       `json:"id"`
+	User           string    `json:"user"` // forge user, or where a directly given key came from
+	KeyFingerprint string    `json:"key_fingerprint"`
+	RemoteAddr     string    `json:"remote_addr"`
+	Kind           string    `json:"kind"` // "shell" or "exec"
+	PTY            bool      `json:"pty"`
+	Since          time.Time `json:"since"`
+}
+
+type controlRequest struct {
+	Op       string `json:"op"`                 // "continue", "extend" or "status"
+	Duration string `json:"duration,omitempty"` // for "extend", in time.ParseDuration form
+}
+
+type controlResponse struct {
+	Error  string  `json:"error,omitempty"`
+	Status *Status `json:"status,omitempty"`
+}
+
+// controlTimeout bounds one request on either side.
+const controlTimeout = 5 * time.Second
+
+// continueDelay is how long the pause goes on after answering continue.
+const continueDelay = 200 * time.Millisecond
+
+// controlServer answers requests on the socket.
+type controlServer struct {
+	ln     net.Listener
+	status func() Status
+	cont   func()
+	extend func(time.Duration) error
+	wg     sync.WaitGroup
+}
+
+// listenControl creates the socket at path; only the owner may use it.
+func listenControl(path string) (net.Listener, error) {
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen on control socket: %w", err)
+	}
+	// The directory's 0700 already keeps others out; the socket's own mode
+	// is a second lock on the door, for systems that check it.
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("restrict control socket: %w", err)
+	}
+	return ln, nil
+}
+
+func (c *controlServer) serve() {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		for {
+			conn, err := c.ln.Accept()
+			if err != nil {
+				return // closed
+			}
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				c.handle(conn)
+			}()
+		}
+	}()
+}
+
+func (c *controlServer) handle(conn net.Conn) {
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(controlTimeout)) //nolint:errcheck // unix sockets support deadlines
+	var req controlRequest
+	if err := json.NewDecoder(conn).Decode(&req); err != nil {
+		json.NewEncoder(conn).Encode(controlResponse{Error: "bad request: " + err.Error()}) //nolint:errcheck // peer may be gone
+		return
+	}
+	var resp controlResponse
+	after := func() {}
+	switch req.Op {
+	case "continue":
+		st := c.status()
+		resp.Status = &st
+		// Answer first, then end the pause: ending it stops the session
+		// the request came from.
+		after = c.cont
+	case "extend":
+		d, err := time.ParseDuration(req.Duration)
+		if err == nil {
+			err = c.extend(d)
+		}
+		if err != nil {
+			resp.Error = err.Error()
+			break
+		}
+		st := c.status()
+		resp.Status = &st
+	case "status":
+		st := c.status()
+		resp.Status = &st
+	default:
+		resp.Error = fmt.Sprintf("unknown request %q", req.Op)
+	}
+	json.NewEncoder(conn).Encode(resp) //nolint:errcheck // peer may be gone
+	conn.Close()
+	if req.Op == "continue" {
+		// Ending the pause hangs up the session "pitstop continue" runs
+		// in; give it a moment to print its answer first.
+		time.Sleep(continueDelay)
+	}
+	after()
+}
+
+func (c *controlServer) close() {
+	c.ln.Close()
+	c.wg.Wait()
+}
+
+// ErrNoSocket is returned by the control clients when no socket path is
+// known: the caller is not inside a pitstop session.
+var ErrNoSocket = errors.New("not inside a pitstop session (" + SocketEnv + " is not set)")
+
+// Continue ends the pause of the agent listening on socket; the job goes
+// on. It returns the status as of just before the end.
+func Continue(ctx context.Context, socket string) (Status, error) {
+	return call(ctx, socket, controlRequest{Op: "continue"})
+}
+
+// Extend adds d to the agent's maximum duration and returns the new
+// status.
+func Extend(ctx context.Context, socket string, d time.Duration) (Status, error) {
+	return call(ctx, socket, controlRequest{Op: "extend", Duration: d.String()})
+}
+
+// QueryStatus returns who is connected and how much time is left.
+func QueryStatus(ctx context.Context, socket string) (Status, error) {
+	return call(ctx, socket, controlRequest{Op: "status"})
+}
+
+func call(ctx context.Context, socket string, req controlRequest) (Status, error) {
+	if socket == "" {
+		return Status{}, ErrNoSocket
+	}
+	ctx, cancel := context.WithTimeout(ctx, controlTimeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", socket)
+	if err != nil {
+		return Status{}, fmt.Errorf("reach the pitstop agent at %s (has the pause ended?): %w", socket, err)
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl) //nolint:errcheck // unix sockets support deadlines
+	}
+	if err := json.NewEncoder(conn).Encode(req); err != nil {
+		return Status{}, fmt.Errorf("send %s request: %w", req.Op, err)
+	}
+	var resp controlResponse
+	if err := json.NewDecoder(conn).Decode(&resp); err != nil {
+		return Status{}, fmt.Errorf("read %s answer: %w", req.Op, err)
+	}
+	if resp.Error != "" {
+		return Status{}, fmt.Errorf("%s: %s", req.Op, resp.Error)
+	}
+	if resp.Status == nil {
+		return Status{}, fmt.Errorf("read %s answer: no status in it", req.Op)
+	}
+	return *resp.Status, nil
+}

@@ -1,0 +1,21 @@
+// Package agent is the SSH server that runs inside a paused CI job.
+//
+// It owns everything that happens while the job is held: deciding who may
+// log in (the public keys the triggering user published on the forge, plus
+// keys and users given explicitly), the SSH server itself (a fresh host key,
+// an explicit list of modern algorithms, public-key authentication only),
+// the sessions a user opens (a shell on a pty, or an exec command, started
+// in the job's workspace with the step's environment), the control socket
+// behind "pitstop continue", "pitstop extend" and "pitstop status", the
+// pause lifecycle (wait for a first connection, hold while someone works,
+// end on continue, on the last shell's exit, on time-outs or cancellation),
+// and what goes into the job log, the run's annotations and the step summary.
+//
+// It does not parse flags (cmd/pitstop does), knows nothing about workflow
+// files (see workflows and injector), and does not install or fetch itself
+// onto a runner (agent/action.yml does).
+//
+// The entry point is [Run], configured by a [Config] whose zero value means
+// the defaults. [Continue], [Extend] and [QueryStatus] are the client side of
+// the control socket, used from inside a session.
+package agent

@@ -1,0 +1,122 @@
+package agent
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gliderlabs/ssh"
+)
+
+// SocketEnv names the variable that tells "pitstop continue" and friends,
+// run inside a session, where the agent's control socket is.
+const SocketEnv = "PITSTOP_SOCKET"
+
+// stripped reports whether a variable of the agent's own environment must
+// not reach sessions. The aim is that a session sees what the job's next
+// step would see: the step's environment (PATH as GITHUB_PATH left it,
+// variables from GITHUB_ENV, and GITHUB_ENV/GITHUB_PATH/GITHUB_OUTPUT
+// themselves so the user can change what later steps see), minus what was
+// only there to configure the agent.
+func stripped(name string) bool {
+	switch {
+	case strings.HasPrefix(name, "INPUT_"):
+		// Action inputs (github-token, authorized-keys, ...).
+		return true
+	case strings.HasPrefix(name, "PITSTOP_"):
+		// The agent's own settings, including PITSTOP_GITHUB_TOKEN, the
+		// variable the action passes the token in so it never lands in
+		// a variable a user's program would read.
+		return true
+	case name == "GITHUB_ACTION_PATH", name == "GITHUB_ACTION_REPOSITORY", name == "GITHUB_ACTION_REF":
+		// They describe the pitstop action itself, not the user's step.
+		return true
+	}
+	return false
+}
+
+// baseEnv is every session's environment before per-session additions.
+func baseEnv(cfg Config, socket string) []string {
+	var out []string
+	pathSeen := false
+	for _, kv := range cfg.Env {
+		name, value, _ := strings.Cut(kv, "=")
+		if stripped(name) {
+			continue
+		}
+		if name == "PATH" {
+			pathSeen = true
+			kv = "PATH=" + prependPath(cfg.BinDir, value)
+		}
+		out = append(out, kv)
+	}
+	if !pathSeen {
+		out = append(out, "PATH="+prependPath(cfg.BinDir, "/usr/local/bin:/usr/bin:/bin"))
+	}
+	return append(out, SocketEnv+"="+socket)
+}
+
+// prependPath puts dir first on path, so "pitstop" is this very binary,
+// unless it already is first.
+func prependPath(dir, path string) string {
+	if dir == "" {
+		return path
+	}
+	if first, _, _ := strings.Cut(path, string(os.PathListSeparator)); first == dir {
+		return path
+	}
+	if path == "" {
+		return dir
+	}
+	return dir + string(os.PathListSeparator) + path
+}
+
+// acceptedClientEnv is what a client may set with SendEnv/SetEnv, as
+// Debian's sshd accepts by default: the locale, and colour support.
+func acceptedClientEnv(name string) bool {
+	return name == "LANG" || strings.HasPrefix(name, "LC_") || name == "COLORTERM"
+}
+
+// sessionEnv is the environment of one session's program.
+func (s *server) sessionEnv(sess ssh.Session, term string) []string {
+	env := append([]string(nil), s.env...)
+	for _, kv := range sess.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); acceptedClientEnv(name) {
+			env = append(env, kv)
+		}
+	}
+	if term != "" {
+		env = append(env, "TERM="+term)
+	}
+	if c := sshConnection(sess.RemoteAddr(), sess.LocalAddr()); c != "" {
+		env = append(env, "SSH_CONNECTION="+c)
+	}
+	return env
+}
+
+// sshConnection is OpenSSH's SSH_CONNECTION value: "client port server
+// port". Scripts use it to tell they are in an SSH session.
+func sshConnection(remote, local net.Addr) string {
+	rh, rp, err1 := net.SplitHostPort(remote.String())
+	lh, lp, err2 := net.SplitHostPort(local.String())
+	if err1 != nil || err2 != nil {
+		return ""
+	}
+	return rh + " " + rp + " " + lh + " " + lp
+}
+
+// lookPath finds prog on the PATH of env, the way the session's shell
+// would, rather than on the agent's own PATH.
+func lookPath(prog string, env []string) string {
+	if strings.ContainsRune(prog, os.PathSeparator) {
+		return prog
+	}
+	for _, dir := range filepath.SplitList(parseEnv(env).get("PATH")) {
+		p := filepath.Join(dir, prog)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return ""
+}

@@ -1,0 +1,186 @@
+package agent
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v62/github"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// KeySource fetches the SSH public keys a forge user has published. It is
+// the agent's one external service, kept behind this interface so tests
+// and other forges can stand in.
+type KeySource interface {
+	// UserKeys returns the user's public keys, each one authorized_keys
+	// line. A user with no keys is not an error: the result is empty.
+	// Errors should say what the person reading the job log can do.
+	UserKeys(ctx context.Context, user string) ([]string, error)
+}
+
+// GitHubAPI is a KeySource backed by GET /users/{user}/keys of the GitHub
+// REST API (github.com or GitHub Enterprise Server).
+type GitHubAPI struct {
+	client   *github.Client
+	apiURL   string
+	hasToken bool
+}
+
+// NewGitHubAPI returns a KeySource for the API at apiURL, e.g.
+// "https://api.github.com" or "https://ghe.example.com/api/v3". token may
+// be empty; hc may be nil for http.DefaultClient's settings.
+func NewGitHubAPI(apiURL, token string, hc *http.Client) (*GitHubAPI, error) {
+	base, err := url.Parse(strings.TrimRight(apiURL, "/") + "/")
+	if err != nil {
+		return nil, fmt.Errorf("parse API URL %q: %w", apiURL, err)
+	}
+	if base.Scheme != "https" && base.Scheme != "http" {
+		return nil, fmt.Errorf("API URL %q is not an http(s) URL", apiURL)
+	}
+	c := github.NewClient(hc)
+	if token != "" {
+		c = c.WithAuthToken(token)
+	}
+	// Set the base URL as given: GITHUB_API_URL on Enterprise Server
+	// already ends in /api/v3, so WithEnterpriseURLs' rewriting would be
+	// wrong for it.
+	c.BaseURL = base
+	return &GitHubAPI{client: c, apiURL: strings.TrimRight(apiURL, "/"), hasToken: token != ""}, nil
+}
+
+// UserKeys fetches every page of the user's keys.
+func (g *GitHubAPI) UserKeys(ctx context.Context, user string) ([]string, error) {
+	var keys []string
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		page, resp, err := g.client.Users.ListKeys(ctx, user, opts)
+		if err != nil {
+			return nil, g.explain(user, err)
+		}
+		for _, k := range page {
+			keys = append(keys, k.GetKey())
+		}
+		if resp.NextPage == 0 {
+			return keys, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// explain turns a go-github error into one that says what to do.
+func (g *GitHubAPI) explain(user string, err error) error {
+	var rate *github.RateLimitError
+	var abuse *github.AbuseRateLimitError
+	var resp *github.ErrorResponse
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &rate):
+		hint := "pass a token (the action's github-token input, or GITHUB_TOKEN) or re-run later"
+		if g.hasToken {
+			hint = "re-run the job after the limit resets"
+		}
+		return fmt.Errorf("fetch keys of %q from %s: API rate limit exceeded (resets at %s); %s: %w",
+			user, g.apiURL, rate.Rate.Reset.UTC().Format(time.TimeOnly+" MST"), hint, err)
+	case errors.As(err, &abuse):
+		return fmt.Errorf("fetch keys of %q from %s: secondary rate limit; re-run the job later: %w", user, g.apiURL, err)
+	case errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode == http.StatusNotFound:
+		return fmt.Errorf("fetch keys of %q from %s: no such user (404); check the user name: %w", user, g.apiURL, err)
+	case errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode == http.StatusUnauthorized:
+		return fmt.Errorf("fetch keys of %q from %s: the token was refused (401); pass a valid token or none: %w", user, g.apiURL, err)
+	case errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode >= 500:
+		return fmt.Errorf("fetch keys of %q from %s: the API failed (%d); re-run the job later: %w", user, g.apiURL, resp.Response.StatusCode, err)
+	case errors.As(err, &syntax), errors.As(err, &typ):
+		return fmt.Errorf("fetch keys of %q from %s: the answer is not the JSON the GitHub API sends; check GITHUB_API_URL: %w", user, g.apiURL, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("fetch keys of %q from %s: no answer in time; check that the runner can reach the API: %w", user, g.apiURL, err)
+	default:
+		return fmt.Errorf("fetch keys of %q from %s: %w", user, g.apiURL, err)
+	}
+}
+
+// maxKeysBody bounds a forge's answer: nobody has a megabyte of keys.
+const maxKeysBody = 1 << 20
+
+// KeysURL is a KeySource for forges that serve a user's keys as plain
+// authorized_keys text at a URL such as https://gitlab.com/{user}.keys
+// (GitLab, Gitea, Forgejo, and github.com itself).
+type KeysURL struct {
+	// Template is the URL with "{user}" where the user name goes.
+	Template string
+	// Client makes the requests; nil means http.DefaultClient.
+	Client *http.Client
+}
+
+// UserKeys fetches and splits the user's key list.
+func (k KeysURL) UserKeys(ctx context.Context, user string) ([]string, error) {
+	u := strings.ReplaceAll(k.Template, "{user}", url.PathEscape(user))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("build request for %s: %w", u, err)
+	}
+	hc := k.Client
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("fetch keys of %q from %s: no answer in time; check that the runner can reach it: %w", user, u, err)
+		}
+		return nil, fmt.Errorf("fetch keys of %q from %s: %w", user, u, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, fmt.Errorf("fetch keys of %q from %s: no such user (404); check the user name", user, u)
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("fetch keys of %q from %s: %s; re-run the job later", user, u, resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxKeysBody))
+	if err != nil {
+		return nil, fmt.Errorf("read keys of %q from %s: %w", user, u, err)
+	}
+	var keys []string
+	for line := range strings.Lines(string(body)) {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			keys = append(keys, line)
+		}
+	}
+	return keys, nil
+}
+
+// parseKeyText reads authorized_keys text. Options (from=, command=, ...)
+// are refused rather than ignored: pitstop does not enforce them, and
+// silently dropping a restriction would grant more than was written.
+func parseKeyText(kt KeyText) ([]gossh.PublicKey, error) {
+	var keys []gossh.PublicKey
+	sc := bufio.NewScanner(strings.NewReader(kt.Text))
+	sc.Buffer(make([]byte, 64*1024), maxKeysBody)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, _, options, _, err := gossh.ParseAuthorizedKey([]byte(line))
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: not a public key line: %w", kt.Source, n, err)
+		}
+		if len(options) > 0 {
+			return nil, fmt.Errorf("%s:%d: key options (%s) are not supported; remove them", kt.Source, n, strings.Join(options, ","))
+		}
+		keys = append(keys, key)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", kt.Source, err)
+	}
+	return keys, nil
+}

@@ -1,0 +1,244 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// Each way the pause can end, with Run returning nil (the step exits 0).
+
+func TestEndWaitTimeout(t *testing.T) {
+	h := startAgent(t, func(h *harness) { h.cfg.WaitTimeout = 300 * time.Millisecond })
+	if d := h.waitEnd(EndWaitTimeout, 5*time.Second); d > 2*time.Second {
+		t.Errorf("ended after %v, want about 300ms", d)
+	}
+	summary, _ := os.ReadFile(h.summary)
+	if !strings.Contains(string(summary), "Nobody logged in") || !strings.Contains(string(summary), "nobody connected within the wait timeout") {
+		t.Errorf("summary:\n%s", summary)
+	}
+}
+
+func TestEndLastShellExits(t *testing.T) {
+	h := startAgent(t, nil)
+	c := h.mustDial(h.alice)
+	s1 := ptyShell(t, c, 24, 80)
+	s2 := ptyShell(t, c, 24, 80)
+	io.WriteString(s1.in, "exit 0\n")
+	if err := s1.Wait(); err != nil {
+		t.Fatalf("first shell: %v", err)
+	}
+	// One shell is still open: the user is not done.
+	h.stillRunning(300 * time.Millisecond)
+	io.WriteString(s2.in, "exit 2\n")
+	if err := s2.Wait(); !isExit(err, 2) {
+		t.Fatalf("second shell: %v, want exit status 2", err)
+	}
+	h.waitEnd(EndShellsExited, 5*time.Second)
+	summary, _ := os.ReadFile(h.summary)
+	if !strings.Contains(string(summary), "Logged in: alice from 127.0.0.1:") || !strings.Contains(string(summary), "the last shell exited") {
+		t.Errorf("summary:\n%s", summary)
+	}
+}
+
+func isExit(err error, status int) bool {
+	var e *gossh.ExitError
+	return errors.As(err, &e) && e.ExitStatus() == status
+}
+
+// TestExecAloneDoesNotEndThePause: copying files or running a command
+// before opening a shell must not let the job go on.
+func TestExecAloneDoesNotEndThePause(t *testing.T) {
+	h := startAgent(t, func(h *harness) { h.cfg.ReconnectGrace = 2 * time.Second })
+	for i := 0; i < 2; i++ {
+		c := h.mustDial(h.alice)
+		if _, _, status := run(t, c, "echo copy"); status != 0 {
+			t.Fatal("exec failed")
+		}
+		c.Close()
+	}
+	h.stillRunning(500 * time.Millisecond)
+	// A shell afterwards is what counts.
+	c := h.mustDial(h.alice)
+	s := ptyShell(t, c, 24, 80)
+	io.WriteString(s.in, "exit\n")
+	s.Wait() //nolint:errcheck // status checked elsewhere
+	h.waitEnd(EndShellsExited, 5*time.Second)
+}
+
+func TestEndContinue(t *testing.T) {
+	h := startAgent(t, nil)
+	c := h.mustDial(h.alice)
+	// A second session, which must be told and closed.
+	other := ptyShell(t, c, 24, 80)
+	s := ptyShell(t, c, 24, 80)
+	io.WriteString(s.in, "pitstop continue\n")
+	h.waitEnd(EndContinue, 5*time.Second)
+	// The command had time to print what the agent answered.
+	s.out.waitFor(t, `"label":`)
+	other.err.waitFor(t, "the pause is over (pitstop continue was run)")
+	s.err.waitFor(t, "the pause is over (pitstop continue was run)")
+	for _, sess := range []shell{s, other} {
+		if err := sess.Wait(); !isExit(err, 129) {
+			t.Errorf("a session ended with %v, want exit status 129 (SIGHUP)", err)
+		}
+	}
+}
+
+func TestEndMaxDurationAfterWarning(t *testing.T) {
+	h := startAgent(t, func(h *harness) {
+		h.cfg.MaxDuration = 1500 * time.Millisecond
+		h.cfg.WarnBefore = []time.Duration{time.Second}
+	})
+	c := h.mustDial(h.alice)
+	s := ptyShell(t, c, 24, 80)
+	errOut := s.err
+	errOut.waitFor(t, "left in this pause")
+	d := h.waitEnd(EndMaxDuration, 5*time.Second)
+	errOut.waitFor(t, "the pause is over (the maximum duration was reached)")
+	if err := s.Wait(); !isExit(err, 129) {
+		// SIGHUP ended the shell; the client still gets that status.
+		t.Errorf("shell ended with %v, want exit status 129", err)
+	}
+	if d > 3*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if !h.logged("the pause ends soon") {
+		t.Error("the warning is not in the job log")
+	}
+}
+
+func TestExtendMovesTheDeadline(t *testing.T) {
+	h := startAgent(t, func(h *harness) { h.cfg.MaxDuration = time.Second })
+	st, err := Extend(context.Background(), h.ready.ControlSocket, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := h.ready.Deadline.Add(time.Second); !st.Deadline.Equal(want) {
+		t.Errorf("deadline %v, want %v", st.Deadline, want)
+	}
+	start := time.Now()
+	h.waitEnd(EndMaxDuration, 5*time.Second)
+	if elapsed := time.Since(h.ready.StartedAt); elapsed < 2*time.Second {
+		t.Errorf("ended %v after the start, before the extended deadline (waited %v)", elapsed, time.Since(start))
+	}
+	if _, err := Extend(context.Background(), h.ready.ControlSocket, time.Minute); err == nil {
+		t.Error("extend after the end succeeded")
+	}
+}
+
+func TestEndReconnectGraceAfterDrop(t *testing.T) {
+	h := startAgent(t, func(h *harness) { h.cfg.ReconnectGrace = 700 * time.Millisecond })
+	c := h.mustDial(h.alice)
+	ptyShell(t, c, 24, 80)
+	time.Sleep(100 * time.Millisecond)
+	c.Close() // the connection drops; the shell did not exit
+	h.stillRunning(400 * time.Millisecond)
+	h.waitEnd(EndReconnectGrace, 5*time.Second)
+	var dropped bool
+	for _, e := range h.logs.entries(t) {
+		if e["message"] == "session ended" && e["dropped"] == true {
+			dropped = true
+		}
+	}
+	if !dropped {
+		t.Errorf("the session was not logged as dropped:\n%s", h.logs)
+	}
+}
+
+func TestReconnectWithinGrace(t *testing.T) {
+	h := startAgent(t, func(h *harness) { h.cfg.ReconnectGrace = 700 * time.Millisecond })
+	c := h.mustDial(h.alice)
+	ptyShell(t, c, 24, 80)
+	time.Sleep(100 * time.Millisecond)
+	c.Close()
+	time.Sleep(200 * time.Millisecond)
+	c2 := h.mustDial(h.alice)
+	s := ptyShell(t, c2, 24, 80)
+	h.stillRunning(1 * time.Second) // past the grace period: the reconnect cancelled it
+	io.WriteString(s.in, "exit\n")
+	s.Wait() //nolint:errcheck // status checked elsewhere
+	h.waitEnd(EndShellsExited, 5*time.Second)
+}
+
+func TestEndCancelledClosesSessionsPromptly(t *testing.T) {
+	h := startAgent(t, nil)
+	c := h.mustDial(h.alice)
+	s := ptyShell(t, c, 24, 80)
+	errOut := s.err
+	execSess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	execDone := make(chan error, 1)
+	go func() { execDone <- execSess.Run("sleep 60") }()
+	time.Sleep(200 * time.Millisecond)
+
+	h.cancel()
+	if d := h.waitEnd(EndCancelled, 5*time.Second); d > 2*time.Second {
+		t.Errorf("took %v to end after cancellation", d)
+	}
+	errOut.waitFor(t, "the pause is over (the job was cancelled)")
+	if err := s.Wait(); !isExit(err, 129) {
+		t.Errorf("shell: %v, want exit status 129 (SIGHUP)", err)
+	}
+	select {
+	case err := <-execDone:
+		if !isExit(err, 129) {
+			t.Errorf("exec: %v, want exit status 129 (SIGHUP)", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the exec session was not closed")
+	}
+}
+
+func TestNewSessionsRefusedAfterTheEnd(t *testing.T) {
+	h := startAgent(t, func(h *harness) { h.cfg.WaitTimeout = 200 * time.Millisecond })
+	h.waitEnd(EndWaitTimeout, 5*time.Second)
+	if c, err := h.dial(h.alice); err == nil {
+		c.Close()
+		t.Error("logged in after the pause ended")
+	}
+}
+
+// TestPauseTimersIgnoreStaleFires drives the state machine alone: a timer
+// replaced by extend must not end the pause when it fires late.
+func TestPauseTimersIgnoreStaleFires(t *testing.T) {
+	cfg, err := Config{MaxDuration: 200 * time.Millisecond, WaitTimeout: time.Hour, BinDir: "/x", Env: []string{}}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	warned := make(chan time.Duration, 4)
+	cfg.WarnBefore = []time.Duration{100 * time.Millisecond}
+	p := newPause(cfg, func(left time.Duration, _ time.Time) { warned <- left })
+	if _, err := p.extend(300 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Done():
+		t.Fatal("ended at the old deadline")
+	case <-time.After(300 * time.Millisecond):
+	}
+	select {
+	case <-warned:
+	case <-time.After(time.Second):
+		t.Error("no warning before the new deadline")
+	}
+	select {
+	case <-p.Done():
+		if p.Reason() != EndMaxDuration {
+			t.Errorf("reason %q", p.Reason())
+		}
+	case <-time.After(time.Second):
+		t.Fatal("did not end at the new deadline")
+	}
+	if _, err := p.extend(-time.Second); err == nil {
+		t.Error("negative extension accepted")
+	}
+}

@@ -1,0 +1,35 @@
+//go:build !unix
+
+package agent
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/gliderlabs/ssh"
+)
+
+// sessionsSupported says whether runProgram works here.
+const sessionsSupported = false
+
+// program is what a session runs.
+type program struct {
+	argv   []string
+	env    []string
+	dir    string
+	window *ssh.Window
+	winCh  <-chan ssh.Window
+}
+
+// outcome is how a session's program ended.
+type outcome struct {
+	status  int
+	dropped bool
+	err     error
+}
+
+// runProgram is not implemented on this platform yet: sessions need
+// process groups and ptys, which the Unix implementation relies on.
+func runProgram(ssh.Session, program, <-chan struct{}) outcome {
+	return outcome{status: 255, err: fmt.Errorf("sessions are not supported on %s yet", runtime.GOOS)}
+}

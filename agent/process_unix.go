@@ -1,0 +1,251 @@
+//go:build unix
+
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+	"github.com/gliderlabs/ssh"
+	"golang.org/x/sys/unix"
+)
+
+// sessionsSupported says whether runProgram works here.
+const sessionsSupported = true
+
+// Timings of a program's end.
+const (
+	// drainGrace is how long output may keep coming after the program
+	// exited (a background job still holding the terminal or pipe open)
+	// before the session sends its exit status anyway.
+	drainGrace = 500 * time.Millisecond
+	// killGrace is how long a program has between SIGHUP and SIGKILL.
+	killGrace = 3 * time.Second
+)
+
+// program is what a session runs.
+type program struct {
+	argv   []string
+	env    []string
+	dir    string
+	window *ssh.Window // non-nil: run on a pty of this size
+	winCh  <-chan ssh.Window
+}
+
+// outcome is how a session's program ended.
+type outcome struct {
+	status  int   // exit status sent to the client
+	dropped bool  // the connection went away before the program ended
+	err     error // the program could not be started
+}
+
+// runProgram runs p with the session's I/O until it exits, the
+// connection drops (the program gets SIGHUP, as under sshd), or stop is
+// closed. It returns once the program's output has been forwarded, so the
+// caller can send the exit status after it.
+func runProgram(sess ssh.Session, p program, stop <-chan struct{}) outcome {
+	cmd := exec.Command(p.argv[0], p.argv[1:]...)
+	cmd.Env = p.env
+	cmd.Dir = p.dir
+	if p.window != nil {
+		return runOnPTY(sess, cmd, p, stop)
+	}
+	return runOnPipes(sess, cmd, stop)
+}
+
+func runOnPipes(sess ssh.Session, cmd *exec.Cmd, stop <-chan struct{}) outcome {
+	cmd.Stdout = sess
+	cmd.Stderr = sess.Stderr()
+	// Its own process group, so stop and signals reach its children too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Wait returns at most this long after the program exits even when a
+	// background child still holds stdout open.
+	cmd.WaitDelay = drainGrace
+	// Not cmd.Stdin = sess: Wait would then block until the client sends
+	// EOF, which an interactive client never does. Stdin is copied by a
+	// goroutine nobody waits for; it ends when the channel closes.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return outcome{status: 255, err: fmt.Errorf("open stdin pipe: %w", err)}
+	}
+	if err := cmd.Start(); err != nil {
+		return outcome{status: 127, err: fmt.Errorf("start %s: %w", cmd.Path, err)}
+	}
+	go func() {
+		io.Copy(stdin, sess) //nolint:errcheck // ends with the channel or the program
+		stdin.Close()
+	}()
+	return waitProgram(sess, cmd, stop)
+}
+
+func runOnPTY(sess ssh.Session, cmd *exec.Cmd, p program, stop <-chan struct{}) outcome {
+	master, tty, err := openPTY()
+	if err != nil {
+		return outcome{status: 255, err: err}
+	}
+	setWindow(master, *p.window)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	err = cmd.Start()
+	tty.Close() // the child has its copy; ours would keep the pty open after it exits
+	if err != nil {
+		master.Close()
+		return outcome{status: 127, err: fmt.Errorf("start %s: %w", cmd.Path, err)}
+	}
+
+	// Window changes follow until the pty is closed. The channel is
+	// gliderlabs', closed when the session's requests end.
+	var mu sync.Mutex
+	closed := false
+	go func() {
+		for w := range p.winCh {
+			mu.Lock()
+			if !closed {
+				setWindow(master, w)
+			}
+			mu.Unlock()
+		}
+	}()
+	go io.Copy(master, sess) //nolint:errcheck // stdin: ends with the channel or the pty
+	outDone := make(chan struct{})
+	go func() {
+		io.Copy(sess, master) //nolint:errcheck // ends with EIO once the program and its children are gone
+		close(outDone)
+	}()
+
+	out := waitProgram(sess, cmd, stop)
+	// Drain what the program wrote before it exited, then close the pty
+	// even if a background job still holds it, which ends the copy.
+	select {
+	case <-outDone:
+	case <-time.After(drainGrace):
+	}
+	mu.Lock()
+	closed = true
+	master.Close()
+	mu.Unlock()
+	<-outDone
+	return out
+}
+
+// waitProgram waits for cmd, forwarding the client's signals, and stops
+// it when the connection drops or stop is closed.
+func waitProgram(sess ssh.Session, cmd *exec.Cmd, stop <-chan struct{}) outcome {
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+
+	sigs := make(chan ssh.Signal, 8)
+	sess.Signals(sigs)
+	defer sess.Signals(nil)
+
+	var kill *time.Timer
+	defer func() {
+		if kill != nil {
+			kill.Stop()
+		}
+	}()
+	hangUp := func() {
+		signalGroup(cmd, syscall.SIGHUP)
+		signalGroup(cmd, syscall.SIGCONT) // a stopped job must run to see the HUP
+		if kill == nil {
+			kill = time.AfterFunc(killGrace, func() { signalGroup(cmd, syscall.SIGKILL) })
+		}
+	}
+	dropped := false
+	connDone := sess.Context().Done()
+	for {
+		select {
+		case err := <-waited:
+			return outcome{status: exitStatus(cmd, err), dropped: dropped}
+		case <-connDone:
+			dropped = true
+			connDone = nil
+			hangUp()
+		case <-stop:
+			stop = nil
+			hangUp()
+		case sig := <-sigs:
+			if n, ok := signals[sig]; ok {
+				signalGroup(cmd, n)
+			}
+		}
+	}
+}
+
+// signals maps SSH signal names (RFC 4254 6.10) to this system's.
+var signals = map[ssh.Signal]syscall.Signal{
+	ssh.SIGABRT: syscall.SIGABRT, ssh.SIGALRM: syscall.SIGALRM, ssh.SIGFPE: syscall.SIGFPE,
+	ssh.SIGHUP: syscall.SIGHUP, ssh.SIGILL: syscall.SIGILL, ssh.SIGINT: syscall.SIGINT,
+	ssh.SIGKILL: syscall.SIGKILL, ssh.SIGPIPE: syscall.SIGPIPE, ssh.SIGQUIT: syscall.SIGQUIT,
+	ssh.SIGSEGV: syscall.SIGSEGV, ssh.SIGTERM: syscall.SIGTERM, ssh.SIGUSR1: syscall.SIGUSR1,
+	ssh.SIGUSR2: syscall.SIGUSR2,
+}
+
+// signalGroup signals the program's process group: the program leads it
+// (Setsid or Setpgid above), and its children belong to it.
+func signalGroup(cmd *exec.Cmd, sig syscall.Signal) {
+	if cmd.Process != nil {
+		syscall.Kill(-cmd.Process.Pid, sig) //nolint:errcheck // the group may be gone already
+	}
+}
+
+// exitStatus is the status to report: the program's own, or 128+N when
+// signal N killed it, as shells report it.
+func exitStatus(cmd *exec.Cmd, err error) int {
+	if cmd.ProcessState == nil {
+		return 255
+	}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) && !errors.Is(err, exec.ErrWaitDelay) {
+		return 255
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+// openPTY opens a pty whose master works with the runtime's poller.
+// creack/pty's ioctls go through os.File.Fd, which puts the master into
+// blocking mode; a blocked Read then survives Close, and the goroutine
+// copying output would leak whenever a background job keeps the pty open.
+// A non-blocking duplicate of the descriptor does not have that problem.
+func openPTY() (master, tty *os.File, err error) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		return nil, nil, fmt.Errorf("open pty: %w", err)
+	}
+	defer ptmx.Close()
+	fd, err := unix.Dup(int(ptmx.Fd()))
+	if err != nil {
+		tty.Close()
+		return nil, nil, fmt.Errorf("duplicate pty: %w", err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		tty.Close()
+		return nil, nil, fmt.Errorf("make pty non-blocking: %w", err)
+	}
+	unix.CloseOnExec(fd)
+	return os.NewFile(uintptr(fd), "/dev/ptmx"), tty, nil
+}
+
+// setWindow resizes the pty without os.File.Fd (see openPTY).
+func setWindow(f *os.File, w ssh.Window) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) { //nolint:errcheck // a failed resize leaves the old size
+		unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{ //nolint:errcheck,gosec // sizes come from uint32 fields but terminals are small
+			Row: uint16(w.Height), Col: uint16(w.Width),
+		})
+	})
+}

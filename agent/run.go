@@ -1,0 +1,182 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// shutdownTimeout bounds how long the agent waits, once the pause is
+// over, for sessions to send their exit statuses and connections to
+// close. The job must go on even if a session is stuck.
+const shutdownTimeout = 5 * time.Second
+
+// Run holds the job: it loads the keys that may log in, listens, and
+// returns when the pause is over. Every normal end returns nil, so the
+// step succeeds and the job continues — nobody came, the user is done,
+// time ran out, or ctx was cancelled (the job was cancelled). Only a
+// failure to start is an error, and then nothing was listening: in
+// particular, Run refuses to start when no key may log in.
+func Run(ctx context.Context, cfg Config) error {
+	if !sessionsSupported {
+		return fmt.Errorf("start agent: %w", errUnsupported)
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return fmt.Errorf("configure agent: %w", err)
+	}
+	log := cfg.Log
+	env := parseEnv(cfg.Env)
+
+	ring, plan, err := loadKeys(ctx, cfg, env)
+	if err != nil {
+		if ctx.Err() != nil {
+			// Cancelled while starting: the job is going away, which is
+			// not the agent failing.
+			log.Info().Msg("cancelled before the pause began")
+			return nil
+		}
+		return err
+	}
+	ev := log.Info().Str("platform", plan.platform.String()).Strs("github_users", plan.users).Int("keys", len(ring.keys))
+	if plan.actorSkipped != "" {
+		ev = ev.Str("actor_not_looked_up", plan.actor).Str("why", plan.actorSkipped)
+	}
+	ev.Msg("who may log in: " + describeOwners(ring))
+	for _, k := range ring.keys {
+		log.Info().Str("owner", k.owner).Str("key_type", k.key.Type()).Str("key_fingerprint", k.fingerprint).Msg("authorized key")
+	}
+
+	signer, err := newHostKey()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp(cfg.ControlDir, "pitstop-")
+	if err != nil {
+		return fmt.Errorf("create control directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	socket := filepath.Join(dir, "control.sock")
+	ctlLn, err := listenControl(socket)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		ctlLn.Close()
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+
+	s := newServer(cfg, log, ring, signer)
+	s.socket = socket
+	s.env = baseEnv(cfg, socket)
+	s.shell = pickShell(cfg, s.env)
+	if s.rcFile, err = writeRC(dir, s.env); err != nil {
+		ln.Close()
+		ctlLn.Close()
+		return err
+	}
+	s.pause = newPause(cfg, func(left time.Duration, deadline time.Time) {
+		msg := fmt.Sprintf("pitstop: %s left in this pause (until %s). Run 'pitstop extend 30m' for more time.",
+			left.Round(time.Second), deadline.UTC().Format("15:04 MST"))
+		log.Warn().Str("time_left", left.Round(time.Second).String()).Msg("the pause ends soon")
+		s.tellAll(msg)
+	})
+	ctl := &controlServer{
+		ln:     ctlLn,
+		status: s.status,
+		cont: func() {
+			log.Info().Msg("pitstop continue was run")
+			s.pause.finish(EndContinue)
+		},
+		extend: func(d time.Duration) error {
+			deadline, err := s.pause.extend(d)
+			if err == nil {
+				log.Info().Str("added", d.String()).Time("deadline", deadline).Msg("pause extended")
+			}
+			return err
+		},
+	}
+	ctl.serve()
+	s.serve(ln)
+
+	ready, err := newReady(cfg, ln.Addr(), signer.PublicKey(), socket, ring, plan, s.pause.times())
+	if err == nil && cfg.ReadyFile != "" {
+		err = writeReady(cfg.ReadyFile, ready)
+	}
+	if err != nil {
+		s.pause.finish(EndCancelled)
+		s.shutdown(EndCancelled, shutdownTimeout)
+		ctl.close()
+		return err
+	}
+	log.Info().Str("ssh_command", ready.SSHCommand).Str("listen", ready.Listen).Msg("connect with: " + ready.SSHCommand)
+	log.Info().Str("host_key_fingerprint", ready.HostKeyFingerprint).Msg("host key " + ready.HostKeyFingerprint)
+	log.Info().Str("known_hosts", ready.KnownHosts).Msg("for strict host key checking, add to known_hosts: " + ready.KnownHosts)
+	log.Info().Time("wait_deadline", ready.WaitDeadline).Time("deadline", ready.Deadline).
+		Msgf("waiting %s for a first connection; the pause lasts at most %s", cfg.WaitTimeout, cfg.MaxDuration)
+	notice(cfg, ready)
+	if err := appendSummary(cfg, summaryStart(cfg, ready)); err != nil {
+		log.Warn().Err(err).Msg("could not write the step summary")
+	}
+
+	select {
+	case <-s.pause.Done():
+	case <-ctx.Done():
+		s.pause.finish(EndCancelled)
+	}
+	reason := s.pause.Reason()
+	log.Info().Str("reason", string(reason)).Msg("the pause is over: " + reason.Describe())
+	s.shutdown(reason, shutdownTimeout)
+	ctl.close()
+
+	t := s.pause.times()
+	if err := appendSummary(cfg, summaryEnd(reason, s.loginList(), cfg.Now().Sub(t.Started))); err != nil {
+		log.Warn().Err(err).Msg("could not write the step summary")
+	}
+	log.Info().Msg("the job continues")
+	return nil
+}
+
+// status is the control socket's answer.
+func (s *server) status() Status {
+	t := s.pause.times()
+	st := Status{
+		Label:       s.cfg.Label,
+		Now:         s.cfg.Now(),
+		StartedAt:   t.Started,
+		Deadline:    t.Deadline,
+		Connections: t.Conns,
+		Sessions:    s.sessionsSnapshot(),
+	}
+	switch {
+	case !t.WaitUntil.IsZero():
+		st.WaitingUntil = t.WaitUntil
+	case !t.GraceUntil.IsZero():
+		st.WaitingUntil = t.GraceUntil
+	}
+	return st
+}
+
+// loginList is everyone who logged in during the pause, for the summary.
+func (s *server) loginList() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.logins...)
+}
+
+func describeOwners(r *keyring) string {
+	owners := r.owners()
+	if len(owners) == 0 {
+		return "nobody"
+	}
+	return strings.Join(owners, ", ")
+}
+
+// errUnsupported is returned by Run on systems without session support.
+var errUnsupported = errors.New("the agent runs on Linux and other Unix systems only for now")

@@ -1,0 +1,314 @@
+package agent
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gliderlabs/ssh"
+	"github.com/rs/zerolog"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// Algorithms, set explicitly rather than taken from x/crypto's defaults,
+// which include the NIST-curve key exchanges and SHA-1 MACs that audits
+// (ssh-audit) fail. What is left is what current OpenSSH prefers.
+var (
+	kexAlgorithms = []string{
+		gossh.KeyExchangeMLKEM768X25519, // post-quantum hybrid, OpenSSH 9.9+
+		gossh.KeyExchangeCurve25519,     // x/crypto adds the @libssh.org alias
+		gossh.KeyExchangeDH16SHA512,     // 4096-bit group, for clients without curve25519
+	}
+	cipherAlgorithms = []string{
+		gossh.CipherChaCha20Poly1305,
+		gossh.CipherAES256GCM,
+		gossh.CipherAES128GCM,
+		// CTR is only ever paired with the ETM MACs below; kept for
+		// clients without AEAD ciphers.
+		gossh.CipherAES256CTR,
+		gossh.CipherAES128CTR,
+	}
+	macAlgorithms = []string{
+		gossh.HMACSHA256ETM,
+		gossh.HMACSHA512ETM,
+	}
+)
+
+// ctxKeyAuth holds the authorizedKey that passed PublicKeyHandler.
+type ctxKey string
+
+const ctxKeyAuth ctxKey = "pitstop-auth"
+
+// newHostKey makes the fresh per-run host key.
+func newHostKey() (gossh.Signer, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate host key: %w", err)
+	}
+	signer, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		return nil, fmt.Errorf("wrap host key: %w", err)
+	}
+	return signer, nil
+}
+
+// server is the agent's SSH server and everything that lives as long as it.
+type server struct {
+	cfg      Config
+	log      zerolog.Logger
+	ring     *keyring
+	pause    *pause
+	srv      *ssh.Server
+	shell    string   // program for shells and exec
+	env      []string // sessions' base environment
+	rcFile   string   // bash rc for interactive shells
+	socket   string   // control socket path, for sessions' PITSTOP_SOCKET
+	ln       net.Listener
+	serveErr chan error
+
+	mu       sync.Mutex
+	closing  bool
+	nextID   int
+	sessions map[int]*liveSession
+	conns    map[*gossh.ServerConn]*connInfo
+	logins   []string // "user from address", for the step summary
+	raw      map[*trackedConn]struct{}
+	sessWG   sync.WaitGroup // session handlers
+	connWG   sync.WaitGroup // per-connection watchers
+	rawWG    sync.WaitGroup // gliderlabs' connection goroutines
+}
+
+// connInfo is an authenticated connection, for the log and status.
+type connInfo struct {
+	user, fingerprint, remote string
+	forge                     bool // user is a forge user, not a key file
+	since                     time.Time
+}
+
+func newServer(cfg Config, log zerolog.Logger, ring *keyring, signer gossh.Signer) *server {
+	s := &server{
+		cfg:      cfg,
+		log:      log,
+		ring:     ring,
+		serveErr: make(chan error, 1),
+		sessions: map[int]*liveSession{},
+		conns:    map[*gossh.ServerConn]*connInfo{},
+		raw:      map[*trackedConn]struct{}{},
+	}
+	s.srv = &ssh.Server{
+		Version:     "pitstop",
+		HostSigners: []ssh.Signer{signer},
+		Handler:     s.handleSession,
+		// Setting PublicKeyHandler is what keeps gliderlabs from turning
+		// on NoClientAuth, which would admit anyone. No password or
+		// keyboard-interactive handler is set, so x/crypto refuses those
+		// methods, and "none" too.
+		PublicKeyHandler:       s.authorize,
+		ServerConfigCallback:   s.serverConfig,
+		ConnCallback:           s.trackConn,
+		SessionRequestCallback: func(ssh.Session, string) bool { return !s.isClosing() },
+		ConnectionFailedCallback: func(c net.Conn, err error) {
+			s.log.Debug().Str("remote_addr", c.RemoteAddr().String()).Err(err).Msg("connection failed before login")
+		},
+		ChannelHandlers: map[string]ssh.ChannelHandler{
+			"session": s.tracked(ssh.DefaultSessionHandler),
+		},
+		// Subsystems (sftp) plug in here, wrapped by s.subsystem so they
+		// are tracked like shells and execs. None yet: requests for one
+		// are refused.
+		SubsystemHandlers: map[string]ssh.SubsystemHandler{},
+	}
+	return s
+}
+
+// serverConfig sets the algorithms; gliderlabs adds host keys and
+// callbacks to what this returns.
+func (s *server) serverConfig(ssh.Context) *gossh.ServerConfig {
+	return &gossh.ServerConfig{
+		Config: gossh.Config{
+			KeyExchanges: kexAlgorithms,
+			Ciphers:      cipherAlgorithms,
+			MACs:         macAlgorithms,
+		},
+		AuthLogCallback: func(conn gossh.ConnMetadata, method string, err error) {
+			// "none" is every client's first probe and "publickey" is
+			// logged by authorize; anything else is someone trying a
+			// password, which is worth seeing in the job log.
+			if method != "none" && method != "publickey" && err != nil {
+				s.log.Info().Str("remote_addr", conn.RemoteAddr().String()).Str("method", method).
+					Msg("refused a login method other than public key")
+			}
+		},
+	}
+}
+
+// authorize is the public-key check: the key must be in the keyring.
+func (s *server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
+	fp := gossh.FingerprintSHA256(key)
+	ak, ok := s.ring.lookup(key)
+	if !ok {
+		s.log.Info().Str("remote_addr", ctx.RemoteAddr().String()).Str("key_fingerprint", fp).
+			Str("key_type", key.Type()).Msg("refused a key that may not log in")
+		return false
+	}
+	// The client may still fail to prove it holds the private key; the
+	// login is only logged once a channel opens on the connection.
+	ctx.SetValue(ctxKeyAuth, ak)
+	return true
+}
+
+// trackedConn lets the server close connections still in the handshake,
+// which gliderlabs does not track, and wait for their goroutines.
+type trackedConn struct {
+	net.Conn
+	once sync.Once
+	done func()
+}
+
+// Close is called by gliderlabs as its connection goroutine ends.
+func (c *trackedConn) Close() error {
+	c.once.Do(c.done)
+	return c.Conn.Close()
+}
+
+func (s *server) trackConn(_ ssh.Context, c net.Conn) net.Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		c.Close()
+		return nil // gliderlabs drops it
+	}
+	tc := &trackedConn{Conn: c}
+	tc.done = func() {
+		s.mu.Lock()
+		delete(s.raw, tc)
+		s.mu.Unlock()
+		s.rawWG.Done()
+	}
+	s.raw[tc] = struct{}{}
+	s.rawWG.Add(1)
+	return tc
+}
+
+// tracked wraps a channel handler: the first channel on a connection is
+// where a login is known to have succeeded, so it is logged and counted
+// there. A bare successful public-key check is not enough: anyone can
+// offer a user's published public key without holding the private half.
+func (s *server) tracked(h ssh.ChannelHandler) ssh.ChannelHandler {
+	return func(srv *ssh.Server, conn *gossh.ServerConn, ch gossh.NewChannel, ctx ssh.Context) {
+		s.noteLogin(conn, ctx)
+		h(srv, conn, ch, ctx)
+	}
+}
+
+func (s *server) noteLogin(conn *gossh.ServerConn, ctx ssh.Context) {
+	ak, _ := ctx.Value(ctxKeyAuth).(authorizedKey)
+	s.mu.Lock()
+	if _, seen := s.conns[conn]; seen || s.closing {
+		s.mu.Unlock()
+		return
+	}
+	info := &connInfo{user: ak.owner, forge: ak.forge, fingerprint: ak.fingerprint, remote: conn.RemoteAddr().String(), since: s.cfg.Now()}
+	s.conns[conn] = info
+	s.logins = append(s.logins, info.user+" from "+info.remote)
+	s.connWG.Add(1)
+	s.mu.Unlock()
+
+	log := s.connLog(info)
+	log.Info().Msg("logged in")
+	s.pause.connOpened()
+	go func() {
+		defer s.connWG.Done()
+		conn.Wait()
+		s.mu.Lock()
+		delete(s.conns, conn)
+		s.mu.Unlock()
+		log.Info().Str("connected_for", s.cfg.Now().Sub(info.since).Round(time.Second).String()).Msg("logged out")
+		s.pause.connClosed()
+	}()
+}
+
+// connLog is the sub-logger for one connection.
+func (s *server) connLog(c *connInfo) zerolog.Logger {
+	return withOwner(s.log.With(), c.user, c.forge).Str("key_fingerprint", c.fingerprint).
+		Str("remote_addr", c.remote).Logger()
+}
+
+// withOwner names whose key logged in: a forge user, or the file or
+// text the key came from.
+func withOwner(c zerolog.Context, owner string, forge bool) zerolog.Context {
+	if forge {
+		return c.Str("github_user", owner)
+	}
+	return c.Str("key_source", owner)
+}
+
+func (s *server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// serve runs the SSH server on ln until shutdown.
+func (s *server) serve(ln net.Listener) {
+	s.ln = ln
+	go func() { s.serveErr <- s.srv.Serve(ln) }()
+}
+
+// shutdown tells every session why the pause ended, stops their
+// programs, waits for them to send their exit statuses, and then closes
+// every connection and waits for all goroutines. It returns once nothing
+// of the server is left running, or after timeout.
+func (s *server) shutdown(reason EndReason, timeout time.Duration) {
+	s.mu.Lock()
+	s.closing = true
+	live := make([]*liveSession, 0, len(s.sessions))
+	for _, ls := range s.sessions {
+		live = append(live, ls)
+	}
+	s.mu.Unlock()
+
+	deadline := time.Now().Add(timeout)
+	// Stop accepting first, so nobody logs in to a pause that is over.
+	s.ln.Close()
+	for _, ls := range live {
+		ls.end(reason)
+	}
+	waitTimeout(&s.sessWG, time.Until(deadline))
+	// Let clients hang up themselves: one that gets its exit status and
+	// then a reset connection reports failure (OpenSSH exits 255).
+	waitTimeout(&s.connWG, min(clientHangUp, time.Until(deadline)))
+
+	s.srv.Close() //nolint:errcheck // closing connections that may already be gone
+	s.mu.Lock()
+	for c := range s.raw {
+		c.Conn.Close() // not c.Close: that is gliderlabs' signal that it is done
+	}
+	s.mu.Unlock()
+	waitTimeout(&s.rawWG, time.Until(deadline))
+	waitTimeout(&s.connWG, time.Until(deadline))
+	select {
+	case <-s.serveErr:
+	case <-time.After(time.Until(deadline)):
+	}
+}
+
+// clientHangUp is how long shutdown waits for clients to close their
+// connections once their sessions ended, before closing them itself.
+const clientHangUp = time.Second
+
+// waitTimeout waits for wg, at most d. A goroutine stuck past d is left
+// behind rather than holding the job: letting the job go on matters more.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(max(d, 0)):
+		return false
+	}
+}

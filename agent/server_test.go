@@ -1,0 +1,164 @@
+package agent
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+func TestOnlyAuthorizedKeysGetIn(t *testing.T) {
+	h := startAgent(t, nil)
+	bob := newTestUser(t, "bob") // has keys on GitHub, but is not the actor
+	h.gh.setKeys("bob", bob.authorizedLine())
+	stranger := newTestUser(t, "stranger")
+
+	c := h.mustDial(h.alice)
+	if out, _, status := run(t, c, "echo in"); out != "in\n" || status != 0 {
+		t.Fatalf("alice: %q, status %d", out, status)
+	}
+	for _, u := range []testUser{bob, stranger} {
+		if c, err := h.dial(u); err == nil {
+			c.Close()
+			t.Errorf("%s's key was admitted", u.name)
+		}
+	}
+	if !h.logged("refused a key that may not log in") {
+		t.Errorf("refused keys are not in the log:\n%s", h.logs)
+	}
+}
+
+// TestNoOtherAuthMethods: gliderlabs admits everyone when it has no auth
+// handler; ours must refuse no-auth, passwords and keyboard-interactive.
+func TestNoOtherAuthMethods(t *testing.T) {
+	h := startAgent(t, nil)
+	methods := map[string][]gossh.AuthMethod{
+		"none":     nil,
+		"password": {gossh.Password("hunter2"), gossh.Password("")},
+		"keyboard-interactive": {gossh.KeyboardInteractive(func(string, string, []string, []bool) ([]string, error) {
+			return []string{"yes"}, nil
+		})},
+	}
+	for name, auth := range methods {
+		c, err := gossh.Dial("tcp", h.ready.Address, h.clientConfig(auth...))
+		if err == nil {
+			c.Close()
+			t.Errorf("%s: logged in", name)
+			continue
+		}
+		if !strings.Contains(err.Error(), "unable to authenticate") {
+			t.Errorf("%s: %v, want an authentication failure", name, err)
+		}
+	}
+}
+
+func TestOpenSSHRefusesPasswordAndStrangers(t *testing.T) {
+	ssh := openSSH(t)
+	h := startAgent(t, nil)
+	stranger := newTestUser(t, "stranger")
+	cases := map[string][]string{
+		"stranger's key": h.sshArgs(stranger.keyFile, "true"),
+		"password and keyboard-interactive": h.sshArgs(h.alice.keyFile,
+			"-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive", "true"),
+	}
+	for name, args := range cases {
+		var stderr bytes.Buffer
+		cmd := exec.Command(ssh, args...)
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		if err == nil {
+			t.Errorf("%s: logged in", name)
+			continue
+		}
+		// "(publickey)" is the list of methods the server offers: only that.
+		if !strings.Contains(stderr.String(), "Permission denied (publickey)") {
+			t.Errorf("%s: stderr %q, want Permission denied (publickey)", name, stderr.String())
+		}
+	}
+}
+
+// TestAlgorithms checks the negotiated algorithms are the explicit,
+// modern ones: weak choices offered alone are refused.
+func TestAlgorithms(t *testing.T) {
+	h := startAgent(t, nil)
+	try := func(edit func(*gossh.ClientConfig)) error {
+		cfg := h.clientConfig(gossh.PublicKeys(h.alice.signer))
+		edit(cfg)
+		c, err := gossh.Dial("tcp", h.ready.Address, cfg)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	refused := map[string]func(*gossh.ClientConfig){
+		"ecdh-sha2-nistp256": func(c *gossh.ClientConfig) { c.KeyExchanges = []string{gossh.KeyExchangeECDHP256} },
+		"diffie-hellman-group14-sha1": func(c *gossh.ClientConfig) {
+			c.KeyExchanges = []string{gossh.InsecureKeyExchangeDH14SHA1}
+		},
+		"aes128-cbc": func(c *gossh.ClientConfig) { c.Ciphers = []string{gossh.InsecureCipherAES128CBC} },
+		"hmac-sha1": func(c *gossh.ClientConfig) {
+			c.Ciphers = []string{gossh.CipherAES128CTR}
+			c.MACs = []string{gossh.HMACSHA1}
+		},
+		"hmac-sha2-256 without ETM": func(c *gossh.ClientConfig) {
+			c.Ciphers = []string{gossh.CipherAES128CTR}
+			c.MACs = []string{gossh.HMACSHA256}
+		},
+	}
+	for name, edit := range refused {
+		if err := try(edit); err == nil {
+			t.Errorf("%s was accepted", name)
+		}
+	}
+	accepted := map[string]func(*gossh.ClientConfig){
+		"mlkem768x25519-sha256": func(c *gossh.ClientConfig) { c.KeyExchanges = []string{gossh.KeyExchangeMLKEM768X25519} },
+		"curve25519-sha256":     func(c *gossh.ClientConfig) { c.KeyExchanges = []string{gossh.KeyExchangeCurve25519} },
+		"chacha20-poly1305":     func(c *gossh.ClientConfig) { c.Ciphers = []string{gossh.CipherChaCha20Poly1305} },
+		"aes256-gcm":            func(c *gossh.ClientConfig) { c.Ciphers = []string{gossh.CipherAES256GCM} },
+		"aes256-ctr with hmac-sha2-512-etm": func(c *gossh.ClientConfig) {
+			c.Ciphers = []string{gossh.CipherAES256CTR}
+			c.MACs = []string{gossh.HMACSHA512ETM}
+		},
+	}
+	for name, edit := range accepted {
+		if err := try(edit); err != nil {
+			t.Errorf("%s was refused: %v", name, err)
+		}
+	}
+}
+
+func TestReadyFile(t *testing.T) {
+	h := startAgent(t, nil)
+	r := h.ready
+	if !strings.HasPrefix(r.Address, "127.0.0.1:") || r.Port == 0 {
+		t.Errorf("address %q port %d", r.Address, r.Port)
+	}
+	if want := "[127.0.0.1]:"; !strings.HasPrefix(r.KnownHosts, want) || !strings.Contains(r.KnownHosts, "ssh-ed25519 ") {
+		t.Errorf("known_hosts %q", r.KnownHosts)
+	}
+	if got := gossh.FingerprintSHA256(h.hostKey()); got != r.HostKeyFingerprint || !strings.HasPrefix(got, "SHA256:") {
+		t.Errorf("fingerprint %q, host key's is %q", r.HostKeyFingerprint, got)
+	}
+	if r.PID != os.Getpid() || r.ControlSocket == "" || r.SSHCommand == "" {
+		t.Errorf("ready %+v", r)
+	}
+	if len(r.AuthorizedUsers) != 1 || r.AuthorizedUsers[0] != "alice" || len(r.AuthorizedKeyFingerprints) != 1 {
+		t.Errorf("authorized %v %v", r.AuthorizedUsers, r.AuthorizedKeyFingerprints)
+	}
+	// A fresh host key per run.
+	h2 := startAgent(t, nil)
+	if h2.ready.HostKeyFingerprint == r.HostKeyFingerprint {
+		t.Error("two runs share a host key")
+	}
+	// The connect command is on the run page, escaped as the runner wants.
+	if n := h.notices.String(); !strings.HasPrefix(n, "::notice title=pitstop%3A ") || !strings.Contains(n, r.SSHCommand) {
+		t.Errorf("notice %q", n)
+	}
+	summary, err := os.ReadFile(h.summary)
+	if err != nil || !strings.Contains(string(summary), r.SSHCommand) || !strings.Contains(string(summary), r.KnownHosts) {
+		t.Errorf("step summary %q, %v", summary, err)
+	}
+}

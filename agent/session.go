@@ -1,0 +1,238 @@
+package agent
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gliderlabs/ssh"
+	"github.com/rs/zerolog"
+)
+
+// Session kinds, as logged and shown by "pitstop status".
+const (
+	kindShell = "shell" // an interactive shell: the only kind whose end can end the pause
+	kindExec  = "exec"  // a command (ssh host cmd, legacy scp)
+)
+
+// liveSession is a running session, known to the server so that status
+// can list it and shutdown can end it.
+type liveSession struct {
+	info  SessionInfo
+	sess  ssh.Session
+	pty   bool
+	forge bool          // info.User is a forge user
+	stop  chan struct{} // closed when the pause is over: end the program
+	once  sync.Once
+}
+
+// tell shows msg on the session's stderr. It does not wait: a client that
+// stopped reading must not hold up the agent.
+func (ls *liveSession) tell(msg string) {
+	if ls.pty {
+		msg = "\r\n" + strings.ReplaceAll(msg, "\n", "\r\n") + "\r\n"
+	} else {
+		msg += "\n"
+	}
+	go ls.sess.Stderr().Write([]byte(msg)) //nolint:errcheck // best effort: the session may be gone
+}
+
+// end tells the session the pause is over and stops its program.
+func (ls *liveSession) end(reason EndReason) {
+	ls.tell(fmt.Sprintf("pitstop: the pause is over (%s); the job continues. Closing this session.", reason.Describe()))
+	ls.once.Do(func() { close(ls.stop) })
+}
+
+// register adds a session, or returns nil when the pause is already over.
+func (s *server) register(sess ssh.Session, kind string, pty bool) *liveSession {
+	ak, _ := sess.Context().Value(ctxKeyAuth).(authorizedKey)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return nil
+	}
+	s.nextID++
+	ls := &liveSession{
+		info: SessionInfo{
+			ID:             s.nextID,
+			User:           ak.owner,
+			KeyFingerprint: ak.fingerprint,
+			RemoteAddr:     sess.RemoteAddr().String(),
+			Kind:           kind,
+			PTY:            pty,
+			Since:          s.cfg.Now(),
+		},
+		sess:  sess,
+		pty:   pty,
+		forge: ak.forge,
+		stop:  make(chan struct{}),
+	}
+	s.sessions[ls.info.ID] = ls
+	s.sessWG.Add(1)
+	return ls
+}
+
+func (s *server) unregister(ls *liveSession) {
+	s.mu.Lock()
+	delete(s.sessions, ls.info.ID)
+	s.mu.Unlock()
+	s.sessWG.Done()
+}
+
+// sessionsSnapshot lists the live sessions, oldest first.
+func (s *server) sessionsSnapshot() []SessionInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]SessionInfo, 0, len(s.sessions))
+	for id := 1; id <= s.nextID; id++ {
+		if ls, ok := s.sessions[id]; ok {
+			out = append(out, ls.info)
+		}
+	}
+	return out
+}
+
+// tellAll shows msg in every live session.
+func (s *server) tellAll(msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ls := range s.sessions {
+		ls.tell(msg)
+	}
+}
+
+// handleSession runs a shell or exec request.
+func (s *server) handleSession(sess ssh.Session) {
+	kind := kindExec
+	if sess.RawCommand() == "" {
+		kind = kindShell
+	}
+	ptyReq, winCh, isPty := sess.Pty()
+	ls := s.register(sess, kind, isPty)
+	if ls == nil {
+		fmt.Fprintln(sess.Stderr(), "pitstop: the pause is over; the job has moved on.")
+		sess.Exit(255) //nolint:errcheck // the client may be gone
+		return
+	}
+	defer s.unregister(ls)
+	log := s.sessionLog(ls)
+	log.Info().Msg("session started")
+
+	prog := program{
+		argv:  s.argv(kind, sess.RawCommand(), isPty),
+		env:   s.sessionEnv(sess, ptyTerm(ptyReq, isPty)),
+		dir:   s.workdir(),
+		winCh: winCh,
+	}
+	if isPty {
+		prog.window = &ptyReq.Window
+	}
+	if kind == kindShell && isPty {
+		sess.Write([]byte(s.banner())) //nolint:errcheck // a failed write shows up as a dropped session
+	}
+	if kind == kindShell {
+		s.pause.shellStarted()
+	}
+	out := runProgram(sess, prog, ls.stop)
+	if out.err != nil {
+		log.Warn().Err(out.err).Msg("could not start the session's program")
+		fmt.Fprintf(sess.Stderr(), "pitstop: %v\n", out.err)
+	}
+	// The exit status goes out before the pause is told, so a client
+	// whose shell ended the pause still gets its status.
+	sess.Exit(out.status) //nolint:errcheck // the client may be gone
+	ev := log.Info().Int("exit_status", out.status).Str("duration", s.cfg.Now().Sub(ls.info.Since).Round(time.Millisecond).String())
+	if out.dropped {
+		ev = ev.Bool("dropped", true)
+	}
+	ev.Msg("session ended")
+	if kind == kindShell {
+		s.pause.shellEnded(!out.dropped && out.err == nil)
+	}
+}
+
+func (s *server) sessionLog(ls *liveSession) zerolog.Logger {
+	return withOwner(s.log.With(), ls.info.User, ls.forge).Str("key_fingerprint", ls.info.KeyFingerprint).
+		Str("remote_addr", ls.info.RemoteAddr).Str("session_kind", ls.info.Kind).Bool("pty", ls.pty).Logger()
+}
+
+func ptyTerm(p ssh.Pty, isPty bool) string {
+	if !isPty {
+		return ""
+	}
+	if p.Term == "" {
+		return "xterm-256color"
+	}
+	return p.Term
+}
+
+// argv is the program a session runs. Shells are started so that the
+// step's PATH survives: never as login shells, whose /etc/profile resets
+// PATH on Debian and Ubuntu and would drop what GITHUB_PATH added.
+func (s *server) argv(kind, command string, isPty bool) []string {
+	isBash := filepath.Base(s.shell) == "bash"
+	switch {
+	case kind == kindExec && isBash:
+		return []string{s.shell, "--noprofile", "--norc", "-c", command}
+	case kind == kindExec:
+		return []string{s.shell, "-c", command}
+	case isBash && isPty:
+		// Our rc file only re-asserts PATH and sets a prompt: the next
+		// step of the job would not read ~/.bashrc either.
+		return []string{s.shell, "--noprofile", "--rcfile", s.rcFile, "-i"}
+	case isBash:
+		// No pty: commands come on stdin (ssh host < script).
+		return []string{s.shell, "--noprofile", "--norc"}
+	case isPty:
+		return []string{s.shell, "-i"}
+	default:
+		return []string{s.shell}
+	}
+}
+
+// workdir is GITHUB_WORKSPACE, where the job's steps run; failing that,
+// the agent's own directory.
+func (s *server) workdir() string {
+	if ws := parseEnv(s.cfg.Env).get("GITHUB_WORKSPACE"); ws != "" {
+		if fi, err := os.Stat(ws); err == nil && fi.IsDir() {
+			return ws
+		}
+	}
+	return ""
+}
+
+// pickShell chooses the sessions' shell: bash when the step has it (the
+// default shell of "run:" steps), else /bin/sh.
+func pickShell(cfg Config, env []string) string {
+	if cfg.Shell != "" {
+		if p := lookPath(cfg.Shell, env); p != "" {
+			return p
+		}
+		return cfg.Shell
+	}
+	if p := lookPath("bash", env); p != "" {
+		return p
+	}
+	return "/bin/sh"
+}
+
+// writeRC writes the rc file of interactive bash sessions.
+func writeRC(dir string, env []string) (string, error) {
+	path := filepath.Join(dir, "bashrc")
+	rc := "# pitstop: interactive sessions read this instead of /etc/profile and\n" +
+		"# ~/.bashrc, so PATH stays what the job's next step would see.\n" +
+		"export PATH=" + shellQuote(parseEnv(env).get("PATH")) + "\n" +
+		`PS1='(pitstop) \u@\h:\w\$ '` + "\n"
+	if err := os.WriteFile(path, []byte(rc), 0o600); err != nil {
+		return "", fmt.Errorf("write shell rc file: %w", err)
+	}
+	return path, nil
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

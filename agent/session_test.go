@@ -1,0 +1,280 @@
+package agent
+
+import (
+	"bytes"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+func TestExecReturnsItsStatus(t *testing.T) {
+	h := startAgent(t, nil)
+	c := h.mustDial(h.alice)
+	for cmd, want := range map[string]int{"true": 0, "exit 3": 3, "false": 1, "kill -TERM $$": 128 + 15} {
+		if _, _, got := run(t, c, cmd); got != want {
+			t.Errorf("%q: status %d, want %d", cmd, got, want)
+		}
+	}
+	out, errOut, _ := run(t, c, "echo out; echo err >&2")
+	if out != "out\n" || errOut != "err\n" {
+		t.Errorf("stdout %q stderr %q", out, errOut)
+	}
+}
+
+// TestExecDoesNotWaitForStdinEOF: a command that ignores stdin must end
+// although the client never closes it.
+func TestExecDoesNotWaitForStdinEOF(t *testing.T) {
+	h := startAgent(t, nil)
+	c := h.mustDial(h.alice)
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	stdin, _ := s.StdinPipe() // held open, never closed
+	defer stdin.Close()
+	done := make(chan error, 1)
+	go func() { done <- s.Run("echo hi") }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("exec did not end while stdin stayed open")
+	}
+}
+
+func TestExecReadsStdin(t *testing.T) {
+	h := startAgent(t, nil)
+	c := h.mustDial(h.alice)
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Stdin = strings.NewReader("line one\nline two\n")
+	out, err := s.Output("wc -l")
+	if err != nil || strings.TrimSpace(string(out)) != "2" {
+		t.Errorf("wc -l = %q, %v", out, err)
+	}
+}
+
+// TestSessionEnvironmentIsTheStep's: variables, PATH (with what
+// GITHUB_PATH added, and pitstop first) and the working directory are
+// what the next step would see; the agent's own inputs and token are not.
+func TestSessionEnvironmentIsTheSteps(t *testing.T) {
+	h := startAgent(t, nil)
+	c := h.mustDial(h.alice)
+	out, _, _ := run(t, c, `pwd; echo "$PATH"; echo "$FROM_GITHUB_ENV"; echo "$GITHUB_ENV"; echo "$GITHUB_OUTPUT";`+
+		`env | grep -c -e ^INPUT_ -e TOKEN= -e ^PITSTOP_GITHUB; command -v pitstop; echo "$PITSTOP_SOCKET"`)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 8 {
+		t.Fatalf("output:\n%s", out)
+	}
+	checks := []struct{ name, got, want string }{
+		{"working directory", lines[0], h.workspace},
+		{"PATH starts with", strings.Join(strings.Split(lines[1], ":")[:2], ":"), h.binDir + ":" + h.stepBin},
+		{"variable from GITHUB_ENV", lines[2], "set by an earlier step"},
+		{"GITHUB_ENV", lines[3], filepath.Join(h.workspace, "..", "env")},
+		{"GITHUB_OUTPUT", lines[4], filepath.Join(h.workspace, "..", "output")},
+		{"inputs and tokens", lines[5], "0"},
+		{"pitstop", lines[6], filepath.Join(h.binDir, "pitstop")},
+		{"socket", lines[7], h.ready.ControlSocket},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, c.got, c.want)
+		}
+	}
+}
+
+// shell is an interactive session on a pty.
+type shell struct {
+	*gossh.Session
+	in       io.WriteCloser
+	out, err *lockedReader
+}
+
+// ptyShell starts an interactive shell on a pty of rows×cols.
+func ptyShell(t *testing.T, c *gossh.Client, rows, cols int) shell {
+	t.Helper()
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RequestPty("xterm", rows, cols, gossh.TerminalModes{gossh.ECHO: 0}); err != nil {
+		t.Fatal(err)
+	}
+	stdin, _ := s.StdinPipe()
+	stdout, _ := s.StdoutPipe()
+	stderr, _ := s.StderrPipe()
+	if err := s.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	return shell{Session: s, in: stdin, out: newLockedReader(stdout), err: newLockedReader(stderr)}
+}
+
+// lockedReader collects a stream in the background so tests can wait for
+// text to appear.
+type lockedReader struct{ buf syncBuffer }
+
+func newLockedReader(r io.Reader) *lockedReader {
+	lr := &lockedReader{}
+	go io.Copy(&lr.buf, r) //nolint:errcheck // ends with the stream
+	return lr
+}
+
+// waitFor waits until the stream contains want, and returns everything.
+func (lr *lockedReader) waitFor(t *testing.T, want string) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if s := lr.buf.String(); strings.Contains(s, want) {
+			return s
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %q in the output:\n%s", want, lr.buf.String())
+	return ""
+}
+
+func TestPTYShellFollowsResizes(t *testing.T) {
+	h := startAgent(t, nil)
+	c := h.mustDial(h.alice)
+	sh := ptyShell(t, c, 40, 100)
+	s, stdin, out := sh.Session, sh.in, sh.out
+	defer s.Close()
+	// Markers are built by the shell, so the echo of the typed command
+	// never matches them.
+	io.WriteString(stdin, `tty; stty size | sed 's/^/SIZE=/'; echo "PATH=$PATH" | sed 's/^/P/'`+"\n")
+	got := out.waitFor(t, "PPATH=")
+	if !strings.Contains(got, "SIZE=40 100") {
+		t.Errorf("stty size on a 40x100 pty:\n%s", got)
+	}
+	if !strings.Contains(got, "/dev/pts/") {
+		t.Errorf("tty does not report a terminal:\n%s", got)
+	}
+	if !strings.Contains(got, "PPATH="+h.binDir+":"+h.stepBin+":") {
+		t.Errorf("the interactive shell lost the step's PATH:\n%s", got)
+	}
+	if !strings.Contains(got, "pitstop: you are in job \"build\" of workflow \"CI\"") {
+		t.Errorf("no banner:\n%s", got)
+	}
+	if err := s.WindowChange(50, 132); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(stdin, "stty size | sed 's/^/NEW=/'\n")
+	if got := out.waitFor(t, "NEW=5"); !strings.Contains(got, "NEW=50 132") {
+		t.Errorf("after resizing to 50x132:\n%s", got)
+	}
+	io.WriteString(stdin, "exit 7\n")
+	err := s.Wait()
+	if e, ok := err.(*gossh.ExitError); !ok || e.ExitStatus() != 7 {
+		t.Errorf("shell exit: %v, want status 7", err)
+	}
+}
+
+// TestOpenSSH drives the agent with the real OpenSSH client: login,
+// exec status, environment, and a pty shell that follows a resize of the
+// client's own terminal.
+func TestOpenSSH(t *testing.T) {
+	ssh := openSSH(t)
+	h := startAgent(t, nil)
+
+	cmd := exec.Command(ssh, h.sshArgs(h.alice.keyFile, `pwd; echo "$FROM_GITHUB_ENV"; command -v pitstop; exit 42`)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 42 {
+		t.Fatalf("exit: %v, want status 42\nstderr: %s\nlog:\n%s", err, stderr.String(), h.logs)
+	}
+	want := h.workspace + "\nset by an earlier step\n" + filepath.Join(h.binDir, "pitstop") + "\n"
+	if stdout.String() != want {
+		t.Errorf("stdout %q, want %q", stdout.String(), want)
+	}
+
+	// The client on a terminal of its own, which the test resizes.
+	shell := exec.Command(ssh, h.sshArgs(h.alice.keyFile, "-tt")...)
+	term, err := pty.StartWithSize(shell, &pty.Winsize{Rows: 30, Cols: 90})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer term.Close()
+	out := newLockedReader(term)
+	io.WriteString(term, "stty size | sed 's/^/SIZE=/'\n")
+	if got := out.waitFor(t, "SIZE=3"); !strings.Contains(got, "SIZE=30 90") {
+		t.Errorf("stty size:\n%s", got)
+	}
+	// Resizing the client's terminal sends it SIGWINCH; it forwards the
+	// new size.
+	if err := pty.Setsize(term, &pty.Winsize{Rows: 45, Cols: 140}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		io.WriteString(term, "stty size | sed 's/^/NOW=/'\n")
+		time.Sleep(100 * time.Millisecond)
+		if strings.Contains(out.buf.String(), "NOW=45 140") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the resize did not reach the session:\n%s", out.buf.String())
+		}
+	}
+	io.WriteString(term, "exit 5\n")
+	err = shell.Wait()
+	if shell.ProcessState.ExitCode() != 5 {
+		t.Errorf("ssh exit %v, want the shell's status 5\n%s", err, out.buf.String())
+	}
+	// That was the only shell: the user is done.
+	h.waitEnd(EndShellsExited, 5*time.Second)
+}
+
+func TestShellWithoutPTYReadsCommandsFromStdin(t *testing.T) {
+	h := startAgent(t, nil)
+	c := h.mustDial(h.alice)
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Stdin = strings.NewReader("echo \"$FROM_GITHUB_ENV\"\nexit 4\n")
+	var out bytes.Buffer
+	s.Stdout = &out
+	if err := s.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Wait()
+	if e, ok := err.(*gossh.ExitError); !ok || e.ExitStatus() != 4 {
+		t.Errorf("status: %v, want 4", err)
+	}
+	if out.String() != "set by an earlier step\n" {
+		t.Errorf("stdout %q", out.String())
+	}
+	// Ending the only shell ends the pause.
+	h.waitEnd(EndShellsExited, 5*time.Second)
+}
+
+func TestControlCommandsInsideASession(t *testing.T) {
+	h := startAgent(t, nil)
+	c := h.mustDial(h.alice)
+	out, errOut, status := run(t, c, "pitstop status")
+	if status != 0 || !strings.Contains(out, `"label":"job \"build\" of workflow \"CI\""`) || !strings.Contains(out, `"kind":"exec"`) {
+		t.Fatalf("pitstop status: %d %s %s", status, out, errOut)
+	}
+	before := h.ready.Deadline
+	out, _, status = run(t, c, "pitstop extend 10m")
+	if status != 0 || !strings.Contains(out, `"deadline":"`+before.Add(10*time.Minute).Format(time.RFC3339Nano)) {
+		t.Errorf("pitstop extend 10m: %d %s (deadline was %s)", status, out, before.Format(time.RFC3339Nano))
+	}
+	if _, errOut, status := run(t, c, "pitstop extend -5m"); status == 0 || !strings.Contains(errOut, "not positive") {
+		t.Errorf("negative extend: %d %q", status, errOut)
+	}
+}
