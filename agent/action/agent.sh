@@ -28,16 +28,16 @@ if [[ -n ${PITSTOP_AUTHORIZED_KEYS//[[:space:]]/} ]]; then
 	args+=(--authorized-keys "$keys")
 fi
 
-# The token goes to the agent as GITHUB_TOKEN, the name it reads; an empty
-# input (act has no token) leaves whatever the job set alone.
-if [[ -n ${PITSTOP_GITHUB_TOKEN:-} ]]; then
-	export GITHUB_TOKEN="$PITSTOP_GITHUB_TOKEN"
+# The token stays in PITSTOP_GITHUB_TOKEN, which the agent reads and, like
+# every PITSTOP_* variable, never passes on to the sessions: the person
+# debugging gets the step's environment, not the action's credentials. It
+# is not a flag, which other users of the machine could read from ps.
+if [[ -z ${PITSTOP_GITHUB_TOKEN:-} ]]; then
+	unset PITSTOP_GITHUB_TOKEN # act has no token; let the agent fall back
 fi
 
-# The sessions get the step's environment; the action's own plumbing is
-# not part of it.
 bin="$PITSTOP_BIN"
-unset PITSTOP_BIN PITSTOP_STATE PITSTOP_GITHUB_TOKEN PITSTOP_AUTHORIZED_USERS \
-	PITSTOP_AUTHORIZED_KEYS PITSTOP_LISTEN PITSTOP_WAIT_TIMEOUT \
-	PITSTOP_MAX_DURATION PITSTOP_READY_FILE PITSTOP_LOG_FORMAT
+unset PITSTOP_BIN PITSTOP_STATE PITSTOP_AUTHORIZED_USERS PITSTOP_AUTHORIZED_KEYS \
+	PITSTOP_LISTEN PITSTOP_WAIT_TIMEOUT PITSTOP_MAX_DURATION PITSTOP_READY_FILE \
+	PITSTOP_LOG_FORMAT PITSTOP_INSTALL
 exec "$bin" "${args[@]}"

@@ -25,4 +25,5 @@ field() {
 {
 	echo "ssh-command=$(field ssh_command)"
 	echo "host-key-fingerprint=$(field host_key_fingerprint)"
+	echo "known-hosts=$(field known_hosts)"
 } >>"$GITHUB_OUTPUT"
