@@ -82,11 +82,11 @@ func (o Options) check(file string) error {
 				return bad("%s key %q is not a valid name (letters, digits, \"_\" and \"-\", not starting with a digit or \"-\")", set.flag, in.Key)
 			}
 			if seen[in.Key] {
-				return bad("%s %s is given twice", set.flag, in.Key)
+				return bad("%s %q is given twice", set.flag, in.Key)
 			}
 			seen[in.Key] = true
 			if !utf8.ValidString(in.Value) {
-				return bad("%s %s: value %q is not UTF-8", set.flag, in.Key, in.Value)
+				return bad("%s %q: the value %q is not UTF-8", set.flag, in.Key, in.Value)
 			}
 		}
 	}
