@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pitstopci/pitstop/agent"
+)
+
+const agentHelp = `Usage: pitstop agent [flags]
+
+Runs the SSH server that holds a CI job until the person who triggered the
+run is done. This is what the pitstop action runs; you rarely type it.
+
+Who may log in: the public keys the triggering user (GITHUB_TRIGGERING_ACTOR,
+else GITHUB_ACTOR) published on GitHub, fetched from GITHUB_API_URL, plus
+--github-user and --authorized-keys. Public keys only. On a real GitHub run
+the triggering user's keys are always required; under act (ACT=true), keys
+given with --authorized-keys may stand in for them. With no key to admit,
+the agent refuses to start (exit 1).
+
+The API token is read from PITSTOP_GITHUB_TOKEN, else GITHUB_TOKEN (never
+from a flag, which other users of the machine could see). PITSTOP_* and
+INPUT_* variables are not passed on to sessions.
+
+The pause ends, and the agent exits 0, when nobody connected within
+--wait-timeout, the last interactive shell exits, "pitstop continue" is run
+in a session, --max-duration runs out, nobody reconnects within
+--reconnect-grace after everyone left, or on SIGTERM/SIGINT.
+
+Examples:
+  $ pitstop agent
+  $ pitstop agent --github-user alice --github-user bob --wait-timeout 5m
+  $ pitstop agent --authorized-keys ~/.ssh/id_ed25519.pub --listen 127.0.0.1:0 --ready-file ready.json
+  $ ssh-add -L | pitstop agent --authorized-keys -
+  $ pitstop agent --keys-url 'https://gitlab.com/{user}.keys'
+`
+
+func init() {
+	register(&command{
+		name:    "agent",
+		summary: "hold the job and let the triggering user in over SSH",
+		run:     runAgent,
+	})
+}
+
+// agentOptions are the flags of "pitstop agent".
+type agentOptions struct {
+	listen, advertise            string
+	users, keyFiles, keyData     multiFlag
+	keysURL, apiURL              string
+	waitTimeout, maxDuration     time.Duration
+	reconnectGrace, lookupTimout time.Duration
+	readyFile, label, shell      string
+	logFormat                    string
+}
+
+func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
+	o := &agentOptions{}
+	fs := flagSet("agent", agentHelp, io)
+	fs.StringVar(&o.listen, "listen", agent.DefaultListen, "TCP `address` to listen on; port 0 picks a free port")
+	fs.StringVar(&o.advertise, "advertise-host", "", "`host` users are told to dial (default: this machine's outbound address)")
+	fs.Var(&o.users, "github-user", "also admit this forge `user`'s published keys (repeatable, or comma-separated)")
+	fs.Var(&o.keyFiles, "authorized-keys", "also admit the keys in this authorized_keys `file`; - reads stdin (repeatable)")
+	fs.Var(&o.keyData, "authorized-keys-data", "also admit these keys, given as authorized_keys `text`, one key per line (repeatable)")
+	fs.StringVar(&o.keysURL, "keys-url", "", "fetch keys from this URL `template` instead of the GitHub API, e.g. https://gitlab.com/{user}.keys")
+	fs.StringVar(&o.apiURL, "api-url", "", "GitHub API `url` (default $GITHUB_API_URL, else "+agent.DefaultAPIURL+")")
+	fs.DurationVar(&o.waitTimeout, "wait-timeout", agent.DefaultWaitTimeout, "end the pause if nobody connects within this `duration`")
+	fs.DurationVar(&o.maxDuration, "max-duration", agent.DefaultMaxDuration, "end the pause after this `duration` at the latest (pitstop extend adds time)")
+	fs.DurationVar(&o.reconnectGrace, "reconnect-grace", agent.DefaultReconnectGrace, "after everyone left without being done, wait this `duration` for a reconnect")
+	fs.DurationVar(&o.lookupTimout, "lookup-timeout", agent.DefaultLookupTimeout, "give up fetching keys after this `duration`")
+	fs.StringVar(&o.readyFile, "ready-file", "", "once listening, write the connection details as JSON to this `file`")
+	fs.StringVar(&o.label, "label", "", "what is paused, e.g. \"after step 4 (Run tests)\", shown in the banner and log")
+	fs.StringVar(&o.shell, "shell", "", "`program` for sessions (default: bash from the step's PATH, else /bin/sh)")
+	fs.StringVar(&o.logFormat, "log-format", agent.LogConsole, "job log `format`: console or json")
+	return o, func(args []string) ([]string, error) { return parseArgs(fs, args) }
+}
+
+// config turns the flags and the environment into an agent.Config.
+func (o *agentOptions) config(io *IO) (agent.Config, error) {
+	cfg := agent.Config{
+		Listen:         o.listen,
+		AdvertiseHost:  o.advertise,
+		KeysURL:        o.keysURL,
+		APIURL:         o.apiURL,
+		WaitTimeout:    o.waitTimeout,
+		MaxDuration:    o.maxDuration,
+		ReconnectGrace: o.reconnectGrace,
+		LookupTimeout:  o.lookupTimout,
+		ReadyFile:      o.readyFile,
+		Label:          o.label,
+		Shell:          o.shell,
+		Token:          io.Getenv("PITSTOP_GITHUB_TOKEN"),
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--wait-timeout", o.waitTimeout}, {"--max-duration", o.maxDuration}, {"--reconnect-grace", o.reconnectGrace}, {"--lookup-timeout", o.lookupTimout}} {
+		if d.v <= 0 {
+			return cfg, usagef("%s must be positive, not %v", d.flag, d.v)
+		}
+	}
+	if o.logFormat != agent.LogConsole && o.logFormat != agent.LogJSON {
+		return cfg, usagef("--log-format must be %q or %q, not %q", agent.LogConsole, agent.LogJSON, o.logFormat)
+	}
+	if o.keysURL != "" && !strings.Contains(o.keysURL, "{user}") {
+		return cfg, usagef("--keys-url %q has no {user} placeholder", o.keysURL)
+	}
+	if cfg.Token == "" {
+		cfg.Token = io.Getenv("GITHUB_TOKEN")
+	}
+	for _, u := range o.users {
+		for _, name := range strings.FieldsFunc(u, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
+			cfg.GitHubUsers = append(cfg.GitHubUsers, name)
+		}
+	}
+	for _, f := range o.keyFiles {
+		var data []byte
+		var err error
+		if f == "-" {
+			data, err = readAllFrom(io.In)
+			f = "stdin"
+		} else {
+			data, err = os.ReadFile(f)
+		}
+		if err != nil {
+			return cfg, fmt.Errorf("read --authorized-keys %s: %w", f, err)
+		}
+		cfg.AuthorizedKeys = append(cfg.AuthorizedKeys, agent.KeyText{Source: f, Text: string(data)})
+	}
+	for _, d := range o.keyData {
+		cfg.AuthorizedKeys = append(cfg.AuthorizedKeys, agent.KeyText{Source: "--authorized-keys-data", Text: d})
+	}
+	return cfg, nil
+}
+
+func readAllFrom(r io.Reader) ([]byte, error) {
+	if r == nil {
+		return nil, fmt.Errorf("no standard input")
+	}
+	return io.ReadAll(r)
+}
+
+func runAgent(io *IO, args []string) error {
+	o, parse := agentFlags(io)
+	rest, err := parse(args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q; pitstop agent takes only flags", rest[0])
+	}
+	cfg, err := o.config(io)
+	if err != nil {
+		return err
+	}
+	onGitHub := io.Getenv("GITHUB_ACTIONS") == "true"
+	color := (io.IsTerminal || onGitHub) && io.Getenv("NO_COLOR") == ""
+	log, err := agent.NewLogger(io.Err, o.logFormat, color)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	cfg.Log = log
+	cfg.Annotations = io.Out
+	// The step's environment is the process's own: the runner applied
+	// GITHUB_ENV and GITHUB_PATH before starting this step.
+	cfg.Env = os.Environ()
+
+	// Job cancellation arrives as SIGINT, then SIGTERM: both end the
+	// pause cleanly, and the step still exits 0.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return agent.Run(ctx, cfg)
+}

@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pitstopci/pitstop/agent"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// publicKeyLine makes a fresh authorized_keys line.
+func publicKeyLine(t *testing.T) string {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := gossh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k)))
+}
+
+func testIO(env map[string]string, stdin string) (*IO, *bytes.Buffer, *bytes.Buffer) {
+	var out, errOut bytes.Buffer
+	return &IO{
+		In:     strings.NewReader(stdin),
+		Out:    &out,
+		Err:    &errOut,
+		Getenv: func(k string) string { return env[k] },
+	}, &out, &errOut
+}
+
+func TestAgentFlagsBecomeConfig(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "keys.pub")
+	fileKey, stdinKey, dataKey := publicKeyLine(t), publicKeyLine(t), publicKeyLine(t)
+	if err := os.WriteFile(keyFile, []byte(fileKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	io, _, _ := testIO(map[string]string{"PITSTOP_GITHUB_TOKEN": "tok", "GITHUB_TOKEN": "other"}, stdinKey+"\n")
+	o, parse := agentFlags(io)
+	if _, err := parse([]string{
+		"--listen", "127.0.0.1:2222", "--github-user", "alice,bob", "--github-user", "carol",
+		"--authorized-keys", keyFile, "--authorized-keys", "-", "--authorized-keys-data", dataKey,
+		"--wait-timeout", "5m", "--max-duration", "2h", "--reconnect-grace", "1m",
+		"--keys-url", "https://gitlab.example/{user}.keys", "--ready-file", "r.json", "--label", "after step 4",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := o.config(io)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.GitHubUsers, " "); got != "alice bob carol" {
+		t.Errorf("users %q", got)
+	}
+	if len(cfg.AuthorizedKeys) != 3 || cfg.AuthorizedKeys[0].Source != keyFile || cfg.AuthorizedKeys[1].Source != "stdin" ||
+		!strings.Contains(cfg.AuthorizedKeys[1].Text, stdinKey) || cfg.AuthorizedKeys[2].Text != dataKey {
+		t.Errorf("authorized keys %+v", cfg.AuthorizedKeys)
+	}
+	if cfg.Token != "tok" {
+		t.Errorf("token %q: PITSTOP_GITHUB_TOKEN comes first", cfg.Token)
+	}
+	if cfg.Listen != "127.0.0.1:2222" || cfg.WaitTimeout != 5*time.Minute || cfg.MaxDuration != 2*time.Hour ||
+		cfg.ReconnectGrace != time.Minute || cfg.ReadyFile != "r.json" || cfg.Label != "after step 4" ||
+		cfg.KeysURL != "https://gitlab.example/{user}.keys" {
+		t.Errorf("config %+v", cfg)
+	}
+}
+
+func TestAgentUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--wait-timeout", "0s"},
+		{"--max-duration", "-1m"},
+		{"--log-format", "xml"},
+		{"--keys-url", "https://gitlab.example/keys"},
+		{"stray"},
+		{"--bogus"},
+	} {
+		io, _, errOut := testIO(map[string]string{}, "")
+		if code := Main(append([]string{"agent"}, args...), io); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d\n%s", args, code, exitUsage, errOut)
+		}
+	}
+}
+
+func TestControlCommandsOutsideASession(t *testing.T) {
+	for _, args := range [][]string{{"continue"}, {"extend", "30m"}, {"status"}} {
+		io, _, errOut := testIO(map[string]string{}, "")
+		if code := Main(args, io); code != exitError || !strings.Contains(errOut.String(), "not inside a pitstop session") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+	io, _, _ := testIO(map[string]string{}, "")
+	if code := Main([]string{"extend", "soon"}, io); code != exitUsage {
+		t.Errorf("extend soon: exit %d, want %d", code, exitUsage)
+	}
+}
+
+// TestControlCommands runs continue, extend and status against an agent.
+func TestControlCommands(t *testing.T) {
+	ready := filepath.Join(t.TempDir(), "ready.json")
+	cfg := agent.Config{
+		Listen:         "127.0.0.1:0",
+		Env:            []string{"ACT=true", "GITHUB_ACTIONS=true", "GITHUB_ACTOR=nektos/act", "GITHUB_JOB=build"},
+		AuthorizedKeys: []agent.KeyText{{Source: "test", Text: publicKeyLine(t)}},
+		ReadyFile:      ready,
+		BinDir:         t.TempDir(),
+	}
+	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { done <- agent.Run(ctx, cfg) }()
+	r := waitReady(t, ready, done)
+	env := map[string]string{agent.SocketEnv: r.ControlSocket}
+
+	io, out, errOut := testIO(env, "")
+	if code := Main([]string{"status"}, io); code != exitOK || !strings.Contains(out.String(), `job "build" is paused`) ||
+		!strings.Contains(out.String(), "time left: ") || !strings.Contains(out.String(), "nobody is connected") {
+		t.Errorf("status: exit %d\n%s%s", code, out, errOut)
+	}
+	io, out, _ = testIO(env, "")
+	if code := Main([]string{"status", "--json"}, io); code != exitOK {
+		t.Errorf("status --json: exit %d", code)
+	}
+	var st agent.Status
+	if err := json.Unmarshal(out.Bytes(), &st); err != nil || st.Deadline.IsZero() {
+		t.Errorf("status --json: %v\n%s", err, out)
+	}
+	io, out, errOut = testIO(env, "")
+	if code := Main([]string{"extend", "30m"}, io); code != exitOK || !regexp.MustCompile(`^pitstop: extended by 30m0s; 1h(29m5\d|30m0)s left \(until \d\d:\d\d UTC\)\.\n$`).MatchString(out.String()) {
+		t.Errorf("extend: exit %d\n%s%s", code, out, errOut)
+	}
+	io, out, _ = testIO(env, "")
+	if code := Main([]string{"continue"}, io); code != exitOK || !strings.Contains(out.String(), "the job continues") {
+		t.Errorf("continue: exit %d\n%s", code, out)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("continue did not end the pause")
+	}
+}
+
+func waitReady(t *testing.T, path string, done <-chan error) agent.Ready {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if data, err := os.ReadFile(path); err == nil {
+			var r agent.Ready
+			if err := json.Unmarshal(data, &r); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the agent ended before it was ready: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no ready file after 10s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// pitstopBinary is the pitstop command that TestMain puts on PATH.
+func pitstopBinary(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("pitstop")
+	if err != nil {
+		t.Fatalf("pitstop is not on PATH; TestMain should have put it there: %v", err)
+	}
+	return p
+}
+
+// fakeKeysAPI serves GET /users/alice/keys under a path prefix.
+func fakeKeysAPI(t *testing.T, keys ...string) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v3/users/alice/keys", func(w http.ResponseWriter, r *http.Request) {
+		var out []map[string]any
+		for i, k := range keys {
+			out = append(out, map[string]any{"id": i + 1, "key": k})
+		}
+		if out == nil {
+			out = []map[string]any{}
+		}
+		json.NewEncoder(w).Encode(out) //nolint:errcheck // test server
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL + "/api/v3"
+}
+
+// githubEnv is the environment of a step on a GitHub runner.
+func githubEnv(t *testing.T, api string) []string {
+	return append(os.Environ(), "GITHUB_ACTIONS=true", "RUNNER_ENVIRONMENT=github-hosted", "GITHUB_ACTOR=alice",
+		"GITHUB_API_URL="+api, "GITHUB_WORKSPACE="+t.TempDir(), "GITHUB_STEP_SUMMARY="+filepath.Join(t.TempDir(), "summary.md"))
+}
+
+// TestAgentCommandSIGTERM runs the real binary, as the runner does, and
+// cancels the job: the step must exit 0.
+func TestAgentCommandSIGTERM(t *testing.T) {
+	ready := filepath.Join(t.TempDir(), "ready.json")
+	cmd := exec.Command(pitstopBinary(t), "agent", "--listen", "127.0.0.1:0", "--ready-file", ready, "--log-format", "json")
+	cmd.Env = githubEnv(t, fakeKeysAPI(t, publicKeyLine(t)))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	waitReady(t, ready, done)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit: %v, want 0\n%s", err, stderr.String())
+		}
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the agent did not exit within 5s of SIGTERM")
+	}
+	if !strings.Contains(stderr.String(), `"reason":"cancelled"`) {
+		t.Errorf("log:\n%s", stderr.String())
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("--log-format json wrote a non-JSON line: %q", line)
+		}
+	}
+	if !strings.HasPrefix(stdout.String(), "::notice title=") {
+		t.Errorf("stdout %q, want the ::notice:: annotation", stdout.String())
+	}
+}
+
+func TestAgentCommandRefusesWithoutKeys(t *testing.T) {
+	ready := filepath.Join(t.TempDir(), "ready.json")
+	cmd := exec.Command(pitstopBinary(t), "agent", "--listen", "127.0.0.1:0", "--ready-file", ready,
+		"--authorized-keys-data", publicKeyLine(t)) // on GitHub these only add
+	cmd.Env = append(githubEnv(t, fakeKeysAPI(t)), "GITHUB_SERVER_URL=https://github.com")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != exitError {
+		t.Fatalf("exit %v, want %d\n%s", err, exitError, stderr.String())
+	}
+	msg := stderr.String()
+	if !strings.Contains(msg, `"alice"`) || !strings.Contains(msg, "https://github.com/settings/keys") {
+		t.Errorf("the refusal does not name the user and what to do:\n%s", msg)
+	}
+	if _, err := os.Stat(ready); err == nil {
+		t.Error("ready file written although the agent refused to start")
+	}
+}
+
+// TestAgentStartToReady measures the time from starting the binary to
+// its ready file, with the key lookup against a local API.
+func TestAgentStartToReady(t *testing.T) {
+	bin := pitstopBinary(t)
+	api := fakeKeysAPI(t, publicKeyLine(t))
+	var times []time.Duration
+	for i := 0; i < 5; i++ {
+		ready := filepath.Join(t.TempDir(), "ready.json")
+		cmd := exec.Command(bin, "agent", "--listen", "127.0.0.1:0", "--ready-file", ready)
+		cmd.Env = githubEnv(t, api)
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		waitReady(t, ready, done)
+		times = append(times, time.Since(start))
+		cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck // checked by the wait below
+		if err := <-done; err != nil {
+			t.Errorf("exit after SIGTERM: %v", err)
+		}
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	t.Logf("start to ready: min %v, median %v, max %v", times[0], times[2], times[4])
+	if times[2] > 2*time.Second {
+		t.Errorf("median start-to-ready %v; it should take well under a second", times[2])
+	}
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pitstopci/pitstop/agent"
+)
+
+// The commands run inside a pitstop session. They find the agent through
+// $PITSTOP_SOCKET, which the agent sets in every session.
+
+func init() {
+	register(&command{
+		name:    "continue",
+		summary: "inside a session: end the pause, let the job go on",
+		run:     runContinue,
+	})
+	register(&command{
+		name:    "extend",
+		summary: "inside a session: add time to the pause (pitstop extend 30m)",
+		run:     runExtend,
+	})
+	register(&command{
+		name:    "status",
+		summary: "inside a session: who is connected, how much time is left",
+		run:     runStatus,
+	})
+}
+
+// controlFlags adds --socket to a control command's flags.
+func controlFlags(name, help string, io *IO) (*flag.FlagSet, *string) {
+	fs := flagSet(name, help, io)
+	socket := fs.String("socket", "", "the agent's control `socket` (default $"+agent.SocketEnv+")")
+	return fs, socket
+}
+
+func socketPath(io *IO, flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	if s := io.Getenv(agent.SocketEnv); s != "" {
+		return s, nil
+	}
+	return "", fmt.Errorf("%w; run this in an SSH session of a paused job", agent.ErrNoSocket)
+}
+
+const continueHelp = `Usage: pitstop continue
+
+Ends the pause now: every session is closed and the job goes on with its
+next step. Run it inside a pitstop session.
+
+Example:
+  $ pitstop continue
+`
+
+func runContinue(io *IO, args []string) error {
+	fs, socketFlag := controlFlags("continue", continueHelp, io)
+	rest, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	socket, err := socketPath(io, *socketFlag)
+	if err != nil {
+		return err
+	}
+	if _, err := agent.Continue(context.Background(), socket); err != nil {
+		return err
+	}
+	fmt.Fprintln(io.Out, "pitstop: the pause is over; the job continues.")
+	return nil
+}
+
+const extendHelp = `Usage: pitstop extend DURATION
+
+Adds DURATION (such as 30m or 1h30m) to the most the pause may last. Run it
+inside a pitstop session.
+
+Example:
+  $ pitstop extend 30m
+`
+
+func runExtend(io *IO, args []string) error {
+	fs, socketFlag := controlFlags("extend", extendHelp, io)
+	rest, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("want one duration, such as 30m")
+	}
+	d, err := time.ParseDuration(rest[0])
+	if err != nil || d <= 0 {
+		return usagef("%q is not a positive duration such as 30m or 1h30m", rest[0])
+	}
+	socket, err := socketPath(io, *socketFlag)
+	if err != nil {
+		return err
+	}
+	st, err := agent.Extend(context.Background(), socket, d)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(io.Out, "pitstop: extended by %s; %s left (until %s).\n",
+		d, st.Remaining().Round(time.Second), st.Deadline.UTC().Format("15:04 MST"))
+	return nil
+}
+
+const statusHelp = `Usage: pitstop status [--json]
+
+Shows what is paused, how much time is left, and who is connected. Run it
+inside a pitstop session.
+
+Examples:
+  $ pitstop status
+  $ pitstop status --json
+`
+
+func runStatus(io *IO, args []string) error {
+	fs, socketFlag := controlFlags("status", statusHelp, io)
+	asJSON := fs.Bool("json", false, "print the status as JSON")
+	rest, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	socket, err := socketPath(io, *socketFlag)
+	if err != nil {
+		return err
+	}
+	st, err := agent.QueryStatus(context.Background(), socket)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(io.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	printStatus(io.Out, st)
+	return nil
+}
+
+func printStatus(w io.Writer, st agent.Status) {
+	fmt.Fprintf(w, "pitstop: %s is paused\n", st.Label)
+	fmt.Fprintf(w, "time left: %s (until %s; pitstop extend 30m adds time)\n",
+		st.Remaining().Round(time.Second), st.Deadline.UTC().Format("15:04:05 MST"))
+	if !st.WaitingUntil.IsZero() {
+		fmt.Fprintf(w, "nobody is connected; waiting until %s\n", st.WaitingUntil.UTC().Format("15:04:05 MST"))
+	}
+	fmt.Fprintf(w, "connections: %d\n", st.Connections)
+	if len(st.Sessions) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "sessions:")
+	for _, s := range st.Sessions {
+		kind := s.Kind
+		if s.PTY {
+			kind += "+pty"
+		}
+		fmt.Fprintf(w, "  %-16s %-10s %-22s %s  since %s\n", s.User, kind, s.RemoteAddr, s.KeyFingerprint,
+			st.Now.Sub(s.Since).Round(time.Second))
+	}
+}
