@@ -339,8 +339,13 @@ func (r *run) ready(rd *Ready, after time.Duration) (chan error, error) {
 		fmt.Fprintln(r.o.Stdout, line)
 		return nil, nil
 	}
-	r.out.printf("pitstop: connecting: %s\n", line)
-	cmd := exec.Command(r.o.SSH, rd.SSHArgs(knownHosts)...)
+	var args []string
+	for _, f := range IdentityFiles(lookup(r.o.Env, "HOME")) {
+		args = append(args, "-i", f)
+	}
+	args = append(args, rd.SSHArgs(knownHosts)...)
+	r.out.printf("pitstop: connecting: ssh %s\n", shellJoin(args))
+	cmd := exec.Command(r.o.SSH, args...)
 	cmd.Env = r.o.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = r.o.Stdin, r.o.Stdout, r.o.Stderr
 	// act's output would scribble over the shell; it waits until ssh ends.

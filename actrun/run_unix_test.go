@@ -66,15 +66,16 @@ func (s *syncBuffer) String() string {
 }
 
 type fixture struct {
-	repo, source, log string
-	opts              Options
-	stderr            *syncBuffer
+	home, repo, source, log string
+	opts                    Options
+	stderr                  *syncBuffer
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	f := &fixture{
+		home:   dir,
 		repo:   filepath.Join(dir, "repo"),
 		source: filepath.Join(dir, "pitstop"),
 		log:    filepath.Join(dir, "log"),
@@ -190,6 +191,7 @@ func TestRunConnects(t *testing.T) {
 	var stdout syncBuffer
 	f.opts.Stdout = &stdout
 	f.opts.Connect = true
+	writeTree(t, f.home, map[string]string{".ssh/id_ed25519": "private", ".ssh/id_ed25519.pub": "public"})
 	code, err := Run(context.Background(), f.opts)
 	if err != nil || code != 3 {
 		t.Fatalf("Run = %d, %v; want 3\nstderr:\n%s", code, err, f.stderr.String())
@@ -198,7 +200,8 @@ func TestRunConnects(t *testing.T) {
 		t.Errorf("stdout should be the session's alone, got %q", stdout.String())
 	}
 	sshArgs := f.read(t, "ssh-args")
-	for _, want := range []string{"-p\n40123\n", "StrictHostKeyChecking=yes\n", "dev@127.0.0.1\n"} {
+	identity := "-i\n" + filepath.Join(f.home, ".ssh", "id_ed25519") + "\n"
+	for _, want := range []string{identity, "-p\n40123\n", "StrictHostKeyChecking=yes\n", "dev@127.0.0.1\n"} {
 		if !strings.Contains(sshArgs, want) {
 			t.Errorf("ssh arguments lack %q:\n%s", want, sshArgs)
 		}

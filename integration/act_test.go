@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -285,6 +286,67 @@ func TestActPauseEndToEnd(t *testing.T) {
 		"Job succeeded",
 	} {
 		if !strings.Contains(stderr, want) {
+			t.Errorf("act's output lacks %q", want)
+		}
+	}
+}
+
+// TestActConnectsOnTerminal: on a terminal, pitstop act runs ssh itself
+// with the host key pinned and the user's own key, and the job goes on
+// when the shell exits.
+func TestActConnectsOnTerminal(t *testing.T) {
+	tool(t, "ssh", sshInstall)
+	e := newActEnv(t)
+	cmd := exec.Command(pitstopBin, "act", "--job", "build", "--ssh-after-step", "1", "--wait-timeout", "3m", "--action-source", sourceRoot)
+	cmd.Dir, cmd.Env = e.repo, e.env
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr // stdin and stdout are the terminal
+	term, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer term.Close()
+	screen := &syncBuffer{}
+	go func() { _, _ = io.Copy(screen, term) }()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("stderr:\n%s\nterminal:\n%s", stderr.String(), screen.String())
+		}
+	})
+
+	deadline := time.Now().Add(readyTimeout)
+	for !strings.Contains(stderr.String(), "pitstop: connecting: ssh ") {
+		if time.Now().After(deadline) {
+			t.Fatal("pitstop act did not connect")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Typed ahead: the terminal holds the input until ssh reads it.
+	if _, err := io.WriteString(term, `echo "on-the-""terminal=[$EARLY_VAR]"; echo "PAUSE_VAR=set-in-the-pause" >> "$GITHUB_ENV"; exit`+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("pitstop act: %v, want exit status 0", err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("pitstop act did not end after the shell exited")
+	}
+	if !strings.Contains(screen.String(), "on-the-terminal=[from-step-1]") {
+		t.Errorf("the session's output did not reach the terminal:\n%s", screen.String())
+	}
+	if strings.Contains(screen.String(), "Job succeeded") || strings.Contains(screen.String(), "[ci/build]") {
+		t.Errorf("act's output went to stdout, not stderr:\n%s", screen.String())
+	}
+	for _, want := range []string{"saw-var=[set-in-the-pause]", "Job succeeded"} {
+		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("act's output lacks %q", want)
 		}
 	}
