@@ -2,8 +2,14 @@ package agent
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -160,5 +166,58 @@ func TestReadyFile(t *testing.T) {
 	summary, err := os.ReadFile(h.summary)
 	if err != nil || !strings.Contains(string(summary), r.SSHCommand) || !strings.Contains(string(summary), r.KnownHosts) {
 		t.Errorf("step summary %q, %v", summary, err)
+	}
+}
+
+// TestKeyTypes: RSA (with SHA-2 signatures) and ECDSA keys log in; a
+// security key's public key (sk-ssh-ed25519@openssh.com), as GitHub lists
+// it, is read and authorized.
+func TestKeyTypes(t *testing.T) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var signers []gossh.Signer
+	for _, k := range []any{rsaKey, ecKey} {
+		s, err := gossh.NewSignerFromKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		signers = append(signers, s)
+	}
+	// The wire form of an sk-ssh-ed25519 public key: type, key, application.
+	edPub, _, _ := ed25519.GenerateKey(rand.Reader)
+	skBlob := gossh.Marshal(struct {
+		Type        string
+		Key         []byte
+		Application string
+	}{gossh.KeyAlgoSKED25519, edPub, "ssh:"})
+	skKey, err := gossh.ParsePublicKey(skBlob)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	h := startAgent(t, func(h *harness) {
+		var lines []string
+		for _, s := range signers {
+			lines = append(lines, strings.TrimSpace(string(gossh.MarshalAuthorizedKey(s.PublicKey()))))
+		}
+		lines = append(lines, strings.TrimSpace(string(gossh.MarshalAuthorizedKey(skKey))))
+		h.gh.setKeys("alice", lines...)
+	})
+	if !slices.Contains(h.ready.AuthorizedKeyFingerprints, gossh.FingerprintSHA256(skKey)) {
+		t.Errorf("the security key is not authorized: %v", h.ready.AuthorizedKeyFingerprints)
+	}
+	for _, s := range signers {
+		c, err := gossh.Dial("tcp", h.ready.Address, h.clientConfig(gossh.PublicKeys(s)))
+		if err != nil {
+			t.Errorf("%s key refused: %v", s.PublicKey().Type(), err)
+			continue
+		}
+		c.Close()
 	}
 }

@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -277,4 +278,79 @@ func TestControlCommandsInsideASession(t *testing.T) {
 	if _, errOut, status := run(t, c, "pitstop extend -5m"); status == 0 || !strings.Contains(errOut, "not positive") {
 		t.Errorf("negative extend: %d %q", status, errOut)
 	}
+}
+
+// openSSHShell starts the OpenSSH client with a shell on a terminal of its
+// own, as a user at a keyboard would.
+func openSSHShell(t *testing.T, h *harness) (*exec.Cmd, *os.File, *lockedReader) {
+	t.Helper()
+	cmd := exec.Command(openSSH(t), h.sshArgs(h.alice.keyFile, "-tt")...)
+	term, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		term.Close()
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait() //nolint:errcheck // killed
+		}
+	})
+	out := newLockedReader(term)
+	out.waitFor(t, "(pitstop) ")
+	return cmd, term, out
+}
+
+// TestOpenSSHPauseEnds ends the pause in the ways a user of the real
+// client can, other than exiting the shell (see TestOpenSSH).
+func TestOpenSSHPauseEnds(t *testing.T) {
+	t.Run("continue", func(t *testing.T) {
+		h := startAgent(t, nil)
+		cmd, term, out := openSSHShell(t, h)
+		io.WriteString(term, "pitstop continue\n")
+		h.waitEnd(EndContinue, 5*time.Second)
+		out.waitFor(t, "the pause is over (pitstop continue was run)")
+		cmd.Wait() //nolint:errcheck // the session was hung up; its status is not the point
+	})
+	t.Run("dropped connection, no reconnect", func(t *testing.T) {
+		h := startAgent(t, func(h *harness) { h.cfg.ReconnectGrace = 500 * time.Millisecond })
+		cmd, _, _ := openSSHShell(t, h)
+		cmd.Process.Kill() // the laptop's lid closes
+		cmd.Wait()         //nolint:errcheck // killed
+		h.stillRunning(200 * time.Millisecond)
+		h.waitEnd(EndReconnectGrace, 5*time.Second)
+	})
+	t.Run("job cancelled", func(t *testing.T) {
+		h := startAgent(t, nil)
+		cmd, _, out := openSSHShell(t, h)
+		h.cancel()
+		h.waitEnd(EndCancelled, 5*time.Second)
+		out.waitFor(t, "the pause is over (the job was cancelled)")
+		cmd.Wait() //nolint:errcheck // checked below
+		if code := cmd.ProcessState.ExitCode(); code != 129 {
+			t.Errorf("ssh exited %d, want 129: the shell's SIGHUP status, not a connection error", code)
+		}
+	})
+	t.Run("max duration", func(t *testing.T) {
+		h := startAgent(t, func(h *harness) {
+			h.cfg.MaxDuration = time.Second
+			h.cfg.WarnBefore = []time.Duration{700 * time.Millisecond}
+		})
+		cmd, _, out := openSSHShell(t, h)
+		out.waitFor(t, "left in this pause")
+		h.waitEnd(EndMaxDuration, 5*time.Second)
+		out.waitFor(t, "the pause is over (the maximum duration was reached)")
+		cmd.Wait() //nolint:errcheck // checked below
+		if code := cmd.ProcessState.ExitCode(); code != 129 {
+			t.Errorf("ssh exited %d, want 129", code)
+		}
+	})
+	t.Run("nobody comes", func(t *testing.T) {
+		h := startAgent(t, func(h *harness) { h.cfg.WaitTimeout = 200 * time.Millisecond })
+		h.waitEnd(EndWaitTimeout, 5*time.Second)
+		err := exec.Command(openSSH(t), h.sshArgs(h.alice.keyFile, "true")...).Run()
+		if err == nil {
+			t.Error("logged in after the pause ended")
+		}
+	})
 }
