@@ -116,9 +116,11 @@ func newServer(cfg Config, log zerolog.Logger, ring *keyring, signer gossh.Signe
 		ChannelHandlers: map[string]ssh.ChannelHandler{
 			"session": s.tracked(ssh.DefaultSessionHandler),
 		},
-		// Subsystems (sftp) plug in here, wrapped by s.subsystem so they
-		// are tracked like shells and execs. None yet: requests for one
-		// are refused.
+		// Subsystems (sftp) plug in here. A handler must register its
+		// session like handleSession does (so status lists it and the end
+		// of the pause stops it) and send the exit status before closing
+		// its own server, or scp reports failure although the file
+		// arrived. None yet: requests for one are refused.
 		SubsystemHandlers: map[string]ssh.SubsystemHandler{},
 	}
 	return s
