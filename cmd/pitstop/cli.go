@@ -183,6 +183,7 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(out) // the defaults are printed to the flag set's output
 				usage()
 				return nil, err
 			}
