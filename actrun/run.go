@@ -237,7 +237,15 @@ func (o *Options) inject(workflow, readyFile string, keys []byte) ([]byte, strin
 	if o.MaxDuration > 0 {
 		with = append(with, injector.Input{Key: "max-duration", Value: o.MaxDuration.String()})
 	}
-	res, err := injector.Insert(workflow, src, injector.Options{
+	// Messages name the file as the user would: relative to where pitstop
+	// act was started.
+	name := workflow
+	if abs, err := filepath.Abs(o.Dir); err == nil {
+		if r, err := filepath.Rel(abs, workflow); err == nil && !strings.HasPrefix(r, "..") {
+			name = r
+		}
+	}
+	res, err := injector.Insert(name, src, injector.Options{
 		Job:   o.Job,
 		After: o.AfterStep,
 		Uses:  o.Uses,

@@ -602,3 +602,34 @@ func TestActionAgentFlags(t *testing.T) {
 		t.Errorf("authorized_keys mode %v, want 0600", fi.Mode().Perm())
 	}
 }
+
+// TestActUsage: mistakes on the command line exit 2 before anything runs;
+// a step number the job does not have is the injector's error (exit 1),
+// naming the file and the valid range.
+func TestActUsage(t *testing.T) {
+	e := newActEnv(t)
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--job", "build"}, 2, "--ssh-after-step N"},
+		{[]string{"--job", "build", "--ssh-after-step", "two"}, 2, `got "two"`},
+		{[]string{"--job", "build", "--ssh-after-step", "1", "--wait-timeout", "-1m"}, 2, "must not be negative"},
+		{[]string{"--job", "build", "--ssh-after-step", "9"}, 1, "ci.yml:"},
+		{[]string{"--job", "deploy", "--ssh-after-step", "1"}, 1, `"deploy"`},
+		{[]string{"--job", "build", "--ssh-after-step", "1", "--action-source", t.TempDir()}, 1, "check action source"},
+	} {
+		cmd := exec.Command(pitstopBin, append([]string{"act"}, tt.args...)...)
+		cmd.Dir, cmd.Env = e.repo, e.env
+		out, err := cmd.CombinedOutput()
+		code := 0
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			code = exit.ExitCode()
+		}
+		if code != tt.code || !strings.Contains(string(out), tt.want) {
+			t.Errorf("pitstop act %s: exit %d, output:\n%s\nwant exit %d and %q", strings.Join(tt.args, " "), code, out, tt.code, tt.want)
+		}
+	}
+}
