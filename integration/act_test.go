@@ -3,9 +3,6 @@ package integration
 import (
 	"bufio"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"io"
 	"os"
@@ -17,7 +14,6 @@ import (
 	"time"
 
 	"github.com/creack/pty"
-	gossh "golang.org/x/crypto/ssh"
 )
 
 const (
@@ -85,36 +81,6 @@ func newActEnv(t *testing.T) *actEnv {
 		}
 	}
 	return e
-}
-
-// writeKey writes a new ed25519 key pair as dir/name and dir/name.pub, in
-// OpenSSH formats, and returns the private key's path.
-func writeKey(t *testing.T, dir, name, comment string) string {
-	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := gossh.MarshalPrivateKey(priv, comment)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sshPub, err := gossh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	authorized := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(sshPub))) + " " + comment + "\n"
-	if err := os.WriteFile(path+".pub", []byte(authorized), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // actRun is a running pitstop act.
@@ -384,51 +350,6 @@ func TestActMissing(t *testing.T) {
 	if !strings.Contains(string(out), "go install github.com/nektos/act@v0.2.89") {
 		t.Errorf("the error must say how to install act:\n%s", out)
 	}
-}
-
-// actionCopy copies the action's scripts into a fresh tree laid out like
-// the action's repository (DIR/agent/action/*.sh) and returns DIR/agent/action.
-func actionCopy(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "agent", "action")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"install.sh", "agent.sh", "outputs.sh"} {
-		b, err := os.ReadFile(filepath.Join(sourceRoot, "agent", "action", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-// runScript runs one of the action's scripts with bash and env (plus a
-// GITHUB_OUTPUT file and a RUNNER_TEMP), and returns its combined output,
-// exit error and the step outputs it wrote.
-func runScript(t *testing.T, script string, env map[string]string) (string, error, map[string]string) {
-	t.Helper()
-	tmp := t.TempDir()
-	outputs := filepath.Join(tmp, "github_output")
-	base := map[string]string{"GITHUB_OUTPUT": outputs, "RUNNER_TEMP": tmp}
-	for k, v := range env {
-		base[k] = v
-	}
-	cmd := exec.Command(tool(t, "bash", "apt-get install bash"), script)
-	cmd.Env = withEnv(os.Environ(), base)
-	out, err := cmd.CombinedOutput()
-	got := map[string]string{}
-	if b, rerr := os.ReadFile(outputs); rerr == nil {
-		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-			if k, v, ok := strings.Cut(line, "="); ok {
-				got[k] = v
-			}
-		}
-	}
-	return string(out), err, got
 }
 
 // TestActionInstallRelease: a pinned release build is installed when its

@@ -2,6 +2,9 @@ package integration
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	gossh "golang.org/x/crypto/ssh"
 )
 
 // Set by TestMain before any test runs.
@@ -116,4 +121,79 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// writeKey writes a new ed25519 key pair as dir/name and dir/name.pub, in
+// OpenSSH formats, and returns the private key's path.
+func writeKey(t *testing.T, dir, name, comment string) string {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := gossh.MarshalPrivateKey(priv, comment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshPub, err := gossh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	authorized := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(sshPub))) + " " + comment + "\n"
+	if err := os.WriteFile(path+".pub", []byte(authorized), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// actionCopy copies the action's scripts into a fresh tree laid out like
+// the action's repository (DIR/agent/action/*.sh) and returns DIR/agent/action.
+func actionCopy(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "agent", "action")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"install.sh", "agent.sh", "outputs.sh"} {
+		b, err := os.ReadFile(filepath.Join(sourceRoot, "agent", "action", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// runScript runs one of the action's scripts with bash and env (plus a
+// GITHUB_OUTPUT file and a RUNNER_TEMP), and returns its combined output,
+// exit error and the step outputs it wrote.
+func runScript(t *testing.T, script string, env map[string]string) (string, error, map[string]string) {
+	t.Helper()
+	tmp := t.TempDir()
+	outputs := filepath.Join(tmp, "github_output")
+	base := map[string]string{"GITHUB_OUTPUT": outputs, "RUNNER_TEMP": tmp}
+	for k, v := range env {
+		base[k] = v
+	}
+	cmd := exec.Command(tool(t, "bash", "apt-get install bash"), script)
+	cmd.Env = withEnv(os.Environ(), base)
+	out, err := cmd.CombinedOutput()
+	got := map[string]string{}
+	if b, rerr := os.ReadFile(outputs); rerr == nil {
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if k, v, ok := strings.Cut(line, "="); ok {
+				got[k] = v
+			}
+		}
+	}
+	return string(out), err, got
 }
