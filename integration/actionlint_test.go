@@ -21,7 +21,7 @@ const actionlintInstall = "go install github.com/rhysd/actionlint/cmd/actionlint
 // its middle and after its last step, in every job.
 func TestActionlintAcceptsExamples(t *testing.T) {
 	lint := actionlint(t)
-	files, err := filepath.Glob(filepath.Join("..", "examples", "*.yml"))
+	files, err := filepath.Glob(filepath.Join(sourceRoot, "examples", "*.yml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no examples found (%v)", err)
 	}
@@ -66,7 +66,7 @@ func TestActionlintAcceptsExamples(t *testing.T) {
 // wherever a golden input passes actionlint, its output must pass too.
 func TestActionlintAcceptsGoldenOutputs(t *testing.T) {
 	lint := actionlint(t)
-	ins, err := filepath.Glob(filepath.Join("..", "injector", "testdata", "*", "in.yml"))
+	ins, err := filepath.Glob(filepath.Join(sourceRoot, "injector", "testdata", "*", "in.yml"))
 	if err != nil || len(ins) == 0 {
 		t.Fatalf("no golden cases found under injector/testdata (%v)", err)
 	}
@@ -99,10 +99,7 @@ func TestActionlintAcceptsGoldenOutputs(t *testing.T) {
 // reports actionlint's findings and whether there were none.
 func actionlint(t *testing.T) func([]byte) (string, bool) {
 	t.Helper()
-	bin, err := exec.LookPath("actionlint")
-	if err != nil {
-		t.Fatalf("actionlint is not on PATH; install it with: %s", actionlintInstall)
-	}
+	bin := tool(t, "actionlint", actionlintInstall)
 	lint := func(src []byte) (string, bool) {
 		cmd := exec.Command(bin, "-no-color", "-oneline", "-stdin-filename", "workflow.yml", "-")
 		cmd.Stdin = bytes.NewReader(src)

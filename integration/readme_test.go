@@ -1,0 +1,131 @@
+package integration
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// readme returns the README's lines.
+func readme(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(sourceRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(string(data), "\n")
+}
+
+// TestReadmeConsoleExamples runs every "$ pitstop inject ..." line of the
+// README's console blocks from the repository root and compares what it
+// prints with the lines shown under it, so the README cannot drift from
+// what the tool does.
+func TestReadmeConsoleExamples(t *testing.T) {
+	lines := readme(t)
+	ran := 0
+	for i := 0; i < len(lines); i++ {
+		if strings.TrimSpace(lines[i]) != "```console" {
+			continue
+		}
+		// Collect the block's commands, each with the output under it. The
+		// commands of one block run one after the other in one directory
+		// holding a copy of the examples, as a reader would run them.
+		dir := t.TempDir()
+		copyDir(t, filepath.Join(sourceRoot, "examples"), filepath.Join(dir, "examples"))
+		var cmd string
+		var want []string
+		flush := func() {
+			if cmd == "" {
+				return
+			}
+			checkConsoleCommand(t, dir, cmd, strings.Join(want, "\n"))
+			ran++
+			cmd, want = "", nil
+		}
+		for i++; i < len(lines) && strings.TrimSpace(lines[i]) != "```"; i++ {
+			if rest, ok := strings.CutPrefix(lines[i], "$ "); ok {
+				flush()
+				cmd = rest
+				continue
+			}
+			if cmd != "" {
+				want = append(want, lines[i])
+			}
+		}
+		flush()
+	}
+	if ran == 0 {
+		t.Fatal("the README has no console examples to check")
+	}
+}
+
+func checkConsoleCommand(t *testing.T, dir, line, want string) {
+	t.Helper()
+	args := strings.Fields(line)
+	if len(args) < 2 || args[0] != "pitstop" || args[1] != "inject" {
+		t.Errorf("README console example %q: only pitstop inject examples can run here; show others in sh blocks", line)
+		return
+	}
+	cmd := exec.Command(pitstopBin, args[1:]...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Errorf("README example %q failed: %v\n%s", line, err, out)
+		return
+	}
+	got := strings.TrimRight(string(out), "\n")
+	if got != strings.TrimRight(want, "\n") {
+		t.Errorf("README example %q prints:\n%s\nbut the README shows:\n%s", line, got, want)
+	}
+}
+
+// TestReadmeQuickStart checks the quick start's two commands: the first
+// (inject into an example, with a diff) runs and shows the pause, and the
+// second is exactly what CI runs.
+func TestReadmeQuickStart(t *testing.T) {
+	var goRun []string
+	sc := bufio.NewScanner(strings.NewReader(strings.Join(readme(t), "\n")))
+	for sc.Scan() {
+		if l := sc.Text(); strings.HasPrefix(l, "go run ") {
+			goRun = append(goRun, l)
+		}
+	}
+	if len(goRun) < 2 {
+		t.Fatalf("the README shows %d 'go run' commands; the quick start needs the main one and the test one", len(goRun))
+	}
+	main, test := goRun[0], goRun[1]
+
+	args := strings.Fields(main)
+	if len(args) < 4 || args[2] != "./cmd/pitstop" {
+		t.Fatalf("the quick start's first command %q does not run ./cmd/pitstop", main)
+	}
+	cmd := exec.Command(pitstopBin, args[3:]...)
+	cmd.Dir = sourceRoot
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", main, err, out)
+	}
+	if !strings.Contains(string(out), "+        uses: pitstopci/pitstop/agent@v1") {
+		t.Errorf("%s does not show the pause step being added:\n%s", main, out)
+	}
+
+	ci, err := os.ReadFile(filepath.Join(sourceRoot, ".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ci), "\n"+test+"\n") {
+		t.Errorf("the README's test command %q is not what .ci/run runs", test)
+	}
+}
+
+// copyDir copies a directory tree, so
+// a -w example rewrites the copy and never the checkout's files.
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
+		t.Fatal(err)
+	}
+}
