@@ -105,19 +105,16 @@ func (e *actEnv) start(t *testing.T, args ...string) *actRun {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan struct{})
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-r.done
-		}
+		stopProcess(cmd, exited)
 		if t.Failed() {
 			t.Logf("pitstop act's stderr:\n%s", r.stderr.String())
 		}
 	})
 	go func() {
-		// Keep reading stdout after the first line, so pitstop act never
-		// blocks on a full pipe; Wait then closes it.
 		r.done <- cmd.Wait()
+		close(exited)
 	}()
 	return r
 }
@@ -274,13 +271,13 @@ func TestActConnectsOnTerminal(t *testing.T) {
 	defer term.Close()
 	screen := &syncBuffer{}
 	go func() { _, _ = io.Copy(screen, term) }()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done, exited := make(chan error, 1), make(chan struct{})
+	go func() {
+		done <- cmd.Wait()
+		close(exited)
+	}()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		stopProcess(cmd, exited)
 		if t.Failed() {
 			t.Logf("stderr:\n%s\nterminal:\n%s", stderr.String(), screen.String())
 		}

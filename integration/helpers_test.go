@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -103,6 +104,25 @@ func withEnv(env []string, set map[string]string, unset ...string) []string {
 		out = append(out, k+"="+v)
 	}
 	return out
+}
+
+// stopProcess ends a process a failing test leaves running: first with an
+// interrupt, which pitstop act passes on to act so that the job is
+// cancelled and act cleans up after itself, then, if that does not do, with
+// a kill. exited is closed once the process has been waited for.
+func stopProcess(cmd *exec.Cmd, exited <-chan struct{}) {
+	select {
+	case <-exited:
+		return
+	default:
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
 }
 
 // syncBuffer collects the output of a running process for later checks.
