@@ -27,8 +27,8 @@ const (
 )
 
 // actEnv is a local user for pitstop act: a HOME of its own with one SSH
-// key, a throwaway repository holding testdata/act/ci.yml, and act and go
-// on PATH.
+// key, a throwaway repository (by default holding testdata/act/ci.yml),
+// and act and go on PATH.
 type actEnv struct {
 	home, repo string
 	key        string // the local user's private key file
@@ -36,6 +36,17 @@ type actEnv struct {
 }
 
 func newActEnv(t *testing.T) *actEnv {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", "act", "ci.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newActRepo(t, map[string]string{".github/workflows/ci.yml": string(src)})
+}
+
+// newActRepo is newActEnv with a repository holding the given files
+// (slash-separated paths relative to the repository root).
+func newActRepo(t *testing.T, files map[string]string) *actEnv {
 	t.Helper()
 	act := tool(t, "act", actInstall, filepath.Join(sourceRoot, "bin", "act"))
 	git := tool(t, "git", gitInstall)
@@ -58,16 +69,14 @@ func newActEnv(t *testing.T) *actEnv {
 		"SSH_AUTH_SOCK",
 	)
 
-	wf := filepath.Join(e.repo, ".github", "workflows")
-	if err := os.MkdirAll(wf, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.ReadFile(filepath.Join("testdata", "act", "ci.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(wf, "ci.yml"), src, 0o644); err != nil {
-		t.Fatal(err)
+	for name, content := range files {
+		p := filepath.Join(e.repo, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, args := range [][]string{
 		{"init", "-q"},

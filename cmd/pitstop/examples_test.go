@@ -43,8 +43,9 @@ func TestExampleCommands(t *testing.T) {
 	}
 }
 
-// suggestedCommands returns the arguments of every "#   pitstop ..." line
-// in the file's leading comment.
+// suggestedCommands returns the arguments of every "#   pitstop inject ..."
+// line in the file's leading comment. (Suggested pitstop act runs are
+// followed end to end by the integration tests.)
 func suggestedCommands(t *testing.T, file string) [][]string {
 	f, err := os.Open(file)
 	if err != nil {
@@ -59,7 +60,7 @@ func suggestedCommands(t *testing.T, file string) [][]string {
 			break
 		}
 		fields := strings.Fields(strings.TrimPrefix(line, "#"))
-		if len(fields) > 1 && fields[0] == "pitstop" {
+		if len(fields) > 1 && fields[0] == "pitstop" && fields[1] == "inject" {
 			cmds = append(cmds, fields[1:])
 		}
 	}
