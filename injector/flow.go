@@ -57,7 +57,9 @@ func scanFlow(src []byte, off int) (*flowList, error) {
 		switch {
 		case isBlank(c):
 			continue
-		case c == '#' && isBlank(src[i-1]):
+		case c == '#' && (item.start < 0 || isBlank(src[i-1]) || bytes.IndexByte([]byte("[{,"), src[i-1]) >= 0):
+			// A comment: "#" where a token may start. Inside a plain
+			// scalar ("a#b") it is text.
 			for i < len(src) && src[i] != '\n' {
 				i++
 			}
@@ -166,7 +168,23 @@ func (e *edit) insertFlow(n int) ([]byte, error) {
 		sp = splice{off: fl.items[n-1].end, text: "," + e.gap(fl.items[n-1].start) + s}
 	}
 	sp.end = sp.off
-	return e.first([]splice{sp}, e.checkInsert(n))
+	out, err := e.first([]splice{sp}, e.checkInsert(n))
+	if err != nil {
+		return nil, err
+	}
+	// Flow text is free-form enough (comments, odd spacing) that the
+	// promise "Remove gives back these exact bytes" is checked, not
+	// assumed.
+	j, err := e.result.Job(e.job.ID)
+	if err != nil {
+		return nil, err
+	}
+	back := &edit{file: e.file, src: out, t: newText(out), w: e.result, job: j}
+	if orig, err := back.removeFlow(n); err != nil || !bytes.Equal(orig, e.src) {
+		return nil, &workflows.Error{File: e.file, Pos: e.job.StepsPos, Msg: fmt.Sprintf(
+			"cannot insert into the flow-style steps list of job %q so that --remove restores it exactly, so nothing was changed; write the list in block style (one \"- \" per step) to pause it", e.job.ID)}
+	}
+	return out, nil
 }
 
 // removeFlow takes entry n out of a flow list, with the separator that
