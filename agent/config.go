@@ -33,7 +33,12 @@ var DefaultWarnBefore = []time.Duration{5 * time.Minute, time.Minute}
 type Config struct {
 	// Listen is the TCP address to listen on. Default ":0": all interfaces,
 	// a port the kernel picks, so several jobs on one host never clash.
+	// With Relay set, the default is no local listener at all.
 	Listen string
+	// Relay, when set, makes the agent reachable through an OpenSSH
+	// server it dials (a bastion), for runners that accept no incoming
+	// connections. See RelayConfig.
+	Relay *RelayConfig
 	// AdvertiseHost is the host users are told to dial. Default: when
 	// Listen names a host, that host; otherwise the address this machine
 	// uses for outbound traffic, falling back to a non-loopback interface
@@ -142,7 +147,7 @@ func (cfg Config) withDefaults() (Config, error) {
 			return cfg, fmt.Errorf("%s %v is negative", d.name, d.v)
 		}
 	}
-	if cfg.Listen == "" {
+	if cfg.Listen == "" && cfg.Relay == nil {
 		cfg.Listen = DefaultListen
 	}
 	if cfg.Env == nil {

@@ -49,6 +49,17 @@ type Ready struct {
 	WaitDeadline time.Time `json:"wait_deadline"`
 	// Deadline is when the pause ends at the latest, unless extended.
 	Deadline time.Time `json:"deadline"`
+
+	// Relay is the relay the agent is reached through, USER@HOST:PORT;
+	// empty when users dial the runner directly. Address, Host and Port
+	// are then on the relay's side: its loopback, or for a unix socket
+	// forward, the socket's path and the local port in SSHCommand.
+	Relay string `json:"relay,omitempty"`
+	// Jump is what users pass to ssh -J to reach Address.
+	Jump string `json:"jump,omitempty"`
+	// ForwardedAt is when the relay's current forward was set up; it
+	// changes when the agent reconnects to the relay.
+	ForwardedAt time.Time `json:"forwarded_at,omitzero"`
 }
 
 // newReady describes the listening server.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,11 +65,16 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	// In relay mode this dials the relay: one that cannot be reached or
+	// refuses the agent stops the start here, before any waiting.
+	ln, rl, err := listen(ctx, cfg)
 	if err != nil {
 		ctlLn.Close()
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		return err
 	}
+	// Deferred, so it runs after the server's shutdown: the users'
+	// connections run through the relay connection.
+	defer rl.close()
 
 	s := newServer(cfg, log, ring, signer)
 	s.socket = socket
@@ -106,6 +110,9 @@ func Run(ctx context.Context, cfg Config) error {
 	s.serve(ln)
 
 	ready, err := newReady(cfg, ln.Addr(), signer.PublicKey(), socket, ring, plan, s.pause.times())
+	if err == nil && rl != nil {
+		rl.describe(&ready, rl.endpoint(), signer.PublicKey(), cfg.LoginUser)
+	}
 	if err == nil && cfg.ReadyFile != "" {
 		err = writeReady(cfg.ReadyFile, ready)
 	}
@@ -121,6 +128,9 @@ func Run(ctx context.Context, cfg Config) error {
 	log.Info().Time("wait_deadline", ready.WaitDeadline).Time("deadline", ready.Deadline).
 		Msgf("waiting %s for a first connection; the pause lasts at most %s", cfg.WaitTimeout, cfg.MaxDuration)
 	notice(cfg, ready)
+	if rl != nil {
+		rl.followReady(cfg, ready, signer.PublicKey(), s.pause.times)
+	}
 	if err := appendSummary(cfg, summaryStart(cfg, ready)); err != nil {
 		log.Warn().Err(err).Msg("could not write the step summary")
 	}

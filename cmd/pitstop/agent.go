@@ -59,12 +59,13 @@ type agentOptions struct {
 	reconnectGrace, lookupTimout time.Duration
 	readyFile, label, shell      string
 	logFormat                    string
+	relay                        relayOptions
 }
 
 func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
 	o := &agentOptions{}
-	fs := flagSet("agent", agentHelp, io)
-	fs.StringVar(&o.listen, "listen", agent.DefaultListen, "TCP `address` to listen on; port 0 picks a free port")
+	fs := flagSet("agent", agentHelp+relayHelp, io)
+	fs.StringVar(&o.listen, "listen", "", "TCP `address` to listen on; port 0 picks a free port (default "+agent.DefaultListen+"; with --relay, none)")
 	fs.StringVar(&o.advertise, "advertise-host", "", "`host` users are told to dial (default: this machine's outbound address)")
 	fs.Var(&o.users, "github-user", "also admit this forge `user`'s published keys (repeatable, or comma-separated)")
 	fs.Var(&o.keyFiles, "authorized-keys", "also admit the keys in this authorized_keys `file`; - reads stdin (repeatable)")
@@ -79,6 +80,7 @@ func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
 	fs.StringVar(&o.label, "label", "", "what is paused, e.g. \"after step 4 (Run tests)\", shown in the banner and log")
 	fs.StringVar(&o.shell, "shell", "", "`program` for sessions (default: bash from the step's PATH, else /bin/sh)")
 	fs.StringVar(&o.logFormat, "log-format", agent.LogConsole, "job log `format`: console or json")
+	o.relay.register(fs)
 	return o, func(args []string) ([]string, error) { return parseArgs(fs, args) }
 }
 
@@ -115,6 +117,11 @@ func (o *agentOptions) config(io *IO) (agent.Config, error) {
 	if cfg.Token == "" {
 		cfg.Token = io.Getenv("GITHUB_TOKEN")
 	}
+	relay, err := o.relay.config()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Relay = relay
 	for _, u := range o.users {
 		for _, name := range strings.FieldsFunc(u, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
 			cfg.GitHubUsers = append(cfg.GitHubUsers, name)

@@ -1,0 +1,685 @@
+package integration
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// The relay tests run a real OpenSSH sshd on 127.0.0.1 as the relay (a
+// bastion), configured the way the README's relay section says, and the
+// real pitstop binary and ssh client around it.
+
+// Authorized_keys options from the README: the agent may only listen on
+// the relay's loopback, users may only open connections to it.
+const (
+	agentKeyOptions = `restrict,port-forwarding,permitlisten="127.0.0.1:*",command="/bin/false"`
+	userKeyOptions  = `restrict,port-forwarding,permitopen="127.0.0.1:*",command="/bin/false"`
+	// For --relay-socket: permitopen would also refuse the socket.
+	socketUserKeyOptions = `restrict,port-forwarding,command="/bin/false"`
+)
+
+// keyPair is an ed25519 key in the files ssh and pitstop read.
+type keyPair struct {
+	private string // file, OpenSSH format
+	public  string // authorized_keys line
+	key     gossh.PublicKey
+}
+
+func newKeyPair(t *testing.T, name string) keyPair {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := gossh.MarshalPrivateKey(priv, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(file, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	signer, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(signer.PublicKey()))) + " " + name
+	return keyPair{private: file, public: line, key: signer.PublicKey()}
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// relayHost is a real sshd acting as the relay.
+type relayHost struct {
+	t       *testing.T
+	dir     string
+	port    int
+	config  string
+	hostKey keyPair
+	cmd     *exec.Cmd
+	log     *syncBuffer
+}
+
+// startRelay starts sshd on a free port with the README's settings,
+// authorizedKeys as root's authorized_keys, and extra config lines.
+func startRelay(t *testing.T, authorizedKeys []string, extra ...string) *relayHost {
+	t.Helper()
+	sshd := tool(t, "sshd", "apt-get install openssh-server", "/usr/sbin/sshd")
+	// sshd refuses to start as root without its privilege separation
+	// directory, which the package creates only at boot.
+	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		t.Fatalf("create sshd's privilege separation directory: %v", err)
+	}
+	r := &relayHost{t: t, dir: t.TempDir(), port: freePort(t), log: &syncBuffer{}}
+	r.hostKey = newKeyPair(t, "relay_host_ed25519")
+	ak := filepath.Join(r.dir, "authorized_keys")
+	if err := os.WriteFile(ak, []byte(strings.Join(authorizedKeys, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lines := []string{
+		"ListenAddress 127.0.0.1",
+		"Port " + strconv.Itoa(r.port),
+		"HostKey " + r.hostKey.private,
+		"AuthorizedKeysFile " + ak,
+		"PidFile none",
+		// The test's files live in a world-readable temp dir.
+		"StrictModes no",
+		"UsePAM no",
+		"PermitRootLogin prohibit-password",
+		"PasswordAuthentication no",
+		"KbdInteractiveAuthentication no",
+		// The README's relay settings.
+		"GatewayPorts no",
+		"AllowStreamLocalForwarding yes",
+		"StreamLocalBindUnlink yes",
+		"ClientAliveInterval 15",
+		"ClientAliveCountMax 3",
+	}
+	// sshd takes the first value given for an option, so extra comes
+	// first and can override these.
+	data := strings.Join(append(extra, append(lines, "AllowTcpForwarding yes")...), "\n") + "\n"
+	r.config = filepath.Join(r.dir, "sshd_config")
+	if err := os.WriteFile(r.config, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(sshd, "-t", "-f", r.config).CombinedOutput(); err != nil {
+		t.Fatalf("sshd -t: %v\n%s\n%s", err, out, data)
+	}
+	r.start()
+	t.Cleanup(r.kill)
+	return r
+}
+
+// start runs sshd and waits until it greets.
+func (r *relayHost) start() {
+	r.t.Helper()
+	r.cmd = exec.Command("/usr/sbin/sshd", "-D", "-e", "-f", r.config)
+	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatalf("start sshd: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", r.address(), time.Second)
+		if err == nil {
+			c.SetDeadline(time.Now().Add(2 * time.Second))
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			if strings.HasPrefix(line, "SSH-2.0-") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("sshd did not answer on %s within 10s\n%s", r.address(), r.log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (r *relayHost) address() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(r.port)) }
+
+// knownHosts is the known_hosts line for the relay, as ssh-keyscan
+// prints it.
+func (r *relayHost) knownHosts() string {
+	return "[127.0.0.1]:" + strconv.Itoa(r.port) + " " + strings.TrimSpace(string(gossh.MarshalAuthorizedKey(r.hostKey.key)))
+}
+
+// processes are sshd and every process it started (sshd puts each
+// connection in its own session, so a process group would miss them).
+func (r *relayHost) processes() []int {
+	if r.cmd == nil || r.cmd.Process == nil {
+		return nil
+	}
+	parent := map[int]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...; comm may hold spaces.
+		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(fields) > 1 {
+			parent[pid], _ = strconv.Atoi(fields[1])
+		}
+	}
+	all := []int{r.cmd.Process.Pid}
+	for i := 0; i < len(all); i++ {
+		for pid, pp := range parent {
+			if pp == all[i] {
+				all = append(all, pid)
+			}
+		}
+	}
+	return all
+}
+
+func (r *relayHost) signal(sig syscall.Signal) {
+	for _, pid := range r.processes() {
+		syscall.Kill(pid, sig) //nolint:errcheck // it may have exited
+	}
+}
+
+// kill ends sshd and every connection it carries, as a crash would.
+func (r *relayHost) kill() {
+	if r.cmd == nil {
+		return
+	}
+	r.signal(syscall.SIGKILL)
+	r.cmd.Wait() //nolint:errcheck // killed
+	r.cmd = nil
+}
+
+// agentRun is a running pitstop agent.
+type agentRun struct {
+	cmd    *exec.Cmd
+	ready  string // ready file
+	stdout *syncBuffer
+	stderr *syncBuffer
+	done   chan struct{}
+	err    error
+	start  time.Time
+}
+
+// readyDoc is the part of the ready file these tests read.
+type readyDoc struct {
+	Address     string    `json:"address"`
+	Host        string    `json:"host"`
+	Port        int       `json:"port"`
+	User        string    `json:"user"`
+	SSHCommand  string    `json:"ssh_command"`
+	KnownHosts  string    `json:"known_hosts"`
+	Listen      string    `json:"listen"`
+	Relay       string    `json:"relay"`
+	Jump        string    `json:"jump"`
+	ForwardedAt time.Time `json:"forwarded_at"`
+	Deadline    time.Time `json:"deadline"`
+	PID         int       `json:"pid"`
+}
+
+// agentEnv is an environment outside any CI: the agent admits only the
+// keys it is given, whatever CI runs these tests.
+func agentEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "GITHUB_") || strings.HasPrefix(k, "RUNNER_") || k == "ACT" || k == "CI" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// startRelayAgent runs pitstop agent with args plus a ready file.
+func startRelayAgent(t *testing.T, args ...string) *agentRun {
+	t.Helper()
+	a := &agentRun{ready: filepath.Join(t.TempDir(), "ready.json"), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	a.cmd = exec.Command(pitstopBin, append([]string{"agent", "--ready-file", a.ready}, args...)...)
+	a.cmd.Env = agentEnv()
+	a.cmd.Stdout, a.cmd.Stderr = a.stdout, a.stderr
+	a.start = time.Now()
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { a.err = a.cmd.Wait(); close(a.done) }()
+	t.Cleanup(func() {
+		a.cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck // it may have exited
+		select {
+		case <-a.done:
+		case <-time.After(15 * time.Second):
+			a.cmd.Process.Kill() //nolint:errcheck // stuck
+			t.Errorf("the agent did not exit within 15s of SIGTERM\n%s", a.stderr)
+		}
+	})
+	return a
+}
+
+// waitExit waits for the agent to exit and returns its exit code.
+func (a *agentRun) waitExit(t *testing.T, limit time.Duration) int {
+	t.Helper()
+	select {
+	case <-a.done:
+	case <-time.After(limit):
+		t.Fatalf("the agent did not exit within %v\n%s", limit, a.stderr)
+	}
+	var exit *exec.ExitError
+	if errors.As(a.err, &exit) {
+		return exit.ExitCode()
+	}
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	return 0
+}
+
+// readReady waits until the ready file exists and satisfies ok.
+func (a *agentRun) readReady(t *testing.T, limit time.Duration, ok func(readyDoc) bool) readyDoc {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		var r readyDoc
+		if b, err := os.ReadFile(a.ready); err == nil && json.Unmarshal(b, &r) == nil && (ok == nil || ok(r)) {
+			return r
+		}
+		select {
+		case <-a.done:
+			t.Fatalf("the agent exited (%v) before it was ready\n%s", a.err, a.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no (new) ready file within %v\n%s", limit, a.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// userSSH runs the printed ssh command (through the relay, with -J) as
+// the holder of key, with strict host key checking at both hops: the
+// relay's key and the agent's line from the ready file. An ssh_config
+// rather than -o options, because ssh passes -F, but not -o or -i, on to
+// the jump hop.
+func userSSH(t *testing.T, ctx context.Context, r readyDoc, relay *relayHost, key keyPair, command ...string) *exec.Cmd {
+	t.Helper()
+	dir := t.TempDir()
+	kh := filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(kh, []byte(relay.knownHosts()+"\n"+r.KnownHosts+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "ssh_config")
+	conf := fmt.Sprintf("Host *\n  IdentityFile %s\n  IdentitiesOnly yes\n  IdentityAgent none\n  UserKnownHostsFile %s\n"+
+		"  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n  BatchMode yes\n  ConnectTimeout 5\n", key.private, kh)
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	words := strings.Fields(r.SSHCommand)
+	if len(words) == 0 || words[0] != "ssh" {
+		t.Fatalf("ssh_command %q does not start with ssh", r.SSHCommand)
+	}
+	args := append([]string{"-F", cfg}, words[1:]...)
+	cmd := exec.CommandContext(ctx, tool(t, "ssh", "apt-get install openssh-client"), append(args, command...)...)
+	cmd.Env = agentEnv()
+	return cmd
+}
+
+// relaySetup is a relay, the agent's key on it, the actor whose key the
+// agent admits, and a stranger who may use the relay but not the agent.
+type relaySetup struct {
+	relay                     *relayHost
+	agentKey, actor, stranger keyPair
+	knownHosts                string // file with the relay's host key
+}
+
+func newRelaySetup(t *testing.T, extra ...string) *relaySetup {
+	t.Helper()
+	return newRelaySetupFor(t, userKeyOptions, extra...)
+}
+
+// newRelaySetupFor is newRelaySetup with other authorized_keys options
+// for the users.
+func newRelaySetupFor(t *testing.T, userOptions string, extra ...string) *relaySetup {
+	t.Helper()
+	s := &relaySetup{agentKey: newKeyPair(t, "agent_relay"), actor: newKeyPair(t, "alice"), stranger: newKeyPair(t, "mallory")}
+	s.relay = startRelay(t, []string{
+		agentKeyOptions + " " + s.agentKey.public,
+		userOptions + " " + s.actor.public,
+		userOptions + " " + s.stranger.public,
+	}, extra...)
+	s.knownHosts = filepath.Join(t.TempDir(), "relay_known_hosts")
+	if err := os.WriteFile(s.knownHosts, []byte(s.relay.knownHosts()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// agentArgs are the flags for an agent reached through s.relay that
+// admits the actor.
+func (s *relaySetup) agentArgs(t *testing.T, extra ...string) []string {
+	t.Helper()
+	actorKeys := filepath.Join(t.TempDir(), "actor.pub")
+	if err := os.WriteFile(actorKeys, []byte(s.actor.public+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return append([]string{
+		"--relay", "root@" + s.relay.address(), "--relay-key", s.agentKey.private, "--relay-known-hosts", s.knownHosts,
+		"--authorized-keys", actorKeys, "--wait-timeout", "5m", "--max-duration", "10m", "--reconnect-grace", "5m",
+	}, extra...)
+}
+
+// TestRelayEndToEnd: the agent opens no local port, dials the relay, and
+// the actor gets in with the printed ssh -J command and strict host key
+// checking at both hops; a stranger who may use the relay is still
+// refused by the agent; pitstop continue, run through the relay, ends the
+// pause with exit 0.
+func TestRelayEndToEnd(t *testing.T) {
+	s := newRelaySetup(t)
+	a := startRelayAgent(t, s.agentArgs(t)...)
+	r := a.readReady(t, 30*time.Second, nil)
+	t.Logf("ready %v after start: %s", time.Since(a.start).Round(time.Millisecond), r.SSHCommand)
+
+	if r.Relay != "root@"+s.relay.address() || r.Jump != "root@"+s.relay.address() {
+		t.Errorf("relay %q, jump %q; want both root@%s", r.Relay, r.Jump, s.relay.address())
+	}
+	if r.Host != "127.0.0.1" || r.Address != net.JoinHostPort("127.0.0.1", strconv.Itoa(r.Port)) || r.Port == 0 {
+		t.Errorf("address %q (host %q, port %d): want the relay's loopback", r.Address, r.Host, r.Port)
+	}
+	want := fmt.Sprintf("ssh -J root@%s -p %d %s@127.0.0.1", s.relay.address(), r.Port, r.User)
+	if r.SSHCommand != want {
+		t.Errorf("ssh_command %q, want %q", r.SSHCommand, want)
+	}
+	if !strings.HasPrefix(r.KnownHosts, fmt.Sprintf("[127.0.0.1]:%d ssh-ed25519 ", r.Port)) {
+		t.Errorf("known_hosts %q: want a line for [127.0.0.1]:%d, the host ssh checks behind -J", r.KnownHosts, r.Port)
+	}
+	if r.Listen != "" {
+		t.Errorf("listen %q: relay mode opens no local port unless --listen is given", r.Listen)
+	}
+	if ports := listeningPorts(t, r.PID); len(ports) > 0 {
+		t.Errorf("the agent listens on TCP ports %v; in relay mode it must not", ports)
+	}
+	for _, msg := range []string{"connected to the relay root@" + s.relay.address(), "connect with: " + want} {
+		if !strings.Contains(a.stderr.String(), msg) {
+			t.Errorf("the log does not say %q:\n%s", msg, a.stderr)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := userSSH(t, ctx, r, s.relay, s.actor, "echo through-the-relay; pwd").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "through-the-relay") {
+		t.Fatalf("the actor through the relay: %v\n%s\nagent log:\n%s", err, out, a.stderr)
+	}
+
+	out, err = userSSH(t, ctx, r, s.relay, s.stranger, "echo should-not-run").CombinedOutput()
+	var exit *exec.ExitError
+	t.Logf("the stranger's ssh said:\n%s", out)
+	if !errors.As(err, &exit) || exit.ExitCode() != 255 || !strings.Contains(string(out), "Permission denied (publickey)") ||
+		strings.Contains(string(out), "should-not-run") {
+		t.Errorf("a stranger with relay access: %v\n%s\nwant ssh to fail with Permission denied (publickey)", err, out)
+	}
+	if !strings.Contains(a.stderr.String(), "refused a key") {
+		t.Errorf("the agent did not log the refused key:\n%s\nrelay log:\n%s", a.stderr, s.relay.log)
+	}
+
+	// A login shell on a pty, through the relay, ends the pause when it exits.
+	shell := userSSH(t, ctx, r, s.relay, s.actor, "-tt")
+	shell.Stdin = strings.NewReader("tty && echo on-a-pty\nexit\n")
+	out, err = shell.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "on-a-pty") || !strings.Contains(string(out), "/dev/pts/") {
+		t.Fatalf("a shell through the relay: %v\n%s", err, out)
+	}
+	if code := a.waitExit(t, 15*time.Second); code != 0 {
+		t.Fatalf("the agent exited %d after the shell ended, want 0\n%s", code, a.stderr)
+	}
+	if !strings.Contains(a.stderr.String(), "the last shell exited") {
+		t.Errorf("the pause did not end because the shell exited:\n%s", a.stderr)
+	}
+}
+
+// listeningPorts lists the TCP ports pid listens on, from its sockets'
+// inodes and the kernel's socket tables.
+func listeningPorts(t *testing.T, pid int) []int {
+	t.Helper()
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatalf("list the agent's files: %v", err)
+	}
+	inodes := map[string]bool{}
+	for _, fd := range fds {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if err == nil && strings.HasPrefix(link, "socket:[") {
+			inodes[strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")] = true
+		}
+	}
+	var ports []int
+	for _, table := range []string{"tcp", "tcp6"} {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/%s", pid, table))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			// local_address is HEXIP:HEXPORT, st 0A is LISTEN, inode is field 9.
+			if len(f) > 9 && f[3] == "0A" && inodes[f[9]] {
+				_, hexPort, _ := strings.Cut(f[1], ":")
+				p, _ := strconv.ParseUint(hexPort, 16, 16)
+				ports = append(ports, int(p))
+			}
+		}
+	}
+	return ports
+}
+
+// TestRelayFailsFast: a relay the agent cannot use stops it at once, exit
+// 1, with a message naming the relay and what is wrong, and no ready file:
+// nobody is told to connect to a pause that is not there.
+func TestRelayFailsFast(t *testing.T) {
+	s := newRelaySetup(t)
+	other := newKeyPair(t, "not_the_relay")
+	wrongKnownHosts := filepath.Join(t.TempDir(), "wrong_known_hosts")
+	os.WriteFile(wrongKnownHosts, []byte("[127.0.0.1]:"+strconv.Itoa(s.relay.port)+" "+strings.Fields(other.public)[0]+" "+strings.Fields(other.public)[1]+"\n"), 0o600)
+	emptyKnownHosts := filepath.Join(t.TempDir(), "empty_known_hosts")
+	os.WriteFile(emptyKnownHosts, []byte("# nothing yet\n"), 0o600)
+	noForwarding := startRelay(t, []string{agentKeyOptions + " " + s.agentKey.public}, "AllowTcpForwarding no")
+	noForwardingHosts := filepath.Join(t.TempDir(), "known_hosts")
+	os.WriteFile(noForwardingHosts, []byte(noForwarding.knownHosts()+"\n"), 0o600)
+	dead := "root@127.0.0.1:" + strconv.Itoa(freePort(t))
+
+	relay := "root@" + s.relay.address()
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"refused key", []string{"--relay", relay, "--relay-key", other.private, "--relay-known-hosts", s.knownHosts},
+			"relay " + relay + " refused the agent's key"},
+		{"changed host key", []string{"--relay", relay, "--relay-key", s.agentKey.private, "--relay-known-hosts", wrongKnownHosts},
+			"relay " + relay + " showed host key " + gossh.FingerprintSHA256(s.relay.hostKey.key) + ", but " + wrongKnownHosts + ":1 has a different key"},
+		{"unknown host key", []string{"--relay", relay, "--relay-key", s.agentKey.private, "--relay-known-hosts", emptyKnownHosts},
+			"relay " + relay + " showed host key " + gossh.FingerprintSHA256(s.relay.hostKey.key) + ", which is not in " + emptyKnownHosts},
+		{"dead port", []string{"--relay", dead, "--relay-key", s.agentKey.private, "--relay-known-hosts", s.knownHosts},
+			"connect to the relay " + dead + ": dial tcp"},
+		{"forwarding off", []string{"--relay", "root@" + noForwarding.address(), "--relay-key", s.agentKey.private, "--relay-known-hosts", noForwardingHosts},
+			"relay root@" + noForwarding.address() + " refused to forward port 0"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			keys := filepath.Join(t.TempDir(), "keys.pub")
+			os.WriteFile(keys, []byte(s.actor.public+"\n"), 0o600)
+			a := startRelayAgent(t, append(tt.args, "--authorized-keys", keys, "--wait-timeout", "10m")...)
+			if code := a.waitExit(t, 15*time.Second); code != 1 {
+				t.Fatalf("exit %d, want 1\n%s", code, a.stderr)
+			}
+			took := time.Since(a.start)
+			if !strings.Contains(a.stderr.String(), tt.want) {
+				t.Errorf("stderr does not say %q:\n%s", tt.want, a.stderr)
+			}
+			if _, err := os.Stat(a.ready); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a ready file was written (%v): nobody may be told to connect", err)
+			}
+			if took > 10*time.Second {
+				t.Errorf("took %v to fail; a broken relay must fail fast", took)
+			}
+			t.Logf("failed in %v", took.Round(time.Millisecond))
+		})
+	}
+}
+
+// TestRelayInsecureHostKey: --relay-insecure-ignore-host-key connects to
+// a relay whose key nobody checked, and says so in the log.
+func TestRelayInsecureHostKey(t *testing.T) {
+	s := newRelaySetup(t)
+	args := s.agentArgs(t)
+	for i, a := range args {
+		if a == "--relay-known-hosts" {
+			args = append(args[:i:i], append([]string{"--relay-insecure-ignore-host-key"}, args[i+2:]...)...)
+			break
+		}
+	}
+	a := startRelayAgent(t, args...)
+	a.readReady(t, 30*time.Second, nil)
+	if !strings.Contains(a.stderr.String(), "not checking the host key of the relay root@"+s.relay.address()+" (insecure)") {
+		t.Errorf("no warning about the unchecked host key:\n%s", a.stderr)
+	}
+}
+
+// TestRelayReconnects: the relay dies twice during the pause, once with
+// its connections closed (a crash, a restart) and once silently (frozen,
+// as behind a dropped NAT mapping, found by keepalives). Each time the
+// agent reconnects with backoff, rewrites the ready file and prints the
+// command again; the pause and its deadline go on, and the actor gets in
+// again and ends the pause.
+func TestRelayReconnects(t *testing.T) {
+	s := newRelaySetup(t)
+	a := startRelayAgent(t, s.agentArgs(t, "--relay-keepalive", "500ms")...)
+	first := a.readReady(t, 30*time.Second, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if out, err := userSSH(t, ctx, first, s.relay, s.actor, "echo before").CombinedOutput(); err != nil {
+		t.Fatalf("before the relay died: %v\n%s\n%s", err, out, a.stderr)
+	}
+
+	// A crash: connections close at once. Down for a few seconds, so some
+	// reconnect attempts fail and back off.
+	s.relay.kill()
+	waitLog(t, a, "lost the connection to the relay", 10*time.Second)
+	waitLog(t, a, "could not reconnect to the relay", 10*time.Second)
+	s.relay.start()
+	second := a.readReady(t, 60*time.Second, func(r readyDoc) bool { return r.ForwardedAt.After(first.ForwardedAt) })
+	if !second.Deadline.Equal(first.Deadline) {
+		t.Errorf("the deadline moved from %v to %v: the pause must go on as it was", first.Deadline, second.Deadline)
+	}
+	if second.SSHCommand != fmt.Sprintf("ssh -J root@%s -p %d %s@127.0.0.1", s.relay.address(), second.Port, second.User) {
+		t.Errorf("new ssh_command %q", second.SSHCommand)
+	}
+	waitLog(t, a, "reconnected to the relay", 5*time.Second)
+	waitLog(t, a, "connect with: "+second.SSHCommand, 5*time.Second)
+	if out, err := userSSH(t, ctx, second, s.relay, s.actor, "echo after-a-crash").CombinedOutput(); err != nil || !strings.Contains(string(out), "after-a-crash") {
+		t.Fatalf("after the relay came back: %v\n%s\n%s", err, out, a.stderr)
+	}
+
+	// Frozen: nothing closes, only keepalives can tell.
+	s.relay.signal(syscall.SIGSTOP)
+	waitLog(t, a, "stopped answering keepalives", 15*time.Second)
+	s.relay.kill()
+	s.relay.start()
+	third := a.readReady(t, 60*time.Second, func(r readyDoc) bool { return r.ForwardedAt.After(second.ForwardedAt) })
+	out, err := userSSH(t, ctx, third, s.relay, s.actor, "echo after-a-freeze; pitstop continue").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "after-a-freeze") {
+		t.Fatalf("after the frozen relay was replaced: %v\n%s\n%s", err, out, a.stderr)
+	}
+	if code := a.waitExit(t, 15*time.Second); code != 0 {
+		t.Fatalf("exit %d after pitstop continue, want 0\n%s", code, a.stderr)
+	}
+}
+
+// waitLog waits until the agent's log contains s.
+func waitLog(t *testing.T, a *agentRun, s string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !strings.Contains(a.stderr.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log did not say %q within %v:\n%s", s, limit, a.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRelaySocket: with --relay-socket the relay listens on a unix socket
+// (streamlocal-forward@openssh.com); the printed command forwards a local
+// port to it, which works with the same restricted relay account.
+func TestRelaySocket(t *testing.T) {
+	// permitopen also limits the paths of unix sockets, and has no syntax
+	// for them: users who reach a socket have none.
+	s := newRelaySetupFor(t, socketUserKeyOptions)
+	sock := filepath.Join(t.TempDir(), "pitstop.sock")
+	a := startRelayAgent(t, s.agentArgs(t, "--relay-socket", sock)...)
+	r := a.readReady(t, 30*time.Second, nil)
+	jump := fmt.Sprintf("-p %d root@127.0.0.1", s.relay.port)
+	want := fmt.Sprintf("ssh -f -N -o ExitOnForwardFailure=yes -L 2222:%s %s && ssh -p 2222 %s@127.0.0.1", sock, jump, r.User)
+	if r.Address != sock || r.SSHCommand != want {
+		t.Fatalf("address %q, ssh_command %q; want %q, %q", r.Address, r.SSHCommand, sock, want)
+	}
+	if fi, err := os.Stat(sock); err != nil || fi.Mode()&os.ModeSocket == 0 {
+		t.Fatalf("no socket at %s: %v", sock, err)
+	}
+
+	// Run the printed forward in the foreground (not -f, so the test can
+	// stop it) on a free local port rather than 2222, which may be taken.
+	local := freePort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fwdDoc := readyDoc{SSHCommand: fmt.Sprintf("ssh -N -o ExitOnForwardFailure=yes -L %d:%s %s", local, sock, jump)}
+	fwd := userSSH(t, ctx, fwdDoc, s.relay, s.actor)
+	fwdOut := &syncBuffer{}
+	fwd.Stdout, fwd.Stderr = fwdOut, fwdOut
+	if err := fwd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { fwd.Process.Kill(); fwd.Wait() }() //nolint:errcheck // stopping it
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(local))); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the local forward did not come up\n%s", fwdOut)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.KnownHosts = strings.Replace(r.KnownHosts, "[127.0.0.1]:2222", fmt.Sprintf("[127.0.0.1]:%d", local), 1)
+	r.SSHCommand = fmt.Sprintf("ssh -p %d %s@127.0.0.1", local, r.User)
+	out, err := userSSH(t, ctx, r, s.relay, s.actor, "echo through-the-socket").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "through-the-socket") {
+		t.Fatalf("through the socket: %v\n%s\n%s\n%s", err, out, fwdOut, a.stderr)
+	}
+}
