@@ -683,3 +683,75 @@ func TestRelaySocket(t *testing.T) {
 		t.Fatalf("through the socket: %v\n%s\n%s\n%s", err, out, fwdOut, a.stderr)
 	}
 }
+
+// TestActionRelayInputs: agent.sh masks every line of the relay key
+// before anything else, writes it to a private file, passes the relay
+// flags, and keeps the key out of the agent's environment; outputs.sh
+// removes the key once the pause is over.
+func TestActionRelayInputs(t *testing.T) {
+	action := actionCopy(t)
+	state := t.TempDir()
+	log := filepath.Join(t.TempDir(), "agent.log")
+	fake := filepath.Join(state, "pitstop")
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + log + "\nenv | grep -E '^PITSTOP_RELAY' | sort >> " + log + "\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	key := newKeyPair(t, "relay")
+	pemKey, err := os.ReadFile(key.private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As pasted into a secret on Windows: CRLF line ends.
+	secret := strings.ReplaceAll(string(pemKey), "\n", "\r\n")
+	knownHosts := "[bastion.example.com]:2222 " + strings.Join(strings.Fields(newKeyPair(t, "host").public)[:2], " ")
+	out, err, _ := runScript(t, filepath.Join(action, "agent.sh"), map[string]string{
+		"PITSTOP_BIN": fake, "PITSTOP_STATE": state,
+		// action.yml always sets every input's variable, empty when unused.
+		"PITSTOP_AUTHORIZED_USERS": "", "PITSTOP_AUTHORIZED_KEYS": "",
+		"PITSTOP_RELAY":             "pitstop@bastion.example.com:2222",
+		"PITSTOP_RELAY_KEY":         secret,
+		"PITSTOP_RELAY_KNOWN_HOSTS": knownHosts,
+		"PITSTOP_RELAY_JUMP":        "bastion.example.com:2222",
+	})
+	if err != nil {
+		t.Fatalf("agent.sh: %v\n%s", err, out)
+	}
+	var masks []string
+	for _, line := range strings.Split(strings.TrimSpace(string(pemKey)), "\n") {
+		masks = append(masks, "::add-mask::"+line)
+	}
+	if got := strings.TrimSpace(out); got != strings.Join(masks, "\n") {
+		t.Errorf("agent.sh printed:\n%s\nwant exactly one mask per line of the key:\n%s", got, strings.Join(masks, "\n"))
+	}
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile, khFile := filepath.Join(state, "relay_key"), filepath.Join(state, "relay_known_hosts")
+	want := strings.Join([]string{
+		"agent", "--ready-file", filepath.Join(state, "ready.json"),
+		"--relay", "pitstop@bastion.example.com:2222", "--relay-jump", "bastion.example.com:2222",
+		"--relay-key", keyFile, "--relay-known-hosts", khFile,
+	}, "\n") + "\n"
+	if string(b) != want {
+		t.Errorf("the agent was run as:\n%s\nwant (and no PITSTOP_RELAY* left in its environment):\n%s", b, want)
+	}
+	if k, err := os.ReadFile(keyFile); err != nil || string(k) != string(pemKey) {
+		t.Errorf("relay key file: %q, %v; want the key with LF line ends", k, err)
+	}
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("relay key file: %v, %v; want mode 0600", fi, err)
+	}
+	if kh, err := os.ReadFile(khFile); err != nil || string(kh) != knownHosts+"\n" {
+		t.Errorf("relay known_hosts: %q, %v", kh, err)
+	}
+
+	out, err, _ = runScript(t, filepath.Join(action, "outputs.sh"), map[string]string{"PITSTOP_STATE": state, "PITSTOP_READY_FILE": ""})
+	if err != nil {
+		t.Fatalf("outputs.sh: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the relay key is still there after the outputs step: %v", err)
+	}
+}

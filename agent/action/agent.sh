@@ -28,6 +28,31 @@ if [[ -n ${PITSTOP_AUTHORIZED_KEYS//[[:space:]]/} ]]; then
 	args+=(--authorized-keys "$keys")
 fi
 
+# relay: the key comes from a secret. Each of its lines is masked before
+# anything else can print it (GitHub masks a multi-line secret only as a
+# whole), and it goes to a private file that the outputs step removes once
+# the pause is over. The relay flags are passed whenever an input is set;
+# the agent itself says when one is missing.
+[[ -n ${PITSTOP_RELAY:-} ]] && args+=(--relay "$PITSTOP_RELAY")
+[[ -n ${PITSTOP_RELAY_JUMP:-} ]] && args+=(--relay-jump "$PITSTOP_RELAY_JUMP")
+if [[ -n ${PITSTOP_RELAY_KEY:-} && -n ${PITSTOP_RELAY_KEY//[[:space:]]/} ]]; then
+	relay_key="${PITSTOP_RELAY_KEY//$'\r'/}"
+	while IFS= read -r line; do
+		if [[ -n ${line//[[:space:]]/} ]]; then
+			echo "::add-mask::$line"
+		fi
+	done <<<"$relay_key"
+	key="$PITSTOP_STATE/relay_key"
+	(umask 077 && printf '%s\n' "${relay_key%$'\n'}" >"$key")
+	args+=(--relay-key "$key")
+	unset relay_key
+fi
+if [[ -n ${PITSTOP_RELAY_KNOWN_HOSTS:-} && -n ${PITSTOP_RELAY_KNOWN_HOSTS//[[:space:]]/} ]]; then
+	known="$PITSTOP_STATE/relay_known_hosts"
+	printf '%s\n' "$PITSTOP_RELAY_KNOWN_HOSTS" >"$known"
+	args+=(--relay-known-hosts "$known")
+fi
+
 # The token stays in PITSTOP_GITHUB_TOKEN, which the agent reads and, like
 # every PITSTOP_* variable, never passes on to the sessions: the person
 # debugging gets the step's environment, not the action's credentials. It
@@ -39,5 +64,6 @@ fi
 bin="$PITSTOP_BIN"
 unset PITSTOP_BIN PITSTOP_STATE PITSTOP_AUTHORIZED_USERS PITSTOP_AUTHORIZED_KEYS \
 	PITSTOP_LISTEN PITSTOP_WAIT_TIMEOUT PITSTOP_MAX_DURATION PITSTOP_READY_FILE \
-	PITSTOP_LOG_FORMAT PITSTOP_INSTALL
+	PITSTOP_LOG_FORMAT PITSTOP_INSTALL PITSTOP_RELAY PITSTOP_RELAY_KEY PITSTOP_RELAY_KNOWN_HOSTS \
+	PITSTOP_RELAY_JUMP
 exec "$bin" "${args[@]}"
