@@ -26,14 +26,48 @@ import (
 // bastion), configured the way the README's relay section says, and the
 // real pitstop binary and ssh client around it.
 
-// Authorized_keys options from the README: the agent may only listen on
-// the relay's loopback, users may only open connections to it.
-const (
-	agentKeyOptions = `restrict,port-forwarding,permitlisten="127.0.0.1:*",command="/bin/false"`
-	userKeyOptions  = `restrict,port-forwarding,permitopen="127.0.0.1:*",command="/bin/false"`
-	// For --relay-socket: permitopen would also refuse the socket.
-	socketUserKeyOptions = `restrict,port-forwarding,command="/bin/false"`
-)
+// readmeRelay is the relay setup the README's relay section gives: the
+// sshd_config block, and the authorized_keys options of the agent's line
+// and of a user's line. The tests configure their sshd with exactly these,
+// so the walkthrough cannot drift from what was tested.
+type readmeRelay struct {
+	sshdConfig            []string
+	agentOptions, userOpt string
+}
+
+func readRelayReadme(t *testing.T) readmeRelay {
+	t.Helper()
+	lines := readme(t)
+	var r readmeRelay
+	in, block := false, ""
+	for _, line := range lines {
+		switch {
+		case strings.HasPrefix(line, "## "):
+			in = line == "## Reaching runners behind NAT: a relay"
+		case !in:
+		case block == "" && strings.HasPrefix(line, "```"):
+			block = strings.TrimPrefix(line, "```")
+		case block != "" && line == "```":
+			block = ""
+		case block == "sshd_config":
+			r.sshdConfig = append(r.sshdConfig, strings.TrimSpace(line))
+		case block == "text" && strings.Contains(line, "permitlisten") && r.agentOptions == "":
+			r.agentOptions = strings.Fields(line)[0]
+		case block == "text" && strings.Contains(line, "permitopen") && r.userOpt == "":
+			r.userOpt = strings.Fields(line)[0]
+		}
+	}
+	if len(r.sshdConfig) < 2 || !strings.HasPrefix(r.sshdConfig[0], "Match User ") || r.agentOptions == "" || r.userOpt == "" {
+		t.Fatalf("the README's relay section lacks its sshd_config block or authorized_keys lines: %+v", r)
+	}
+	return r
+}
+
+// socketUserOptions is the user's line without permitopen, which also
+// limits unix socket paths and cannot name one (the README says so).
+func socketUserOptions(userOptions string) string {
+	return strings.Replace(userOptions, `permitopen="127.0.0.1:*",`, "", 1)
+}
 
 // keyPair is an ed25519 key in the files ssh and pitstop read.
 type keyPair struct {
@@ -106,7 +140,6 @@ func startRelay(t *testing.T, authorizedKeys []string, extra ...string) *relayHo
 		"ListenAddress 127.0.0.1",
 		"Port " + strconv.Itoa(r.port),
 		"HostKey " + r.hostKey.private,
-		"AuthorizedKeysFile " + ak,
 		"PidFile none",
 		// The test's files live in a world-readable temp dir.
 		"StrictModes no",
@@ -114,16 +147,20 @@ func startRelay(t *testing.T, authorizedKeys []string, extra ...string) *relayHo
 		"PermitRootLogin prohibit-password",
 		"PasswordAuthentication no",
 		"KbdInteractiveAuthentication no",
-		// The README's relay settings.
-		"GatewayPorts no",
-		"AllowStreamLocalForwarding yes",
-		"StreamLocalBindUnlink yes",
-		"ClientAliveInterval 15",
-		"ClientAliveCountMax 3",
 	}
-	// sshd takes the first value given for an option, so extra comes
-	// first and can override these.
-	data := strings.Join(append(extra, append(lines, "AllowTcpForwarding yes")...), "\n") + "\n"
+	// The README's block, for root instead of a dedicated user, with the
+	// test's authorized_keys, and extra first (sshd takes the first value
+	// it reads for an option).
+	match := readRelayReadme(t).sshdConfig
+	lines = append(lines, "Match User root")
+	lines = append(lines, extra...)
+	for _, l := range match[1:] {
+		if strings.HasPrefix(l, "AuthorizedKeysFile ") {
+			l = "AuthorizedKeysFile " + ak
+		}
+		lines = append(lines, l)
+	}
+	data := strings.Join(lines, "\n") + "\n"
 	r.config = filepath.Join(r.dir, "sshd_config")
 	if err := os.WriteFile(r.config, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
@@ -362,7 +399,7 @@ type relaySetup struct {
 
 func newRelaySetup(t *testing.T, extra ...string) *relaySetup {
 	t.Helper()
-	return newRelaySetupFor(t, userKeyOptions, extra...)
+	return newRelaySetupFor(t, "", extra...)
 }
 
 // newRelaySetupFor is newRelaySetup with other authorized_keys options
@@ -370,8 +407,11 @@ func newRelaySetup(t *testing.T, extra ...string) *relaySetup {
 func newRelaySetupFor(t *testing.T, userOptions string, extra ...string) *relaySetup {
 	t.Helper()
 	s := &relaySetup{agentKey: newKeyPair(t, "agent_relay"), actor: newKeyPair(t, "alice"), stranger: newKeyPair(t, "mallory")}
+	if userOptions == "" {
+		userOptions = readRelayReadme(t).userOpt
+	}
 	s.relay = startRelay(t, []string{
-		agentKeyOptions + " " + s.agentKey.public,
+		readRelayReadme(t).agentOptions + " " + s.agentKey.public,
 		userOptions + " " + s.actor.public,
 		userOptions + " " + s.stranger.public,
 	}, extra...)
@@ -509,7 +549,7 @@ func TestRelayFailsFast(t *testing.T) {
 	os.WriteFile(wrongKnownHosts, []byte("[127.0.0.1]:"+strconv.Itoa(s.relay.port)+" "+strings.Fields(other.public)[0]+" "+strings.Fields(other.public)[1]+"\n"), 0o600)
 	emptyKnownHosts := filepath.Join(t.TempDir(), "empty_known_hosts")
 	os.WriteFile(emptyKnownHosts, []byte("# nothing yet\n"), 0o600)
-	noForwarding := startRelay(t, []string{agentKeyOptions + " " + s.agentKey.public}, "AllowTcpForwarding no")
+	noForwarding := startRelay(t, []string{readRelayReadme(t).agentOptions + " " + s.agentKey.public}, "AllowTcpForwarding no")
 	noForwardingHosts := filepath.Join(t.TempDir(), "known_hosts")
 	os.WriteFile(noForwardingHosts, []byte(noForwarding.knownHosts()+"\n"), 0o600)
 	dead := "root@127.0.0.1:" + strconv.Itoa(freePort(t))
@@ -639,7 +679,7 @@ func waitLog(t *testing.T, a *agentRun, s string, limit time.Duration) {
 func TestRelaySocket(t *testing.T) {
 	// permitopen also limits the paths of unix sockets, and has no syntax
 	// for them: users who reach a socket have none.
-	s := newRelaySetupFor(t, socketUserKeyOptions)
+	s := newRelaySetupFor(t, socketUserOptions(readRelayReadme(t).userOpt))
 	sock := filepath.Join(t.TempDir(), "pitstop.sock")
 	a := startRelayAgent(t, s.agentArgs(t, "--relay-socket", sock)...)
 	r := a.readReady(t, 30*time.Second, nil)
