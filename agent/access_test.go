@@ -94,6 +94,12 @@ func TestDetectPlatform(t *testing.T) {
 // never listened: no ready file.
 func refuseToStart(t *testing.T, cfg Config, want ...string) {
 	t.Helper()
+	refuseToStartWith(t, errNoKeys, cfg, want...)
+}
+
+// refuseToStartWith is refuseToStart for errors that wrap sentinel.
+func refuseToStartWith(t *testing.T, sentinel error, cfg Config, want ...string) {
+	t.Helper()
 	checkGoroutines(t)
 	dir := t.TempDir()
 	cfg.ReadyFile = filepath.Join(dir, "ready.json")
@@ -104,8 +110,8 @@ func refuseToStart(t *testing.T, cfg Config, want ...string) {
 	if err == nil {
 		t.Fatalf("Run started without a key to admit\nlog:\n%s", logs.String())
 	}
-	if !errors.Is(err, errNoKeys) {
-		t.Errorf("error %v does not wrap errNoKeys", err)
+	if !errors.Is(err, sentinel) {
+		t.Errorf("error %v does not wrap %v", err, sentinel)
 	}
 	for _, w := range want {
 		if !strings.Contains(err.Error(), w) {

@@ -122,7 +122,51 @@ type Config struct {
 	Annotations io.Writer
 	// Now is the clock, for tests. Default time.Now.
 	Now func() time.Time
+
+	// MinPermission is the least permission on GITHUB_REPOSITORY that
+	// every forge user who may log in must have, checked with Token:
+	// read, triage, write, maintain or admin. Default write. See the
+	// rules in permission.go.
+	MinPermission string
+	// AllowUntrustedPRs lets the agent pause pull_request_target runs and
+	// runs for pull requests from forks, which it refuses by default.
+	AllowUntrustedPRs bool
+	// AuditLog, when set, is a file that receives one JSON object per line
+	// for every login, refusal, session, file transfer and forward. It is
+	// appended to, and created with mode 0600.
+	AuditLog string
+
+	// NoLocalForwarding refuses "ssh -L" (direct-tcpip), which is allowed
+	// by default: it reaches only what the session's shell could reach.
+	NoLocalForwarding bool
+	// AllowRemoteForwarding allows "ssh -R" (tcpip-forward): listeners on
+	// the runner's loopback interface. Off by default.
+	AllowRemoteForwarding bool
+	// AllowAgentForwarding allows "ssh -A": sessions get an SSH_AUTH_SOCK
+	// leading to the user's own agent. Off by default, as anything on the
+	// runner could then sign with the user's keys while they are logged in.
+	AllowAgentForwarding bool
+
+	// MaxAuthTries is how many failed authentication attempts a
+	// connection gets before it is closed. Default DefaultMaxAuthTries.
+	MaxAuthTries int
+	// LoginGraceTime closes connections that have not logged in by then.
+	// Default DefaultLoginGraceTime.
+	LoginGraceTime time.Duration
+	// MaxUnauthenticated caps the connections that have not logged in
+	// yet; more are closed at once. Default DefaultMaxUnauthenticated.
+	MaxUnauthenticated int
 }
+
+// Defaults of the connection limits, close to OpenSSH's (MaxAuthTries 6,
+// LoginGraceTime 120, MaxStartups 10:30:100) but with more attempts per
+// connection, so a user whose agent holds many keys still gets in, and
+// a shorter grace time, as nobody types a password here.
+const (
+	DefaultMaxAuthTries       = 10
+	DefaultLoginGraceTime     = 30 * time.Second
+	DefaultMaxUnauthenticated = 30
+)
 
 // KeyText is a block of authorized_keys text and where it came from (a
 // file name, "stdin", "--authorized-keys-data"), for error messages.
@@ -199,6 +243,21 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MinPermission == "" {
+		cfg.MinPermission = DefaultMinPermission
+	}
+	if err := validMinPermission(cfg.MinPermission); err != nil {
+		return cfg, err
+	}
+	if cfg.MaxAuthTries <= 0 {
+		cfg.MaxAuthTries = DefaultMaxAuthTries
+	}
+	if cfg.LoginGraceTime <= 0 {
+		cfg.LoginGraceTime = DefaultLoginGraceTime
+	}
+	if cfg.MaxUnauthenticated <= 0 {
+		cfg.MaxUnauthenticated = DefaultMaxUnauthenticated
 	}
 	return cfg, nil
 }

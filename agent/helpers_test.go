@@ -462,11 +462,19 @@ func openSSH(t *testing.T) string {
 // and nothing from the machine's own configuration.
 func (h *harness) sshArgs(keyFile string, extra ...string) []string {
 	h.t.Helper()
+	args := append(h.sshOptions(keyFile), "-p", strconv.Itoa(h.ready.Port), "runner@"+h.ready.Host)
+	return append(args, extra...)
+}
+
+// sshOptions are the options of sshArgs without the port and the
+// destination, which scp and sftp spell differently.
+func (h *harness) sshOptions(keyFile string) []string {
+	h.t.Helper()
 	kh := filepath.Join(h.t.TempDir(), "known_hosts")
 	if err := os.WriteFile(kh, []byte(h.ready.KnownHosts+"\n"), 0o600); err != nil {
 		h.t.Fatal(err)
 	}
-	args := []string{
+	return []string{
 		"-F", "/dev/null",
 		"-o", "StrictHostKeyChecking=yes",
 		"-o", "UserKnownHostsFile=" + kh,
@@ -476,8 +484,5 @@ func (h *harness) sshArgs(keyFile string, extra ...string) []string {
 		"-o", "BatchMode=yes",
 		"-o", "ConnectTimeout=5",
 		"-i", keyFile,
-		"-p", strconv.Itoa(h.ready.Port),
-		"runner@" + h.ready.Host,
 	}
-	return append(args, extra...)
 }

@@ -63,7 +63,7 @@ func (g *GitHubAPI) UserKeys(ctx context.Context, user string) ([]string, error)
 	for {
 		page, resp, err := g.client.Users.ListKeys(ctx, user, opts)
 		if err != nil {
-			return nil, g.explain(user, err)
+			return nil, g.explain(fmt.Sprintf("fetch keys of %q", user), "no such user (404); check the user name", err)
 		}
 		for _, k := range page {
 			keys = append(keys, k.GetKey())
@@ -75,8 +75,10 @@ func (g *GitHubAPI) UserKeys(ctx context.Context, user string) ([]string, error)
 	}
 }
 
-// explain turns a go-github error into one that says what to do.
-func (g *GitHubAPI) explain(user string, err error) error {
+// explain turns a go-github error into one that says what to do. what
+// is the failed action ("fetch keys of \"alice\""), notFound what a 404
+// means for it.
+func (g *GitHubAPI) explain(what, notFound string, err error) error {
 	var rate *github.RateLimitError
 	var abuse *github.AbuseRateLimitError
 	var resp *github.ErrorResponse
@@ -88,22 +90,24 @@ func (g *GitHubAPI) explain(user string, err error) error {
 		if g.hasToken {
 			hint = "re-run the job after the limit resets"
 		}
-		return fmt.Errorf("fetch keys of %q from %s: API rate limit exceeded (resets at %s); %s: %w",
-			user, g.apiURL, rate.Rate.Reset.UTC().Format(time.TimeOnly+" MST"), hint, err)
+		return fmt.Errorf("%s from %s: API rate limit exceeded (resets at %s); %s: %w",
+			what, g.apiURL, rate.Rate.Reset.UTC().Format(time.TimeOnly+" MST"), hint, err)
 	case errors.As(err, &abuse):
-		return fmt.Errorf("fetch keys of %q from %s: secondary rate limit; re-run the job later: %w", user, g.apiURL, err)
+		return fmt.Errorf("%s from %s: secondary rate limit; re-run the job later: %w", what, g.apiURL, err)
 	case errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("fetch keys of %q from %s: no such user (404); check the user name: %w", user, g.apiURL, err)
+		return fmt.Errorf("%s from %s: %s: %w", what, g.apiURL, notFound, err)
+	case errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode == http.StatusForbidden:
+		return fmt.Errorf("%s from %s: the token may not read this (403); check the token's permissions: %w", what, g.apiURL, err)
 	case errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode == http.StatusUnauthorized:
-		return fmt.Errorf("fetch keys of %q from %s: the token was refused (401); pass a valid token or none: %w", user, g.apiURL, err)
+		return fmt.Errorf("%s from %s: the token was refused (401); pass a valid token or none: %w", what, g.apiURL, err)
 	case errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode >= 500:
-		return fmt.Errorf("fetch keys of %q from %s: the API failed (%d); re-run the job later: %w", user, g.apiURL, resp.Response.StatusCode, err)
+		return fmt.Errorf("%s from %s: the API failed (%d); re-run the job later: %w", what, g.apiURL, resp.Response.StatusCode, err)
 	case errors.As(err, &syntax), errors.As(err, &typ):
-		return fmt.Errorf("fetch keys of %q from %s: the answer is not the JSON the GitHub API sends; check GITHUB_API_URL: %w", user, g.apiURL, err)
+		return fmt.Errorf("%s from %s: the answer is not the JSON the GitHub API sends; check GITHUB_API_URL: %w", what, g.apiURL, err)
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("fetch keys of %q from %s: no answer in time; check that the runner can reach the API: %w", user, g.apiURL, err)
+		return fmt.Errorf("%s from %s: no answer in time; check that the runner can reach the API: %w", what, g.apiURL, err)
 	default:
-		return fmt.Errorf("fetch keys of %q from %s: %w", user, g.apiURL, err)
+		return fmt.Errorf("%s from %s: %w", what, g.apiURL, err)
 	}
 }
 

@@ -31,8 +31,21 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	log := cfg.Log
 	env := parseEnv(cfg.Env)
+	audit, err := openAudit(cfg)
+	if err != nil {
+		return err
+	}
+	defer audit.close()
+	// Who may debug (permission.go): the event first, as it needs no
+	// network; then the keys; then each user's permission.
+	if err := checkEvent(cfg, env); err != nil {
+		return audit.runRefused(err)
+	}
 
 	ring, plan, err := loadKeys(ctx, cfg, env)
+	if err == nil {
+		err = checkPermissions(ctx, cfg, env, plan)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			// Cancelled while starting: the job is going away, which is
@@ -40,7 +53,7 @@ func Run(ctx context.Context, cfg Config) error {
 			log.Info().Msg("cancelled before the pause began")
 			return nil
 		}
-		return err
+		return audit.runRefused(err)
 	}
 	ev := log.Info().Str("platform", plan.platform.String()).Strs("github_users", plan.users).Int("keys", len(ring.keys))
 	if plan.actorSkipped != "" {
@@ -77,6 +90,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer rl.close()
 
 	s := newServer(cfg, log, ring, signer)
+	s.audit = audit
 	s.socket = socket
 	s.env = baseEnv(cfg, socket)
 	s.shell = pickShell(cfg, s.env)

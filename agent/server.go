@@ -37,10 +37,14 @@ var (
 	}
 )
 
-// ctxKeyAuth holds the authorizedKey that passed PublicKeyHandler.
+// ctxKeyAuth holds the authorizedKey that passed PublicKeyHandler;
+// ctxKeyConn the connection's *connState.
 type ctxKey string
 
-const ctxKeyAuth ctxKey = "pitstop-auth"
+const (
+	ctxKeyAuth ctxKey = "pitstop-auth"
+	ctxKeyConn ctxKey = "pitstop-conn"
+)
 
 // newHostKey makes the fresh per-run host key.
 func newHostKey() (gossh.Signer, error) {
@@ -68,16 +72,21 @@ type server struct {
 	socket   string   // control socket path, for sessions' PITSTOP_SOCKET
 	ln       net.Listener
 	serveErr chan error
+	audit    *auditor
+	limits   *limiter
+
+	// remoteFwd are the "ssh -R" listeners, by connection.
+	remoteFwd remoteForwards
 
 	mu       sync.Mutex
 	closing  bool
 	nextID   int
 	sessions map[int]*liveSession
-	conns    map[*gossh.ServerConn]*connInfo
+	conns    map[*connState]*connInfo
 	logins   []string // "user from address", for the step summary
 	raw      map[*trackedConn]struct{}
 	sessWG   sync.WaitGroup // session handlers
-	connWG   sync.WaitGroup // per-connection watchers
+	connWG   sync.WaitGroup // logged-in connections
 	rawWG    sync.WaitGroup // gliderlabs' connection goroutines
 }
 
@@ -95,8 +104,10 @@ func newServer(cfg Config, log zerolog.Logger, ring *keyring, signer gossh.Signe
 		ring:     ring,
 		serveErr: make(chan error, 1),
 		sessions: map[int]*liveSession{},
-		conns:    map[*gossh.ServerConn]*connInfo{},
+		conns:    map[*connState]*connInfo{},
 		raw:      map[*trackedConn]struct{}{},
+		audit:    &auditor{job: log, file: zerolog.Nop()},
+		limits:   newLimiter(cfg),
 	}
 	s.srv = &ssh.Server{
 		Version:     "pitstop",
@@ -114,34 +125,48 @@ func newServer(cfg Config, log zerolog.Logger, ring *keyring, signer gossh.Signe
 			s.log.Debug().Str("remote_addr", c.RemoteAddr().String()).Err(err).Msg("connection failed before login")
 		},
 		ChannelHandlers: map[string]ssh.ChannelHandler{
-			"session": s.tracked(ssh.DefaultSessionHandler),
+			"session":      s.sessionChannel,
+			"direct-tcpip": s.directTCPIP,
 		},
-		// Subsystems (sftp) plug in here. A handler must register its
-		// session like handleSession does (so status lists it and the end
-		// of the pause stops it) and send the exit status before closing
-		// its own server, or scp reports failure although the file
-		// arrived. None yet: requests for one are refused.
-		SubsystemHandlers: map[string]ssh.SubsystemHandler{},
+		RequestHandlers: map[string]ssh.RequestHandler{
+			"tcpip-forward":        s.remoteForward,
+			"cancel-tcpip-forward": s.remoteForward,
+		},
+		// A subsystem handler must register its session like
+		// handleSession does (so status lists it and the end of the
+		// pause stops it) and send the exit status before closing its
+		// own server, or scp reports failure although the file arrived.
+		SubsystemHandlers: map[string]ssh.SubsystemHandler{
+			"sftp": s.handleSFTP,
+		},
 	}
 	return s
 }
 
 // serverConfig sets the algorithms; gliderlabs adds host keys and
 // callbacks to what this returns.
-func (s *server) serverConfig(ssh.Context) *gossh.ServerConfig {
+func (s *server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 	return &gossh.ServerConfig{
 		Config: gossh.Config{
 			KeyExchanges: kexAlgorithms,
 			Ciphers:      cipherAlgorithms,
 			MACs:         macAlgorithms,
 		},
+		MaxAuthTries: s.cfg.MaxAuthTries,
 		AuthLogCallback: func(conn gossh.ConnMetadata, method string, err error) {
-			// "none" is every client's first probe and "publickey" is
-			// logged by authorize; anything else is someone trying a
-			// password, which is worth seeing in the job log.
-			if method != "none" && method != "publickey" && err != nil {
-				s.log.Info().Str("remote_addr", conn.RemoteAddr().String()).Str("method", method).
-					Msg("refused a login method other than public key")
+			switch {
+			case err == nil:
+				// Only now, with the signature checked, is it a login.
+				s.loginProven(ctx)
+			case method == "none", method == "publickey":
+				// "none" is every client's first probe; refused keys
+				// are logged by authorize.
+			default:
+				// Someone trying a password is worth seeing in the job log.
+				s.audit.root().info(evMethodRefused, "refused a login method other than public key", func(e *zerolog.Event) *zerolog.Event {
+					return e.Str("remote_addr", conn.RemoteAddr().String()).Str("method", method)
+				})
+				s.penalize(ctx, conn.RemoteAddr())
 			}
 		},
 	}
@@ -152,12 +177,14 @@ func (s *server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 	fp := gossh.FingerprintSHA256(key)
 	ak, ok := s.ring.lookup(key)
 	if !ok {
-		s.log.Info().Str("remote_addr", ctx.RemoteAddr().String()).Str("key_fingerprint", fp).
-			Str("key_type", key.Type()).Msg("refused a key that may not log in")
+		s.audit.root().info(evKeyRefused, "refused a key that may not log in", func(e *zerolog.Event) *zerolog.Event {
+			return e.Str("remote_addr", ctx.RemoteAddr().String()).Str("key_fingerprint", fp).Str("key_type", key.Type())
+		})
+		s.penalize(ctx, ctx.RemoteAddr())
 		return false
 	}
 	// The client may still fail to prove it holds the private key; the
-	// login is only logged once a channel opens on the connection.
+	// login is only logged once it has (loginProven).
 	ctx.SetValue(ctxKeyAuth, ak)
 	return true
 }
@@ -176,67 +203,130 @@ func (c *trackedConn) Close() error {
 	return c.Conn.Close()
 }
 
-func (s *server) trackConn(_ ssh.Context, c net.Conn) net.Conn {
+// connState is one TCP connection, from accept to close.
+type connState struct {
+	conn  *trackedConn
+	host  string      // the remote host, for the limits
+	grace *time.Timer // closes it if it has not logged in in time
+	info  *connInfo   // set, under server.mu, once it logged in
+}
+
+// trackConn admits a new connection within the limits (limits.go), and
+// starts its login grace time.
+func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
+	host := hostOf(c.RemoteAddr())
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closing {
+		s.mu.Unlock()
 		c.Close()
 		return nil // gliderlabs drops it
 	}
-	tc := &trackedConn{Conn: c}
-	tc.done = func() {
-		s.mu.Lock()
-		delete(s.raw, tc)
+	if ok, why := s.limits.admit(host); !ok {
 		s.mu.Unlock()
-		s.rawWG.Done()
+		s.audit.root().info(evConnRefused, "closed a connection before login: "+why, func(e *zerolog.Event) *zerolog.Event {
+			return e.Str("remote_addr", c.RemoteAddr().String()).Str("reason", why)
+		})
+		c.Close()
+		return nil
 	}
-	s.raw[tc] = struct{}{}
+	cs := &connState{conn: &trackedConn{Conn: c}, host: host}
+	cs.conn.done = func() { s.connEnded(cs) }
+	cs.grace = time.AfterFunc(s.cfg.LoginGraceTime, func() { s.loginTimedOut(cs) })
+	s.raw[cs.conn] = struct{}{}
 	s.rawWG.Add(1)
-	return tc
+	s.mu.Unlock()
+	ctx.SetValue(ctxKeyConn, cs)
+	return cs.conn
 }
 
-// tracked wraps a channel handler: the first channel on a connection is
-// where a login is known to have succeeded, so it is logged and counted
-// there. A bare successful public-key check is not enough: anyone can
-// offer a user's published public key without holding the private half.
-func (s *server) tracked(h ssh.ChannelHandler) ssh.ChannelHandler {
-	return func(srv *ssh.Server, conn *gossh.ServerConn, ch gossh.NewChannel, ctx ssh.Context) {
-		s.noteLogin(conn, ctx)
-		h(srv, conn, ch, ctx)
+// loginTimedOut closes a connection that did not log in within
+// LoginGraceTime.
+func (s *server) loginTimedOut(cs *connState) {
+	s.mu.Lock()
+	loggedIn := cs.info != nil
+	s.mu.Unlock()
+	if loggedIn {
+		return
+	}
+	s.audit.root().info(evConnRefused, "closed a connection that did not log in within "+s.cfg.LoginGraceTime.String(), func(e *zerolog.Event) *zerolog.Event {
+		return e.Str("remote_addr", cs.conn.RemoteAddr().String()).Str("reason", "login grace time")
+	})
+	cs.conn.Conn.Close() // not cs.conn.Close: that is gliderlabs' signal that it is done
+}
+
+// penalize records a failed attempt from addr and, once that address
+// has used up its budget, holds the answer back (limits.go).
+func (s *server) penalize(ctx ssh.Context, addr net.Addr) {
+	delay, first := s.limits.failed(hostOf(addr))
+	if delay == 0 {
+		return
+	}
+	if first {
+		s.log.Warn().Str("remote_addr", addr.String()).Str("delay", delay.String()).
+			Msg("many failed logins from this address: slowing down its refusals")
+	}
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 
-func (s *server) noteLogin(conn *gossh.ServerConn, ctx ssh.Context) {
+// loginProven records a login: the client has proved it holds an
+// authorized key. Anyone can offer a user's published public key, so a
+// key accepted by authorize is not yet a login.
+func (s *server) loginProven(ctx ssh.Context) {
+	cs, _ := ctx.Value(ctxKeyConn).(*connState)
 	ak, _ := ctx.Value(ctxKeyAuth).(authorizedKey)
+	if cs == nil {
+		return
+	}
 	s.mu.Lock()
-	if _, seen := s.conns[conn]; seen || s.closing {
+	if cs.info != nil || s.closing {
 		s.mu.Unlock()
 		return
 	}
-	info := &connInfo{user: ak.owner, forge: ak.forge, fingerprint: ak.fingerprint, remote: conn.RemoteAddr().String(), since: s.cfg.Now()}
-	s.conns[conn] = info
+	info := &connInfo{user: ak.owner, forge: ak.forge, fingerprint: ak.fingerprint, remote: cs.conn.RemoteAddr().String(), since: s.cfg.Now()}
+	cs.info = info
+	s.conns[cs] = info
 	s.logins = append(s.logins, info.user+" from "+info.remote)
+	s.limits.release(cs.host)
 	s.connWG.Add(1)
 	s.mu.Unlock()
+	cs.grace.Stop()
 
-	log := s.connLog(info)
-	log.Info().Msg("logged in")
+	s.connAudit(info).info(evLogin, "logged in", nil)
 	s.pause.connOpened()
-	go func() {
-		defer s.connWG.Done()
-		conn.Wait()
-		s.mu.Lock()
-		delete(s.conns, conn)
-		s.mu.Unlock()
-		log.Info().Str("connected_for", s.cfg.Now().Sub(info.since).Round(time.Second).String()).Msg("logged out")
-		s.pause.connClosed()
-	}()
 }
 
-// connLog is the sub-logger for one connection.
-func (s *server) connLog(c *connInfo) zerolog.Logger {
-	return withOwner(s.log.With(), c.user, c.forge).Str("key_fingerprint", c.fingerprint).
-		Str("remote_addr", c.remote).Logger()
+// connEnded runs once, when gliderlabs is done with a connection.
+func (s *server) connEnded(cs *connState) {
+	s.mu.Lock()
+	delete(s.raw, cs.conn)
+	info := cs.info
+	if info == nil {
+		s.limits.release(cs.host)
+	} else {
+		delete(s.conns, cs)
+	}
+	s.mu.Unlock()
+	cs.grace.Stop()
+	if info != nil {
+		s.connAudit(info).info(evLogout, "logged out", func(e *zerolog.Event) *zerolog.Event {
+			return e.Str("connected_for", s.cfg.Now().Sub(info.since).Round(time.Second).String())
+		})
+		s.pause.connClosed()
+		s.connWG.Done()
+	}
+	s.rawWG.Done()
+}
+
+// connAudit is the audit log for one connection.
+func (s *server) connAudit(c *connInfo) auditLog {
+	return s.audit.root().with(func(z zerolog.Context) zerolog.Context {
+		return withOwner(z, c.user, c.forge).Str("key_fingerprint", c.fingerprint).Str("remote_addr", c.remote)
+	})
 }
 
 // withOwner names whose key logged in: a forge user, or the file or

@@ -16,6 +16,7 @@ import (
 const (
 	kindShell = "shell" // an interactive shell: the only kind whose end can end the pause
 	kindExec  = "exec"  // a command (ssh host cmd, legacy scp)
+	kindSFTP  = "sftp"  // the sftp subsystem (sftp, scp)
 )
 
 // liveSession is a running session, known to the server so that status
@@ -118,8 +119,16 @@ func (s *server) handleSession(sess ssh.Session) {
 		return
 	}
 	defer s.unregister(ls)
-	log := s.sessionLog(ls)
-	log.Info().Msg("session started")
+	al := s.sessionAudit(ls)
+	al.info(evSessionStart, "session started", func(e *zerolog.Event) *zerolog.Event {
+		if kind == kindExec {
+			e = e.Str("command", sess.RawCommand())
+		}
+		return e
+	})
+	if kind == kindExec {
+		s.auditLegacySCP(al, sess.RawCommand())
+	}
 
 	prog := program{
 		argv:  s.argv(kind, sess.RawCommand(), isPty),
@@ -133,30 +142,79 @@ func (s *server) handleSession(sess ssh.Session) {
 	if kind == kindShell && isPty {
 		sess.Write([]byte(s.banner())) //nolint:errcheck // a failed write shows up as a dropped session
 	}
+	if ssh.AgentRequested(sess) {
+		sock, stop, err := s.forwardAgent(sess, al)
+		if err != nil {
+			al.job.Warn().Err(err).Msg("could not set up agent forwarding")
+		} else {
+			defer stop()
+			prog.env = append(prog.env, "SSH_AUTH_SOCK="+sock)
+		}
+	}
 	if kind == kindShell {
 		s.pause.shellStarted()
 	}
 	out := runProgram(sess, prog, ls.stop)
 	if out.err != nil {
-		log.Warn().Err(out.err).Msg("could not start the session's program")
+		al.job.Warn().Err(out.err).Msg("could not start the session's program")
 		fmt.Fprintf(sess.Stderr(), "pitstop: %v\n", out.err)
 	}
 	// The exit status goes out before the pause is told, so a client
 	// whose shell ended the pause still gets its status.
 	sess.Exit(out.status) //nolint:errcheck // the client may be gone
-	ev := log.Info().Int("exit_status", out.status).Str("duration", s.cfg.Now().Sub(ls.info.Since).Round(time.Millisecond).String())
-	if out.dropped {
-		ev = ev.Bool("dropped", true)
-	}
-	ev.Msg("session ended")
+	s.auditSessionEnd(al, ls, out.status, out.dropped)
 	if kind == kindShell {
 		s.pause.shellEnded(!out.dropped && out.err == nil)
 	}
 }
 
-func (s *server) sessionLog(ls *liveSession) zerolog.Logger {
-	return withOwner(s.log.With(), ls.info.User, ls.forge).Str("key_fingerprint", ls.info.KeyFingerprint).
-		Str("remote_addr", ls.info.RemoteAddr).Str("session_kind", ls.info.Kind).Bool("pty", ls.pty).Logger()
+// sessionAudit is the audit log for one session.
+func (s *server) sessionAudit(ls *liveSession) auditLog {
+	return s.audit.root().with(func(z zerolog.Context) zerolog.Context {
+		return withOwner(z, ls.info.User, ls.forge).Str("key_fingerprint", ls.info.KeyFingerprint).
+			Str("remote_addr", ls.info.RemoteAddr).Str("session_kind", ls.info.Kind).Bool("pty", ls.pty).
+			Int("session_id", ls.info.ID)
+	})
+}
+
+// auditSessionEnd records how a session ended.
+func (s *server) auditSessionEnd(al auditLog, ls *liveSession, status int, dropped bool) {
+	al.info(evSessionEnd, "session ended", func(e *zerolog.Event) *zerolog.Event {
+		e = e.Int("exit_status", status).Str("duration", s.cfg.Now().Sub(ls.info.Since).Round(time.Millisecond).String())
+		if dropped {
+			e = e.Bool("dropped", true)
+		}
+		return e
+	})
+}
+
+// auditLegacySCP records the file transfer that an exec of "scp -t" (a
+// file sent to the runner) or "scp -f" (fetched from it) is: legacy scp,
+// "scp -O", runs the remote half as a command.
+func (s *server) auditLegacySCP(al auditLog, command string) {
+	f := strings.Fields(command)
+	if len(f) == 0 || filepath.Base(f[0]) != "scp" {
+		return
+	}
+	dir := ""
+	var paths []string
+	for _, a := range f[1:] {
+		switch {
+		case a == "-t":
+			dir = "upload"
+		case a == "-f":
+			dir = "download"
+		case strings.HasPrefix(a, "-"):
+		default:
+			paths = append(paths, a)
+		}
+	}
+	if dir == "" {
+		return
+	}
+	al.info(evTransfer, "scp "+dir, func(e *zerolog.Event) *zerolog.Event {
+		return e.Str("protocol", "scp").Str("direction", dir).Strs("paths", paths)
+	})
 }
 
 func ptyTerm(p ssh.Pty, isPty bool) string {

@@ -1,0 +1,341 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gliderlabs/ssh"
+	"github.com/rs/zerolog"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// Forwarding, as OpenSSH's sshd does it with its defaults tightened:
+//
+//   - "ssh -L" (direct-tcpip) is on unless Config.NoLocalForwarding: it
+//     reaches what a shell on the runner could reach anyway.
+//   - "ssh -R" (tcpip-forward) is off unless Config.AllowRemoteForwarding,
+//     and then listens on the runner's loopback interface only, whatever
+//     address the client asks for (sshd's GatewayPorts no): a port opened
+//     by a debugging session must not be reachable from the network.
+//   - "ssh -A" is off unless Config.AllowAgentForwarding: with it, anything
+//     on the runner can sign with the user's keys while they are logged in.
+//
+// Every forwarded connection is in the audit trail, opened and closed,
+// with the bytes it carried; never its contents.
+
+// dialTimeout bounds connecting to an "ssh -L" destination.
+const dialTimeout = 10 * time.Second
+
+// ctxAudit is the audit log of the connection ctx belongs to.
+func (s *server) ctxAudit(ctx ssh.Context) auditLog {
+	cs, _ := ctx.Value(ctxKeyConn).(*connState)
+	var info *connInfo
+	if cs != nil {
+		s.mu.Lock()
+		info = cs.info
+		s.mu.Unlock()
+	}
+	if info == nil {
+		return s.audit.root().with(func(z zerolog.Context) zerolog.Context {
+			return z.Str("remote_addr", ctx.RemoteAddr().String())
+		})
+	}
+	return s.connAudit(info)
+}
+
+// splice copies between an SSH channel and a socket both ways until both
+// directions end, or ctx (the SSH connection) ends. It returns the bytes
+// written to the socket and to the channel.
+func splice(ctx context.Context, ch gossh.Channel, c net.Conn) (toConn, toChan int64) {
+	// A destination that stays silent would otherwise keep its copy
+	// going after the SSH connection is gone.
+	stop := context.AfterFunc(ctx, func() {
+		c.Close()
+		ch.Close()
+	})
+	defer stop()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		toConn, _ = io.Copy(c, ch)
+		if hc, ok := c.(interface{ CloseWrite() error }); ok {
+			hc.CloseWrite() //nolint:errcheck // the peer may be gone
+		} else {
+			c.Close()
+		}
+	}()
+	toChan, _ = io.Copy(ch, c)
+	ch.CloseWrite() //nolint:errcheck // the client may be gone
+	<-done
+	ch.Close()
+	c.Close()
+	return toConn, toChan
+}
+
+// forwardEnded records the end of a forwarded connection.
+func forwardEnded(al auditLog, kind string, since time.Time, toConn, toChan int64) {
+	al.info(evForwardEnd, kind+" forward closed", func(e *zerolog.Event) *zerolog.Event {
+		return e.Str("forward", kind).Int64("bytes_to_runner", toConn).Int64("bytes_to_client", toChan).
+			Str("duration", time.Since(since).Round(time.Millisecond).String())
+	})
+}
+
+// directTCPIP serves "ssh -L": a connection from the runner to
+// DestAddr:DestPort for each channel.
+func (s *server) directTCPIP(_ *ssh.Server, _ *gossh.ServerConn, newChan gossh.NewChannel, ctx ssh.Context) {
+	var d struct {
+		DestAddr   string
+		DestPort   uint32
+		OriginAddr string
+		OriginPort uint32
+	}
+	if err := gossh.Unmarshal(newChan.ExtraData(), &d); err != nil {
+		newChan.Reject(gossh.ConnectionFailed, "malformed direct-tcpip request") //nolint:errcheck // the client may be gone
+		return
+	}
+	dest := net.JoinHostPort(d.DestAddr, strconv.FormatUint(uint64(d.DestPort), 10))
+	al := s.ctxAudit(ctx).with(func(z zerolog.Context) zerolog.Context {
+		return z.Str("forward", "local").Str("destination", dest)
+	})
+	if s.cfg.NoLocalForwarding || s.isClosing() {
+		al.info(evForwardDenied, "refused a local forward (ssh -L): local forwarding is off", nil)
+		newChan.Reject(gossh.Prohibited, "port forwarding is disabled") //nolint:errcheck // the client may be gone
+		return
+	}
+	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	c, err := (&net.Dialer{}).DialContext(dctx, "tcp", dest)
+	cancel()
+	if err != nil {
+		al.info(evForwardDenied, "local forward (ssh -L) could not connect", func(e *zerolog.Event) *zerolog.Event { return e.Err(err) })
+		newChan.Reject(gossh.ConnectionFailed, err.Error()) //nolint:errcheck // the client may be gone
+		return
+	}
+	ch, reqs, err := newChan.Accept()
+	if err != nil {
+		c.Close()
+		return
+	}
+	go gossh.DiscardRequests(reqs)
+	since := time.Now()
+	al.info(evForward, "local forward (ssh -L) to "+dest, nil)
+	toConn, toChan := splice(ctx, ch, c)
+	forwardEnded(al, "local", since, toConn, toChan)
+}
+
+// remoteForwards are the listeners opened for "ssh -R".
+type remoteForwards struct {
+	mu sync.Mutex
+	// ln holds each connection's listeners by the address the client
+	// uses to cancel them.
+	ln map[*gossh.ServerConn]map[string]net.Listener
+}
+
+func (r *remoteForwards) add(conn *gossh.ServerConn, key string, ln net.Listener) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ln == nil {
+		r.ln = map[*gossh.ServerConn]map[string]net.Listener{}
+	}
+	if r.ln[conn] == nil {
+		r.ln[conn] = map[string]net.Listener{}
+	}
+	r.ln[conn][key] = ln
+}
+
+// remove forgets and returns a listener; nil if there is none.
+func (r *remoteForwards) remove(conn *gossh.ServerConn, key string) net.Listener {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ln := r.ln[conn][key]
+	delete(r.ln[conn], key)
+	if len(r.ln[conn]) == 0 {
+		delete(r.ln, conn)
+	}
+	return ln
+}
+
+// remoteForward serves the global requests tcpip-forward and
+// cancel-tcpip-forward ("ssh -R").
+func (s *server) remoteForward(ctx ssh.Context, _ *ssh.Server, req *gossh.Request) (bool, []byte) {
+	var r struct {
+		BindAddr string
+		BindPort uint32
+	}
+	if err := gossh.Unmarshal(req.Payload, &r); err != nil {
+		return false, nil
+	}
+	conn, _ := ctx.Value(ssh.ContextKeyConn).(*gossh.ServerConn)
+	if conn == nil {
+		return false, nil
+	}
+	key := net.JoinHostPort(r.BindAddr, strconv.FormatUint(uint64(r.BindPort), 10))
+	if req.Type == "cancel-tcpip-forward" {
+		if ln := s.remoteFwd.remove(conn, key); ln != nil {
+			ln.Close()
+			return true, nil
+		}
+		return false, nil
+	}
+	al := s.ctxAudit(ctx).with(func(z zerolog.Context) zerolog.Context {
+		return z.Str("forward", "remote").Str("requested", key)
+	})
+	if !s.cfg.AllowRemoteForwarding || s.isClosing() {
+		al.info(evForwardDenied, "refused a remote forward (ssh -R): remote forwarding is off (--allow-remote-forwarding)", nil)
+		return false, nil
+	}
+	if r.BindPort > 65535 {
+		return false, nil
+	}
+	// Loopback only, whatever was asked for: see the top of this file.
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.FormatUint(uint64(r.BindPort), 10)))
+	if err != nil {
+		al.info(evForwardDenied, "remote forward (ssh -R) could not listen", func(e *zerolog.Event) *zerolog.Event { return e.Err(err) })
+		return false, nil
+	}
+	port := uint32(ln.Addr().(*net.TCPAddr).Port) //nolint:gosec // a TCP port fits
+	if r.BindPort == 0 {
+		// The client cancels with the port it was given.
+		key = net.JoinHostPort(r.BindAddr, strconv.FormatUint(uint64(port), 10))
+	}
+	s.remoteFwd.add(conn, key, ln)
+	al = al.with(func(z zerolog.Context) zerolog.Context { return z.Str("listen", ln.Addr().String()) })
+	al.info(evForward, "remote forward (ssh -R) listening on "+ln.Addr().String(), nil)
+	stop := context.AfterFunc(ctx, func() {
+		s.remoteFwd.remove(conn, key)
+		ln.Close()
+	})
+	go func() {
+		defer stop()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go s.serveRemoteForward(ctx, conn, al, c, r.BindAddr, port)
+		}
+	}()
+	return true, gossh.Marshal(struct{ Port uint32 }{port})
+}
+
+// serveRemoteForward carries one connection to an "ssh -R" listener
+// back to the client.
+func (s *server) serveRemoteForward(ctx ssh.Context, conn *gossh.ServerConn, al auditLog, c net.Conn, bindAddr string, port uint32) {
+	origin := c.RemoteAddr().(*net.TCPAddr)
+	payload := gossh.Marshal(struct {
+		DestAddr   string
+		DestPort   uint32
+		OriginAddr string
+		OriginPort uint32
+	}{bindAddr, port, origin.IP.String(), uint32(origin.Port)}) //nolint:gosec // a TCP port fits
+	ch, reqs, err := conn.OpenChannel("forwarded-tcpip", payload)
+	if err != nil {
+		c.Close()
+		return
+	}
+	go gossh.DiscardRequests(reqs)
+	since := time.Now()
+	al = al.with(func(z zerolog.Context) zerolog.Context { return z.Str("origin", origin.String()) })
+	al.info(evForward, "connection to a remote forward (ssh -R)", nil)
+	toConn, toChan := splice(ctx, ch, c)
+	forwardEnded(al, "remote", since, toConn, toChan)
+}
+
+// agentRequest is the session request behind "ssh -A".
+const agentRequest = "auth-agent-req@openssh.com"
+
+// sessionChannel is gliderlabs' session handler behind a filter that
+// refuses agent forwarding unless it is allowed: gliderlabs accepts
+// every such request, and a client told yes believes its agent is
+// there.
+func (s *server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, newChan gossh.NewChannel, ctx ssh.Context) {
+	if !s.cfg.AllowAgentForwarding {
+		newChan = agentFilter{NewChannel: newChan, refused: func() {
+			s.ctxAudit(ctx).info(evForwardDenied, "refused agent forwarding (ssh -A): it is off (--allow-agent-forwarding)",
+				func(e *zerolog.Event) *zerolog.Event { return e.Str("forward", "agent") })
+		}}
+	}
+	ssh.DefaultSessionHandler(srv, conn, newChan, ctx)
+}
+
+// agentFilter is a session channel whose agent requests are refused.
+type agentFilter struct {
+	gossh.NewChannel
+	refused func()
+}
+
+// Accept accepts the channel and passes on every request but the
+// agent's. The filter ends with the channel's requests.
+func (f agentFilter) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
+	ch, reqs, err := f.NewChannel.Accept()
+	if err != nil {
+		return ch, reqs, err
+	}
+	out := make(chan *gossh.Request)
+	go func() {
+		defer close(out)
+		for r := range reqs {
+			if r.Type == agentRequest {
+				f.refused()
+				r.Reply(false, nil) //nolint:errcheck // the client may be gone
+				continue
+			}
+			out <- r
+		}
+	}()
+	return ch, out, nil
+}
+
+// forwardAgent makes a socket in a private directory whose connections
+// are carried to the client's agent, for the session's SSH_AUTH_SOCK.
+// stop closes it and waits for its goroutines.
+func (s *server) forwardAgent(sess ssh.Session, al auditLog) (sock string, stop func(), err error) {
+	conn, ok := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn)
+	if !ok {
+		return "", nil, fmt.Errorf("forward agent: no SSH connection")
+	}
+	dir, err := os.MkdirTemp(s.cfg.ControlDir, "pitstop-agent-")
+	if err != nil {
+		return "", nil, fmt.Errorf("forward agent: %w", err)
+	}
+	sock = filepath.Join(dir, "agent.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("forward agent: %w", err)
+	}
+	al = al.with(func(z zerolog.Context) zerolog.Context { return z.Str("forward", "agent") })
+	al.info(evForward, "agent forwarding (ssh -A) for this session", nil)
+	ctx := sess.Context()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			ch, reqs, err := conn.OpenChannel("auth-agent@openssh.com", nil)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go gossh.DiscardRequests(reqs)
+			// Each use ends when the program closes the socket or the
+			// connection ends, whichever is first.
+			go splice(ctx, ch, c)
+		}
+	}()
+	return sock, func() {
+		ln.Close()
+		os.RemoveAll(dir)
+		wg.Wait()
+	}, nil
+}

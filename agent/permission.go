@@ -1,0 +1,284 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+)
+
+// Who may debug — rules on top of who may log in (access.go), checked
+// before the agent listens:
+//
+//  7. On a GitHub run, the agent refuses pull_request_target runs and runs
+//     for pull requests from forks (and workflow_run runs that a fork's
+//     pull request set off): they hold the base repository's secrets, or
+//     run code from outside the project, on behalf of someone who may not
+//     be trusted with either. Config.AllowUntrustedPRs lets them through,
+//     with a warning in the log.
+//  8. With a token, every forge user who may log in (the triggering user
+//     and each --github-user) must have at least Config.MinPermission
+//     (default write) on GITHUB_REPOSITORY. A user below it, a user the
+//     API does not know, or an API failure refuses the run: the check
+//     fails closed. Without a token the check is skipped, and the log says
+//     so in a warning.
+//  9. Under act neither check applies: act has no GitHub API and no real
+//     event, and runs on the user's own machine with their own secrets.
+//
+// Keys given directly (--authorized-keys) name no user whose permission
+// could be checked: whoever configured the step vouches for them.
+
+// Repository permission levels, weakest first, as GitHub names them.
+var permissionLevels = []string{"none", "read", "triage", "write", "maintain", "admin"}
+
+// DefaultMinPermission is the least repository permission a user needs
+// to debug a run: the permission needed to push, and so to run any code
+// with the repository's secrets anyway.
+const DefaultMinPermission = "write"
+
+// PermissionSource tells how much access a user has to a repository.
+// GitHubAPI implements it; a KeySource that also implements it is used
+// for the permission check too.
+type PermissionSource interface {
+	// RepoPermission returns the user's permission on repo ("owner/name"):
+	// one of none, read, triage, write, maintain, admin. A user who is
+	// not a collaborator is an error, as are API failures.
+	RepoPermission(ctx context.Context, repo, user string) (string, error)
+}
+
+// RepoPermission asks GET /repos/{owner}/{repo}/collaborators/{user}/permission.
+//
+// The request is built with go-github but decoded here: the answer's
+// "permission" field folds maintain into write and triage into read, and
+// only "role_name", which go-github's RepositoryPermissionLevel does not
+// carry, tells them apart.
+func (g *GitHubAPI) RepoPermission(ctx context.Context, repo, user string) (string, error) {
+	owner, name, ok := strings.Cut(repo, "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return "", fmt.Errorf("repository %q is not OWNER/NAME", repo)
+	}
+	what := fmt.Sprintf("read the permission of %q on %s", user, repo)
+	u := fmt.Sprintf("repos/%s/%s/collaborators/%s/permission", url.PathEscape(owner), url.PathEscape(name), url.PathEscape(user))
+	req, err := g.client.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	var answer struct {
+		Permission string `json:"permission"`
+		RoleName   string `json:"role_name"`
+	}
+	if _, err := g.client.Do(ctx, req, &answer); err != nil {
+		return "", g.explain(what, "not a collaborator, or no such user or repository (404)", err)
+	}
+	// A custom role's name is not a level; its base permission is.
+	if slices.Contains(permissionLevels, answer.RoleName) {
+		return answer.RoleName, nil
+	}
+	if slices.Contains(permissionLevels, answer.Permission) {
+		return answer.Permission, nil
+	}
+	return "", fmt.Errorf("%s from %s: the API answered an unknown permission %q", what, g.apiURL, answer.Permission)
+}
+
+// permissionRank orders levels; unknown ones rank below "none".
+func permissionRank(p string) int { return slices.Index(permissionLevels, p) }
+
+// validMinPermission checks a --min-permission value.
+func validMinPermission(p string) error {
+	if permissionRank(p) <= 0 {
+		return fmt.Errorf("minimum permission %q is not one of %s", p, strings.Join(permissionLevels[1:], ", "))
+	}
+	return nil
+}
+
+// errNotAllowed is wrapped by every refusal to start because the run or
+// its users may not be debugged (rules 7 and 8).
+var errNotAllowed = errors.New("refusing to pause")
+
+// checkEvent applies rule 7. It reads the event payload only for the
+// events whose trust depends on it.
+func checkEvent(cfg Config, env envMap) error {
+	if detectPlatform(env) != platformGitHub {
+		return nil
+	}
+	why, err := untrustedEvent(env)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errNotAllowed, err)
+	}
+	if why == "" {
+		return nil
+	}
+	if cfg.AllowUntrustedPRs {
+		cfg.Log.Warn().Str("event", env.get("GITHUB_EVENT_NAME")).
+			Msg(why + "; allowed by allow-untrusted-prs (--allow-untrusted-prs): whoever logs in can read this job's secrets")
+		return nil
+	}
+	return fmt.Errorf("%w: %s; a shell here could expose the repository's secrets to someone outside the project. "+
+		"If you trust this pull request, set allow-untrusted-prs: true on the pitstop step (--allow-untrusted-prs)", errNotAllowed, why)
+}
+
+// eventRepo is a repository as event payloads describe it.
+type eventRepo struct {
+	FullName string `json:"full_name"`
+	Fork     bool   `json:"fork"`
+}
+
+// eventPayload is the part of GITHUB_EVENT_PATH's JSON that decides
+// whether a run acts for someone outside the repository.
+type eventPayload struct {
+	PullRequest *struct {
+		Number int `json:"number"`
+		Head   struct {
+			Repo *eventRepo `json:"repo"`
+		} `json:"head"`
+		Base struct {
+			Repo *eventRepo `json:"repo"`
+		} `json:"base"`
+	} `json:"pull_request"`
+	WorkflowRun *struct {
+		Event          string     `json:"event"`
+		HeadRepository *eventRepo `json:"head_repository"`
+		Repository     *eventRepo `json:"repository"`
+	} `json:"workflow_run"`
+}
+
+// untrustedEvent says why the run's event is not to be trusted, or ""
+// when it is. An event whose payload cannot be read is an error: the
+// check fails closed.
+func untrustedEvent(env envMap) (string, error) {
+	name := env.get("GITHUB_EVENT_NAME")
+	switch name {
+	case "pull_request_target":
+		return "this run was triggered by pull_request_target, which runs with the repository's secrets on behalf of a pull request", nil
+	case "pull_request", "pull_request_review", "pull_request_review_comment", "workflow_run":
+	default:
+		return "", nil
+	}
+	path := env.get("GITHUB_EVENT_PATH")
+	if path == "" {
+		return "", fmt.Errorf("this is a %s run but GITHUB_EVENT_PATH is not set, so it cannot tell whether the pull request comes from a fork", name)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read the %s event to tell whether it comes from a fork: %w", name, err)
+	}
+	var ev eventPayload
+	if err := json.Unmarshal(data, &ev); err != nil {
+		return "", fmt.Errorf("parse the %s event %s: %w", name, path, err)
+	}
+	if name == "workflow_run" {
+		wr := ev.WorkflowRun
+		if wr == nil {
+			return "", fmt.Errorf("the workflow_run event %s has no workflow_run object", path)
+		}
+		if fromFork(wr.HeadRepository, wr.Repository) {
+			return fmt.Sprintf("this workflow_run follows a %s run from the fork %s", wr.Event, repoName(wr.HeadRepository)), nil
+		}
+		return "", nil
+	}
+	pr := ev.PullRequest
+	if pr == nil {
+		return "", fmt.Errorf("the %s event %s has no pull_request object", name, path)
+	}
+	if fromFork(pr.Head.Repo, pr.Base.Repo) {
+		return fmt.Sprintf("pull request #%d comes from the fork %s, not from %s", pr.Number, repoName(pr.Head.Repo), repoName(pr.Base.Repo)), nil
+	}
+	return "", nil
+}
+
+// fromFork compares the head repository with the base: a pull request
+// whose branch lives in another repository comes from a fork. The
+// "fork" flag alone would be wrong for a repository that is itself a
+// fork, whose own branches all have it; it is only the fallback when
+// the names are missing. A head repository that is gone (a deleted
+// fork) counts as a fork.
+func fromFork(head, base *eventRepo) bool {
+	switch {
+	case head == nil:
+		return true
+	case head.FullName != "" && base != nil && base.FullName != "":
+		return !strings.EqualFold(head.FullName, base.FullName)
+	default:
+		return head.Fork
+	}
+}
+
+func repoName(r *eventRepo) string {
+	if r == nil || r.FullName == "" {
+		return "(deleted repository)"
+	}
+	return r.FullName
+}
+
+// checkPermissions applies rule 8 to every forge user of the plan.
+func checkPermissions(ctx context.Context, cfg Config, env envMap, plan accessPlan) error {
+	log := cfg.Log
+	switch {
+	case plan.platform == platformAct:
+		log.Info().Msg("running under act: repository permissions are not checked (act has no GitHub API)")
+		return nil
+	case len(plan.users) == 0:
+		return nil
+	}
+	repo := env.get("GITHUB_REPOSITORY")
+	if repo == "" && plan.platform != platformGitHub {
+		log.Info().Msg("not a GitHub Actions run (no GITHUB_REPOSITORY): repository permissions are not checked")
+		return nil
+	}
+	src, done, err := cfg.permissionSource()
+	if err != nil {
+		return err
+	}
+	if src == nil {
+		where := repo
+		if where == "" {
+			where = "the repository"
+		}
+		log.Warn().Str("repository", repo).Strs("github_users", plan.users).
+			Msg("no GitHub token: the repository permission of " + strings.Join(plan.users, ", ") + " on " + where +
+				" was NOT checked; pass github-token (GITHUB_TOKEN) so that only people with " + cfg.MinPermission + " access can debug")
+		return nil
+	}
+	defer done()
+	if repo == "" {
+		return fmt.Errorf("%w: GITHUB_REPOSITORY is not set on a GitHub Actions run, so nobody's permission can be checked", errNotAllowed)
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.LookupTimeout)
+	defer cancel()
+	for _, u := range plan.users {
+		perm, err := src.RepoPermission(ctx, repo, u)
+		if err != nil {
+			return fmt.Errorf("%w: could not check that %q may debug %s: %w", errNotAllowed, u, repo, err)
+		}
+		if permissionRank(perm) < permissionRank(cfg.MinPermission) {
+			return fmt.Errorf("%w: user %q has %s permission on %s; debugging a run needs %s or more (--min-permission)",
+				errNotAllowed, u, perm, repo, cfg.MinPermission)
+		}
+		log.Info().Str("github_user", u).Str("repository", repo).Str("permission", perm).
+			Msgf("%s has %s permission on %s", u, perm, repo)
+	}
+	return nil
+}
+
+// permissionSource is what answers the permission check: the KeySource
+// when it can, else the GitHub API when there is a token. Nil means
+// there is nothing to ask with.
+func (cfg Config) permissionSource() (src PermissionSource, done func(), err error) {
+	if ps, ok := cfg.KeySource.(PermissionSource); ok {
+		return ps, func() {}, nil
+	}
+	if cfg.Token == "" {
+		return nil, func() {}, nil
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	api, err := NewGitHubAPI(cfg.APIURL, cfg.Token, &http.Client{Transport: tr})
+	if err != nil {
+		return nil, nil, err
+	}
+	return api, tr.CloseIdleConnections, nil
+}

@@ -1,0 +1,247 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// testRepo is the repository of the runs in these tests.
+const testRepo = "octo-org/app"
+
+// servePermissions makes the fake GitHub answer the repository
+// permission API for testRepo, as GitHub does: perms maps a user to
+// "permission" or "permission/role_name"; anyone else is a 404.
+func servePermissions(f *fakeGitHub, perms map[string]string) {
+	f.mux.HandleFunc("GET /repos/{owner}/{repo}/collaborators/{user}/permission", func(w http.ResponseWriter, r *http.Request) {
+		p, ok := perms[r.PathValue("user")]
+		if !ok || r.PathValue("owner")+"/"+r.PathValue("repo") != testRepo {
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user","status":"404"}`)
+			return
+		}
+		perm, role, _ := strings.Cut(p, "/")
+		if role == "" {
+			role = perm
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		json.NewEncoder(w).Encode(map[string]any{ //nolint:errcheck // test server
+			"permission": perm, "role_name": role,
+			"user": map[string]any{"login": r.PathValue("user"), "id": 1, "type": "User"},
+		})
+	})
+}
+
+func TestRepoPermission(t *testing.T) {
+	f := newFakeGitHub(t)
+	servePermissions(f, map[string]string{
+		"ada": "admin", "max": "write/maintain", "wes": "write", "tri": "read/triage", "rea": "read", "non": "none",
+		"cus": "write/security-reviewer", "odd": "superuser/superuser",
+	})
+	f.mux.HandleFunc("GET /repos/octo-org/app/collaborators/down/permission", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+		fmt.Fprint(w, `{"message":"Server Error"}`)
+	})
+	api := newAPI(t, f, "secret-token")
+	for user, want := range map[string]string{
+		"ada": "admin", "max": "maintain", "wes": "write", "tri": "triage", "rea": "read", "non": "none",
+		// A custom role counts as the permission it is based on.
+		"cus": "write",
+	} {
+		got, err := api.RepoPermission(context.Background(), testRepo, user)
+		if err != nil || got != want {
+			t.Errorf("%s: %q, %v; want %q", user, got, err, want)
+		}
+	}
+	for user, want := range map[string][]string{
+		"stranger": {`"stranger"`, testRepo, "not a collaborator", "404"},
+		"down":     {`"down"`, testRepo, "the API failed (502)"},
+		"odd":      {`"odd"`, "unknown permission", `"superuser"`},
+	} {
+		got, err := api.RepoPermission(context.Background(), testRepo, user)
+		if err == nil {
+			t.Errorf("%s: %q, want an error", user, got)
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not say %q", user, err, w)
+			}
+		}
+	}
+	if _, err := api.RepoPermission(context.Background(), "no-slash", "ada"); err == nil {
+		t.Error("a repository without an owner was accepted")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !slices.Contains(f.calls, "/repos/octo-org/app/collaborators/ada/permission") {
+		t.Errorf("requests %q do not include the permission API path", f.calls)
+	}
+	for _, a := range f.auth {
+		if a != "Bearer secret-token" {
+			t.Errorf("Authorization %q, want the token", a)
+		}
+	}
+}
+
+// debugEnv is a GitHub Actions run of testRepo triggered by alice.
+func debugEnv(f *fakeGitHub, more ...string) []string {
+	return append([]string{"GITHUB_ACTIONS=true", "RUNNER_ENVIRONMENT=github-hosted", "GITHUB_ACTOR=alice",
+		"GITHUB_REPOSITORY=" + testRepo, "GITHUB_API_URL=" + f.apiURL, "GITHUB_EVENT_NAME=push"}, more...)
+}
+
+// TestWhoMayDebugRefusals: users below the minimum permission, users the
+// API does not know, and an API that fails all refuse the run, naming
+// the user, the repository and what was found.
+func TestWhoMayDebugRefusals(t *testing.T) {
+	alice, bob := newTestUser(t, "alice"), newTestUser(t, "bob")
+	tests := []struct {
+		name  string
+		perms map[string]string
+		edit  func(*Config)
+		want  []string
+	}{
+		{name: "read-only actor", perms: map[string]string{"alice": "read"},
+			want: []string{`"alice"`, "has read permission on " + testRepo, "needs write or more", "--min-permission"}},
+		{name: "triage is not enough", perms: map[string]string{"alice": "read/triage"},
+			want: []string{`"alice"`, "triage permission"}},
+		{name: "an added user below the minimum", perms: map[string]string{"alice": "admin", "bob": "read"},
+			edit: func(c *Config) { c.GitHubUsers = []string{"bob"} }, want: []string{`"bob"`, "read permission"}},
+		{name: "not a collaborator", perms: map[string]string{},
+			want: []string{`"alice"`, testRepo, "not a collaborator"}},
+		{name: "a higher minimum", perms: map[string]string{"alice": "write"},
+			edit: func(c *Config) { c.MinPermission = "maintain" }, want: []string{"write permission", "needs maintain or more"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeGitHub(t, alice, bob)
+			servePermissions(f, tt.perms)
+			cfg := Config{Env: debugEnv(f), Token: "t"}
+			if tt.edit != nil {
+				tt.edit(&cfg)
+			}
+			refuseToStartWith(t, errNotAllowed, cfg, tt.want...)
+		})
+	}
+	t.Run("API down", func(t *testing.T) {
+		f := newFakeGitHub(t, alice)
+		f.mux.HandleFunc("GET /repos/{owner}/{repo}/collaborators/{user}/permission", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusInternalServerError)
+		})
+		refuseToStartWith(t, errNotAllowed, Config{Env: debugEnv(f), Token: "t"}, `"alice"`, "500")
+	})
+	t.Run("no repository on a GitHub run", func(t *testing.T) {
+		f := newFakeGitHub(t, alice)
+		env := slices.DeleteFunc(debugEnv(f), func(kv string) bool { return strings.HasPrefix(kv, "GITHUB_REPOSITORY=") })
+		refuseToStartWith(t, errNotAllowed, Config{Env: env, Token: "t"}, "GITHUB_REPOSITORY")
+	})
+}
+
+func TestWhoMayDebugAdmits(t *testing.T) {
+	withRepo := func(token string, perms map[string]string) func(*harness) {
+		return func(h *harness) {
+			servePermissions(h.gh, perms)
+			h.cfg.Env = append(h.cfg.Env, "GITHUB_REPOSITORY="+testRepo)
+			h.cfg.Token = token
+		}
+	}
+	t.Run("write is enough", func(t *testing.T) {
+		h := startAgent(t, withRepo("t", map[string]string{"alice": "write"}))
+		if !h.logged("alice has write permission on " + testRepo) {
+			t.Errorf("the permission found is not in the log:\n%s", h.logs)
+		}
+		h.mustDial(h.alice)
+	})
+	t.Run("maintain meets a maintain minimum", func(t *testing.T) {
+		h := startAgent(t, func(h *harness) {
+			withRepo("t", map[string]string{"alice": "write/maintain"})(h)
+			h.cfg.MinPermission = "maintain"
+		})
+		h.mustDial(h.alice)
+	})
+	t.Run("without a token the check is skipped, and the log says so", func(t *testing.T) {
+		h := startAgent(t, withRepo("", map[string]string{}))
+		if !strings.Contains(h.logs.String(), "was NOT checked") {
+			t.Errorf("no warning that the check was skipped:\n%s", h.logs)
+		}
+		for _, r := range h.gh.requests() {
+			if strings.Contains(r, "/permission") {
+				t.Errorf("asked %s without a token", r)
+			}
+		}
+	})
+}
+
+// TestWhoMayDebugUnderAct: act has no API; the permission check must not
+// stand in the way of the act relaxation (keys given directly).
+func TestWhoMayDebugUnderAct(t *testing.T) {
+	f := newFakeGitHub(t)
+	servePermissions(f, map[string]string{}) // would refuse anyone
+	me := newTestUser(t, "me")
+	h := startAgent(t, func(h *harness) {
+		h.cfg.Env = []string{"ACT=true", "GITHUB_ACTIONS=true", "GITHUB_ACTOR=nektos/act", "GITHUB_REPOSITORY=" + testRepo,
+			"GITHUB_API_URL=" + f.apiURL, "GITHUB_EVENT_NAME=pull_request_target", "GITHUB_WORKSPACE=" + h.workspace}
+		h.cfg.Token = "t"
+		h.cfg.AuthorizedKeys = []KeyText{{Source: "laptop", Text: me.authorizedLine()}}
+	})
+	h.mustDial(me)
+	if len(f.requests()) != 0 {
+		t.Errorf("under act the API was asked: %q", f.requests())
+	}
+}
+
+func eventFile(name string) string { return filepath.Join("testdata", "events", name) }
+
+func TestUntrustedEventsAreRefused(t *testing.T) {
+	tests := []struct {
+		file, name string
+		want       []string
+	}{
+		{"pull_request_target.json", "pull_request_target", []string{"pull_request_target", "secrets", "allow-untrusted-prs"}},
+		{"pull_request_fork.json", "pull_request", []string{"pull request #42", "fork mallory/app", "not from octo-org/app", "allow-untrusted-prs"}},
+		{"pull_request_deleted_fork.json", "pull_request", []string{"pull request #45", "(deleted repository)"}},
+		{"workflow_run_fork.json", "workflow_run", []string{"workflow_run", "fork mallory/app"}},
+		{"missing.json", "pull_request", []string{"read the pull_request event", "fork"}},
+		{"push.json", "pull_request", []string{"no pull_request object"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			f := newFakeGitHub(t, newTestUser(t, "alice"))
+			cfg := Config{Env: debugEnv(f, "GITHUB_EVENT_NAME="+tt.name, "GITHUB_EVENT_PATH="+eventFile(tt.file))}
+			refuseToStartWith(t, errNotAllowed, cfg, tt.want...)
+			// The event is checked first: nobody's keys were fetched.
+			if r := f.requests(); len(r) != 0 {
+				t.Errorf("the API was asked %q before the event was checked", r)
+			}
+		})
+	}
+}
+
+func TestTrustedEventsAndOptIn(t *testing.T) {
+	for _, tt := range []struct {
+		file, name string
+		optIn      bool
+	}{
+		{"pull_request_same_repo.json", "pull_request", false},
+		{"push.json", "push", false},
+		{"pull_request_fork.json", "pull_request", true},
+		{"pull_request_target.json", "pull_request_target", true},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			h := startAgent(t, func(h *harness) {
+				h.cfg.Env = append(h.cfg.Env, "GITHUB_EVENT_NAME="+tt.name, "GITHUB_EVENT_PATH="+eventFile(tt.file))
+				h.cfg.AllowUntrustedPRs = tt.optIn
+			})
+			warned := strings.Contains(h.logs.String(), "allowed by allow-untrusted-prs")
+			if warned != tt.optIn {
+				t.Errorf("warning in the log: %v, want %v\n%s", warned, tt.optIn, h.logs)
+			}
+			h.mustDial(h.alice)
+		})
+	}
+}
