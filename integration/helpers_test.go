@@ -204,8 +204,16 @@ func runScript(t *testing.T, script string, env map[string]string) (string, erro
 	for k, v := range env {
 		base[k] = v
 	}
+	// The scripts act on every PITSTOP_* variable, so none may leak in from
+	// the environment the tests run in (CI sets PITSTOP_WORKFLOW_CORPUS).
+	var outer []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PITSTOP_") {
+			outer = append(outer, kv)
+		}
+	}
 	cmd := exec.Command(tool(t, "bash", "apt-get install bash"), script)
-	cmd.Env = withEnv(os.Environ(), base)
+	cmd.Env = withEnv(outer, base)
 	out, err := cmd.CombinedOutput()
 	got := map[string]string{}
 	if b, rerr := os.ReadFile(outputs); rerr == nil {
