@@ -60,11 +60,12 @@ type agentOptions struct {
 	readyFile, label, shell      string
 	logFormat                    string
 	relay                        relayOptions
+	security                     securityOptions
 }
 
 func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
 	o := &agentOptions{}
-	fs := flagSet("agent", agentHelp+relayHelp, io)
+	fs := flagSet("agent", agentHelp+relayHelp+securityHelp, io)
 	fs.StringVar(&o.listen, "listen", "", "TCP `address` to listen on; port 0 picks a free port (default "+agent.DefaultListen+"; with --relay, none)")
 	fs.StringVar(&o.advertise, "advertise-host", "", "`host` users are told to dial (default: this machine's outbound address)")
 	fs.Var(&o.users, "github-user", "also admit this forge `user`'s published keys (repeatable, or comma-separated)")
@@ -81,6 +82,7 @@ func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
 	fs.StringVar(&o.shell, "shell", "", "`program` for sessions (default: bash from the step's PATH, else /bin/sh)")
 	fs.StringVar(&o.logFormat, "log-format", agent.LogConsole, "job log `format`: console or json")
 	o.relay.register(fs)
+	o.security.register(fs)
 	return o, func(args []string) ([]string, error) { return parseArgs(fs, args) }
 }
 
@@ -122,6 +124,9 @@ func (o *agentOptions) config(io *IO) (agent.Config, error) {
 		return cfg, err
 	}
 	cfg.Relay = relay
+	if err := o.security.apply(&cfg); err != nil {
+		return cfg, err
+	}
 	for _, u := range o.users {
 		for _, name := range strings.FieldsFunc(u, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
 			cfg.GitHubUsers = append(cfg.GitHubUsers, name)

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"flag"
+	"strings"
+
+	"github.com/pitstopci/pitstop/agent"
+)
+
+// securityHelp is the part of "pitstop agent --help" about who may debug,
+// forwarding and the audit trail.
+const securityHelp = `
+Who may debug: with a token, every user who may log in (the triggering user
+and each --github-user) must have at least --min-permission (default write)
+on GITHUB_REPOSITORY, or the agent refuses to start (exit 1). Without a
+token that check is skipped, with a warning. pull_request_target runs and
+pull requests from forks are refused unless --allow-untrusted-prs.
+
+Sessions may use sftp and scp, and ssh -L (unless --allow-local-forwarding=false);
+ssh -R and ssh -A need --allow-remote-forwarding and --allow-agent-forwarding.
+Each login, refusal, session, file transfer and forward is logged; with
+--audit-log FILE also as JSON lines.
+
+  $ pitstop agent --audit-log audit.jsonl --allow-remote-forwarding
+`
+
+// securityOptions are the flags for who may debug, forwarding and the
+// audit trail.
+type securityOptions struct {
+	minPermission                 string
+	allowUntrustedPRs             bool
+	localFwd, remoteFwd, agentFwd bool
+	auditLog                      string
+}
+
+func (o *securityOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.minPermission, "min-permission", agent.DefaultMinPermission, "least `permission` on the repository each user needs: read, triage, write, maintain or admin (checked with a token)")
+	fs.BoolVar(&o.allowUntrustedPRs, "allow-untrusted-prs", false, "also pause pull_request_target runs and pull requests from forks (whoever logs in can read the job's secrets)")
+	fs.BoolVar(&o.localFwd, "allow-local-forwarding", true, "allow ssh -L: connections from the runner to where the user asks")
+	fs.BoolVar(&o.remoteFwd, "allow-remote-forwarding", false, "allow ssh -R: listeners on the runner's loopback interface")
+	fs.BoolVar(&o.agentFwd, "allow-agent-forwarding", false, "allow ssh -A: the user's SSH agent, usable from the runner while they are logged in")
+	fs.StringVar(&o.auditLog, "audit-log", "", "append every login, refusal, session, file transfer and forward to this `file` as JSON lines")
+}
+
+// apply puts the options into cfg.
+func (o *securityOptions) apply(cfg *agent.Config) error {
+	switch o.minPermission {
+	case "read", "triage", "write", "maintain", "admin":
+	default:
+		return usagef("--min-permission must be one of read, triage, write, maintain, admin, not %q", o.minPermission)
+	}
+	cfg.MinPermission = o.minPermission
+	cfg.AllowUntrustedPRs = o.allowUntrustedPRs
+	cfg.NoLocalForwarding = !o.localFwd
+	cfg.AllowRemoteForwarding = o.remoteFwd
+	cfg.AllowAgentForwarding = o.agentFwd
+	cfg.AuditLog = strings.TrimSpace(o.auditLog)
+	return nil
+}
