@@ -1,0 +1,219 @@
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const sshAuditInstall = "apt-get install ssh-audit (or: task system)"
+
+// TestSSHAuditFindsNoFailures audits the running agent's algorithms with
+// the real ssh-audit: no line may be a failure. The post-quantum hybrid
+// and kex-strict are unknown to Debian's ssh-audit 2.5 and show as
+// warnings, which is expected.
+func TestSSHAuditFindsNoFailures(t *testing.T) {
+	audit := tool(t, "ssh-audit", sshAuditInstall)
+	user := newKeyPair(t, "user")
+	keys := filepath.Join(t.TempDir(), "keys.pub")
+	if err := os.WriteFile(keys, []byte(user.public+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startRelayAgent(t, "--listen", "127.0.0.1:0", "--authorized-keys", keys, "--wait-timeout", "2m")
+	r := a.readReady(t, 30*time.Second, nil)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, audit, "-n", "-p", strconv.Itoa(r.Port), "127.0.0.1")
+	out, err := cmd.CombinedOutput()
+	// Exit codes of ssh-audit 2.5 (ssh_audit/exitcodes.py): 0 good,
+	// 1 connection error, 2 warnings, 3 failures.
+	if code := cmd.ProcessState.ExitCode(); code != 0 && code != 2 {
+		t.Errorf("ssh-audit exited %d (%v)\n%s", code, err, out)
+	}
+	var fails, warns []string
+	for line := range strings.Lines(string(out)) {
+		switch {
+		case strings.Contains(line, "[fail]"):
+			fails = append(fails, strings.TrimSpace(line))
+		case strings.Contains(line, "[warn]"):
+			warns = append(warns, strings.TrimSpace(line))
+		}
+	}
+	if len(fails) > 0 {
+		t.Errorf("ssh-audit reports failures:\n%s", strings.Join(fails, "\n"))
+	}
+	// The audit must have seen the algorithms, or "no failures" means
+	// nothing.
+	for _, want := range []string{"(kex) curve25519-sha256", "(enc) chacha20-poly1305@openssh.com",
+		"(mac) hmac-sha2-256-etm@openssh.com", "(key) ssh-ed25519"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("ssh-audit did not list %q:\n%s", want, out)
+		}
+	}
+	t.Logf("ssh-audit: %d failures, %d warnings: %s", len(fails), len(warns), strings.Join(warns, "; "))
+}
+
+// fakeAPI is the GitHub API as the agent uses it: published keys, and
+// repository permissions for octo-org/app.
+func fakeAPI(t *testing.T, keys map[string]string, perms map[string]string) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v3/users/{user}/keys", func(w http.ResponseWriter, r *http.Request) {
+		k, ok := keys[r.PathValue("user")]
+		if !ok {
+			http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)
+			return
+		}
+		json.NewEncoder(w).Encode([]map[string]any{{"id": 1, "key": k}}) //nolint:errcheck // test server
+	})
+	mux.HandleFunc("GET /api/v3/repos/octo-org/app/collaborators/{user}/permission", func(w http.ResponseWriter, r *http.Request) {
+		p, ok := perms[r.PathValue("user")]
+		if !ok {
+			http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"permission": p, "role_name": p}) //nolint:errcheck // test server
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL + "/api/v3"
+}
+
+// TestAgentRefusesWhoMayNotDebug runs the agent as the action does on a
+// GitHub run (a token in PITSTOP_GITHUB_TOKEN) for a read-only user, a
+// pull_request_target run and a fork's pull request: each exits 1 before
+// listening, with a message that says who, where and what to do.
+func TestAgentRefusesWhoMayNotDebug(t *testing.T) {
+	bob := newKeyPair(t, "bob")
+	api := fakeAPI(t, map[string]string{"bob": bob.public}, map[string]string{"bob": "read"})
+	events := filepath.Join(sourceRoot, "agent", "testdata", "events")
+	base := withEnv(agentEnv(), map[string]string{
+		"GITHUB_ACTIONS": "true", "RUNNER_ENVIRONMENT": "github-hosted", "GITHUB_ACTOR": "bob",
+		"GITHUB_REPOSITORY": "octo-org/app", "GITHUB_API_URL": api, "PITSTOP_GITHUB_TOKEN": "ghs_token",
+		"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": filepath.Join(events, "push.json"),
+	})
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"read-only user", nil, []string{`user "bob" has read permission on octo-org/app`, "needs write or more"}},
+		{"pull_request_target", map[string]string{"GITHUB_EVENT_NAME": "pull_request_target",
+			"GITHUB_EVENT_PATH": filepath.Join(events, "pull_request_target.json")},
+			[]string{"pull_request_target", "allow-untrusted-prs: true"}},
+		{"fork pull request", map[string]string{"GITHUB_EVENT_NAME": "pull_request",
+			"GITHUB_EVENT_PATH": filepath.Join(events, "pull_request_fork.json")},
+			[]string{"pull request #42 comes from the fork mallory/app", "allow-untrusted-prs: true"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ready := filepath.Join(t.TempDir(), "ready.json")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, pitstopBin, "agent", "--listen", "127.0.0.1:0", "--ready-file", ready)
+			cmd.Env = withEnv(base, tt.env)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Fatalf("exit: %v, want 1\n%s", err, stderr.String())
+			}
+			for _, w := range append(tt.want, "refusing to pause") {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr does not say %q:\n%s", w, stderr.String())
+				}
+			}
+			if strings.Contains(stderr.String(), "ghs_token") {
+				t.Errorf("the token is in the output:\n%s", stderr.String())
+			}
+			if _, err := os.Stat(ready); err == nil {
+				t.Error("a ready file was written although the agent refused")
+			}
+		})
+	}
+}
+
+// TestAuditLogFileWithOpenSSH: --audit-log gets one JSON line per event
+// of a real session: a refused key, then a login running one command.
+func TestAuditLogFileWithOpenSSH(t *testing.T) {
+	ssh := tool(t, "ssh", sshInstall)
+	user, stranger := newKeyPair(t, "user"), newKeyPair(t, "stranger")
+	dir := t.TempDir()
+	keys, audit := filepath.Join(dir, "keys.pub"), filepath.Join(dir, "audit.jsonl")
+	if err := os.WriteFile(keys, []byte(user.public+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startRelayAgent(t, "--listen", "127.0.0.1:0", "--authorized-keys", keys, "--audit-log", audit, "--wait-timeout", "2m")
+	r := a.readReady(t, 30*time.Second, nil)
+	kh := filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(kh, []byte(r.KnownHosts+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	login := func(key keyPair, command string) error {
+		cmd := exec.Command(ssh, "-F", "/dev/null", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile="+kh,
+			"-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "BatchMode=yes", "-i", key.private,
+			"-p", strconv.Itoa(r.Port), "runner@127.0.0.1", command)
+		cmd.Env = agentEnv()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%w: %s", err, out)
+		}
+		return nil
+	}
+	if err := login(stranger, "true"); err == nil {
+		t.Fatal("the stranger got in")
+	}
+	if err := login(user, "exit 0"); err != nil {
+		t.Fatalf("login: %v\n%s", err, a.stderr)
+	}
+	want := "key_refused login session_start session_end logout"
+	var got []string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		got = got[:0]
+		f, err := os.Open(audit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			var e struct {
+				Event          string `json:"event"`
+				KeyFingerprint string `json:"key_fingerprint"`
+				RemoteAddr     string `json:"remote_addr"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+				t.Fatalf("audit line is not a JSON object: %q", sc.Text())
+			}
+			if e.KeyFingerprint == "" || e.RemoteAddr == "" {
+				t.Errorf("audit line without key fingerprint or remote address: %s", sc.Text())
+			}
+			got = append(got, e.Event)
+		}
+		f.Close()
+		if strings.Join(got, " ") == want || time.Now().After(deadline) {
+			break
+		}
+	}
+	if strings.Join(got, " ") != want {
+		t.Errorf("audit events %q, want %q\n%s", got, want, a.stderr)
+	}
+	// The job log names the refused key by its fingerprint.
+	if !regexp.MustCompile(`refused a key that may not log in.*SHA256:`).MatchString(a.stderr.String()) {
+		t.Errorf("the job log does not show the refused key's fingerprint:\n%s", a.stderr)
+	}
+}
