@@ -159,10 +159,12 @@ func (s *server) handleSession(sess ssh.Session) {
 		al.job.Warn().Err(out.err).Msg("could not start the session's program")
 		fmt.Fprintf(sess.Stderr(), "pitstop: %v\n", out.err)
 	}
+	// Logged before the exit status goes out: once the client has it, it
+	// hangs up, and the logout must not come before the session's end.
+	s.auditSessionEnd(al, ls, out.status, out.dropped)
 	// The exit status goes out before the pause is told, so a client
 	// whose shell ended the pause still gets its status.
 	sess.Exit(out.status) //nolint:errcheck // the client may be gone
-	s.auditSessionEnd(al, ls, out.status, out.dropped)
 	if kind == kindShell {
 		s.pause.shellEnded(!out.dropped && out.err == nil)
 	}

@@ -57,12 +57,12 @@ func (s *server) handleSFTP(sess ssh.Session) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		status = 1
 	}
+	s.auditSessionEnd(al, ls, status, false)
 	// The exit status first, then the server's close: a client that sees
 	// its channel close without a status (scp does) reports a failure,
 	// although every file arrived.
 	sess.Exit(status) //nolint:errcheck // the client may be gone, or the pause ended it
 	rs.Close()        //nolint:errcheck // the channel is closed already
-	s.auditSessionEnd(al, ls, status, false)
 }
 
 // sftpFS is the runner's file system as pkg/sftp's request server wants
