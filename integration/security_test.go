@@ -217,3 +217,44 @@ func TestAuditLogFileWithOpenSSH(t *testing.T) {
 		t.Errorf("the job log does not show the refused key's fingerprint:\n%s", a.stderr)
 	}
 }
+
+// TestActionSecurityInputs: agent.sh passes the inputs for who may debug,
+// forwarding and the audit log on as flags, and none of them reaches the
+// agent's environment (or, through it, the sessions).
+func TestActionSecurityInputs(t *testing.T) {
+	action := actionCopy(t)
+	state := t.TempDir()
+	log := filepath.Join(t.TempDir(), "agent.log")
+	fake := filepath.Join(state, "pitstop")
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + log + "\nenv | grep -E '^PITSTOP_' | sort >> " + log + "\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err, _ := runScript(t, filepath.Join(action, "agent.sh"), map[string]string{
+		"PITSTOP_BIN": fake, "PITSTOP_STATE": state,
+		// action.yml sets every input's variable, empty or not.
+		"PITSTOP_AUTHORIZED_USERS": "", "PITSTOP_AUTHORIZED_KEYS": "",
+		"PITSTOP_MIN_PERMISSION":          "maintain",
+		"PITSTOP_ALLOW_UNTRUSTED_PRS":     "false",
+		"PITSTOP_ALLOW_LOCAL_FORWARDING":  "true",
+		"PITSTOP_ALLOW_REMOTE_FORWARDING": "true",
+		"PITSTOP_ALLOW_AGENT_FORWARDING":  "false",
+		"PITSTOP_AUDIT_LOG":               "/tmp/audit $(id).jsonl",
+	})
+	if err != nil {
+		t.Fatalf("agent.sh: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{
+		"agent", "--ready-file", filepath.Join(state, "ready.json"),
+		"--min-permission", "maintain", "--audit-log", "/tmp/audit $(id).jsonl",
+		"--allow-untrusted-prs=false", "--allow-local-forwarding=true",
+		"--allow-remote-forwarding=true", "--allow-agent-forwarding=false",
+	}, "\n") + "\n"
+	if string(b) != want {
+		t.Errorf("the agent was run as:\n%s\nwant:\n%s", b, want)
+	}
+}

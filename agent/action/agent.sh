@@ -53,6 +53,19 @@ if [[ -n ${PITSTOP_RELAY_KNOWN_HOSTS:-} && -n ${PITSTOP_RELAY_KNOWN_HOSTS//[[:sp
 	args+=(--relay-known-hosts "$known")
 fi
 
+# Who may debug, forwarding and the audit trail: passed when set, so the
+# agent's own (safe) defaults apply otherwise. Booleans go as --flag=VALUE;
+# a value the agent cannot read is its usage error, not a silent default.
+[[ -n ${PITSTOP_MIN_PERMISSION:-} ]] && args+=(--min-permission "$PITSTOP_MIN_PERMISSION")
+[[ -n ${PITSTOP_AUDIT_LOG:-} ]] && args+=(--audit-log "$PITSTOP_AUDIT_LOG")
+for opt in allow-untrusted-prs allow-local-forwarding allow-remote-forwarding allow-agent-forwarding; do
+	var="PITSTOP_${opt//-/_}"
+	var="${var^^}"
+	if [[ -n ${!var:-} ]]; then
+		args+=("--$opt=${!var}")
+	fi
+done
+
 # The token stays in PITSTOP_GITHUB_TOKEN, which the agent reads and, like
 # every PITSTOP_* variable, never passes on to the sessions: the person
 # debugging gets the step's environment, not the action's credentials. It
@@ -66,4 +79,6 @@ unset PITSTOP_BIN PITSTOP_STATE PITSTOP_AUTHORIZED_USERS PITSTOP_AUTHORIZED_KEYS
 	PITSTOP_LISTEN PITSTOP_WAIT_TIMEOUT PITSTOP_MAX_DURATION PITSTOP_READY_FILE \
 	PITSTOP_LOG_FORMAT PITSTOP_INSTALL PITSTOP_RELAY PITSTOP_RELAY_KEY PITSTOP_RELAY_KNOWN_HOSTS \
 	PITSTOP_RELAY_JUMP
+unset PITSTOP_MIN_PERMISSION PITSTOP_AUDIT_LOG PITSTOP_ALLOW_UNTRUSTED_PRS PITSTOP_ALLOW_LOCAL_FORWARDING \
+	PITSTOP_ALLOW_REMOTE_FORWARDING PITSTOP_ALLOW_AGENT_FORWARDING
 exec "$bin" "${args[@]}"
