@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -217,14 +218,7 @@ func TestAgentForwarding(t *testing.T) {
 // with sshd.
 func TestCtrlCAndTERMWithOpenSSH(t *testing.T) {
 	h := startAgent(t, nil)
-	cmd := exec.Command(openSSH(t), h.sshArgs(h.alice.keyFile, "-tt")...)
-	cmd.Env = append(cmd.Environ(), "TERM=vt100")
-	term, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer term.Close()
-	out := newLockedReader(term)
+	cmd, term, out := h.openSSHOnTerminal(&pty.Winsize{Rows: 24, Cols: 80}, "TERM=vt100")
 	io.WriteString(term, "echo \"term=$TERM\"\n")
 	if got := out.waitFor(t, "term=v"); !strings.Contains(got, "term=vt100") {
 		t.Errorf("TERM in the session:\n%s", got)
@@ -275,4 +269,19 @@ func TestSignalReachesExec(t *testing.T) {
 	if !errors.As(err, &exit) || exit.ExitStatus() != 128+2 {
 		t.Errorf("after SIGINT: %v, want exit status 130", err)
 	}
+}
+
+// openSSHOnTerminal starts an interactive OpenSSH client (ssh -tt) as
+// alice, on a terminal of its own of the given size, with env added to
+// its environment. The terminal is closed when the test ends.
+func (h *harness) openSSHOnTerminal(size *pty.Winsize, env ...string) (*exec.Cmd, *os.File, *lockedReader) {
+	h.t.Helper()
+	cmd := exec.Command(openSSH(h.t), h.sshArgs(h.alice.keyFile, "-tt")...)
+	cmd.Env = append(cmd.Environ(), env...)
+	term, err := pty.StartWithSize(cmd, size)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { term.Close() })
+	return cmd, term, newLockedReader(term)
 }

@@ -202,13 +202,7 @@ func TestOpenSSH(t *testing.T) {
 	}
 
 	// The client on a terminal of its own, which the test resizes.
-	shell := exec.Command(ssh, h.sshArgs(h.alice.keyFile, "-tt")...)
-	term, err := pty.StartWithSize(shell, &pty.Winsize{Rows: 30, Cols: 90})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer term.Close()
-	out := newLockedReader(term)
+	shell, term, out := h.openSSHOnTerminal(&pty.Winsize{Rows: 30, Cols: 90})
 	io.WriteString(term, "stty size | sed 's/^/SIZE=/'\n")
 	if got := out.waitFor(t, "SIZE=3"); !strings.Contains(got, "SIZE=30 90") {
 		t.Errorf("stty size:\n%s", got)
