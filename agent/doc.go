@@ -2,10 +2,14 @@
 //
 // It owns everything that happens while the job is held: deciding who may
 // log in (the public keys the triggering user published on the forge, plus
-// keys and users given explicitly), the SSH server itself (a fresh host key,
-// an explicit list of modern algorithms, public-key authentication only),
-// the sessions a user opens (a shell on a pty, or an exec command, started
-// in the job's workspace with the step's environment), the control socket
+// keys and users given explicitly) and whether this run may be debugged at
+// all (their permission on the repository, untrusted pull requests), the
+// SSH server itself (a fresh host key, an explicit list of modern
+// algorithms, public-key authentication only, limits on connections that
+// have not logged in), the sessions a user opens (a shell on a pty, an exec
+// command or sftp, started in the job's workspace with the step's
+// environment) and the port forwards, the audit trail of all of it, the
+// control socket
 // behind "pitstop continue", "pitstop extend" and "pitstop status", the
 // pause lifecycle (wait for a first connection, hold while someone works,
 // end on continue, on the last shell's exit, on time-outs or cancellation),
