@@ -28,14 +28,14 @@ func Parse(file string, src []byte) (*Workflow, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, errorf(file, Pos{}, "file is empty; a workflow needs \"on\" and \"jobs\"")
 		}
-		return nil, yamlError(file, err)
+		return nil, syntaxError(file, src, err)
 	}
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
 	case err == nil:
 		return nil, errorf(file, Pos{Line: next.Line}, "a second YAML document starts here; a workflow file holds exactly one")
 	case !errors.Is(err, io.EOF):
-		return nil, yamlError(file, err)
+		return nil, syntaxError(file, src, err)
 	}
 	w := &Workflow{File: file, src: src, lines: newLineIndex(src), doc: &doc}
 	if err := w.build(); err != nil {

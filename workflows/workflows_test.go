@@ -127,7 +127,9 @@ func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{"", "x.yml: file is empty; a workflow needs \"on\" and \"jobs\""},
 		{"# only a comment\n", "x.yml: file is empty; a workflow needs \"on\" and \"jobs\""},
-		{"on: push\njobs:\n  a: [\n", "x.yml:3: invalid YAML: did not find expected node content"},
+		{"on: push\njobs:\n  a: [\n", "x.yml:3:6: invalid YAML: sequence end token ']' not found"},
+		// yaml.v3 alone would say line 3, where the mapping starts.
+		{"jobs:\n  a:\n    steps:\n      - run: x\n     - run: y\n", "x.yml:5:6: invalid YAML: value is not allowed in this context"},
 		{"on: push\njobs:\x00\n", "x.yml:2:6: binary file (NUL byte); a workflow is UTF-8 text"},
 		{"on: push\nname: \xff\n", "x.yml:2:7: not UTF-8 text (invalid byte 0xff); a workflow is UTF-8 text"},
 		{"on: push\rjobs: {}\n", "x.yml:1:9: carriage return without line feed; use LF or CRLF line endings"},
