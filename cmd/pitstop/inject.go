@@ -221,27 +221,30 @@ func listSteps(io *IO, name string, src []byte) error {
 			fmt.Fprintf(io.Out, "%s: calls %s; a reusable workflow has no steps to pause after\n", title, job.Uses)
 			continue
 		}
-		fmt.Fprintf(io.Out, "%s: %s\n", title, plural(len(job.Steps), "step"))
-		tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
+		// A pause already in the file is shown but not numbered: N counts
+		// the job's own steps, so that injecting again moves the pause.
+		n := 0
 		for _, s := range job.Steps {
-			label := s.Label()
-			if injector.IsPause(s) {
-				label += "   <- pitstop pause"
+			if !injector.IsPause(s) {
+				n++
 			}
-			fmt.Fprintf(tw, "  %d\t%s\tline %d\n", s.Number, label, s.Pos.Line)
+		}
+		fmt.Fprintf(io.Out, "%s: %s\n", title, workflows.Plural(n, "step"))
+		tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
+		n = 0
+		for _, s := range job.Steps {
+			if injector.IsPause(s) {
+				fmt.Fprintf(tw, "  -\t%s\tline %d\t<- the pause (pitstop inject --remove takes it out)\n", s.Label(), s.Pos.Line)
+				continue
+			}
+			n++
+			fmt.Fprintf(tw, "  %d\t%s\tline %d\n", n, s.Label(), s.Pos.Line)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // diffLabels names the two sides of a diff so that `git apply` and
