@@ -220,7 +220,11 @@ func summaryStart(cfg Config, r Ready) string {
 	if len(r.AuthorizedUsers) > 0 {
 		who = "`" + strings.Join(r.AuthorizedUsers, "`, `") + "`"
 	}
-	fmt.Fprintf(&b, "May log in: %s (%d keys).\n\n", who, len(r.AuthorizedKeyFingerprints))
+	keys := "keys"
+	if len(r.AuthorizedKeyFingerprints) == 1 {
+		keys = "key"
+	}
+	fmt.Fprintf(&b, "May log in: %s (%d %s).\n\n", who, len(r.AuthorizedKeyFingerprints), keys)
 	return b.String()
 }
 
