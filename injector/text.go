@@ -88,15 +88,11 @@ func (t *text) offset(p workflows.Pos) int {
 	if p.Line < 1 || p.Line > t.lines() {
 		return -1
 	}
-	off, b := t.lineStart(p.Line), t.content(p.Line)
-	for col := 1; col < p.Col; col++ {
-		if len(b) == 0 {
-			return -1
-		}
-		_, n := utf8.DecodeRune(b)
-		b, off = b[n:], off+n
+	c := workflows.ColumnOffset(t.content(p.Line), p.Col)
+	if c < 0 {
+		return -1
 	}
-	return off
+	return t.lineStart(p.Line) + c
 }
 
 // indent describes line n: the 1-based column of its first character

@@ -103,13 +103,24 @@ func (li *lineIndex) offset(p Pos) int {
 	if b == nil && p.Line != len(li.start) {
 		return -1
 	}
-	off := li.start[p.Line-1]
-	for col := 1; col < p.Col; col++ {
-		if len(b) == 0 {
+	c := ColumnOffset(b, p.Col)
+	if c < 0 {
+		return -1
+	}
+	return li.start[p.Line-1] + c
+}
+
+// ColumnOffset returns the byte offset within line of the 1-based column
+// col, or -1 when the line is shorter. Columns count characters, as
+// positions do, so that a name in a non-ASCII script does not shift them.
+func ColumnOffset(line []byte, col int) int {
+	off := 0
+	for c := 1; c < col; c++ {
+		if off >= len(line) {
 			return -1
 		}
-		_, n := utf8.DecodeRune(b)
-		b, off = b[n:], off+n
+		_, n := utf8.DecodeRune(line[off:])
+		off += n
 	}
 	return off
 }
