@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// lineLimit is how many keystrokes go into one line before it is ended:
+// the remote terminal holds at most 4095 characters of a line.
+const lineLimit = 100
+
+// echoSession is `ssh -tt HOST cat` on a terminal of ours: each byte
+// written to it travels to the server, is echoed by the remote terminal
+// and comes back through the client, as a keystroke does in a shell.
+type echoSession struct {
+	srv     *server
+	cmd     *exec.Cmd
+	term    *os.File // our side of the client's terminal
+	cancel  context.CancelFunc
+	pending int         // keystrokes on the current remote line
+	out     chan []byte // what the terminal shows, as read
+	rest    []byte      // read but not yet consumed
+}
+
+func (l *lab) openEcho(srv *server, cipher string) (*echoSession, error) {
+	master, tty, err := pty.Open()
+	if err != nil {
+		return nil, fmt.Errorf("open pty: %w", err)
+	}
+	defer tty.Close()
+	// The terminal stays as a new one is (cooked, echoing): ssh sends its
+	// modes to the server for the remote terminal, then makes it raw.
+	// Nothing is written to it before then.
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &echoSession{srv: srv, term: master, cancel: cancel, out: make(chan []byte, 16)}
+	// The marker tells when the remote side is ready; it is split in the
+	// command so that the echo of the command line cannot match it.
+	e.cmd = l.sshCmd(ctx, srv, cipher, "echo READY''-; exec cat", "-tt")
+	e.cmd.Stdin, e.cmd.Stdout, e.cmd.Stderr = tty, tty, tty
+	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := e.cmd.Start(); err != nil {
+		cancel()
+		master.Close()
+		return nil, fmt.Errorf("start ssh -tt: %w", err)
+	}
+	// A reading goroutine rather than read deadlines: pty.Open leaves the
+	// master in blocking mode, where deadlines do not work. It ends when
+	// close closes the master.
+	go func() {
+		defer close(e.out)
+		for {
+			buf := make([]byte, 4096)
+			n, err := master.Read(buf)
+			if n > 0 {
+				e.out <- buf[:n]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	if err := e.readUntil(func(got []byte) bool { return bytes.Contains(got, []byte("READY-\r\n")) }, 20*time.Second); err != nil {
+		e.close()
+		return nil, fmt.Errorf("%s: wait for the remote cat: %w", srv.name, err)
+	}
+	return e, nil
+}
+
+// readUntil reads from the terminal until done accepts what was read.
+func (e *echoSession) readUntil(done func([]byte) bool, limit time.Duration) error {
+	got := e.rest
+	e.rest = nil
+	timeout := time.NewTimer(limit)
+	defer timeout.Stop()
+	for !done(got) {
+		select {
+		case b, ok := <-e.out:
+			if !ok {
+				return fmt.Errorf("the client's terminal closed after %q", got)
+			}
+			got = append(got, b...)
+		case <-timeout.C:
+			return fmt.Errorf("nothing more within %v after %q", limit, got)
+		}
+	}
+	return nil
+}
+
+// keystroke sends one byte and returns how long its echo took.
+func (e *echoSession) keystroke() (time.Duration, error) {
+	if e.pending == lineLimit {
+		// End the line: it echoes as CR LF, then cat prints it back.
+		want := 2 + e.pending + 2
+		n := 0
+		if _, err := e.term.Write([]byte{'\r'}); err != nil {
+			return 0, fmt.Errorf("write terminal: %w", err)
+		}
+		if err := e.readUntil(func(got []byte) bool { n = len(got); return n >= want }, 10*time.Second); err != nil {
+			return 0, err
+		}
+		if n != want {
+			return 0, fmt.Errorf("%s: ending a line echoed %d bytes, want %d", e.srv.name, n, want)
+		}
+		e.pending = 0
+	}
+	start := time.Now()
+	if _, err := e.term.Write([]byte{'x'}); err != nil {
+		return 0, fmt.Errorf("write terminal: %w", err)
+	}
+	var got []byte
+	err := e.readUntil(func(b []byte) bool { got = b; return len(b) > 0 }, 10*time.Second)
+	d := time.Since(start)
+	if err != nil {
+		return 0, err
+	}
+	if string(got) != "x" {
+		return 0, fmt.Errorf("%s: a keystroke echoed %q", e.srv.name, got)
+	}
+	e.pending++
+	return d, nil
+}
+
+func (e *echoSession) close() {
+	e.term.Write([]byte("\r\x04")) //nolint:errcheck // ends cat; cancel below if not
+	done := make(chan struct{})
+	go func() { e.cmd.Wait(); close(done) }() //nolint:errcheck // ended on purpose
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		e.cancel()
+		<-done
+	}
+	e.cancel()
+	e.term.Close()
+}
+
+// measureLatency sends keystrokes over one session to each server, in
+// rounds that alternate between the two, a few milliseconds apart as a
+// fast typist's are.
+func (b *bench) measureLatency() error {
+	cipher := benchCiphers[0].name
+	b.progress("echo latency: %d keystrokes each way, %s", b.opts.keystrokes, cipher)
+	sessions := map[*server]*echoSession{}
+	for _, srv := range []*server{b.agent, b.sshd} {
+		e, err := b.lab.openEcho(srv, cipher)
+		if err != nil {
+			return err
+		}
+		defer e.close()
+		sessions[srv] = e
+	}
+	samples := map[*server][]float64{}
+	const round = 50
+	for done := 0; done < b.opts.keystrokes; done += round {
+		for _, srv := range []*server{b.agent, b.sshd} {
+			for i := 0; i < min(round, b.opts.keystrokes-done); i++ {
+				d, err := sessions[srv].keystroke()
+				if err != nil {
+					return fmt.Errorf("echo latency: %w", err)
+				}
+				samples[srv] = append(samples[srv], float64(d.Microseconds()))
+				time.Sleep(2 * time.Millisecond)
+			}
+		}
+	}
+	a, s := samples[b.agent], samples[b.sshd]
+	if len(a) == 0 {
+		return errors.New("echo latency: no samples")
+	}
+	for _, p := range []struct {
+		name string
+		p    float64
+	}{{"p50", 50}, {"p99", 99}} {
+		x := compared(fmt.Sprintf("echo round trip %s (pty, %d keys)", p.name, len(a)), "µs", percentile(a, p.p), percentile(s, p.p), nil)
+		target{ratio: true, bound: 1.1}.judge(&x)
+		b.rep.add(x)
+	}
+	return nil
+}
