@@ -200,6 +200,7 @@ func runBench(o *options, stderr io.Writer) (*report, error) {
 		}
 	}
 	b.rep.Machine.LoadAfter = loadAverage()
+	b.progress("done")
 	return b.rep, nil
 }
 

@@ -64,9 +64,12 @@ func (b *bench) measureMemory() error {
 
 	var open []*heldSession
 	defer func() {
+		var wg sync.WaitGroup
 		for _, h := range open {
-			h.close()
+			wg.Add(1)
+			go func() { defer wg.Done(); h.close() }()
 		}
+		wg.Wait()
 	}()
 	for _, srv := range []*server{agent, b.sshd} {
 		for i := 0; i < b.opts.openSessions; i++ {
@@ -152,6 +155,9 @@ func (l *lab) holdSession(srv *server) (*heldSession, error) {
 }
 
 func (h *heldSession) close() {
+	// ^D at the start of a line is end of file for cat on the remote
+	// terminal; closing stdin alone is not, on a pty.
+	h.stdin.Write([]byte{4}) //nolint:errcheck // cancel below if it did not end
 	h.stdin.Close()
 	done := make(chan struct{})
 	go func() { h.cmd.Wait(); close(done) }() //nolint:errcheck // ended on purpose
