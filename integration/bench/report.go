@@ -102,7 +102,8 @@ func (r *report) misses() int {
 // writeTable prints the report as a table with the machine above it.
 func (r *report) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "machine: %s\n", r.Machine)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var table strings.Builder
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "measurement\tunit\tpitstop\tsshd\tpitstop/sshd\ttarget\tresult")
 	for _, x := range r.Rows {
 		sshd, ratio, result := "", "", ""
@@ -121,6 +122,10 @@ func (r *report) writeTable(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Name, x.Unit, num(x.Pitstop), sshd, ratio, x.Target, result)
 	}
 	tw.Flush()
+	// Empty last columns leave padding behind.
+	for _, line := range strings.Split(strings.TrimSuffix(table.String(), "\n"), "\n") {
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
+	}
 	for _, x := range r.Rows {
 		if x.Note != "" {
 			fmt.Fprintf(w, "note: %s: %s\n", x.Name, x.Note)

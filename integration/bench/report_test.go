@@ -125,6 +125,11 @@ func TestTable(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasSuffix(line, " ") {
+			t.Errorf("table line ends in spaces: %q", line)
+		}
+	}
 	if r.misses() != 1 {
 		t.Errorf("misses = %d, want 1", r.misses())
 	}
