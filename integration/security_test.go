@@ -13,8 +13,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -256,5 +258,102 @@ func TestActionSecurityInputs(t *testing.T) {
 	}, "\n") + "\n"
 	if string(b) != want {
 		t.Errorf("the agent was run as:\n%s\nwant:\n%s", b, want)
+	}
+}
+
+// TestSessionCannotReadAgentSecrets: sessions run as the agent's own Unix
+// user, yet a logged-in user cannot read the token from the agent's
+// /proc/PID/environ, which would otherwise be theirs to read; the session
+// itself and pitstop status (the control socket) keep working. The agent
+// runs as nobody when the tests run as root, whom /proc lets read
+// anything.
+func TestSessionCannotReadAgentSecrets(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("/proc/PID/environ and PR_SET_DUMPABLE are Linux's")
+	}
+	ssh := tool(t, "ssh", sshInstall)
+	const token = "ghs_SessionMustNotSeeThis"
+	// A tree the agent's user can use: the binary, a workspace, the ready
+	// file. t.TempDir is private to the user running the tests.
+	dir, err := os.MkdirTemp("", "pitstop-secrets-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "pitstop")
+	b, err := os.ReadFile(pitstopBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	user := newKeyPair(t, "user")
+	ready := filepath.Join(dir, "ready.json")
+	stderr := &syncBuffer{}
+	cmd := exec.Command(bin, "agent", "--listen", "127.0.0.1:0", "--authorized-keys-data", user.public,
+		"--ready-file", ready, "--wait-timeout", "2m")
+	cmd.Dir = dir
+	cmd.Env = withEnv(agentEnv(), map[string]string{"PITSTOP_GITHUB_TOKEN": token, "GITHUB_WORKSPACE": dir, "HOME": dir})
+	cmd.Stderr = stderr
+	if os.Geteuid() == 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }() //nolint:errcheck // the exit status is not the point
+	t.Cleanup(func() { stopProcess(cmd, exited) })
+
+	var r readyDoc
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if b, err := os.ReadFile(ready); err == nil && json.Unmarshal(b, &r) == nil {
+			break
+		}
+		select {
+		case <-exited:
+			t.Fatalf("the agent exited before it was ready\n%s", stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no ready file within 30s\n%s", stderr)
+		}
+	}
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	if err := os.WriteFile(kh, []byte(r.KnownHosts+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// $PPID is the agent: the session's shell is its child.
+	script := `echo "ppid=$PPID"; env=$(tr '\0' '\n' </proc/$PPID/environ); echo "environ=$?"; ` +
+		`printf '%s\n' "$env" | grep '^PITSTOP_'; ` +
+		`tr '\0' '\n' </proc/$$/environ | grep -c '^GITHUB_WORKSPACE='; pitstop status; echo "status=$?"`
+	session := exec.Command(ssh, "-F", "/dev/null", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile="+kh,
+		"-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "BatchMode=yes", "-i", user.private,
+		"-p", strconv.Itoa(r.Port), "runner@127.0.0.1", script)
+	session.Env = agentEnv()
+	out, err := session.CombinedOutput()
+	if err != nil {
+		t.Fatalf("session: %v\n%s\n%s", err, out, stderr)
+	}
+	got := string(out)
+	if !strings.Contains(got, fmt.Sprintf("ppid=%d\n", cmd.Process.Pid)) {
+		t.Fatalf("the session's parent is not the agent (pid %d):\n%s", cmd.Process.Pid, got)
+	}
+	if strings.Contains(got, token) {
+		t.Errorf("a session read the token from the agent's /proc/PID/environ:\n%s", got)
+	}
+	if !strings.Contains(got, "Permission denied") || strings.Contains(got, "environ=0") {
+		t.Errorf("reading the agent's environ did not fail with permission denied:\n%s", got)
+	}
+	// The session's own process is unaffected (children are dumpable
+	// again after execve), and the control socket still answers.
+	for _, want := range []string{"\n1\n", "is paused", "connections: 1", "status=0"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("session output lacks %q:\n%s", want, got)
+		}
 	}
 }

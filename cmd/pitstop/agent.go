@@ -160,6 +160,10 @@ func readAllFrom(r io.Reader) ([]byte, error) {
 }
 
 func runAgent(io *IO, args []string) error {
+	// First, before the token or a relay key is read into memory.
+	if err := protectAgentProcess(); err != nil {
+		return err
+	}
 	o, parse := agentFlags(io)
 	rest, err := parse(args)
 	if err != nil {
