@@ -61,7 +61,7 @@ type pause struct {
 	waitUntil  time.Time // zero once someone connected
 	graceUntil time.Time // non-zero while waiting for a reconnect
 	conns      int       // authenticated connections open now
-	shells     int       // interactive shells running now
+	shells     int       // interactive shells (on a pty) running now
 	timers     map[string]*time.Timer
 	gens       map[string]int
 	ended      bool

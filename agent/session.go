@@ -14,7 +14,7 @@ import (
 
 // Session kinds, as logged and shown by "pitstop status".
 const (
-	kindShell = "shell" // an interactive shell: the only kind whose end can end the pause
+	kindShell = "shell" // a shell; only one on a pty (interactive) can end the pause
 	kindExec  = "exec"  // a command (ssh host cmd, legacy scp)
 	kindSFTP  = "sftp"  // the sftp subsystem (sftp, scp)
 )
@@ -151,7 +151,11 @@ func (s *server) handleSession(sess ssh.Session) {
 			prog.env = append(prog.env, "SSH_AUTH_SOCK="+sock)
 		}
 	}
-	if kind == kindShell {
+	// Only a shell on a terminal is someone at a prompt. One without
+	// ("ssh host < script", "echo cmd | ssh host") is a script, like an
+	// exec: its end says nothing about the user being done.
+	interactive := kind == kindShell && isPty
+	if interactive {
 		s.pause.shellStarted()
 	}
 	out := runProgram(sess, prog, ls.stop)
@@ -165,7 +169,7 @@ func (s *server) handleSession(sess ssh.Session) {
 	// The exit status goes out before the pause is told, so a client
 	// whose shell ended the pause still gets its status.
 	sess.Exit(out.status) //nolint:errcheck // the client may be gone
-	if kind == kindShell {
+	if interactive {
 		s.pause.shellEnded(!out.dropped && out.err == nil)
 	}
 }

@@ -253,7 +253,17 @@ func TestShellWithoutPTYReadsCommandsFromStdin(t *testing.T) {
 	if out.String() != "set by an earlier step\n" {
 		t.Errorf("stdout %q", out.String())
 	}
-	// Ending the only shell ends the pause.
+	// Without a terminal it is a script fed to a shell ("ssh host <
+	// script"), not someone at a prompt: like an exec, it does not end
+	// the pause.
+	h.stillRunning(500 * time.Millisecond)
+	if r := h.reason(); r != "" {
+		t.Fatalf("a shell without a terminal ended the pause (%s)\nlog:\n%s", r, h.logs)
+	}
+	// A shell with a terminal afterwards is what counts.
+	sh := ptyShell(t, c, 24, 80)
+	io.WriteString(sh.in, "exit\n")
+	sh.Wait() //nolint:errcheck // status checked elsewhere
 	h.waitEnd(EndShellsExited, 5*time.Second)
 }
 
