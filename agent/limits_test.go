@@ -3,8 +3,10 @@ package agent
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -156,11 +158,18 @@ func (h *harness) dialFrom(from string, u testUser) (*gossh.Client, error) {
 	return gossh.NewClient(cc, chans, reqs), nil
 }
 
-// TestUnauthenticatedCaps: connections that do not log in are capped per
-// address and in all; a flood from one address leaves room for others,
-// and the room comes back once they go.
+// TestUnauthenticatedCaps: connections that have not logged in are
+// capped per address and in all; a flood from one address leaves room for
+// others; a connection over a cap is held, not refused, and gets in when
+// a place frees up; and when the queue of held connections is full, the
+// oldest connection that has not logged in makes room for a newer one, so
+// idle connections cannot keep the real user out.
 func TestUnauthenticatedCaps(t *testing.T) {
-	h := startAgent(t, func(h *harness) { h.cfg.MaxUnauthenticated = perAddrUnauthenticated + 2 })
+	const total = perAddrUnauthenticated + 2
+	h := startAgent(t, func(h *harness) {
+		h.cfg.MaxUnauthenticated = total
+		h.cfg.LoginGraceTime = 20 * time.Second
+	})
 	var flood []net.Conn
 	for i := range perAddrUnauthenticated {
 		c, ok := rawConn(t, h, "127.0.0.1")
@@ -169,42 +178,104 @@ func TestUnauthenticatedCaps(t *testing.T) {
 		}
 		flood = append(flood, c)
 	}
-	if _, ok := rawConn(t, h, "127.0.0.1"); ok {
-		t.Fatal("one address got past its cap of waiting connections")
+	// Over its address's cap: held before the key exchange, not refused.
+	over := dialRaw(t, "127.0.0.1", h.ready.Address)
+	if got := banner(over, 300*time.Millisecond); got != "waiting" {
+		t.Fatalf("a connection over its address's cap: %s, want it held", got)
 	}
-	// Another address still gets in, and uses up the total cap with one
-	// more waiting connection.
+	// Another address still gets in, and the held one gets its turn as
+	// soon as one of the flood goes.
 	c, err := h.dialFrom("127.0.0.2", h.alice)
 	if err != nil {
 		t.Fatalf("alice from another address during the flood: %v\n%s", err, h.logs)
 	}
 	c.Close()
-	for range 2 {
+	flood[0].Close()
+	flood[0] = over
+	if got := banner(over, 5*time.Second); got != "banner" {
+		t.Fatalf("the held connection after a place freed up: %s, want the server's banner", got)
+	}
+
+	// Fill the total cap from a second address, then the queue of held
+	// connections from a third.
+	for range total - perAddrUnauthenticated {
 		if _, ok := rawConn(t, h, "127.0.0.2"); !ok {
 			t.Fatal("a second address was refused below the total cap")
 		}
 	}
-	if _, ok := rawConn(t, h, "127.0.0.3"); ok {
-		t.Fatal("a third address got past the total cap")
+	var queue []net.Conn
+	for range heldPerCap * total {
+		q := dialRaw(t, "127.0.0.3", h.ready.Address)
+		queue = append(queue, q)
 	}
-	if !h.logged("closed a connection before login: too many connections waiting to log in") ||
-		!h.logged("closed a connection before login: too many connections from this address waiting to log in") {
-		t.Errorf("the refusals are not in the log:\n%s", h.logs)
-	}
-	for _, c := range flood {
-		c.Close()
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := h.dialFrom("127.0.0.1", h.alice)
-		if err == nil {
-			c.Close()
-			break
+	for i, q := range queue {
+		if got := banner(q, 50*time.Millisecond); got != "waiting" {
+			t.Fatalf("held connection %d: %s, want it held", i+1, got)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the flood's address did not get its room back: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	}
+	// With everything full of idle connections, the real user still gets
+	// in: the oldest idle connection makes room.
+	c, err = h.dialFrom("127.0.0.4", h.alice)
+	if err != nil {
+		t.Fatalf("alice with every place taken by idle connections: %v\n%s", err, h.logs)
+	}
+	c.Close()
+	if got := banner(flood[1], 2*time.Second); got != "closed" {
+		t.Errorf("the oldest idle connection: %s, want it closed to make room", got)
+	}
+	if !h.logged("closed a connection that had not logged in, to make room for a newer one") {
+		t.Errorf("the eviction is not in the log:\n%s", h.logs)
+	}
+}
+
+// TestHeldConnectionGivesUp: a connection held over the cap is closed
+// after half its login grace time, and the log says why.
+func TestHeldConnectionGivesUp(t *testing.T) {
+	h := startAgent(t, func(h *harness) {
+		h.cfg.MaxUnauthenticated = 1
+		h.cfg.LoginGraceTime = 2 * time.Second
+	})
+	first := dialRaw(t, "127.0.0.1", h.ready.Address)
+	if got := banner(first, 5*time.Second); got != "banner" {
+		t.Fatalf("the first connection: %s", got)
+	}
+	held := dialRaw(t, "127.0.0.2", h.ready.Address)
+	if got := banner(held, 500*time.Millisecond); got != "waiting" {
+		t.Fatalf("the second connection: %s, want it held", got)
+	}
+	if got := banner(held, 5*time.Second); got != "closed" {
+		t.Fatalf("the held connection after half its grace time: %s, want it closed", got)
+	}
+	if !h.logged("closed a connection before login: too many connections waiting to log in for 1s") {
+		t.Errorf("the refusal is not in the log:\n%s", h.logs)
+	}
+}
+
+// dialRaw opens a TCP connection from the local address from.
+func dialRaw(t *testing.T, from, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// banner waits up to d for the server's version line on c and says what
+// happened: "banner", "closed" (the server closed c) or "waiting".
+func banner(c net.Conn, d time.Duration) string {
+	c.SetReadDeadline(time.Now().Add(d))
+	defer c.SetReadDeadline(time.Time{})
+	line, err := bufio.NewReader(c).ReadString('\n')
+	switch {
+	case err == nil && strings.HasPrefix(line, "SSH-2.0-"):
+		return "banner"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return "waiting"
+	default:
+		return "closed"
 	}
 }
 

@@ -206,7 +206,7 @@ func (c *trackedConn) Close() error {
 // connState is one TCP connection, from accept to close.
 type connState struct {
 	conn  *trackedConn
-	host  string      // the remote host, for the limits
+	slot  *slot       // its place among connections logging in (limits.go)
 	grace *time.Timer // closes it if it has not logged in in time
 	info  *connInfo   // set, under server.mu, once it logged in
 }
@@ -215,23 +215,35 @@ type connState struct {
 // starts its login grace time.
 func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
 	host := hostOf(c.RemoteAddr())
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
+	// gliderlabs calls this on the connection's own goroutine, so a
+	// connection held by the limits keeps nobody else waiting. It is held
+	// for at most half its login grace time, and keeps the rest to log in.
+	start := time.Now()
+	evict := func() {
+		s.audit.root().info(evConnRefused, "closed a connection that had not logged in, to make room for a newer one", func(e *zerolog.Event) *zerolog.Event {
+			return e.Str("remote_addr", c.RemoteAddr().String()).Str("reason", "evicted")
+		})
 		c.Close()
-		return nil // gliderlabs drops it
 	}
-	if ok, why := s.limits.admit(host); !ok {
-		s.mu.Unlock()
+	sl, why := s.limits.admit(host, s.cfg.LoginGraceTime/2, evict)
+	if sl == nil {
 		s.audit.root().info(evConnRefused, "closed a connection before login: "+why, func(e *zerolog.Event) *zerolog.Event {
 			return e.Str("remote_addr", c.RemoteAddr().String()).Str("reason", why)
 		})
 		c.Close()
+		return nil // gliderlabs drops it
+	}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		s.limits.release(sl)
+		c.Close()
 		return nil
 	}
-	cs := &connState{conn: &trackedConn{Conn: c}, host: host}
+	cs := &connState{conn: &trackedConn{Conn: c}, slot: sl}
 	cs.conn.done = func() { s.connEnded(cs) }
-	cs.grace = time.AfterFunc(s.cfg.LoginGraceTime, func() { s.loginTimedOut(cs) })
+	grace := s.cfg.LoginGraceTime - time.Since(start)
+	cs.grace = time.AfterFunc(grace, func() { s.loginTimedOut(cs) })
 	s.raw[cs.conn] = struct{}{}
 	s.rawWG.Add(1)
 	s.mu.Unlock()
@@ -291,7 +303,7 @@ func (s *server) loginProven(ctx ssh.Context) {
 	cs.info = info
 	s.conns[cs] = info
 	s.logins = append(s.logins, info.user+" from "+info.remote)
-	s.limits.release(cs.host)
+	s.limits.release(cs.slot)
 	s.connWG.Add(1)
 	s.mu.Unlock()
 	cs.grace.Stop()
@@ -306,7 +318,7 @@ func (s *server) connEnded(cs *connState) {
 	delete(s.raw, cs.conn)
 	info := cs.info
 	if info == nil {
-		s.limits.release(cs.host)
+		s.limits.release(cs.slot)
 	} else {
 		delete(s.conns, cs)
 	}
@@ -357,6 +369,7 @@ func (s *server) serve(ln net.Listener) {
 func (s *server) shutdown(reason EndReason, timeout time.Duration) {
 	s.mu.Lock()
 	s.closing = true
+	s.limits.close()
 	live := make([]*liveSession, 0, len(s.sessions))
 	for _, ls := range s.sessions {
 		live = append(live, ls)
