@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/pitstopci/pitstop/workflows"
 )
 
@@ -76,9 +78,11 @@ func plain(err error) string {
 //
 // One difference is tolerated, and reported as a warning: in a file whose
 // last line has no newline, a block scalar ending there ("run: |") has no
-// final line break, and any step after it must give it one. The result is
-// then compared with the input plus that newline, so nothing else may
-// differ.
+// final line break, and any step after it must give it one. Only a run:
+// script may change so, since a shell does not care; any other value
+// (a with: input, an env: variable) would reach its reader changed, so
+// the insertion is refused instead. The result is then compared with the
+// input plus that newline, so nothing else may differ.
 func (e *edit) checkInsert(n int) func(splice, []byte) (*workflows.Workflow, error) {
 	return func(sp splice, out []byte) (*workflows.Workflow, error) {
 		nw, err := workflows.Parse(e.file, out)
@@ -101,6 +105,9 @@ func (e *edit) checkInsert(n int) func(splice, []byte) (*workflows.Workflow, err
 		if err != nil && sp.off == len(e.src) && !e.t.endsWithNewline() {
 			ended, perr := workflows.Parse(e.file, append(e.src[:len(e.src):len(e.src)], e.t.newline(e.t.lines())...))
 			if perr == nil && workflows.Compare(ended, nw, ref) == nil {
+				if !endsInRun(e.src) {
+					return nil, fmt.Errorf("the file does not end with a newline, so the multi-line value at its end would gain one; add a newline at the end of the file and try again")
+				}
 				e.eofNewline, err = true, nil
 			}
 		}
@@ -147,4 +154,31 @@ func lines(ls []string, eol string) string {
 		b.WriteString(eol)
 	}
 	return b.String()
+}
+
+// endsInRun reports whether the last value in the document is the value
+// of a "run" key: the one value that may gain a final newline.
+func endsInRun(src []byte) bool {
+	var doc yaml.Node
+	if yaml.Unmarshal(src, &doc) != nil {
+		return false
+	}
+	key, last := lastValue(&doc, nil)
+	return key != nil && key.Value == "run" && last.Kind == yaml.ScalarNode
+}
+
+// lastValue returns the node that comes last in the text under n, with
+// the mapping key it is the value of (nil for a list item or the root).
+func lastValue(n, key *yaml.Node) (*yaml.Node, *yaml.Node) {
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		if len(n.Content) > 0 {
+			return lastValue(n.Content[len(n.Content)-1], nil)
+		}
+	case yaml.MappingNode:
+		if k := len(n.Content); k >= 2 {
+			return lastValue(n.Content[k-1], n.Content[k-2])
+		}
+	}
+	return key, n
 }
