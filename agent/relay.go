@@ -39,14 +39,19 @@ const RelaySocketLocalPort = 2222
 
 // RelayConfig makes the agent reachable through an OpenSSH server it
 // dials, instead of through a local listener. The zero value of every
-// field but Address and KeyFile means its default.
+// field but Address and Key or KeyFile means its default.
 type RelayConfig struct {
 	// Address is the relay's sshd as USER@HOST[:PORT]; the port defaults
 	// to 22. USER is the account the agent logs in as, best a dedicated
 	// one that may only forward ports.
 	Address string
-	// KeyFile holds the private key the agent logs in to the relay with
-	// (OpenSSH or PEM format, no passphrase). It is read once, at start.
+	// Key is the private key the agent logs in to the relay with
+	// (OpenSSH or PEM format, no passphrase), e.g. from a CI secret passed
+	// in the environment, so that no copy of it lands on disk. When set,
+	// KeyFile is not read.
+	Key []byte
+	// KeyFile holds the private key, as Key, when Key is not given. It is
+	// read once, at start.
 	KeyFile string
 	// KnownHostsFile holds the relay's host key in known_hosts format
 	// (what ssh-keyscan prints). Required unless InsecureIgnoreHostKey.
@@ -216,20 +221,24 @@ func newRelay(rc RelayConfig, log zerolog.Logger, now func() time.Time) (*relay,
 		return nil, err
 	}
 	r := &relay{cfg: rc, log: log, user: user, hostport: hostport, name: user + "@" + hostport, now: now}
-	if rc.KeyFile == "" {
-		return nil, fmt.Errorf("relay %s: no key to log in with (--relay-key FILE)", r.name)
-	}
-	pem, err := os.ReadFile(rc.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("read relay key: %w", err)
+	pem, keyName := rc.Key, "(given directly)"
+	switch {
+	case len(pem) > 0:
+	case rc.KeyFile == "":
+		return nil, fmt.Errorf("relay %s: no key to log in with (--relay-key FILE or PITSTOP_RELAY_KEY)", r.name)
+	default:
+		keyName = rc.KeyFile
+		if pem, err = os.ReadFile(rc.KeyFile); err != nil {
+			return nil, fmt.Errorf("read relay key: %w", err)
+		}
 	}
 	signer, err := gossh.ParsePrivateKey(pem)
 	if err != nil {
 		var pp *gossh.PassphraseMissingError
 		if errors.As(err, &pp) {
-			return nil, fmt.Errorf("relay key %s is protected by a passphrase; the agent needs one without (keep it in a CI secret instead)", rc.KeyFile)
+			return nil, fmt.Errorf("relay key %s is protected by a passphrase; the agent needs one without (keep it in a CI secret instead)", keyName)
 		}
-		return nil, fmt.Errorf("parse relay key %s: %w", rc.KeyFile, err)
+		return nil, fmt.Errorf("parse relay key %s: %w", keyName, err)
 	}
 	hostKeys, algos, err := r.hostKeyCheck()
 	if err != nil {

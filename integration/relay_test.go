@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -9,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -301,9 +303,16 @@ func agentEnv() []string {
 // startRelayAgent runs pitstop agent with args plus a ready file.
 func startRelayAgent(t *testing.T, args ...string) *agentRun {
 	t.Helper()
+	return startRelayAgentEnv(t, nil, args...)
+}
+
+// startRelayAgentEnv is startRelayAgent with variables added to
+// agentEnv.
+func startRelayAgentEnv(t *testing.T, env map[string]string, args ...string) *agentRun {
+	t.Helper()
 	a := &agentRun{ready: filepath.Join(t.TempDir(), "ready.json"), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	a.cmd = exec.Command(pitstopBin, append([]string{"agent", "--ready-file", a.ready}, args...)...)
-	a.cmd.Env = agentEnv()
+	a.cmd.Env = withEnv(agentEnv(), env)
 	a.cmd.Stdout, a.cmd.Stderr = a.stdout, a.stderr
 	a.start = time.Now()
 	if err := a.cmd.Start(); err != nil {
@@ -611,6 +620,35 @@ func TestRelayInsecureHostKey(t *testing.T) {
 	}
 }
 
+// TestRelayKeyFromEnvironment: without --relay-key, the agent logs in to
+// the relay with the key in PITSTOP_RELAY_KEY, as the action passes it,
+// and the actor gets in through the relay.
+func TestRelayKeyFromEnvironment(t *testing.T) {
+	s := newRelaySetup(t)
+	pemKey, err := os.ReadFile(s.agentKey.private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := s.agentArgs(t)
+	for i, a := range args {
+		if a == "--relay-key" {
+			args = append(args[:i:i], args[i+2:]...)
+			break
+		}
+	}
+	a := startRelayAgentEnv(t, map[string]string{"PITSTOP_RELAY_KEY": string(pemKey)}, args...)
+	r := a.readReady(t, 30*time.Second, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := userSSH(t, ctx, r, s.relay, s.actor, "echo key-from-env; pitstop continue").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "key-from-env") {
+		t.Fatalf("through the relay: %v\n%s\n%s", err, out, a.stderr)
+	}
+	if code := a.waitExit(t, 15*time.Second); code != 0 {
+		t.Fatalf("exit %d after pitstop continue, want 0\n%s", code, a.stderr)
+	}
+}
+
 // TestRelayReconnects: the relay dies twice during the pause, once with
 // its connections closed (a crash, a restart) and once silently (frozen,
 // as behind a dropped NAT mapping, found by keepalives). Each time the
@@ -725,15 +763,19 @@ func TestRelaySocket(t *testing.T) {
 }
 
 // TestActionRelayInputs: agent.sh masks every line of the relay key
-// before anything else, writes it to a private file, passes the relay
-// flags, and keeps the key out of the agent's environment; outputs.sh
-// removes the key once the pause is over.
+// before anything else, hands the key to the agent in PITSTOP_RELAY_KEY
+// (with LF line ends), and writes it to no file: nothing of it is on disk
+// while the agent runs. The relay flags are passed on.
 func TestActionRelayInputs(t *testing.T) {
 	action := actionCopy(t)
 	state := t.TempDir()
-	log := filepath.Join(t.TempDir(), "agent.log")
+	logDir := t.TempDir()
+	log, keyLog, lsLog := filepath.Join(logDir, "agent.log"), filepath.Join(logDir, "key"), filepath.Join(logDir, "ls")
 	fake := filepath.Join(state, "pitstop")
-	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + log + "\nenv | grep -E '^PITSTOP_RELAY' | sort >> " + log + "\n"
+	// The fake agent records, while it runs, its arguments, the key it was
+	// given, and what the state directory holds.
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + log + "\nprintf '%s' \"$PITSTOP_RELAY_KEY\" > " + keyLog +
+		"\nls -A " + state + " > " + lsLog + "\n"
 	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -768,30 +810,31 @@ func TestActionRelayInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyFile, khFile := filepath.Join(state, "relay_key"), filepath.Join(state, "relay_known_hosts")
+	khFile := filepath.Join(state, "relay_known_hosts")
 	want := strings.Join([]string{
 		"agent", "--ready-file", filepath.Join(state, "ready.json"),
 		"--relay", "pitstop@bastion.example.com:2222", "--relay-jump", "bastion.example.com:2222",
-		"--relay-key", keyFile, "--relay-known-hosts", khFile,
+		"--relay-known-hosts", khFile,
 	}, "\n") + "\n"
 	if string(b) != want {
-		t.Errorf("the agent was run as:\n%s\nwant (and no PITSTOP_RELAY* left in its environment):\n%s", b, want)
+		t.Errorf("the agent was run as:\n%s\nwant:\n%s", b, want)
 	}
-	if k, err := os.ReadFile(keyFile); err != nil || string(k) != string(pemKey) {
-		t.Errorf("relay key file: %q, %v; want the key with LF line ends", k, err)
+	if k, err := os.ReadFile(keyLog); err != nil || string(k) != string(pemKey) {
+		t.Errorf("PITSTOP_RELAY_KEY in the agent's environment: %q, %v; want the key with LF line ends", k, err)
 	}
-	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("relay key file: %v, %v; want mode 0600", fi, err)
+	// During the pause the state directory holds no copy of the key.
+	if ls, err := os.ReadFile(lsLog); err != nil || string(ls) != "pitstop\nrelay_known_hosts\n" {
+		t.Errorf("while the agent ran, the state directory held %q (%v); want only pitstop and relay_known_hosts", ls, err)
 	}
+	filepath.WalkDir(state, func(path string, d fs.DirEntry, err error) error { //nolint:errcheck // checked inside
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(path); bytes.Contains(b, []byte("PRIVATE KEY")) {
+				t.Errorf("%s holds the relay key", path)
+			}
+		}
+		return nil
+	})
 	if kh, err := os.ReadFile(khFile); err != nil || string(kh) != knownHosts+"\n" {
 		t.Errorf("relay known_hosts: %q, %v", kh, err)
-	}
-
-	out, err, _ = runScript(t, filepath.Join(action, "outputs.sh"), map[string]string{"PITSTOP_STATE": state, "PITSTOP_READY_FILE": ""})
-	if err != nil {
-		t.Fatalf("outputs.sh: %v\n%s", err, out)
-	}
-	if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the relay key is still there after the outputs step: %v", err)
 	}
 }

@@ -30,22 +30,23 @@ fi
 
 # relay: the key comes from a secret. Each of its lines is masked before
 # anything else can print it (GitHub masks a multi-line secret only as a
-# whole), and it goes to a private file that the outputs step removes once
-# the pause is over. The relay flags are passed whenever an input is set;
-# the agent itself says when one is missing.
+# whole). It reaches the agent in PITSTOP_RELAY_KEY, never in a file: a
+# file would be readable from a session for the whole pause, while the
+# agent's environment is not (the agent makes itself non-dumpable, and
+# keeps PITSTOP_* out of sessions). The relay flags are passed whenever an
+# input is set; the agent itself says when one is missing.
 [[ -n ${PITSTOP_RELAY:-} ]] && args+=(--relay "$PITSTOP_RELAY")
 [[ -n ${PITSTOP_RELAY_JUMP:-} ]] && args+=(--relay-jump "$PITSTOP_RELAY_JUMP")
 if [[ -n ${PITSTOP_RELAY_KEY:-} && -n ${PITSTOP_RELAY_KEY//[[:space:]]/} ]]; then
-	relay_key="${PITSTOP_RELAY_KEY//$'\r'/}"
+	PITSTOP_RELAY_KEY="${PITSTOP_RELAY_KEY//$'\r'/}"
 	while IFS= read -r line; do
 		if [[ -n ${line//[[:space:]]/} ]]; then
 			echo "::add-mask::$line"
 		fi
-	done <<<"$relay_key"
-	key="$PITSTOP_STATE/relay_key"
-	(umask 077 && printf '%s\n' "${relay_key%$'\n'}" >"$key")
-	args+=(--relay-key "$key")
-	unset relay_key
+	done <<<"$PITSTOP_RELAY_KEY"
+	export PITSTOP_RELAY_KEY
+else
+	unset PITSTOP_RELAY_KEY
 fi
 if [[ -n ${PITSTOP_RELAY_KNOWN_HOSTS:-} && -n ${PITSTOP_RELAY_KNOWN_HOSTS//[[:space:]]/} ]]; then
 	known="$PITSTOP_STATE/relay_known_hosts"
@@ -66,10 +67,11 @@ for opt in allow-untrusted-prs allow-local-forwarding allow-remote-forwarding al
 	fi
 done
 
-# The token stays in PITSTOP_GITHUB_TOKEN, which the agent reads and, like
-# every PITSTOP_* variable, never passes on to the sessions: the person
-# debugging gets the step's environment, not the action's credentials. It
-# is not a flag, which other users of the machine could read from ps.
+# The token stays in PITSTOP_GITHUB_TOKEN (and the relay key in
+# PITSTOP_RELAY_KEY), which the agent reads and, like every PITSTOP_*
+# variable, never passes on to the sessions: the person debugging gets the
+# step's environment, not the action's credentials. Neither is a flag,
+# which other users of the machine could read from ps.
 if [[ -z ${PITSTOP_GITHUB_TOKEN:-} ]]; then
 	unset PITSTOP_GITHUB_TOKEN # act has no token; let the agent fall back
 fi
@@ -77,7 +79,7 @@ fi
 bin="$PITSTOP_BIN"
 unset PITSTOP_BIN PITSTOP_STATE PITSTOP_AUTHORIZED_USERS PITSTOP_AUTHORIZED_KEYS \
 	PITSTOP_LISTEN PITSTOP_WAIT_TIMEOUT PITSTOP_MAX_DURATION PITSTOP_READY_FILE \
-	PITSTOP_LOG_FORMAT PITSTOP_INSTALL PITSTOP_RELAY PITSTOP_RELAY_KEY PITSTOP_RELAY_KNOWN_HOSTS \
+	PITSTOP_LOG_FORMAT PITSTOP_INSTALL PITSTOP_RELAY PITSTOP_RELAY_KNOWN_HOSTS \
 	PITSTOP_RELAY_JUMP
 unset PITSTOP_MIN_PERMISSION PITSTOP_AUDIT_LOG PITSTOP_ALLOW_UNTRUSTED_PRS PITSTOP_ALLOW_LOCAL_FORWARDING \
 	PITSTOP_ALLOW_REMOTE_FORWARDING PITSTOP_ALLOW_AGENT_FORWARDING

@@ -5,9 +5,6 @@
 # connecting.
 set -euo pipefail
 
-# The relay key agent.sh wrote is only needed while the agent runs.
-rm -f -- "${PITSTOP_STATE:?}/relay_key"
-
 ready="${PITSTOP_READY_FILE:-${PITSTOP_STATE:?}/ready.json}"
 if [[ ! -s $ready ]]; then
 	echo "pitstop: no ready file at $ready (the agent did not start listening); no outputs"

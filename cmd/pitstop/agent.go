@@ -119,7 +119,7 @@ func (o *agentOptions) config(io *IO) (agent.Config, error) {
 	if cfg.Token == "" {
 		cfg.Token = io.Getenv("GITHUB_TOKEN")
 	}
-	relay, err := o.relay.config()
+	relay, err := o.relay.config(io.Getenv("PITSTOP_RELAY_KEY"))
 	if err != nil {
 		return cfg, err
 	}

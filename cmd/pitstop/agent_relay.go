@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"strings"
 	"time"
 
 	"github.com/pitstopci/pitstop/agent"
@@ -12,8 +13,10 @@ const relayHelp = `
 Behind NAT (GitHub-hosted runners accept no incoming connections), the agent
 can dial an OpenSSH server you run instead, a bastion, and ask it to forward
 a port on its loopback to the agent: --relay USER@HOST[:PORT] with
---relay-key FILE (the agent's key for the relay) and --relay-known-hosts FILE
-(the relay's host key, e.g. from ssh-keyscan). Users then connect with
+--relay-key FILE (the agent's key for the relay; without it, the key text is
+read from PITSTOP_RELAY_KEY, which the action uses so the key is never
+written to disk) and --relay-known-hosts FILE (the relay's host key, e.g.
+from ssh-keyscan). Users then connect with
   ssh -J USER@HOST -p PORT runner@127.0.0.1
 as printed; their session is end-to-end encrypted with the agent. A relay
 that cannot be reached or refuses the agent is an error (exit 1) before the
@@ -43,8 +46,10 @@ func (o *relayOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.keepalive, "relay-keepalive", agent.DefaultRelayKeepalive, "check that the relay answers every `duration`; 3 missed answers in a row mean reconnect")
 }
 
-// config returns the relay configuration, nil without --relay.
-func (o *relayOptions) config() (*agent.RelayConfig, error) {
+// config returns the relay configuration, nil without --relay. envKey
+// is PITSTOP_RELAY_KEY, the key's text, used when --relay-key is not
+// given.
+func (o *relayOptions) config(envKey string) (*agent.RelayConfig, error) {
 	if o.address == "" {
 		for flag, set := range map[string]bool{
 			"--relay-key": o.key != "", "--relay-known-hosts": o.knownHosts != "", "--relay-socket": o.socket != "",
@@ -57,8 +62,8 @@ func (o *relayOptions) config() (*agent.RelayConfig, error) {
 		return nil, nil
 	}
 	switch {
-	case o.key == "":
-		return nil, usagef("--relay needs --relay-key FILE, the key the agent logs in to the relay with")
+	case o.key == "" && strings.TrimSpace(envKey) == "":
+		return nil, usagef("--relay needs --relay-key FILE (or the key's text in PITSTOP_RELAY_KEY), the key the agent logs in to the relay with")
 	case o.knownHosts == "" && !o.insecure:
 		return nil, usagef("--relay needs --relay-known-hosts FILE to check the relay's host key (ssh-keyscan -p PORT HOST prints it), or --relay-insecure-ignore-host-key")
 	case o.knownHosts != "" && o.insecure:
@@ -70,7 +75,7 @@ func (o *relayOptions) config() (*agent.RelayConfig, error) {
 	case o.keepalive <= 0:
 		return nil, usagef("--relay-keepalive must be positive, not %v", o.keepalive)
 	}
-	return &agent.RelayConfig{
+	rc := &agent.RelayConfig{
 		Address:               o.address,
 		KeyFile:               o.key,
 		KnownHostsFile:        o.knownHosts,
@@ -79,5 +84,9 @@ func (o *relayOptions) config() (*agent.RelayConfig, error) {
 		Port:                  o.port,
 		Jump:                  o.jump,
 		Keepalive:             o.keepalive,
-	}, nil
+	}
+	if o.key == "" {
+		rc.Key = []byte(envKey)
+	}
+	return rc, nil
 }
