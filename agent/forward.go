@@ -247,51 +247,6 @@ func (s *server) serveRemoteForward(ctx ssh.Context, conn *gossh.ServerConn, al 
 	forwardEnded(al, "remote", since, toConn, toChan)
 }
 
-// agentRequest is the session request behind "ssh -A".
-const agentRequest = "auth-agent-req@openssh.com"
-
-// sessionChannel is gliderlabs' session handler behind a filter that
-// refuses agent forwarding unless it is allowed: gliderlabs accepts
-// every such request, and a client told yes believes its agent is
-// there.
-func (s *server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, newChan gossh.NewChannel, ctx ssh.Context) {
-	if !s.cfg.AllowAgentForwarding {
-		newChan = agentFilter{NewChannel: newChan, refused: func() {
-			s.ctxAudit(ctx).info(evForwardDenied, "refused agent forwarding (ssh -A): it is off (--allow-agent-forwarding)",
-				func(e *zerolog.Event) *zerolog.Event { return e.Str("forward", "agent") })
-		}}
-	}
-	ssh.DefaultSessionHandler(srv, conn, newChan, ctx)
-}
-
-// agentFilter is a session channel whose agent requests are refused.
-type agentFilter struct {
-	gossh.NewChannel
-	refused func()
-}
-
-// Accept accepts the channel and passes on every request but the
-// agent's. The filter ends with the channel's requests.
-func (f agentFilter) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
-	ch, reqs, err := f.NewChannel.Accept()
-	if err != nil {
-		return ch, reqs, err
-	}
-	out := make(chan *gossh.Request)
-	go func() {
-		defer close(out)
-		for r := range reqs {
-			if r.Type == agentRequest {
-				f.refused()
-				r.Reply(false, nil) //nolint:errcheck // the client may be gone
-				continue
-			}
-			out <- r
-		}
-	}()
-	return ch, out, nil
-}
-
 // forwardAgent makes a socket in a private directory whose connections
 // are carried to the client's agent, for the session's SSH_AUTH_SOCK.
 // stop closes it and waits for its goroutines.

@@ -14,11 +14,11 @@ const sessionsSupported = false
 
 // program is what a session runs.
 type program struct {
-	argv   []string
-	env    []string
-	dir    string
-	window *ssh.Window
-	winCh  <-chan ssh.Window
+	argv  []string
+	env   []string
+	dir   string
+	pty   *ptyRequest
+	winCh <-chan ssh.Window
 }
 
 // outcome is how a session's program ended.

@@ -32,11 +32,11 @@ const (
 
 // program is what a session runs.
 type program struct {
-	argv   []string
-	env    []string
-	dir    string
-	window *ssh.Window // non-nil: run on a pty of this size
-	winCh  <-chan ssh.Window
+	argv  []string
+	env   []string
+	dir   string
+	pty   *ptyRequest       // non-nil: run on a pty of this kind
+	winCh <-chan ssh.Window // the pty's new sizes
 }
 
 // outcome is how a session's program ended.
@@ -54,7 +54,7 @@ func runProgram(sess ssh.Session, p program, stop <-chan struct{}) outcome {
 	cmd := exec.Command(p.argv[0], p.argv[1:]...)
 	cmd.Env = p.env
 	cmd.Dir = p.dir
-	if p.window != nil {
+	if p.pty != nil {
 		return runOnPTY(sess, cmd, p, stop)
 	}
 	return runOnPipes(sess, cmd, stop)
@@ -90,7 +90,7 @@ func runOnPTY(sess ssh.Session, cmd *exec.Cmd, p program, stop <-chan struct{}) 
 	if err != nil {
 		return outcome{status: 255, err: err}
 	}
-	setWindow(master, *p.window)
+	setWindow(master, p.pty.Window)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	err = cmd.Start()
@@ -101,7 +101,7 @@ func runOnPTY(sess ssh.Session, cmd *exec.Cmd, p program, stop <-chan struct{}) 
 	}
 
 	// Window changes follow until the pty is closed. The channel is
-	// gliderlabs', closed when the session's requests end.
+	// sessionFilter's, closed when the session's requests end.
 	var mu sync.Mutex
 	closed := false
 	go func() {
@@ -116,6 +116,8 @@ func runOnPTY(sess ssh.Session, cmd *exec.Cmd, p program, stop <-chan struct{}) 
 	go io.Copy(master, sess) //nolint:errcheck // stdin: ends with the channel or the pty
 	outDone := make(chan struct{})
 	go func() {
+		// Byte for byte: the pty's line discipline has done what output
+		// processing the program asked for (see sessionFilter).
 		io.Copy(sess, master) //nolint:errcheck // ends with EIO once the program and its children are gone
 		close(outDone)
 	}()

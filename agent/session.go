@@ -111,7 +111,10 @@ func (s *server) handleSession(sess ssh.Session) {
 	if sess.RawCommand() == "" {
 		kind = kindShell
 	}
-	ptyReq, winCh, isPty := sess.Pty()
+	// Not sess.Pty(): pty requests are answered by sessionFilter, so
+	// gliderlabs never rewrites the session's output.
+	st := sessionStateOf(sess)
+	ptyReq, isPty := st.ptyRequest()
 	ls := s.register(sess, kind, isPty)
 	if ls == nil {
 		fmt.Fprintln(sess.Stderr(), "pitstop: the pause is over; the job has moved on.")
@@ -134,13 +137,15 @@ func (s *server) handleSession(sess ssh.Session) {
 		argv:  s.argv(kind, sess.RawCommand(), isPty),
 		env:   s.sessionEnv(sess, ptyTerm(ptyReq, isPty)),
 		dir:   s.workdir(),
-		winCh: winCh,
+		winCh: st.winch,
 	}
 	if isPty {
-		prog.window = &ptyReq.Window
+		prog.pty = &ptyReq
 	}
 	if kind == kindShell && isPty {
-		sess.Write([]byte(s.banner())) //nolint:errcheck // a failed write shows up as a dropped session
+		// Straight to the client, not through the pty: the line ends are
+		// the terminal's.
+		sess.Write([]byte(strings.ReplaceAll(s.banner(), "\n", "\r\n"))) //nolint:errcheck // a failed write shows up as a dropped session
 	}
 	if ssh.AgentRequested(sess) {
 		sock, stop, err := s.forwardAgent(sess, al)
@@ -223,7 +228,7 @@ func (s *server) auditLegacySCP(al auditLog, command string) {
 	})
 }
 
-func ptyTerm(p ssh.Pty, isPty bool) string {
+func ptyTerm(p ptyRequest, isPty bool) string {
 	if !isPty {
 		return ""
 	}

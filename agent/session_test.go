@@ -358,3 +358,20 @@ func TestOpenSSHPauseEnds(t *testing.T) {
 		}
 	})
 }
+
+// TestPTYOutputIsNotRewritten: what a program writes to its terminal
+// reaches the client byte for byte, as with sshd. Programs in raw mode
+// (vim, less, tmux) move the cursor with a bare LF; turning it into CR LF
+// garbles their screens.
+func TestPTYOutputIsNotRewritten(t *testing.T) {
+	h := startAgent(t, nil)
+	cmd := exec.Command(openSSH(t), h.sshArgs(h.alice.keyFile, "-tt", `stty raw -echo; printf 'a\nb\r\r\nc'`)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ssh: %v\nstderr: %s\nlog:\n%s", err, stderr.String(), h.logs)
+	}
+	if got, want := stdout.String(), "a\nb\r\r\nc"; got != want {
+		t.Errorf("the client got %q, want %q as the program wrote it", got, want)
+	}
+}

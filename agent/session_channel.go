@@ -1,0 +1,223 @@
+package agent
+
+import (
+	"sync"
+
+	"github.com/gliderlabs/ssh"
+	"github.com/rs/zerolog"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// A session channel is served by gliderlabs' session handler behind a
+// filter (sessionFilter) that takes some requests out of its hands:
+//
+//   - "pty-req" and "window-change" are answered here. gliderlabs, once
+//     it has accepted a pty, rewrites every "\n" the session writes into
+//     "\r\n" (it does not apply terminal modes, so it fakes ONLCR). The
+//     pty's own line discipline already does that when the program wants
+//     it; programs in raw mode (vim, less, tmux) write bare LFs to move
+//     the cursor, and the rewrite garbles their screens. Handled here,
+//     gliderlabs never sees a pty, the program's bytes go out unchanged as
+//     with sshd, and the client's terminal modes can be applied.
+//   - "auth-agent-req@openssh.com" is refused unless agent forwarding is
+//     allowed: gliderlabs accepts every such request, and a client told
+//     yes believes its agent is there.
+//
+// What the filter learns is kept in a sessionState, which the session
+// handler finds in the session's context (a channelContext).
+
+// ptyRequest is a "pty-req" (RFC 4254 6.2).
+type ptyRequest struct {
+	Term   string
+	Window ssh.Window
+	// Modes are the encoded terminal modes (RFC 4254 8), applied to the
+	// pty by applyModes.
+	Modes []byte
+}
+
+// ptyRequestMsg and windowChangeMsg are the requests' wire formats.
+type ptyRequestMsg struct {
+	Term                             string
+	Columns, Rows, WidthPx, HeightPx uint32
+	Modes                            string
+}
+
+type windowChangeMsg struct {
+	Columns, Rows, WidthPx, HeightPx uint32
+}
+
+// sessionState is what the filter learned about one session channel.
+type sessionState struct {
+	mu      sync.Mutex
+	pty     *ptyRequest
+	started bool // a shell, exec or subsystem was asked for: too late for a pty
+	// winch carries the latest window size, never more than one pending;
+	// it is closed when the channel's requests end.
+	winch chan ssh.Window
+}
+
+func newSessionState() *sessionState {
+	return &sessionState{winch: make(chan ssh.Window, 1)}
+}
+
+// ptyRequest returns the session's pty request, if it made one.
+func (st *sessionState) ptyRequest() (ptyRequest, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.pty == nil {
+		return ptyRequest{}, false
+	}
+	return *st.pty, true
+}
+
+// ctxKeySession holds a session channel's *sessionState in its context.
+const ctxKeySession ctxKey = "pitstop-session"
+
+// sessionStateOf is the state of sess's channel. A session that did not
+// come through the filter has an empty one: no pty.
+func sessionStateOf(sess ssh.Session) *sessionState {
+	if st, ok := sess.Context().Value(ctxKeySession).(*sessionState); ok {
+		return st
+	}
+	return newSessionState()
+}
+
+// channelContext is a session channel's context: the connection's, with
+// values of its own. gliderlabs hands the channel handler's context to
+// the session as Session.Context, so this is how the handler finds the
+// channel's sessionState. Values set on it (gliderlabs marks agent
+// forwarding requests this way) stay with the session rather than the
+// whole connection.
+type channelContext struct {
+	ssh.Context
+
+	mu     sync.Mutex
+	values map[any]any
+}
+
+func newChannelContext(parent ssh.Context) *channelContext {
+	return &channelContext{Context: parent, values: map[any]any{}}
+}
+
+// Value looks in the channel's own values first, then the connection's.
+func (c *channelContext) Value(key any) any {
+	c.mu.Lock()
+	v, ok := c.values[key]
+	c.mu.Unlock()
+	if ok {
+		return v
+	}
+	return c.Context.Value(key)
+}
+
+// SetValue sets a value for this channel only.
+func (c *channelContext) SetValue(key, value any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.values[key] = value
+}
+
+// agentRequest is the session request behind "ssh -A".
+const agentRequest = "auth-agent-req@openssh.com"
+
+// sessionChannel serves a "session" channel: gliderlabs' handler behind
+// a sessionFilter.
+func (s *server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, newChan gossh.NewChannel, ctx ssh.Context) {
+	st := newSessionState()
+	cctx := newChannelContext(ctx)
+	cctx.SetValue(ctxKeySession, st)
+	f := sessionFilter{NewChannel: newChan, state: st, allowAgent: s.cfg.AllowAgentForwarding, refused: func() {
+		s.ctxAudit(ctx).info(evForwardDenied, "refused agent forwarding (ssh -A): it is off (--allow-agent-forwarding)",
+			func(e *zerolog.Event) *zerolog.Event { return e.Str("forward", "agent") })
+	}}
+	ssh.DefaultSessionHandler(srv, conn, f, cctx)
+}
+
+// sessionFilter is a session channel whose pty, window-change and agent
+// requests are answered before gliderlabs sees the rest.
+type sessionFilter struct {
+	gossh.NewChannel
+	state      *sessionState
+	allowAgent bool
+	refused    func() // called when an agent request is refused
+}
+
+// Accept accepts the channel and passes on the requests the filter does
+// not answer itself. The filter ends with the channel's requests.
+func (f sessionFilter) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
+	ch, reqs, err := f.NewChannel.Accept()
+	if err != nil {
+		return ch, reqs, err
+	}
+	out := make(chan *gossh.Request)
+	go func() {
+		defer close(f.state.winch)
+		defer close(out)
+		for r := range reqs {
+			if ok, handled := f.answer(r); handled {
+				r.Reply(ok, nil) //nolint:errcheck // the client may be gone
+				continue
+			}
+			out <- r
+		}
+	}()
+	return ch, out, nil
+}
+
+// answer handles the requests the filter owns; handled is false for
+// those gliderlabs is to see.
+func (f sessionFilter) answer(r *gossh.Request) (ok, handled bool) {
+	st := f.state
+	switch r.Type {
+	case agentRequest:
+		if f.allowAgent {
+			return false, false
+		}
+		f.refused()
+		return false, true
+	case "shell", "exec", "subsystem":
+		st.mu.Lock()
+		st.started = true
+		st.mu.Unlock()
+		return false, false
+	case "pty-req":
+		var m ptyRequestMsg
+		if err := gossh.Unmarshal(r.Payload, &m); err != nil {
+			return false, true
+		}
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if st.started || st.pty != nil {
+			return false, true
+		}
+		st.pty = &ptyRequest{Term: m.Term, Window: window(m.Columns, m.Rows), Modes: []byte(m.Modes)}
+		return true, true
+	case "window-change":
+		var m windowChangeMsg
+		if err := gossh.Unmarshal(r.Payload, &m); err != nil {
+			return false, true
+		}
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if st.pty == nil {
+			return false, true
+		}
+		w := window(m.Columns, m.Rows)
+		st.pty.Window = w
+		// Only the latest size matters; this goroutine is the only
+		// sender, so after the drain there is room.
+		select {
+		case <-st.winch:
+		default:
+		}
+		st.winch <- w
+		return true, true
+	}
+	return false, false
+}
+
+// window is a terminal size from a request's uint32 fields, clamped so
+// that a nonsense size cannot overflow.
+func window(cols, rows uint32) ssh.Window {
+	return ssh.Window{Width: int(min(cols, 1<<16-1)), Height: int(min(rows, 1<<16-1))}
+}
