@@ -91,6 +91,8 @@ func runOnPTY(sess ssh.Session, cmd *exec.Cmd, p program, stop <-chan struct{}) 
 		return outcome{status: 255, err: err}
 	}
 	setWindow(master, p.pty.Window)
+	// As sshd does; a terminal without them still works, with defaults.
+	applyModes(tty, p.pty.Modes) //nolint:errcheck // see above
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	err = cmd.Start()

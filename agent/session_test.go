@@ -375,3 +375,31 @@ func TestPTYOutputIsNotRewritten(t *testing.T) {
 		t.Errorf("the client got %q, want %q as the program wrote it", got, want)
 	}
 }
+
+// TestTerminalModesAreApplied: the modes the client sends with its pty
+// request (RFC 4254 section 8) are set on the session's terminal, as sshd
+// does: here echo off, no CR LF output mapping, and ^G as the interrupt
+// key.
+func TestTerminalModesAreApplied(t *testing.T) {
+	h := startAgent(t, nil)
+	c := h.mustDial(h.alice)
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	modes := gossh.TerminalModes{gossh.ECHO: 0, gossh.ONLCR: 0, gossh.VINTR: 7, gossh.ICANON: 1, gossh.ISIG: 1}
+	if err := s.RequestPty("xterm", 24, 80, modes); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Output("stty -a")
+	if err != nil {
+		t.Fatalf("stty -a: %v\n%s", err, out)
+	}
+	got := string(out)
+	for _, want := range []string{"intr = ^G;", " -echo ", " -onlcr ", " icanon ", " isig "} {
+		if !strings.Contains(strings.ReplaceAll(got, "\n", " "), want) {
+			t.Errorf("stty -a lacks %q:\n%s", want, got)
+		}
+	}
+}

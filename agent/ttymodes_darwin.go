@@ -1,0 +1,10 @@
+package agent
+
+import "golang.org/x/sys/unix"
+
+// The termios ioctls, and the value of a disabled control character.
+const (
+	ioctlGetTermios = unix.TIOCGETA
+	ioctlSetTermios = unix.TIOCSETA
+	vdisable        = 0xff
+)
