@@ -30,6 +30,10 @@ import (
 // GitHub runner always sets RUNNER_ENVIRONMENT (github-hosted or
 // self-hosted) and act never does, so a workflow that sets ACT=true on
 // GitHub still gets rule 2: the relaxation cannot leak onto a real run.
+// Gitea and Forgejo runners, built on act, look the same as act does; so
+// rule 3 is the only relaxation, and it admits no more than the keys that
+// whoever wrote the step gave. Who may debug (permission.go) is checked
+// the same way everywhere.
 
 // platform is where the agent runs, as far as the environment tells.
 type platform int

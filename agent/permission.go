@@ -15,11 +15,11 @@ import (
 // Who may debug — rules on top of who may log in (access.go), checked
 // before the agent listens:
 //
-//  7. On a GitHub run, the agent refuses pull_request_target runs and runs
-//     for pull requests from forks (and workflow_run runs that a fork's
-//     pull request set off): they hold the base repository's secrets, or
-//     run code from outside the project, on behalf of someone who may not
-//     be trusted with either. Config.AllowUntrustedPRs lets them through,
+//  7. The agent refuses pull_request_target runs and runs for pull
+//     requests from forks (and workflow_run runs that a fork's pull
+//     request set off): they hold the base repository's secrets, or run
+//     code from outside the project, on behalf of someone who may not be
+//     trusted with either. Config.AllowUntrustedPRs lets them through,
 //     with a warning in the log.
 //  8. With a token, every forge user who may log in (the triggering user
 //     and each --github-user) must have at least Config.MinPermission
@@ -27,8 +27,13 @@ import (
 //     API does not know, or an API failure refuses the run: the check
 //     fails closed. Without a token the check is skipped, and the log says
 //     so in a warning.
-//  9. Under act neither check applies: act has no GitHub API and no real
-//     event, and runs on the user's own machine with their own secrets.
+//  9. Both apply on every platform, act included. Gitea and Forgejo
+//     runners are built on act and look like it (ACT=true, no
+//     RUNNER_ENVIRONMENT), yet run pull requests from forks with the
+//     repository's secrets; on a laptop, act's event is the one the user
+//     chose (push by default). The only act relaxation is rule 3 of
+//     access.go: the actor's keys are not looked up when keys were given
+//     directly, and then there is no user whose permission to check.
 //
 // Keys given directly (--authorized-keys) name no user whose permission
 // could be checked: whoever configured the step vouches for them.
@@ -103,10 +108,17 @@ var errNotAllowed = errors.New("refusing to pause")
 // checkEvent applies rule 7. It reads the event payload only for the
 // events whose trust depends on it.
 func checkEvent(cfg Config, env envMap) error {
-	if detectPlatform(env) != platformGitHub {
+	why, err := untrustedEvent(env)
+	if errors.Is(err, errNoPullRequest) && detectPlatform(env) == platformAct {
+		// act without -e FILE makes up the payload {}: there is no pull
+		// request in it, so no fork to refuse. Runners built on act
+		// (Gitea, Forgejo) always send the pull request, and a fork's
+		// is refused below like anywhere else.
+		cfg.Log.Warn().Str("event", env.get("GITHUB_EVENT_NAME")).
+			Msg("the event payload holds no pull request (act without -e FILE), so there is no pull request to judge; " +
+				"pass act a real event file to have it checked")
 		return nil
 	}
-	why, err := untrustedEvent(env)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errNotAllowed, err)
 	}
@@ -147,6 +159,10 @@ type eventPayload struct {
 	} `json:"workflow_run"`
 }
 
+// errNoPullRequest is wrapped when a pull request or workflow_run event's
+// payload lacks the object that would tell whether it comes from a fork.
+var errNoPullRequest = errors.New("no pull request in the event")
+
 // untrustedEvent says why the run's event is not to be trusted, or ""
 // when it is. An event whose payload cannot be read is an error: the
 // check fails closed.
@@ -174,7 +190,7 @@ func untrustedEvent(env envMap) (string, error) {
 	if name == "workflow_run" {
 		wr := ev.WorkflowRun
 		if wr == nil {
-			return "", fmt.Errorf("the workflow_run event %s has no workflow_run object", path)
+			return "", fmt.Errorf("the workflow_run event %s has no workflow_run object: %w", path, errNoPullRequest)
 		}
 		if fromFork(wr.HeadRepository, wr.Repository) {
 			return fmt.Sprintf("this workflow_run follows a %s run from the fork %s", wr.Event, repoName(wr.HeadRepository)), nil
@@ -183,7 +199,7 @@ func untrustedEvent(env envMap) (string, error) {
 	}
 	pr := ev.PullRequest
 	if pr == nil {
-		return "", fmt.Errorf("the %s event %s has no pull_request object", name, path)
+		return "", fmt.Errorf("the %s event %s has no pull_request object: %w", name, path, errNoPullRequest)
 	}
 	if fromFork(pr.Head.Repo, pr.Base.Repo) {
 		return fmt.Sprintf("pull request #%d comes from the fork %s, not from %s", pr.Number, repoName(pr.Head.Repo), repoName(pr.Base.Repo)), nil
@@ -218,11 +234,7 @@ func repoName(r *eventRepo) string {
 // checkPermissions applies rule 8 to every forge user of the plan.
 func checkPermissions(ctx context.Context, cfg Config, env envMap, plan accessPlan) error {
 	log := cfg.Log
-	switch {
-	case plan.platform == platformAct:
-		log.Info().Msg("running under act: repository permissions are not checked (act has no GitHub API)")
-		return nil
-	case len(plan.users) == 0:
+	if len(plan.users) == 0 {
 		return nil
 	}
 	repo := env.get("GITHUB_REPOSITORY")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -177,15 +178,22 @@ func TestWhoMayDebugAdmits(t *testing.T) {
 	})
 }
 
-// TestWhoMayDebugUnderAct: act has no API; the permission check must not
-// stand in the way of the act relaxation (keys given directly).
+// actEnv is a run under act, or under a runner built on it (Gitea and
+// Forgejo Actions): ACT=true and no RUNNER_ENVIRONMENT.
+func actEnv(f *fakeGitHub, actor, event string, more ...string) []string {
+	return append([]string{"ACT=true", "GITHUB_ACTIONS=true", "GITHUB_ACTOR=" + actor, "GITHUB_REPOSITORY=" + testRepo,
+		"GITHUB_API_URL=" + f.apiURL, "GITHUB_EVENT_NAME=" + event}, more...)
+}
+
+// TestWhoMayDebugUnderAct: under act, with keys given directly, the
+// triggering user is not looked up (act has no API, and its actor is not
+// a real user), so nobody's permission is asked for either.
 func TestWhoMayDebugUnderAct(t *testing.T) {
 	f := newFakeGitHub(t)
 	servePermissions(f, map[string]string{}) // would refuse anyone
 	me := newTestUser(t, "me")
 	h := startAgent(t, func(h *harness) {
-		h.cfg.Env = []string{"ACT=true", "GITHUB_ACTIONS=true", "GITHUB_ACTOR=nektos/act", "GITHUB_REPOSITORY=" + testRepo,
-			"GITHUB_API_URL=" + f.apiURL, "GITHUB_EVENT_NAME=pull_request_target", "GITHUB_WORKSPACE=" + h.workspace}
+		h.cfg.Env = actEnv(f, "nektos/act", "push", "GITHUB_EVENT_PATH="+eventFile("push.json"), "GITHUB_WORKSPACE="+h.workspace)
 		h.cfg.Token = "t"
 		h.cfg.AuthorizedKeys = []KeyText{{Source: "laptop", Text: me.authorizedLine()}}
 	})
@@ -193,6 +201,89 @@ func TestWhoMayDebugUnderAct(t *testing.T) {
 	if len(f.requests()) != 0 {
 		t.Errorf("under act the API was asked: %q", f.requests())
 	}
+}
+
+// TestActRelaxationIsOnlyTheActorLookup: Gitea and Forgejo runners look
+// like act (ACT=true, no RUNNER_ENVIRONMENT) yet run for pull requests and
+// for users the project may not trust. That look only spares the lookup
+// of the actor's keys when keys were given directly: untrusted events are
+// refused there as anywhere, and every user whose keys are looked up has
+// their permission checked.
+func TestActRelaxationIsOnlyTheActorLookup(t *testing.T) {
+	alice, bob := newTestUser(t, "alice"), newTestUser(t, "bob")
+	direct := []KeyText{{Source: "step", Text: newTestUser(t, "me").authorizedLine()}}
+	tests := []struct {
+		name string
+		env  func(*fakeGitHub) []string
+		edit func(*Config)
+		want []string
+	}{
+		{name: "pull_request_target",
+			env: func(f *fakeGitHub) []string {
+				return actEnv(f, "alice", "pull_request_target", "GITHUB_EVENT_PATH="+eventFile("pull_request_target.json"))
+			},
+			edit: func(c *Config) { c.AuthorizedKeys = direct }, want: []string{"pull_request_target", "allow-untrusted-prs"}},
+		{name: "a fork's pull request",
+			env: func(f *fakeGitHub) []string {
+				return actEnv(f, "alice", "pull_request", "GITHUB_EVENT_PATH="+eventFile("pull_request_fork.json"))
+			},
+			edit: func(c *Config) { c.AuthorizedKeys = direct }, want: []string{"fork mallory/app", "allow-untrusted-prs"}},
+		{name: "the actor below the minimum",
+			env: func(f *fakeGitHub) []string {
+				return actEnv(f, "alice", "push", "GITHUB_EVENT_PATH="+eventFile("push.json"))
+			},
+			want: []string{`"alice"`, "has read permission on " + testRepo}},
+		{name: "an added user below the minimum",
+			env: func(f *fakeGitHub) []string {
+				return actEnv(f, "nektos/act", "push", "GITHUB_EVENT_PATH="+eventFile("push.json"))
+			},
+			edit: func(c *Config) { c.AuthorizedKeys = direct; c.GitHubUsers = []string{"bob"} },
+			want: []string{`"bob"`, "has read permission on " + testRepo}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeGitHub(t, alice, bob)
+			servePermissions(f, map[string]string{"alice": "read", "bob": "read"})
+			cfg := Config{Env: tt.env(f), Token: "t"}
+			if tt.edit != nil {
+				tt.edit(&cfg)
+			}
+			refuseToStartWith(t, errNotAllowed, cfg, tt.want...)
+		})
+	}
+	t.Run("act's own empty pull request event", func(t *testing.T) {
+		// act -- pull_request without -e FILE makes up the payload {}:
+		// there is no pull request to judge, and so no fork. Gitea and
+		// Forgejo always send the pull request.
+		empty := filepath.Join(t.TempDir(), "event.json")
+		if err := os.WriteFile(empty, []byte("{}"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f := newFakeGitHub(t)
+		me := newTestUser(t, "me")
+		h := startAgent(t, func(h *harness) {
+			h.cfg.Env = actEnv(f, "nektos/act", "pull_request", "GITHUB_EVENT_PATH="+empty, "GITHUB_WORKSPACE="+h.workspace)
+			h.cfg.AuthorizedKeys = []KeyText{{Source: "laptop", Text: me.authorizedLine()}}
+		})
+		if !strings.Contains(h.logs.String(), "no pull request to judge") {
+			t.Errorf("no warning about the empty event:\n%s", h.logs)
+		}
+		h.mustDial(me)
+	})
+	t.Run("opted in", func(t *testing.T) {
+		f := newFakeGitHub(t)
+		me := newTestUser(t, "me")
+		h := startAgent(t, func(h *harness) {
+			h.cfg.Env = actEnv(f, "nektos/act", "pull_request_target", "GITHUB_EVENT_PATH="+eventFile("pull_request_target.json"),
+				"GITHUB_WORKSPACE="+h.workspace)
+			h.cfg.AuthorizedKeys = []KeyText{{Source: "laptop", Text: me.authorizedLine()}}
+			h.cfg.AllowUntrustedPRs = true
+		})
+		if !strings.Contains(h.logs.String(), "allowed by allow-untrusted-prs") {
+			t.Errorf("no warning about the opt-in:\n%s", h.logs)
+		}
+		h.mustDial(me)
+	})
 }
 
 func eventFile(name string) string { return filepath.Join("testdata", "events", name) }

@@ -109,16 +109,24 @@ func TestAgentRefusesWhoMayNotDebug(t *testing.T) {
 		"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": filepath.Join(events, "push.json"),
 	})
 	tests := []struct {
-		name string
-		env  map[string]string
-		want []string
+		name  string
+		env   map[string]string
+		unset []string // variables of base to leave out
+		args  []string // more flags
+		want  []string
 	}{
-		{"read-only user", nil, []string{`user "bob" has read permission on octo-org/app`, "needs write or more"}},
+		{"read-only user", nil, nil, nil, []string{`user "bob" has read permission on octo-org/app`, "needs write or more"}},
 		{"pull_request_target", map[string]string{"GITHUB_EVENT_NAME": "pull_request_target",
 			"GITHUB_EVENT_PATH": filepath.Join(events, "pull_request_target.json")},
-			[]string{"pull_request_target", "allow-untrusted-prs: true"}},
+			nil, nil, []string{"pull_request_target", "allow-untrusted-prs: true"}},
 		{"fork pull request", map[string]string{"GITHUB_EVENT_NAME": "pull_request",
 			"GITHUB_EVENT_PATH": filepath.Join(events, "pull_request_fork.json")},
+			nil, nil, []string{"pull request #42 comes from the fork mallory/app", "allow-untrusted-prs: true"}},
+		// Gitea and Forgejo runners are built on act and look like it;
+		// keys given directly do not make a fork's pull request safe.
+		{"fork pull request on a runner built on act", map[string]string{"ACT": "true", "GITHUB_EVENT_NAME": "pull_request",
+			"GITHUB_EVENT_PATH": filepath.Join(events, "pull_request_fork.json")},
+			[]string{"RUNNER_ENVIRONMENT"}, []string{"--authorized-keys-data", bob.public},
 			[]string{"pull request #42 comes from the fork mallory/app", "allow-untrusted-prs: true"}},
 	}
 	for _, tt := range tests {
@@ -126,8 +134,9 @@ func TestAgentRefusesWhoMayNotDebug(t *testing.T) {
 			ready := filepath.Join(t.TempDir(), "ready.json")
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, pitstopBin, "agent", "--listen", "127.0.0.1:0", "--ready-file", ready)
-			cmd.Env = withEnv(base, tt.env)
+			cmd := exec.CommandContext(ctx, pitstopBin, append([]string{"agent", "--listen", "127.0.0.1:0", "--ready-file", ready,
+				"--wait-timeout", "2s"}, tt.args...)...)
+			cmd.Env = withEnv(base, tt.env, tt.unset...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			err := cmd.Run()
