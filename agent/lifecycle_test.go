@@ -5,7 +5,10 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -241,4 +244,62 @@ func TestPauseTimersIgnoreStaleFires(t *testing.T) {
 	if _, err := p.extend(-time.Second); err == nil {
 		t.Error("negative extension accepted")
 	}
+}
+
+// TestClosedChannelEndsItsSession: a session channel closed while its
+// connection stays up (one "ssh -S socket" client killed while its
+// ControlMaster lives on) is a dropped session: its program gets SIGHUP,
+// status stops listing it, and it does not hold the pause open.
+func TestClosedChannelEndsItsSession(t *testing.T) {
+	h := startAgent(t, nil)
+	c := h.mustDial(h.alice)
+	gone := ptyShell(t, c, 24, 80)
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	io.WriteString(gone.in, "echo $$ > "+pidFile+"; echo 'WROTE''PID'\n")
+	gone.out.waitFor(t, "WROTEPID")
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := ptyShell(t, c, 24, 80)
+
+	gone.Close() // the channel only; the connection stays
+	deadline := time.Now().Add(5 * time.Second)
+	for alive(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the shell of the closed channel (pid %d) is still running\nlog:\n%s", pid, h.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	st, err := QueryStatus(context.Background(), h.ready.ControlSocket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Sessions) != 1 {
+		t.Errorf("status lists %d sessions, want only the one still open: %+v", len(st.Sessions), st.Sessions)
+	}
+	var dropped bool
+	for _, e := range h.logs.entries(t) {
+		if e["message"] == "session ended" && e["dropped"] == true {
+			dropped = true
+		}
+	}
+	if !dropped {
+		t.Errorf("the closed session was not logged as dropped:\n%s", h.logs)
+	}
+	// Dropped is not done: the pause goes on until the open shell exits.
+	h.stillRunning(300 * time.Millisecond)
+	io.WriteString(kept.in, "exit\n")
+	kept.Wait() //nolint:errcheck // status checked elsewhere
+	h.waitEnd(EndShellsExited, 5*time.Second)
+}
+
+// alive reports whether process pid still exists.
+func alive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	return err == nil && p.Signal(syscall.Signal(0)) == nil
 }

@@ -42,13 +42,13 @@ type program struct {
 // outcome is how a session's program ended.
 type outcome struct {
 	status  int   // exit status sent to the client
-	dropped bool  // the connection went away before the program ended
+	dropped bool  // the connection or channel went away before the program ended
 	err     error // the program could not be started
 }
 
 // runProgram runs p with the session's I/O until it exits, the
-// connection drops (the program gets SIGHUP, as under sshd), or stop is
-// closed. It returns once the program's output has been forwarded, so the
+// connection drops or the client closes the session's channel (the
+// program gets SIGHUP, as under sshd), or stop is closed. It returns once the program's output has been forwarded, so the
 // caller can send the exit status after it.
 func runProgram(sess ssh.Session, p program, stop <-chan struct{}) outcome {
 	cmd := exec.Command(p.argv[0], p.argv[1:]...)
@@ -140,7 +140,7 @@ func runOnPTY(sess ssh.Session, cmd *exec.Cmd, p program, stop <-chan struct{}) 
 }
 
 // waitProgram waits for cmd, forwarding the client's signals, and stops
-// it when the connection drops or stop is closed.
+// it when the connection drops, the channel is closed, or stop is closed.
 func waitProgram(sess ssh.Session, cmd *exec.Cmd, stop <-chan struct{}) outcome {
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
@@ -163,7 +163,7 @@ func waitProgram(sess ssh.Session, cmd *exec.Cmd, stop <-chan struct{}) outcome 
 		}
 	}
 	dropped := false
-	connDone := sess.Context().Done()
+	connDone := sess.Context().Done() // the channel's: see channelContext
 	for {
 		select {
 		case err := <-waited:

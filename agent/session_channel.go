@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"context"
 	"sync"
+	"time"
 
 	"github.com/gliderlabs/ssh"
 	"github.com/rs/zerolog"
@@ -83,21 +85,31 @@ func sessionStateOf(sess ssh.Session) *sessionState {
 }
 
 // channelContext is a session channel's context: the connection's, with
-// values of its own. gliderlabs hands the channel handler's context to
-// the session as Session.Context, so this is how the handler finds the
-// channel's sessionState. Values set on it (gliderlabs marks agent
-// forwarding requests this way) stay with the session rather than the
-// whole connection.
+// values of its own, and done when either the connection or the channel
+// ends. gliderlabs hands the channel handler's context to the session as
+// Session.Context, so this is how the handler finds the channel's
+// sessionState, and learns that the client closed the channel while the
+// connection lives on: OpenSSH multiplexing (ControlMaster, which VS Code
+// Remote-SSH uses) does that when one client of a shared connection
+// dies. Values set on it (gliderlabs marks agent forwarding requests this
+// way) stay with the session rather than the whole connection.
 type channelContext struct {
 	ssh.Context
+	done context.Context // ends with the channel or the connection
 
 	mu     sync.Mutex
 	values map[any]any
 }
 
-func newChannelContext(parent ssh.Context) *channelContext {
-	return &channelContext{Context: parent, values: map[any]any{}}
+func newChannelContext(parent ssh.Context) (*channelContext, context.CancelFunc) {
+	done, cancel := context.WithCancel(parent)
+	return &channelContext{Context: parent, done: done, values: map[any]any{}}, cancel
 }
+
+// Deadline, Done and Err are those of the channel.
+func (c *channelContext) Deadline() (time.Time, bool) { return c.done.Deadline() }
+func (c *channelContext) Done() <-chan struct{}       { return c.done.Done() }
+func (c *channelContext) Err() error                  { return c.done.Err() }
 
 // Value looks in the channel's own values first, then the connection's.
 func (c *channelContext) Value(key any) any {
@@ -124,9 +136,10 @@ const agentRequest = "auth-agent-req@openssh.com"
 // a sessionFilter.
 func (s *server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, newChan gossh.NewChannel, ctx ssh.Context) {
 	st := newSessionState()
-	cctx := newChannelContext(ctx)
+	cctx, cancel := newChannelContext(ctx)
+	defer cancel()
 	cctx.SetValue(ctxKeySession, st)
-	f := sessionFilter{NewChannel: newChan, state: st, allowAgent: s.cfg.AllowAgentForwarding, refused: func() {
+	f := sessionFilter{NewChannel: newChan, state: st, closed: cancel, allowAgent: s.cfg.AllowAgentForwarding, refused: func() {
 		s.ctxAudit(ctx).info(evForwardDenied, "refused agent forwarding (ssh -A): it is off (--allow-agent-forwarding)",
 			func(e *zerolog.Event) *zerolog.Event { return e.Str("forward", "agent") })
 	}}
@@ -138,6 +151,7 @@ func (s *server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, newChan
 type sessionFilter struct {
 	gossh.NewChannel
 	state      *sessionState
+	closed     func() // called when the channel's requests end: it was closed
 	allowAgent bool
 	refused    func() // called when an agent request is refused
 }
@@ -151,6 +165,9 @@ func (f sessionFilter) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
 	}
 	out := make(chan *gossh.Request)
 	go func() {
+		// x/crypto ends a channel's requests when the channel is closed
+		// by the client, or the connection ends.
+		defer f.closed()
 		defer close(f.state.winch)
 		defer close(out)
 		for r := range reqs {
