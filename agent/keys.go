@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -124,16 +125,68 @@ type KeysURL struct {
 	Client *http.Client
 }
 
-// UserKeys fetches and splits the user's key list.
+// CheckKeysURL refuses a key list URL (template) that anyone in the
+// network path could answer: whoever rewrites the list decides who logs
+// in. It must be https, or http to a loopback host (localhost,
+// 127.0.0.0/8, ::1), where nobody is in the path.
+func CheckKeysURL(template string) error {
+	u, err := url.Parse(strings.ReplaceAll(template, "{user}", "user"))
+	if err != nil {
+		return fmt.Errorf("parse key list URL %q: %w", template, err)
+	}
+	return checkKeysURL(u)
+}
+
+func checkKeysURL(u *url.URL) error {
+	switch {
+	case strings.EqualFold(u.Scheme, "https") && u.Host != "":
+		return nil
+	case strings.EqualFold(u.Scheme, "http") && loopbackHost(u.Hostname()):
+		return nil
+	}
+	return fmt.Errorf("key list URL %s is not https: a key list anyone in the network path can rewrite decides who logs in "+
+		"(plain http is allowed only for localhost)", u.Redacted())
+}
+
+// loopbackHost reports whether host is a name or address of this
+// machine's loopback interface.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// UserKeys fetches and splits the user's key list. It refuses URLs, and
+// redirects to URLs, that CheckKeysURL refuses.
 func (k KeysURL) UserKeys(ctx context.Context, user string) ([]string, error) {
 	u := strings.ReplaceAll(k.Template, "{user}", url.PathEscape(user))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("build request for %s: %w", u, err)
 	}
-	hc := k.Client
-	if hc == nil {
-		hc = http.DefaultClient
+	if err := checkKeysURL(req.URL); err != nil {
+		return nil, fmt.Errorf("fetch keys of %q: %w", user, err)
+	}
+	hc := http.Client{}
+	if k.Client != nil {
+		hc = *k.Client
+	}
+	// A redirect is held to the same rule: an https list that points to
+	// plain http is as open to rewriting as a plain http one.
+	next := hc.CheckRedirect
+	hc.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+		if err := checkKeysURL(r.URL); err != nil {
+			return fmt.Errorf("redirected: %w", err)
+		}
+		if next != nil {
+			return next(r, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -257,3 +258,68 @@ func TestParseKeyText(t *testing.T) {
 		t.Errorf("options: %v, want them refused", err)
 	}
 }
+
+// TestKeysURLNeedsHTTPS: a key list fetched over plain http could be
+// rewritten by anyone in the path, who would then hold a key that may
+// log in. Only loopback hosts, where nobody is in the path, may use http.
+func TestKeysURLNeedsHTTPS(t *testing.T) {
+	for tmpl, ok := range map[string]bool{
+		"https://gitlab.com/{user}.keys":       true,
+		"HTTPS://gitlab.example/{user}.keys":   true,
+		"http://127.0.0.1:8080/{user}.keys":    true,
+		"http://127.1.2.3/{user}.keys":         true,
+		"http://[::1]:3000/{user}.keys":        true,
+		"http://localhost:3000/{user}.keys":    true,
+		"http://gitlab.example/{user}.keys":    false,
+		"http://10.0.0.5/{user}.keys":          false,
+		"http://localhost.evil.example/{user}": false,
+		"http://127.0.0.1.evil.example/{user}": false,
+		"ftp://gitlab.example/{user}.keys":     false,
+		"gitlab.example/{user}.keys":           false,
+	} {
+		err := CheckKeysURL(tmpl)
+		if ok && err != nil {
+			t.Errorf("%s: %v, want it accepted", tmpl, err)
+		}
+		if !ok && (err == nil || !strings.Contains(err.Error(), "https")) {
+			t.Errorf("%s: %v, want an error asking for https", tmpl, err)
+		}
+	}
+
+	// UserKeys itself refuses, without a request, and so do redirects
+	// from an allowed URL to a plain http one elsewhere.
+	asked := make(chan string, 10)
+	tr := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		asked <- r.URL.String()
+		return nil, errors.New("no network in this test")
+	})
+	src := KeysURL{Template: "http://gitlab.example/{user}.keys", Client: &http.Client{Transport: tr}}
+	if _, err := src.UserKeys(context.Background(), "carol"); err == nil || !strings.Contains(err.Error(), "https") {
+		t.Errorf("plain http: %v, want an error asking for https", err)
+	}
+	if len(asked) != 0 {
+		t.Errorf("asked %s over plain http", <-asked)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://gitlab.example/carol.keys", http.StatusFound)
+	}))
+	defer srv.Close()
+	plain := http.DefaultTransport.(*http.Transport).Clone()
+	defer plain.CloseIdleConnections()
+	src = KeysURL{Template: srv.URL + "/{user}.keys", Client: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Host != strings.TrimPrefix(srv.URL, "http://") {
+			return tr(r)
+		}
+		return plain.RoundTrip(r)
+	})}}
+	if _, err := src.UserKeys(context.Background(), "carol"); err == nil || !strings.Contains(err.Error(), "https") {
+		t.Errorf("redirect to plain http: %v, want an error asking for https", err)
+	}
+	if len(asked) != 0 {
+		t.Errorf("followed the redirect to %s", <-asked)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -71,7 +71,7 @@ func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
 	fs.Var(&o.users, "github-user", "also admit this forge `user`'s published keys (repeatable, or comma-separated)")
 	fs.Var(&o.keyFiles, "authorized-keys", "also admit the keys in this authorized_keys `file`; - reads stdin (repeatable)")
 	fs.Var(&o.keyData, "authorized-keys-data", "also admit these keys, given as authorized_keys `text`, one key per line (repeatable)")
-	fs.StringVar(&o.keysURL, "keys-url", "", "fetch keys from this URL `template` instead of the GitHub API, e.g. https://gitlab.com/{user}.keys")
+	fs.StringVar(&o.keysURL, "keys-url", "", "fetch keys from this https URL `template` instead of the GitHub API, e.g. https://gitlab.com/{user}.keys")
 	fs.StringVar(&o.apiURL, "api-url", "", "GitHub API `url` (default $GITHUB_API_URL, else "+agent.DefaultAPIURL+")")
 	fs.DurationVar(&o.waitTimeout, "wait-timeout", agent.DefaultWaitTimeout, "end the pause if nobody connects within this `duration`")
 	fs.DurationVar(&o.maxDuration, "max-duration", agent.DefaultMaxDuration, "end the pause after this `duration` at the latest (pitstop extend adds time)")
@@ -115,6 +115,11 @@ func (o *agentOptions) config(io *IO) (agent.Config, error) {
 	}
 	if o.keysURL != "" && !strings.Contains(o.keysURL, "{user}") {
 		return cfg, usagef("--keys-url %q has no {user} placeholder", o.keysURL)
+	}
+	if o.keysURL != "" {
+		if err := agent.CheckKeysURL(o.keysURL); err != nil {
+			return cfg, usagef("--keys-url: %v", err)
+		}
 	}
 	if cfg.Token == "" {
 		cfg.Token = io.Getenv("GITHUB_TOKEN")

@@ -89,6 +89,7 @@ func TestAgentUsageErrors(t *testing.T) {
 		{"--max-duration", "-1m"},
 		{"--log-format", "xml"},
 		{"--keys-url", "https://gitlab.example/keys"},
+		{"--keys-url", "http://gitlab.example/{user}.keys"},
 		{"stray"},
 		{"--bogus"},
 	} {
