@@ -366,3 +366,40 @@ func TestSessionCannotReadAgentSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestActionAuthorizedUsersAreNotGlobbed: authorized-users is split into
+// names as written; a "*" must reach the agent as "*" (which refuses it
+// as no user name), not as the names of the files in the step's working
+// directory.
+func TestActionAuthorizedUsersAreNotGlobbed(t *testing.T) {
+	action := actionCopy(t)
+	state := t.TempDir()
+	log := filepath.Join(t.TempDir(), "agent.log")
+	fake := filepath.Join(state, "pitstop")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > "+log+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The scripts run in this package's directory, which has files for
+	// a glob to match.
+	if m, _ := filepath.Glob("*"); len(m) == 0 {
+		t.Fatal("no files in the working directory for a glob to match")
+	}
+	out, err, _ := runScript(t, filepath.Join(action, "agent.sh"), map[string]string{
+		"PITSTOP_BIN": fake, "PITSTOP_STATE": state,
+		"PITSTOP_AUTHORIZED_USERS": "alice, *\n\tbob,,carol ?", "PITSTOP_AUTHORIZED_KEYS": "",
+	})
+	if err != nil {
+		t.Fatalf("agent.sh: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{
+		"agent", "--ready-file", filepath.Join(state, "ready.json"),
+		"--github-user", "alice", "--github-user", "*", "--github-user", "bob", "--github-user", "carol", "--github-user", "?",
+	}, "\n") + "\n"
+	if string(b) != want {
+		t.Errorf("the agent was run as:\n%s\nwant:\n%s", b, want)
+	}
+}

@@ -13,8 +13,13 @@ args=(agent --ready-file "${PITSTOP_READY_FILE:-$PITSTOP_STATE/ready.json}")
 [[ -n ${PITSTOP_MAX_DURATION:-} ]] && args+=(--max-duration "$PITSTOP_MAX_DURATION")
 [[ -n ${PITSTOP_LOG_FORMAT:-} ]] && args+=(--log-format "$PITSTOP_LOG_FORMAT")
 
-# authorized-users: spaces, commas and newlines all separate names.
-for user in ${PITSTOP_AUTHORIZED_USERS//,/ }; do
+# authorized-users: spaces, commas and newlines all separate names. Split
+# with read, not an unquoted expansion, which would also expand a "*" into
+# the names of the files here; read returns 1 at the end of its input.
+users=()
+list="${PITSTOP_AUTHORIZED_USERS:-}"
+read -r -d '' -a users <<<"${list//,/ }" || true
+for user in "${users[@]}"; do
 	args+=(--github-user "$user")
 done
 
