@@ -303,3 +303,36 @@ func alive(pid int) bool {
 	p, err := os.FindProcess(pid)
 	return err == nil && p.Signal(syscall.Signal(0)) == nil
 }
+
+// TestEndOfWriteSendsEOF: a client that can show no more output says so
+// with OpenSSH's eow@openssh.com; the agent then sends EOF, as sshd does,
+// so that the client closes the channel and the session ends.
+func TestEndOfWriteSendsEOF(t *testing.T) {
+	h := startAgent(t, nil)
+	c := h.mustDial(h.alice)
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	stdout, _ := s.StdoutPipe()
+	if err := s.Start("echo started; sleep 30"); err != nil {
+		t.Fatal(err)
+	}
+	eof := make(chan error, 1)
+	go func() {
+		_, err := io.ReadAll(stdout)
+		eof <- err
+	}()
+	if _, err := s.SendRequest("eow@openssh.com", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-eof:
+		if err != nil {
+			t.Errorf("stdout ended with %v, want EOF", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no EOF after eow@openssh.com")
+	}
+}

@@ -132,6 +132,10 @@ func (c *channelContext) SetValue(key, value any) {
 // agentRequest is the session request behind "ssh -A".
 const agentRequest = "auth-agent-req@openssh.com"
 
+// eowRequest is OpenSSH's "end of write": the client will not read the
+// channel's output any more.
+const eowRequest = "eow@openssh.com"
+
 // sessionChannel serves a "session" channel: gliderlabs' handler behind
 // a sessionFilter.
 func (s *server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, newChan gossh.NewChannel, ctx ssh.Context) {
@@ -171,6 +175,16 @@ func (f sessionFilter) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
 		defer close(f.state.winch)
 		defer close(out)
 		for r := range reqs {
+			if r.Type == eowRequest {
+				// The client can show no more output: its side of a
+				// multiplexed connection died. sshd then stops reading
+				// the program and sends EOF, upon which the client closes
+				// the channel; its end is handled as a hang-up (see
+				// channelContext). Without the EOF, OpenSSH keeps the
+				// channel open for as long as the program runs.
+				ch.CloseWrite() //nolint:errcheck // the client may be gone
+				continue
+			}
 			if ok, handled := f.answer(r); handled {
 				r.Reply(ok, nil) //nolint:errcheck // the client may be gone
 				continue
