@@ -49,6 +49,9 @@ type Options struct {
 	// Uses is the action reference the pause step uses. Default
 	// injector.DefaultUses.
 	Uses string
+	// With are more inputs for the pause step (allow-untrusted-prs,
+	// min-permission, ...), after pitstop act's own.
+	With []injector.Input
 	// Docker runs the job in act's containers instead of on this machine.
 	Docker bool
 	// ActArgs are more arguments for act, after pitstop's own (so they
@@ -237,6 +240,7 @@ func (o *Options) inject(workflow, readyFile string, keys []byte) ([]byte, strin
 	if o.MaxDuration > 0 {
 		with = append(with, injector.Input{Key: "max-duration", Value: o.MaxDuration.String()})
 	}
+	with = append(with, o.With...)
 	// Messages name the file as the user would: relative to where pitstop
 	// act was started.
 	name := workflow

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pitstopci/pitstop/injector"
 )
 
 // fakeAct stands in for act: it records its arguments, environment and
@@ -118,6 +120,7 @@ func (f *fixture) read(t *testing.T, name string) string {
 
 func TestRunPrintsCommand(t *testing.T) {
 	f := newFixture(t)
+	f.opts.With = []injector.Input{{Key: "allow-untrusted-prs", Value: "true"}}
 	pr, pw := io.Pipe()
 	f.opts.Stdout = pw
 	type result struct {
@@ -173,6 +176,7 @@ func TestRunPrintsCommand(t *testing.T) {
 		`listen: "127.0.0.1:0"`,
 		`wait-timeout: "2m0s"`,
 		`authorized-keys: "ssh-ed25519 `,
+		`allow-untrusted-prs: "true"`,
 	} {
 		if !strings.Contains(wf, want) {
 			t.Errorf("injected workflow lacks %q:\n%s", want, wf)

@@ -50,6 +50,7 @@ type actOptions struct {
 	maxDuration time.Duration
 	source      string
 	uses        string
+	with        multiFlag
 	docker      bool
 	noConnect   bool
 	act         string
@@ -73,6 +74,7 @@ func runAct(io *IO, args []string) error {
 	fs.DurationVar(&o.maxDuration, "max-duration", 0, "longest the pause may last (default 1h)")
 	fs.StringVar(&o.source, "action-source", "", "a pitstop source `DIR` to build the action from (default: the checkout pitstop runs from)")
 	fs.StringVar(&o.uses, "uses", injector.DefaultUses, "the action `REF` the pause step uses")
+	fs.Var(&o.with, "with", "another input for the pause step as `KEY=VALUE`, e.g. allow-untrusted-prs=true (repeatable)")
 	fs.BoolVar(&o.docker, "docker", false, "run the job in act's Docker containers instead of on this machine")
 	fs.BoolVar(&o.noConnect, "no-connect", false, "print the ssh command instead of connecting, even on a terminal")
 	fs.StringVar(&o.act, "act", "", "the act `BINARY` (default: act on PATH or in the Go bin directories)")
@@ -90,6 +92,10 @@ func runAct(io *IO, args []string) error {
 	if o.waitTimeout < 0 || o.maxDuration < 0 {
 		return usagef("--wait-timeout and --max-duration must not be negative")
 	}
+	with, err := keyValues("--with", o.with)
+	if err != nil {
+		return err
+	}
 
 	// Interrupts are act's to handle (it cancels the job, and the pause
 	// with it); pitstop act only passes them on and waits for act to end.
@@ -105,6 +111,7 @@ func runAct(io *IO, args []string) error {
 		MaxDuration:  o.maxDuration,
 		ActionSource: o.source,
 		Uses:         o.uses,
+		With:         with,
 		Docker:       o.docker,
 		ActArgs:      pos,
 		Act:          o.act,
