@@ -4,18 +4,17 @@ package actrun
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pitstopci/pitstop/injector"
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // fakeAct stands in for act: it records its arguments, environment and
@@ -50,27 +49,10 @@ echo "remote shell"
 touch "$(dirname "$kh")/continue"
 `
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type fixture struct {
 	home, repo, source, log string
 	opts                    Options
-	stderr                  *syncBuffer
+	stderr                  *testutil.Buffer
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -81,7 +63,7 @@ func newFixture(t *testing.T) *fixture {
 		repo:   filepath.Join(dir, "repo"),
 		source: filepath.Join(dir, "pitstop"),
 		log:    filepath.Join(dir, "log"),
-		stderr: &syncBuffer{},
+		stderr: &testutil.Buffer{},
 	}
 	writeTree(t, f.repo, map[string]string{".git/HEAD": "", ".github/workflows/ci.yml": buildWorkflow})
 	writeTree(t, f.source, map[string]string{"go.mod": "module github.com/pitstopci/pitstop\n", "agent/action.yml": "x"})
@@ -192,7 +174,7 @@ func TestRunPrintsCommand(t *testing.T) {
 
 func TestRunConnects(t *testing.T) {
 	f := newFixture(t)
-	var stdout syncBuffer
+	var stdout testutil.Buffer
 	f.opts.Stdout = &stdout
 	f.opts.Connect = true
 	writeTree(t, f.home, map[string]string{".ssh/id_ed25519": "private", ".ssh/id_ed25519.pub": "public"})

@@ -23,6 +23,8 @@ import (
 
 	"github.com/rs/zerolog"
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // TestMain lets the test binary stand in for the pitstop command inside
@@ -167,23 +169,9 @@ func (f *fakeGitHub) requests() []string {
 	return append([]string(nil), f.calls...)
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer holds the agent's JSON log, safe for the logger's concurrent
+// writes.
+type syncBuffer struct{ testutil.Buffer }
 
 // lines returns the JSON log entries.
 func (b *syncBuffer) entries(t *testing.T) []map[string]any {

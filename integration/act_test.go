@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 const (
@@ -96,7 +98,7 @@ func newActRepo(t *testing.T, files map[string]string) *actEnv {
 type actRun struct {
 	cmd    *exec.Cmd
 	stdout *bufio.Reader
-	stderr *syncBuffer
+	stderr *testutil.Buffer
 	done   chan error
 }
 
@@ -104,7 +106,7 @@ func (e *actEnv) start(t *testing.T, args ...string) *actRun {
 	t.Helper()
 	cmd := exec.Command(pitstopBin, append([]string{"act"}, args...)...)
 	cmd.Dir, cmd.Env = e.repo, e.env
-	r := &actRun{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	r := &actRun{cmd: cmd, stderr: &testutil.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = r.stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -271,14 +273,14 @@ func TestActConnectsOnTerminal(t *testing.T) {
 	e := newActEnv(t)
 	cmd := exec.Command(pitstopBin, "act", "--job", "build", "--ssh-after-step", "1", "--wait-timeout", "3m", "--action-source", sourceRoot)
 	cmd.Dir, cmd.Env = e.repo, e.env
-	stderr := &syncBuffer{}
+	stderr := &testutil.Buffer{}
 	cmd.Stderr = stderr // stdin and stdout are the terminal
 	term, err := pty.Start(cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer term.Close()
-	screen := &syncBuffer{}
+	screen := &testutil.Buffer{}
 	go func() { _, _ = io.Copy(screen, term) }()
 	done, exited := make(chan error, 1), make(chan struct{})
 	go func() {

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // The relay tests run a real OpenSSH sshd on 127.0.0.1 as the relay (a
@@ -117,7 +119,7 @@ type relayHost struct {
 	config  string
 	hostKey keyPair
 	cmd     *exec.Cmd
-	log     *syncBuffer
+	log     *testutil.Buffer
 }
 
 // startRelay starts sshd on a free port with the README's settings,
@@ -130,7 +132,7 @@ func startRelay(t *testing.T, authorizedKeys []string, extra ...string) *relayHo
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
 		t.Fatalf("create sshd's privilege separation directory: %v", err)
 	}
-	r := &relayHost{t: t, dir: t.TempDir(), port: freePort(t), log: &syncBuffer{}}
+	r := &relayHost{t: t, dir: t.TempDir(), port: freePort(t), log: &testutil.Buffer{}}
 	r.hostKey = newKeyPair(t, "relay_host_ed25519")
 	ak := filepath.Join(r.dir, "authorized_keys")
 	if err := os.WriteFile(ak, []byte(strings.Join(authorizedKeys, "\n")+"\n"), 0o600); err != nil {
@@ -261,8 +263,8 @@ func (r *relayHost) kill() {
 type agentRun struct {
 	cmd    *exec.Cmd
 	ready  string // ready file
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *testutil.Buffer
+	stderr *testutil.Buffer
 	done   chan struct{}
 	err    error
 	start  time.Time
@@ -308,7 +310,7 @@ func startRelayAgent(t *testing.T, args ...string) *agentRun {
 // agentEnv.
 func startRelayAgentEnv(t *testing.T, env map[string]string, args ...string) *agentRun {
 	t.Helper()
-	a := &agentRun{ready: filepath.Join(t.TempDir(), "ready.json"), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	a := &agentRun{ready: filepath.Join(t.TempDir(), "ready.json"), stdout: &testutil.Buffer{}, stderr: &testutil.Buffer{}, done: make(chan struct{})}
 	a.cmd = exec.Command(pitstopBin, append([]string{"agent", "--ready-file", a.ready}, args...)...)
 	a.cmd.Env = withEnv(agentEnv(), env)
 	a.cmd.Stdout, a.cmd.Stderr = a.stdout, a.stderr

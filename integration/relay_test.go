@@ -17,6 +17,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // TestRelayEndToEnd: the agent opens no local port, dials the relay, and
@@ -311,7 +313,7 @@ func TestRelaySocket(t *testing.T) {
 	defer cancel()
 	fwdDoc := readyDoc{SSHCommand: fmt.Sprintf("ssh -N -o ExitOnForwardFailure=yes -L %d:%s %s", local, sock, jump)}
 	fwd := userSSH(t, ctx, fwdDoc, s.relay, s.actor)
-	fwdOut := &syncBuffer{}
+	fwdOut := &testutil.Buffer{}
 	fwd.Stdout, fwd.Stderr = fwdOut, fwdOut
 	if err := fwd.Start(); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 const sshAuditInstall = "apt-get install ssh-audit (or: task system)"
@@ -302,7 +304,7 @@ func TestSessionCannotReadAgentSecrets(t *testing.T) {
 	}
 	user := newKeyPair(t, "user")
 	ready := filepath.Join(dir, "ready.json")
-	stderr := &syncBuffer{}
+	stderr := &testutil.Buffer{}
 	cmd := exec.Command(bin, "agent", "--listen", "127.0.0.1:0", "--authorized-keys-data", user.public,
 		"--ready-file", ready, "--wait-timeout", "2m")
 	cmd.Dir = dir
