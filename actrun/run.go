@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
+	"github.com/pitstopci/pitstop/agent"
 	"github.com/pitstopci/pitstop/injector"
 	"github.com/pitstopci/pitstop/workflows"
 )
@@ -77,10 +79,18 @@ type Options struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// NoColor takes colour codes out of act's output (the agent's log is
+	// coloured, as on GitHub): set it when Stderr is not a terminal.
+	NoColor bool
 	// Interrupt delivers signals meant for the run (Ctrl-C); each is
 	// passed on to act, which cancels the job: the pause ends and
-	// `if: always()` steps still run.
+	// `if: always()` steps still run. A SIGHUP (the terminal is gone)
+	// reaches act as SIGTERM, which act handles the same way, and act is
+	// killed if it has not ended within KillAfter.
 	Interrupt <-chan os.Signal
+	// KillAfter is how long act may take to end after a SIGHUP before it
+	// is killed, with whatever it started. Default 10s.
+	KillAfter time.Duration
 	// PollInterval is how often the ready file is looked for. Default
 	// 100ms.
 	PollInterval time.Duration
@@ -157,7 +167,8 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if localRepo == "" {
 		fmt.Fprintf(o.Stderr, "pitstop: no pitstop source found (--action-source); act fetches %s\n", o.Uses)
 	}
-	r := &run{o: o, tmp: tmp, readyFile: readyFile, out: &gate{w: o.Stderr}}
+	r := &run{o: o, tmp: tmp, readyFile: readyFile, out: &gate{w: o.Stderr}, job: job, jobIf: jobIf(injected, job)}
+	r.log = &actLog{next: r.out, noColor: o.NoColor}
 	return r.act(ctx, act, cfg.args())
 }
 
@@ -182,6 +193,9 @@ func (o *Options) defaults() error {
 	}
 	if o.PollInterval == 0 {
 		o.PollInterval = 100 * time.Millisecond
+	}
+	if o.KillAfter == 0 {
+		o.KillAfter = 10 * time.Second
 	}
 	if o.WaitTimeout < 0 || o.MaxDuration < 0 {
 		return errors.New("wait timeout and max duration must not be negative")
@@ -270,15 +284,20 @@ type run struct {
 	tmp       string
 	readyFile string
 	out       *gate
+	log       *actLog // act's output, on its way to out
+	job       string
+	jobIf     string // the job's if:, to say why it may not have run
 	line      string // the connect command, for messages after ssh
+	sshArgs   []string
+	logins    int // logins seen when ssh was started
 }
 
 // act runs act with args until it exits, watching for the pause.
 func (r *run) act(ctx context.Context, act string, args []string) (int, error) {
 	cmd := exec.Command(act, args...)
 	cmd.Env = actEnv(r.o.Env)
-	cmd.Stdout = r.out
-	cmd.Stderr = r.out
+	cmd.Stdout = r.log
+	cmd.Stderr = r.log
 	// act gets no terminal input (the pause is reached over SSH, and a
 	// prompt would hang the run) and its own process group, so a Ctrl-C on
 	// the terminal reaches it once, through us, rather than twice: act
@@ -295,7 +314,9 @@ func (r *run) act(ctx context.Context, act string, args []string) (int, error) {
 	tick := time.NewTicker(r.o.PollInterval)
 	defer tick.Stop()
 	var sshDone chan error
-	ready := false
+	var enter chan struct{} // Enter pressed: reconnect
+	var kill <-chan time.Time
+	ready, hungUp := false, false
 	for {
 		select {
 		case err := <-exited:
@@ -304,10 +325,33 @@ func (r *run) act(ctx context.Context, act string, args []string) (int, error) {
 				// closed the connection; ssh ends by itself.
 				r.sshFinished(<-sshDone)
 			}
+			r.log.flush()
 			r.out.release()
-			return exitStatus(err)
+			code, err := exitStatus(err)
+			if err == nil && !ready && !hungUp {
+				code = r.notReached(code)
+			}
+			return code, err
+		case <-kill:
+			// act did not end on SIGTERM: nobody is there to wait for it.
+			killGroup(cmd)
 		case sig := <-r.o.Interrupt:
+			if isHangup(sig) {
+				// The terminal is gone, and with it the user: end the
+				// job as a cancellation would, and do not connect again.
+				hungUp, enter = true, nil
+				sig = syscall.SIGTERM
+				if kill == nil {
+					kill = time.After(r.o.KillAfter)
+				}
+			}
 			_ = cmd.Process.Signal(sig)
+		case <-enter:
+			enter = nil
+			var err error
+			if sshDone, err = r.connect(); err != nil {
+				fmt.Fprintf(r.o.Stderr, "pitstop: %v\n", err)
+			}
 		case <-ctx.Done():
 			// The caller gave up: cancel the job as a Ctrl-C would, and
 			// keep waiting for act to clean up.
@@ -315,9 +359,11 @@ func (r *run) act(ctx context.Context, act string, args []string) (int, error) {
 			ctx = context.Background()
 		case err := <-sshDone:
 			sshDone = nil
-			r.sshFinished(err)
+			if r.sshFinished(err) && !hungUp {
+				enter = r.waitEnter()
+			}
 		case <-tick.C:
-			if ready {
+			if ready || hungUp {
 				continue
 			}
 			rd, err := ReadReady(r.readyFile)
@@ -343,43 +389,115 @@ func (r *run) ready(rd *Ready, after time.Duration) (chan error, error) {
 	if err := os.WriteFile(knownHosts, []byte(strings.TrimSpace(rd.KnownHosts)+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("write known_hosts: %w", err)
 	}
-	line := rd.SSHCommand(knownHosts)
+	r.line = rd.SSHCommand(knownHosts)
 	r.out.printf("pitstop: the job is paused (ready %.1fs after act started); host key %s\n",
 		after.Seconds(), rd.HostKeyFingerprint)
 	if !r.o.Connect {
 		r.out.printf("pitstop: connect with the command on stdout; the job goes on when you exit\n")
-		fmt.Fprintln(r.o.Stdout, line)
+		fmt.Fprintln(r.o.Stdout, r.line)
 		return nil, nil
 	}
-	var args []string
 	for _, f := range IdentityFiles(lookup(r.o.Env, "HOME")) {
-		args = append(args, "-i", f)
+		r.sshArgs = append(r.sshArgs, "-i", f)
 	}
-	args = append(args, rd.SSHArgs(knownHosts)...)
-	r.out.printf("pitstop: connecting: ssh %s\n", shellJoin(args))
-	cmd := exec.Command(r.o.SSH, args...)
+	r.sshArgs = append(r.sshArgs, rd.SSHArgs(knownHosts)...)
+	return r.connect()
+}
+
+// connect starts ssh to the pause on the terminal.
+func (r *run) connect() (chan error, error) {
+	r.out.printf("pitstop: connecting: ssh %s\n", shellJoin(r.sshArgs))
+	cmd := exec.Command(r.o.SSH, r.sshArgs...)
 	cmd.Env = r.o.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = r.o.Stdin, r.o.Stdout, r.o.Stderr
+	_, _, r.logins = r.log.state()
 	// act's output would scribble over the shell; it waits until ssh ends.
 	r.out.hold()
 	if err := cmd.Start(); err != nil {
 		r.out.release()
-		return nil, fmt.Errorf("start ssh: %w; connect yourself with: %s", err, line)
+		return nil, fmt.Errorf("start ssh: %w; connect yourself with: %s", err, r.line)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	r.line = line
 	return done, nil
 }
 
-func (r *run) sshFinished(err error) {
+// sshFinished says what an ssh that failed means for the pause. It
+// reports true when ssh failed on its own account, so the user may try
+// again.
+func (r *run) sshFinished(err error) bool {
 	r.out.release()
 	var exit *exec.ExitError
-	if errors.As(err, &exit) && exit.ExitCode() == 255 {
-		// 255 is ssh's own failure (connection, authentication), not the
-		// exit status of a remote shell.
-		fmt.Fprintf(r.o.Stderr, "pitstop: ssh could not connect; the pause waits until its timeout, connect with: %s\n", r.line)
+	if !errors.As(err, &exit) || exit.ExitCode() != 255 {
+		return false
 	}
+	// 255 is ssh's own failure, not the exit status of a remote shell:
+	// either it never got in, or the connection dropped. The agent's log
+	// tells which: it logs every login.
+	_, _, logins := r.log.state()
+	switch {
+	case logins > r.logins:
+		fmt.Fprintf(r.o.Stderr, "pitstop: the connection to the pause dropped; the pause waits %s for you to reconnect (then the job goes on)\n", agent.DefaultReconnectGrace)
+	case logins > 0:
+		fmt.Fprintf(r.o.Stderr, "pitstop: ssh could not log in again; the pause waits %s after the last session ended for you to reconnect\n", agent.DefaultReconnectGrace)
+	default:
+		wait := r.o.WaitTimeout
+		if wait == 0 {
+			wait = agent.DefaultWaitTimeout
+		}
+		fmt.Fprintf(r.o.Stderr, "pitstop: ssh could not log in to the pause; it waits for a first connection for %s after it started\n", wait)
+	}
+	return true
+}
+
+// waitEnter offers to reconnect: on a terminal, Enter does it; otherwise
+// the user is told the command. The returned channel receives once when
+// Enter is pressed.
+func (r *run) waitEnter() chan struct{} {
+	if !r.o.Connect || r.o.Stdin == nil {
+		fmt.Fprintf(r.o.Stderr, "pitstop: connect with: %s\n", r.line)
+		return nil
+	}
+	fmt.Fprintf(r.o.Stderr, "pitstop: press Enter to connect again, or connect yourself with: %s\n", r.line)
+	enter := make(chan struct{}, 1)
+	go func() {
+		// Left blocked when the job ends first; pitstop act exits then.
+		var b [1]byte
+		for {
+			n, err := r.o.Stdin.Read(b[:])
+			if err != nil {
+				return
+			}
+			if n == 1 && (b[0] == '\n' || b[0] == '\r') {
+				enter <- struct{}{}
+				return
+			}
+		}
+	}()
+	return enter
+}
+
+// notReached explains a job that ended without reaching the pause, and
+// returns the exit status for it: act's own when the job failed, else 1,
+// since the user asked for a pause and got none.
+func (r *run) notReached(code int) int {
+	started, failed, _ := r.log.state()
+	why := ""
+	switch {
+	case !started && r.jobIf != "":
+		why = fmt.Sprintf("act ran no step of job %q: its if: (%s) was false, so the job was skipped", r.job, r.jobIf)
+	case !started:
+		why = fmt.Sprintf("act ran no step of job %q (act exited with status %d)", r.job, code)
+	case failed != "":
+		why = fmt.Sprintf("step %q failed before it", failed)
+	default:
+		why = fmt.Sprintf("job %q ended before it (act exited with status %d)", r.job, code)
+	}
+	fmt.Fprintf(r.o.Stderr, "pitstop: the pause was not reached: %s\n", why)
+	if code == 0 {
+		return 1
+	}
+	return code
 }
 
 // exitStatus turns act's end into pitstop act's exit status.

@@ -99,8 +99,9 @@ func runAct(io *IO, args []string) error {
 
 	// Interrupts are act's to handle (it cancels the job, and the pause
 	// with it); pitstop act only passes them on and waits for act to end.
+	// A closed terminal (SIGHUP) cancels the job the same way.
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
 	code, err := actrun.Run(context.Background(), actrun.Options{
@@ -119,6 +120,7 @@ func runAct(io *IO, args []string) error {
 		Stdin:        io.In,
 		Stdout:       io.Out,
 		Stderr:       io.Err,
+		NoColor:      io.Getenv("NO_COLOR") != "" || !isTerminal(io.Err),
 		Interrupt:    sigs,
 	})
 	if err != nil {

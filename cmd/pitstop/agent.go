@@ -197,5 +197,8 @@ func runAgent(io *IO, args []string) error {
 	// pause cleanly, and the step still exits 0.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if io.Getenv("ACT") == "true" {
+		ctx = endWithParent(ctx, log, time.Second)
+	}
 	return agent.Run(ctx, cfg)
 }

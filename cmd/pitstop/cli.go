@@ -44,6 +44,13 @@ func stdio() *IO {
 	}
 }
 
+// isTerminal reports whether w is a terminal, for colour: a file or a
+// pipe gets none.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 // command is one subcommand. Each lives in its own file and registers
 // itself, so adding one does not mean editing a central list.
 type command struct {
