@@ -51,6 +51,12 @@ type Options struct {
 	// Uses is the action reference the pause step uses. Default
 	// injector.DefaultUses.
 	Uses string
+	// AgentBinary is the pitstop binary the pause step runs (the action's
+	// install input), instead of building the action's source, which
+	// takes most of a minute on a cold Go cache. Default: the running
+	// executable, when the job runs on this machine and the action comes
+	// from a local source (a released action may not take a path).
+	AgentBinary string
 	// With are more inputs for the pause step (allow-untrusted-prs,
 	// min-permission, ...), after pitstop act's own.
 	With []injector.Input
@@ -132,6 +138,11 @@ func Run(ctx context.Context, o Options) (int, error) {
 	localRepo, err := o.localRepository()
 	if err != nil {
 		return 0, err
+	}
+	if o.AgentBinary == "" && localRepo != "" && !o.Docker {
+		if exe, err := os.Executable(); err == nil {
+			o.AgentBinary = exe
+		}
 	}
 
 	tmp, err := os.MkdirTemp("", "pitstop-act-")
@@ -254,6 +265,9 @@ func (o *Options) inject(workflow, readyFile string, keys []byte) ([]byte, strin
 	if o.MaxDuration > 0 {
 		with = append(with, injector.Input{Key: "max-duration", Value: o.MaxDuration.String()})
 	}
+	if o.AgentBinary != "" && !hasInput(o.With, "install") {
+		with = append(with, injector.Input{Key: "install", Value: o.AgentBinary})
+	}
 	with = append(with, o.With...)
 	// Messages name the file as the user would: relative to where pitstop
 	// act was started.
@@ -276,6 +290,31 @@ func (o *Options) inject(workflow, readyFile string, keys []byte) ([]byte, strin
 		fmt.Fprintln(o.Stderr, w.String())
 	}
 	return res.Out, res.Job, runsOn(src, res.Job), nil
+}
+
+// removeJobDir removes what act left of the job on this machine (the copy
+// of the repository the job worked in, the action, RUNNER_TEMP). act
+// removes it itself, given --rm, unless it was killed.
+func (r *run) removeJobDir() {
+	dir := r.log.jobDir()
+	if dir == "" {
+		return
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		fmt.Fprintf(r.o.Stderr, "pitstop: remove act's job directory: %v\n", err)
+	}
+}
+
+func hasInput(with []injector.Input, key string) bool {
+	for _, in := range with {
+		if in.Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 // run is one act process and what happens around it.
@@ -327,6 +366,7 @@ func (r *run) act(ctx context.Context, act string, args []string) (int, error) {
 			}
 			r.log.flush()
 			r.out.release()
+			r.removeJobDir()
 			code, err := exitStatus(err)
 			if err == nil && !ready && !hungUp {
 				code = r.notReached(code)

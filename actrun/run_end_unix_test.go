@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pitstopci/pitstop/injector"
 )
 
 // runWith runs pitstop act with act replaced by script.
@@ -219,5 +221,35 @@ func TestRunReconnectAfterDrop(t *testing.T) {
 	}
 	if strings.Contains(f.stderr.String(), "could not connect") {
 		t.Errorf("a dropped connection is not one that could not connect:\n%s", f.stderr.String())
+	}
+}
+
+// TestRunUsesItsOwnBinary: the pause runs pitstop act's own binary rather
+// than building the action's source, unless the job runs in Docker or the
+// user chose another install.
+func TestRunUsesItsOwnBinary(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		docker bool
+		with   []injector.Input
+		want   string
+	}{
+		{"host", false, nil, `install: "` + exe + `"`},
+		{"docker", true, nil, ""},
+		{"chosen", false, []injector.Input{{Key: "install", Value: "source"}}, `install: "source"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.opts.Docker, f.opts.With = tc.docker, tc.with
+			runWith(t, f, "#!/bin/sh\nfor a in \"$@\"; do [ \"$prev\" = -W ] && cp \"$a\" \"$FAKE_LOG/workflow.yml\"; prev=\"$a\"; done\n")
+			wf := f.read(t, "workflow.yml")
+			if n := strings.Count(wf, "install:"); tc.want == "" && n != 0 || tc.want != "" && (n != 1 || !strings.Contains(wf, tc.want)) {
+				t.Errorf("want %q once in the injected workflow, got:\n%s", tc.want, wf)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package actrun
 import (
 	"bytes"
 	"io"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,9 +21,10 @@ type actLog struct {
 	noColor bool
 	partial []byte
 
-	started bool   // act ran a step of the job
-	failed  string // the last step act reported as failed
-	logins  int    // "logged in" lines from the agent
+	started  bool   // act ran a step of the job
+	failed   string // the last step act reported as failed
+	logins   int    // "logged in" lines from the agent
+	stateDir string // the pause's state directory, under act's job directory
 }
 
 var (
@@ -34,6 +36,8 @@ var (
 	// agentLogin is the agent's log line for a login, in either of its
 	// log formats.
 	agentLogin = regexp.MustCompile(`\bINF logged in\b|"message":"logged in"`)
+	// installState is act's echo of the install step's state output.
+	installState = regexp.MustCompile(`::set-output:: state=(/.*?)\s*$`)
 )
 
 func (l *actLog) Write(p []byte) (int, error) {
@@ -86,6 +90,8 @@ func (l *actLog) line(s string) {
 		l.failed = actFailure.FindStringSubmatch(s)[1]
 	case agentLogin.MatchString(s):
 		l.logins++
+	case installState.MatchString(s):
+		l.stateDir = installState.FindStringSubmatch(s)[1]
 	}
 }
 
@@ -95,3 +101,25 @@ func (l *actLog) state() (started bool, failed string, logins int) {
 	defer l.mu.Unlock()
 	return l.started, l.failed, l.logins
 }
+
+// jobDir returns the directory act made for the job in host mode,
+// ACTCACHE/act/HEX with the workspace (hostexecutor) and RUNNER_TEMP
+// (tmp) in it, as learnt from where the pause's state went; "" when it is
+// not known or not of that shape.
+func (l *actLog) jobDir() string {
+	l.mu.Lock()
+	state := l.stateDir
+	l.mu.Unlock()
+	if state == "" {
+		return ""
+	}
+	tmp := filepath.Dir(state)
+	dir := filepath.Dir(tmp)
+	if filepath.Base(tmp) != "tmp" || filepath.Base(filepath.Dir(dir)) != "act" || !jobDirName.MatchString(filepath.Base(dir)) {
+		return ""
+	}
+	return dir
+}
+
+// jobDirName is act's name for a job directory: 8 random bytes in hex.
+var jobDirName = regexp.MustCompile(`^[0-9a-f]{16}$`)

@@ -1,0 +1,187 @@
+package integration
+
+import (
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
+)
+
+// actJobDirs lists the job directories act left under the user's cache
+// (~/.cache/act/HEX: the job's copy of the repository, the action,
+// RUNNER_TEMP).
+func (e *actEnv) actJobDirs(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(e.home, ".cache", "act"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, en := range entries {
+		if regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(en.Name()) {
+			dirs = append(dirs, en.Name())
+		}
+	}
+	return dirs
+}
+
+// TestActJobSkipped: a job its if: skips never reaches the pause;
+// pitstop act says so and fails, rather than exit 0 in silence.
+func TestActJobSkipped(t *testing.T) {
+	e := newActRepo(t, map[string]string{".github/workflows/ci.yml": `on: push
+jobs:
+  build:
+    if: github.event_name == 'release'
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo one
+`})
+	r := e.start(t, "--job", "build", "--ssh-after-step", "1", "--action-source", sourceRoot)
+	if code := r.wait(t, 2*time.Minute); code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	want := `pitstop: the pause was not reached: act ran no step of job "build": its if: (github.event_name == 'release') was false, so the job was skipped`
+	if !strings.Contains(r.stderr.String(), want) {
+		t.Errorf("stderr should say %q:\n%s", want, r.stderr.String())
+	}
+}
+
+// TestActFailedJobLeavesNothing: a job that fails after the pause leaves
+// no copy of the repository in ~/.cache/act (act keeps it for failed
+// jobs unless told otherwise), and the pause started in seconds from
+// pitstop act's own binary, with no Go build.
+func TestActFailedJobLeavesNothing(t *testing.T) {
+	e := newActRepo(t, map[string]string{".github/workflows/ci.yml": `on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo one > in-workspace.txt
+      - run: exit 3
+`})
+	r := e.start(t, "--job", "build", "--ssh-after-step", "1", "--wait-timeout", "1s", "--action-source", sourceRoot)
+	r.connectLine(t)
+	if code := r.wait(t, 2*time.Minute); code == 0 {
+		t.Errorf("exit status 0 for a failed job")
+	}
+	if dirs := e.actJobDirs(t); len(dirs) != 0 {
+		t.Errorf("act's job directories left in %s: %v", filepath.Join(e.home, ".cache", "act"), dirs)
+	}
+	stderr := r.stderr.String()
+	if !strings.Contains(stderr, "pitstop: using "+pitstopBin) || strings.Contains(stderr, "building from source") {
+		t.Errorf("the pause should run pitstop act's own binary, not build one:\n%s", stderr)
+	}
+}
+
+// TestActHangup: a closed terminal (SIGHUP) ends pitstop act, and with it
+// act and the agent; nothing is left in TMPDIR or ~/.cache/act.
+func TestActHangup(t *testing.T) {
+	e := newActEnv(t)
+	tmp := t.TempDir()
+	e.env = withEnv(e.env, map[string]string{"TMPDIR": tmp})
+	r := e.start(t, "--job", "build", "--ssh-after-step", "1", "--wait-timeout", "3m", "--action-source", sourceRoot)
+	line := r.connectLine(t)
+	port := regexp.MustCompile(`-p (\d+) `).FindStringSubmatch(line)
+	if port == nil {
+		t.Fatalf("no port in %q", line)
+	}
+	if err := r.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	r.wait(t, 2*time.Minute)
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:"+port[1], time.Second); err == nil {
+		c.Close()
+		t.Errorf("the agent still listens on port %s after pitstop act ended", port[1])
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "pitstop-act-*")); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	if dirs := e.actJobDirs(t); len(dirs) != 0 {
+		t.Errorf("act's job directories left: %v", dirs)
+	}
+}
+
+// TestActReconnectsOnEnter: when the connection drops (ssh's ~. escape
+// ends it from the client, exit status 255, after a login), pitstop act
+// says so, and Enter connects again to the same pause.
+func TestActReconnectsOnEnter(t *testing.T) {
+	tool(t, "ssh", sshInstall)
+	e := newActEnv(t)
+	cmd := exec.Command(pitstopBin, "act", "--job", "build", "--ssh-after-step", "1", "--wait-timeout", "3m", "--action-source", sourceRoot)
+	cmd.Dir, cmd.Env = e.repo, e.env
+	stderr := &testutil.Buffer{}
+	cmd.Stderr = stderr
+	term, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer term.Close()
+	screen := &testutil.Buffer{}
+	go func() { _, _ = io.Copy(screen, term) }()
+	done, exited := make(chan error, 1), make(chan struct{})
+	go func() {
+		done <- cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		stopProcess(cmd, exited)
+		if t.Failed() {
+			t.Logf("stderr:\n%s\nterminal:\n%s", stderr.String(), screen.String())
+		}
+	})
+	waitFor := func(b *testutil.Buffer, s string, timeout time.Duration) {
+		t.Helper()
+		for deadline := time.Now().Add(timeout); !strings.Contains(b.String(), s); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("never saw %q", s)
+			}
+		}
+	}
+	waitFor(stderr, "pitstop: connecting: ssh ", readyTimeout)
+	if _, err := io.WriteString(term, "echo first-\"\"session\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(screen, "first-session", time.Minute)
+	if _, err := io.WriteString(term, "\n~."); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(stderr, "pitstop: press Enter to connect again", time.Minute)
+	if !strings.Contains(stderr.String(), "pitstop: the connection to the pause dropped; the pause waits 5m0s for you to reconnect (then the job goes on)") {
+		t.Errorf("stderr should say the connection dropped:\n%s", stderr.String())
+	}
+	if _, err := io.WriteString(term, "\n"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(stderr.String(), "pitstop: connecting: ssh ") < 1 {
+		t.Fatal("no first connection")
+	}
+	for deadline := time.Now().Add(time.Minute); strings.Count(stderr.String(), "pitstop: connecting: ssh ") < 2; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("Enter did not connect again")
+		}
+	}
+	if _, err := io.WriteString(term, "echo second-\"\"session; exit\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("pitstop act: %v, want exit status 0", err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("pitstop act did not end after the second shell exited")
+	}
+	if !strings.Contains(screen.String(), "second-session") {
+		t.Errorf("the second session did not run:\n%s", screen.String())
+	}
+}
