@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -60,6 +61,9 @@ type Options struct {
 	// With are more inputs for the pause step (allow-untrusted-prs,
 	// min-permission, ...), after pitstop act's own.
 	With []injector.Input
+	// Matrix chooses one leg of a matrix job, as KEY=VALUE pairs: act
+	// runs only that leg, and the pause is only in it.
+	Matrix []injector.Input
 	// Docker runs the job in act's containers instead of on this machine.
 	Docker bool
 	// ActArgs are more arguments for act, after pitstop's own (so they
@@ -152,7 +156,11 @@ func Run(ctx context.Context, o Options) (int, error) {
 	defer os.RemoveAll(tmp)
 	readyFile := filepath.Join(tmp, "ready.json")
 
-	injected, job, labels, err := o.inject(workflow, readyFile, keys)
+	matrix, err := o.matrix()
+	if err != nil {
+		return 0, err
+	}
+	injected, job, labels, err := o.inject(workflow, readyFile, keys, matrix)
 	if err != nil {
 		return 0, err
 	}
@@ -171,6 +179,10 @@ func Run(ctx context.Context, o Options) (int, error) {
 		Docker:    o.Docker,
 		LocalRepo: localRepo,
 		Extra:     o.ActArgs,
+	}
+	for _, m := range o.Matrix {
+		// act's own filter, KEY:VALUE; it may be given more than once.
+		cfg.Extra = append([]string{"--matrix", m.Key + ":" + m.Value}, cfg.Extra...)
 	}
 	if o.Docker {
 		cfg.MountDir = tmp
@@ -246,7 +258,7 @@ func (o *Options) localRepository() (string, error) {
 
 // inject returns the workflow with the pause inserted, the job it is in,
 // and that job's literal runs-on labels. Injector warnings go to Stderr.
-func (o *Options) inject(workflow, readyFile string, keys []byte) ([]byte, string, []string, error) {
+func (o *Options) inject(workflow, readyFile string, keys []byte, matrix []injector.Input) ([]byte, string, []string, error) {
 	src, err := workflows.ReadFile(workflow)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, "", nil, fmt.Errorf("%s: no such file", workflow)
@@ -278,10 +290,11 @@ func (o *Options) inject(workflow, readyFile string, keys []byte) ([]byte, strin
 		}
 	}
 	res, err := injector.Insert(name, src, injector.Options{
-		Job:   o.Job,
-		After: o.AfterStep,
-		Uses:  o.Uses,
-		With:  with,
+		Job:    o.Job,
+		After:  o.AfterStep,
+		Uses:   o.Uses,
+		With:   with,
+		Matrix: matrix,
 	})
 	if err != nil {
 		return nil, "", nil, err
@@ -315,6 +328,31 @@ func hasInput(with []injector.Input, key string) bool {
 		}
 	}
 	return false
+}
+
+// matrix is the leg the pause is in: Matrix, and any of act's own
+// --matrix KEY:VALUE among ActArgs, which choose the legs act runs.
+func (o *Options) matrix() ([]injector.Input, error) {
+	out := slices.Clone(o.Matrix)
+	for i := 0; i < len(o.ActArgs); i++ {
+		a := o.ActArgs[i]
+		v, ok := strings.CutPrefix(a, "--matrix=")
+		if !ok && a == "--matrix" && i+1 < len(o.ActArgs) {
+			i++
+			v, ok = o.ActArgs[i], true
+		}
+		if !ok {
+			continue
+		}
+		k, val, found := strings.Cut(v, ":")
+		if !found || k == "" {
+			return nil, fmt.Errorf("act's --matrix wants KEY:VALUE, got %q", v)
+		}
+		if !slices.ContainsFunc(out, func(in injector.Input) bool { return in.Key == k }) {
+			out = append(out, injector.Input{Key: k, Value: val})
+		}
+	}
+	return out, nil
 }
 
 // run is one act process and what happens around it.

@@ -253,3 +253,53 @@ func TestRunUsesItsOwnBinary(t *testing.T) {
 		})
 	}
 }
+
+const matrixWorkflow = `on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        node: [20, 22]
+    steps:
+      - run: make
+`
+
+// TestRunMatrix: --matrix chooses the leg act runs and the one the pause
+// is in; act's own --matrix does the same, with no warning that every
+// leg will pause.
+func TestRunMatrix(t *testing.T) {
+	record := "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$FAKE_LOG/args\"\nfor a in \"$@\"; do [ \"$prev\" = -W ] && cp \"$a\" \"$FAKE_LOG/workflow.yml\"; prev=\"$a\"; done\n"
+	for _, tc := range []struct {
+		name    string
+		matrix  []injector.Input
+		actArgs []string
+	}{
+		{"ours", []injector.Input{{Key: "node", Value: "22"}}, nil},
+		{"act's", nil, []string{"--matrix", "node:22"}},
+		{"act's with =", nil, []string{"--matrix=node:22"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			writeTree(t, f.repo, map[string]string{".github/workflows/ci.yml": matrixWorkflow})
+			f.opts.Matrix, f.opts.ActArgs = tc.matrix, tc.actArgs
+			_, stderr := runWith(t, f, record)
+			if strings.Contains(stderr, "every leg will pause") {
+				t.Errorf("warned that every leg pauses:\n%s", stderr)
+			}
+			if wf := f.read(t, "workflow.yml"); !strings.Contains(wf, "matrix.node == '22'") {
+				t.Errorf("the pause is not limited to the leg:\n%s", wf)
+			}
+			if args := f.read(t, "args"); !strings.Contains(args, "--matrix\nnode:22\n") && !strings.Contains(args, "--matrix=node:22\n") {
+				t.Errorf("act is not told the leg:\n%s", args)
+			}
+		})
+	}
+	f := newFixture(t)
+	writeTree(t, f.repo, map[string]string{".github/workflows/ci.yml": matrixWorkflow})
+	f.opts.Matrix = []injector.Input{{Key: "node", Value: "18"}}
+	f.opts.Act = "/bin/true"
+	if _, err := Run(context.Background(), f.opts); err == nil || !strings.Contains(err.Error(), `no leg of job "build"'s matrix has node=18`) {
+		t.Errorf("a leg the matrix does not have: got %v", err)
+	}
+}

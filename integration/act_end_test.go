@@ -185,3 +185,30 @@ func TestActReconnectsOnEnter(t *testing.T) {
 		t.Errorf("the second session did not run:\n%s", screen.String())
 	}
 }
+
+// TestActMatrixLeg: pitstop act --matrix runs one leg of a matrix job
+// under the real act, and pauses in it.
+func TestActMatrixLeg(t *testing.T) {
+	e := newActRepo(t, map[string]string{".github/workflows/ci.yml": `on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        leg: [first, second]
+    steps:
+      - run: echo "running-leg=${{ matrix.leg }}"
+`})
+	r := e.start(t, "--job", "build", "--ssh-after-step", "1", "--wait-timeout", "1s", "--matrix", "leg=second", "--action-source", sourceRoot)
+	r.connectLine(t)
+	if code := r.wait(t, 2*time.Minute); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	stderr := r.stderr.String()
+	if !strings.Contains(stderr, "running-leg=second") || strings.Contains(stderr, "running-leg=first") {
+		t.Errorf("only the leg second should run:\n%s", stderr)
+	}
+	if strings.Contains(stderr, "every leg will pause") {
+		t.Errorf("warned that every leg pauses:\n%s", stderr)
+	}
+}

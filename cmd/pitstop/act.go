@@ -13,7 +13,7 @@ import (
 )
 
 const actHelp = `Usage:
-  pitstop act [-W FILE] [--job ID] --ssh-after-step N [flags] [-- ACT ARGS...]
+  pitstop act [-W FILE] [--job ID] --ssh-after-step N [--matrix KEY=VALUE]... [flags] [-- ACT ARGS...]
 
 Runs a workflow job on this machine with act (https://nektosact.com),
 paused after step N, and puts you in a shell inside the paused job: its
@@ -39,6 +39,7 @@ Examples:
   $ pitstop act --job build --ssh-after-step 4
   $ pitstop act -W .github/workflows/ci.yml --job test --ssh-after-step 0 --wait-timeout 5m
   $ pitstop act --job build --ssh-after-step 2 -- pull_request --secret-file .secrets
+  $ pitstop act --job test --ssh-after-step 3 --matrix go=1.23
 `
 
 // actOptions are the flags of pitstop act.
@@ -51,6 +52,7 @@ type actOptions struct {
 	source      string
 	uses        string
 	with        multiFlag
+	matrix      multiFlag
 	docker      bool
 	noConnect   bool
 	act         string
@@ -75,6 +77,7 @@ func runAct(io *IO, args []string) error {
 	fs.StringVar(&o.source, "action-source", "", "a pitstop source `DIR` to build the action from (default: the checkout pitstop runs from)")
 	fs.StringVar(&o.uses, "uses", injector.DefaultUses, "the action `REF` the pause step uses")
 	fs.Var(&o.with, "with", "another input for the pause step as `KEY=VALUE`, e.g. allow-untrusted-prs=true (repeatable)")
+	fs.Var(&o.matrix, "matrix", "run and pause only the matrix leg where `KEY=VALUE` (repeatable)")
 	fs.BoolVar(&o.docker, "docker", false, "run the job in act's Docker containers instead of on this machine")
 	fs.BoolVar(&o.noConnect, "no-connect", false, "print the ssh command instead of connecting, even on a terminal")
 	fs.StringVar(&o.act, "act", "", "the act `BINARY` (default: act on PATH or in the Go bin directories)")
@@ -96,6 +99,10 @@ func runAct(io *IO, args []string) error {
 	if err != nil {
 		return err
 	}
+	matrix, err := keyValues("--matrix", o.matrix)
+	if err != nil {
+		return err
+	}
 
 	// Interrupts are act's to handle (it cancels the job, and the pause
 	// with it); pitstop act only passes them on and waits for act to end.
@@ -113,6 +120,7 @@ func runAct(io *IO, args []string) error {
 		ActionSource: o.source,
 		Uses:         o.uses,
 		With:         with,
+		Matrix:       matrix,
 		Docker:       o.docker,
 		ActArgs:      pos,
 		Act:          o.act,
