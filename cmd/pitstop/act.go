@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pitstopci/pitstop/actrun"
+	"github.com/pitstopci/pitstop/agent/inputs"
 	"github.com/pitstopci/pitstop/injector"
 )
 
@@ -98,6 +99,9 @@ func runAct(io *IO, args []string) error {
 	with, err := keyValues("--with", o.with)
 	if err != nil {
 		return err
+	}
+	if err := inputs.Check(with); err != nil {
+		return usagef("%v", err)
 	}
 	matrix, err := keyValues("--matrix", o.matrix)
 	if err != nil {
