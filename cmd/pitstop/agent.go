@@ -182,7 +182,9 @@ func runAgent(io *IO, args []string) error {
 		return err
 	}
 	onGitHub := io.Getenv("GITHUB_ACTIONS") == "true"
-	color := (io.IsTerminal || onGitHub) && io.Getenv("NO_COLOR") == ""
+	// The log goes to stderr, so it is stderr that must be a terminal
+	// (or GitHub's log viewer) for colour; a redirected log gets none.
+	color := (isTerminal(io.Err) || onGitHub) && io.Getenv("NO_COLOR") == ""
 	log, err := agent.NewLogger(io.Err, o.logFormat, color)
 	if err != nil {
 		return usagef("%v", err)
