@@ -212,3 +212,38 @@ jobs:
 		t.Errorf("warned that every leg pauses:\n%s", stderr)
 	}
 }
+
+// TestActionInstallPath: the install input also takes the path of a
+// pitstop binary, which is copied into a directory of its own and run
+// from there; anything else that is not a mode is refused.
+func TestActionInstallPath(t *testing.T) {
+	action := actionCopy(t)
+	out, err, outputs := runScript(t, filepath.Join(action, "install.sh"), map[string]string{"PITSTOP_INSTALL": pitstopBin, "PATH": "/usr/bin:/bin"})
+	if err != nil {
+		t.Fatalf("install.sh: %v\n%s", err, out)
+	}
+	bin := outputs["bin"]
+	if bin == "" || bin == pitstopBin || filepath.Base(bin) != "pitstop" {
+		t.Fatalf("bin output %q, want a copy named pitstop\n%s", bin, out)
+	}
+	if got, err := exec.Command(bin, "version").Output(); err != nil || !strings.HasPrefix(string(got), "pitstop ") {
+		t.Errorf("the copy does not run: %q, %v", got, err)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(bin)); len(entries) != 1 {
+		t.Errorf("the binary's directory (first on the sessions' PATH) holds %d entries, want pitstop alone", len(entries))
+	}
+	other := filepath.Join(t.TempDir(), "other")
+	if err := os.WriteFile(other, []byte("#!/bin/sh\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ install, want string }{
+		{"/no/such/pitstop", `input install is "/no/such/pitstop", which is not an executable file on this runner`},
+		{other, other + " (input install) does not run as pitstop here"},
+		{"binary", `input install is "binary"; valid values: auto, release, source, or the path of a pitstop binary`},
+	} {
+		out, err, _ := runScript(t, filepath.Join(action, "install.sh"), map[string]string{"PITSTOP_INSTALL": tc.install, "PATH": "/usr/bin:/bin"})
+		if err == nil || !strings.Contains(out, tc.want) {
+			t.Errorf("install=%s: %v, want a failure saying %q:\n%s", tc.install, err, tc.want, out)
+		}
+	}
+}
