@@ -1,12 +1,14 @@
 package integration
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -245,5 +247,80 @@ func TestActionInstallPath(t *testing.T) {
 		if err == nil || !strings.Contains(out, tc.want) {
 			t.Errorf("install=%s: %v, want a failure saying %q:\n%s", tc.install, err, tc.want, out)
 		}
+	}
+}
+
+// children returns the pids of pid's child processes (Linux).
+func children(t *testing.T, pid int) []int {
+	t.Helper()
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var out []int
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, s := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(s); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// waitClosed waits until nothing listens on port any more.
+func waitClosed(t *testing.T, port string, timeout time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); ; time.Sleep(200 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second)
+		if err != nil {
+			return
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent still listens on port %s after %v", port, timeout)
+		}
+	}
+}
+
+// TestActKilledLeavesNothingRunning: whichever of pitstop act and act is
+// killed outright (SIGKILL, no chance to clean up), the pause does not
+// live on: act gets SIGTERM when pitstop act dies, and the agent ends its
+// pause when act is gone; act's job directory is removed.
+func TestActKilledLeavesNothingRunning(t *testing.T) {
+	for _, victim := range []string{"act", "pitstop act"} {
+		t.Run(victim, func(t *testing.T) {
+			e := newActEnv(t)
+			r := e.start(t, "--job", "build", "--ssh-after-step", "1", "--wait-timeout", "3m", "--action-source", sourceRoot)
+			line := r.connectLine(t)
+			port := regexp.MustCompile(`-p (\d+) `).FindStringSubmatch(line)
+			if port == nil {
+				t.Fatalf("no port in %q", line)
+			}
+			acts := children(t, r.cmd.Process.Pid)
+			if len(acts) != 1 {
+				t.Fatalf("pitstop act has children %v, want act alone", acts)
+			}
+			pid := r.cmd.Process.Pid
+			if victim == "act" {
+				pid = acts[0]
+			}
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			waitClosed(t, port[1], 30*time.Second)
+			if victim == "act" {
+				r.wait(t, time.Minute)
+				if dirs := e.actJobDirs(t); len(dirs) != 0 {
+					t.Errorf("act's job directories left: %v", dirs)
+				}
+			}
+			for deadline := time.Now().Add(30 * time.Second); syscall.Kill(acts[0], 0) == nil; time.Sleep(200 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("act (pid %d) still runs", acts[0])
+				}
+			}
+		})
 	}
 }
