@@ -24,8 +24,11 @@ job's result (0 when it succeeded).
 
 The pause is injected into a temporary copy of the workflow; your files are
 not changed. The job runs on this machine (act's host mode) unless --docker
-is given. Your public keys (~/.ssh/*.pub and the ssh-agent's) may log in,
-and the pause's host key is pinned for you.
+is given, in act's copy of the repository: edits made in the session do
+not reach your checkout, and the copy is deleted when the job ends. Your
+public keys (~/.ssh/*.pub and the ssh-agent's) may log in, and the pause's
+host key is pinned for you. If the job ends without reaching the pause,
+pitstop act says why and exits non-zero.
 
 On a terminal, pitstop act connects you itself. Otherwise (or with
 --no-connect) it prints the command to connect on stdout, one line starting
@@ -35,6 +38,7 @@ The action comes from --action-source, or from the pitstop checkout you run
 this from; without either, act fetches the released action.
 
 Needs act ` + actrun.ActVersion + ` or later: go install github.com/nektos/act@` + actrun.ActVersion + `
+More: https://github.com/pitstopci/pitstop/blob/main/docs/act.md
 
 Examples:
   $ pitstop act --job build --ssh-after-step 4
@@ -75,7 +79,7 @@ func runAct(io *IO, args []string) error {
 	fs.StringVar(&o.after, "ssh-after-step", "", "pause after step `N` (counted from 1; 0 pauses before the first step)")
 	fs.DurationVar(&o.waitTimeout, "wait-timeout", 0, "how long the pause waits for a first connection (default 15m)")
 	fs.DurationVar(&o.maxDuration, "max-duration", 0, "longest the pause may last (default 1h)")
-	fs.StringVar(&o.source, "action-source", "", "a pitstop source `DIR` to build the action from (default: the checkout pitstop runs from)")
+	fs.StringVar(&o.source, "action-source", "", "a pitstop source `DIR` to take the action from (default: the checkout pitstop runs from)")
 	fs.StringVar(&o.uses, "uses", injector.DefaultUses, "the action `REF` the pause step uses")
 	fs.Var(&o.with, "with", "another input for the pause step as `KEY=VALUE`, e.g. allow-untrusted-prs=true (repeatable)")
 	fs.Var(&o.matrix, "matrix", "run and pause only the matrix leg where `KEY=VALUE` (repeatable)")
