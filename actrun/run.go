@@ -566,6 +566,8 @@ func (r *run) notReached(code int) int {
 		why = fmt.Sprintf("act ran no step of job %q: its if: (%s) was false, so the job was skipped", r.job, r.jobIf)
 	case !started:
 		why = fmt.Sprintf("act ran no step of job %q (act exited with status %d)", r.job, code)
+	case failed == injector.PauseName:
+		why = "the pause step itself failed before the agent was ready (see its output above)"
 	case failed != "":
 		why = fmt.Sprintf("step %q failed before it", failed)
 	default:

@@ -45,11 +45,16 @@ func TestRunPauseNotReached(t *testing.T) {
 		code:     1,
 		want:     `pitstop: the pause was not reached: act ran no step of job "build": its if: (${{ github.event_name == 'release' }}) was false, so the job was skipped`,
 	}, {
-		name: "step failed",
+		name: "pause step failed",
 		act: "#!/bin/sh\necho '[ci/build] ⭐ Run Main make'\necho '[ci/build]   ❌  Failure - Main make [21ms]'\n" +
 			"echo '[ci/build]   \033[31m❌  Failure - Main Pause for SSH debugging (pitstop) [1.5s]\033[0m'\necho '[ci/build] 🏁  Job failed'\nexit 1\n",
 		code: 1,
-		want: `pitstop: the pause was not reached: step "Pause for SSH debugging (pitstop)" failed before it`,
+		want: `pitstop: the pause was not reached: the pause step itself failed before the agent was ready (see its output above)`,
+	}, {
+		name: "step failed",
+		act:  "#!/bin/sh\necho '[ci/build] ⭐ Run Main make'\necho '[ci/build]   ❌  Failure - Main make [21ms]'\necho '[ci/build] 🏁  Job failed'\nexit 0\n",
+		code: 1,
+		want: `pitstop: the pause was not reached: step "make" failed before it`,
 	}, {
 		name: "act fails",
 		act:  "#!/bin/sh\necho '[ci/build] ⭐ Run Set up job'\nexit 4\n",

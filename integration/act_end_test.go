@@ -324,3 +324,23 @@ func TestActKilledLeavesNothingRunning(t *testing.T) {
 		})
 	}
 }
+
+// TestActPauseStepFails: when the pause step itself fails (here, an
+// install input naming no binary), pitstop act says the pause was not
+// reached and why, and fails.
+func TestActPauseStepFails(t *testing.T) {
+	e := newActEnv(t)
+	r := e.start(t, "--job", "build", "--ssh-after-step", "1", "--with", "install=/no/such/pitstop", "--action-source", sourceRoot)
+	if code := r.wait(t, 2*time.Minute); code == 0 {
+		t.Errorf("exit status 0 for a pause that never started")
+	}
+	stderr := r.stderr.String()
+	for _, want := range []string{
+		`input install is "/no/such/pitstop", which is not an executable file on this runner`,
+		"pitstop: the pause was not reached: the pause step itself failed before the agent was ready (see its output above)",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
