@@ -163,8 +163,16 @@ func runStatus(io *IO, args []string) error {
 
 func printStatus(w io.Writer, st agent.Status) {
 	fmt.Fprintf(w, "pitstop: %s is paused\n", st.Label)
-	fmt.Fprintf(w, "time left: %s (until %s; pitstop extend 30m adds time)\n",
-		st.Remaining().Round(time.Second), st.Deadline.UTC().Format("15:04:05 MST"))
+	more := "pitstop extend 30m adds time"
+	switch {
+	case st.Limit.IsZero():
+	case !st.Deadline.Before(st.Limit):
+		more = "the job's time limit allows no more"
+	default:
+		more += ", up to " + st.Limit.UTC().Format("15:04 MST") + " (the job's time limit)"
+	}
+	fmt.Fprintf(w, "time left: %s (until %s; %s)\n",
+		st.Remaining().Round(time.Second), st.Deadline.UTC().Format("15:04:05 MST"), more)
 	if !st.WaitingUntil.IsZero() {
 		fmt.Fprintf(w, "nobody is connected; waiting until %s\n", st.WaitingUntil.UTC().Format("15:04:05 MST"))
 	}
