@@ -80,7 +80,10 @@ type actConfig struct {
 // act's flags are last-one-wins, so the user can override any of ours
 // (e.g. another -P for a label).
 func (c actConfig) args() []string {
-	args := []string{"-W", c.Workflow, "-C", c.Dir, "-j", c.Job}
+	// --rm: act removes the job's directory under ~/.cache/act (host
+	// mode) or its containers only when the job succeeded, so every
+	// failed or cancelled run would leave its copy of the repository.
+	args := []string{"-W", c.Workflow, "-C", c.Dir, "-j", c.Job, "--rm"}
 	if !c.Docker {
 		labels := map[string]bool{}
 		for _, l := range c.Labels {

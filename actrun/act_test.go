@@ -17,7 +17,7 @@ func TestActArgs(t *testing.T) {
 		Extra:     []string{"pull_request", "-P", "ubuntu-latest=-self-hosted"},
 	}
 	want := []string{
-		"-W", "/tmp/p/ci.yml", "-C", "/src/app", "-j", "build",
+		"-W", "/tmp/p/ci.yml", "-C", "/src/app", "-j", "build", "--rm",
 		"-P", "self-hosted=-self-hosted", "-P", "ubuntu-latest=-self-hosted",
 		"--local-repository", "pitstopci/pitstop@v1=/src/pitstop",
 		"pull_request", "-P", "ubuntu-latest=-self-hosted",
@@ -31,7 +31,7 @@ func TestActArgs(t *testing.T) {
 	docker.LocalRepo = ""
 	docker.Extra = nil
 	want = []string{
-		"-W", "/tmp/p/ci.yml", "-C", "/src/app", "-j", "build",
+		"-W", "/tmp/p/ci.yml", "-C", "/src/app", "-j", "build", "--rm",
 		"--container-options", "-v /tmp/p:/tmp/p",
 	}
 	if got := docker.args(); !reflect.DeepEqual(got, want) {

@@ -2,9 +2,16 @@
 
 package actrun
 
-import "os/exec"
+import (
+	"os"
+	"os/exec"
+)
 
 // setProcessGroup does nothing on Windows: a console Ctrl-C goes to every
 // process attached to the console, act included, and cannot be forwarded
 // (os.Process.Signal supports only Kill there).
 func setProcessGroup(cmd *exec.Cmd) {}
+
+func killGroup(cmd *exec.Cmd) { _ = cmd.Process.Kill() }
+
+func isHangup(os.Signal) bool { return false }

@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pitstopci/pitstop/injector"
@@ -49,9 +51,18 @@ type Options struct {
 	// Uses is the action reference the pause step uses. Default
 	// injector.DefaultUses.
 	Uses string
+	// AgentBinary is the pitstop binary the pause step runs (the action's
+	// install input), instead of building the action's source, which
+	// takes most of a minute on a cold Go cache. Default: the running
+	// executable, when the job runs on this machine and the action comes
+	// from a local source (a released action may not take a path).
+	AgentBinary string
 	// With are more inputs for the pause step (allow-untrusted-prs,
 	// min-permission, ...), after pitstop act's own.
 	With []injector.Input
+	// Matrix chooses one leg of a matrix job, as KEY=VALUE pairs: act
+	// runs only that leg, and the pause is only in it.
+	Matrix []injector.Input
 	// Docker runs the job in act's containers instead of on this machine.
 	Docker bool
 	// ActArgs are more arguments for act, after pitstop's own (so they
@@ -77,10 +88,18 @@ type Options struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// NoColor takes colour codes out of act's output (the agent's log is
+	// coloured, as on GitHub): set it when Stderr is not a terminal.
+	NoColor bool
 	// Interrupt delivers signals meant for the run (Ctrl-C); each is
 	// passed on to act, which cancels the job: the pause ends and
-	// `if: always()` steps still run.
+	// `if: always()` steps still run. A SIGHUP (the terminal is gone)
+	// reaches act as SIGTERM, which act handles the same way, and act is
+	// killed if it has not ended within KillAfter.
 	Interrupt <-chan os.Signal
+	// KillAfter is how long act may take to end after a SIGHUP before it
+	// is killed, with whatever it started. Default 10s.
+	KillAfter time.Duration
 	// PollInterval is how often the ready file is looked for. Default
 	// 100ms.
 	PollInterval time.Duration
@@ -123,6 +142,11 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if o.AgentBinary == "" && localRepo != "" && !o.Docker {
+		if exe, err := os.Executable(); err == nil {
+			o.AgentBinary = exe
+		}
+	}
 
 	tmp, err := os.MkdirTemp("", "pitstop-act-")
 	if err != nil {
@@ -131,7 +155,11 @@ func Run(ctx context.Context, o Options) (int, error) {
 	defer os.RemoveAll(tmp)
 	readyFile := filepath.Join(tmp, "ready.json")
 
-	injected, job, labels, err := o.inject(workflow, readyFile, keys)
+	matrix, err := o.matrix()
+	if err != nil {
+		return 0, err
+	}
+	injected, job, labels, err := o.inject(workflow, readyFile, keys, matrix)
 	if err != nil {
 		return 0, err
 	}
@@ -151,13 +179,18 @@ func Run(ctx context.Context, o Options) (int, error) {
 		LocalRepo: localRepo,
 		Extra:     o.ActArgs,
 	}
+	for _, m := range o.Matrix {
+		// act's own filter, KEY:VALUE; it may be given more than once.
+		cfg.Extra = append([]string{"--matrix", m.Key + ":" + m.Value}, cfg.Extra...)
+	}
 	if o.Docker {
 		cfg.MountDir = tmp
 	}
 	if localRepo == "" {
 		fmt.Fprintf(o.Stderr, "pitstop: no pitstop source found (--action-source); act fetches %s\n", o.Uses)
 	}
-	r := &run{o: o, tmp: tmp, readyFile: readyFile, out: &gate{w: o.Stderr}}
+	r := &run{o: o, tmp: tmp, readyFile: readyFile, out: &gate{w: o.Stderr}, job: job, jobIf: jobIf(injected, job)}
+	r.log = &actLog{next: r.out, noColor: o.NoColor}
 	return r.act(ctx, act, cfg.args())
 }
 
@@ -182,6 +215,9 @@ func (o *Options) defaults() error {
 	}
 	if o.PollInterval == 0 {
 		o.PollInterval = 100 * time.Millisecond
+	}
+	if o.KillAfter == 0 {
+		o.KillAfter = 10 * time.Second
 	}
 	if o.WaitTimeout < 0 || o.MaxDuration < 0 {
 		return errors.New("wait timeout and max duration must not be negative")
@@ -221,7 +257,7 @@ func (o *Options) localRepository() (string, error) {
 
 // inject returns the workflow with the pause inserted, the job it is in,
 // and that job's literal runs-on labels. Injector warnings go to Stderr.
-func (o *Options) inject(workflow, readyFile string, keys []byte) ([]byte, string, []string, error) {
+func (o *Options) inject(workflow, readyFile string, keys []byte, matrix []injector.Input) ([]byte, string, []string, error) {
 	src, err := workflows.ReadFile(workflow)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, "", nil, fmt.Errorf("%s: no such file", workflow)
@@ -240,6 +276,9 @@ func (o *Options) inject(workflow, readyFile string, keys []byte) ([]byte, strin
 	if o.MaxDuration > 0 {
 		with = append(with, injector.Input{Key: "max-duration", Value: o.MaxDuration.String()})
 	}
+	if o.AgentBinary != "" && !hasInput(o.With, "install") {
+		with = append(with, injector.Input{Key: "install", Value: o.AgentBinary})
+	}
 	with = append(with, o.With...)
 	// Messages name the file as the user would: relative to where pitstop
 	// act was started.
@@ -250,10 +289,11 @@ func (o *Options) inject(workflow, readyFile string, keys []byte) ([]byte, strin
 		}
 	}
 	res, err := injector.Insert(name, src, injector.Options{
-		Job:   o.Job,
-		After: o.AfterStep,
-		Uses:  o.Uses,
-		With:  with,
+		Job:    o.Job,
+		After:  o.AfterStep,
+		Uses:   o.Uses,
+		With:   with,
+		Matrix: matrix,
 	})
 	if err != nil {
 		return nil, "", nil, err
@@ -264,21 +304,76 @@ func (o *Options) inject(workflow, readyFile string, keys []byte) ([]byte, strin
 	return res.Out, res.Job, runsOn(src, res.Job), nil
 }
 
+// removeJobDir removes what act left of the job on this machine (the copy
+// of the repository the job worked in, the action, RUNNER_TEMP). act
+// removes it itself, given --rm, unless it was killed.
+func (r *run) removeJobDir() {
+	dir := r.log.jobDir()
+	if dir == "" {
+		return
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		fmt.Fprintf(r.o.Stderr, "pitstop: remove act's job directory: %v\n", err)
+	}
+}
+
+func hasInput(with []injector.Input, key string) bool {
+	for _, in := range with {
+		if in.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// matrix is the leg the pause is in: Matrix, and any of act's own
+// --matrix KEY:VALUE among ActArgs, which choose the legs act runs.
+func (o *Options) matrix() ([]injector.Input, error) {
+	out := slices.Clone(o.Matrix)
+	for i := 0; i < len(o.ActArgs); i++ {
+		a := o.ActArgs[i]
+		v, ok := strings.CutPrefix(a, "--matrix=")
+		if !ok && a == "--matrix" && i+1 < len(o.ActArgs) {
+			i++
+			v, ok = o.ActArgs[i], true
+		}
+		if !ok {
+			continue
+		}
+		k, val, found := strings.Cut(v, ":")
+		if !found || k == "" {
+			return nil, fmt.Errorf("act's --matrix wants KEY:VALUE, got %q", v)
+		}
+		if !slices.ContainsFunc(out, func(in injector.Input) bool { return in.Key == k }) {
+			out = append(out, injector.Input{Key: k, Value: val})
+		}
+	}
+	return out, nil
+}
+
 // run is one act process and what happens around it.
 type run struct {
 	o         Options
 	tmp       string
 	readyFile string
 	out       *gate
+	log       *actLog // act's output, on its way to out
+	job       string
+	jobIf     string // the job's if:, to say why it may not have run
 	line      string // the connect command, for messages after ssh
+	sshArgs   []string
+	logins    int // logins seen when ssh was started
 }
 
 // act runs act with args until it exits, watching for the pause.
 func (r *run) act(ctx context.Context, act string, args []string) (int, error) {
 	cmd := exec.Command(act, args...)
 	cmd.Env = actEnv(r.o.Env)
-	cmd.Stdout = r.out
-	cmd.Stderr = r.out
+	cmd.Stdout = r.log
+	cmd.Stderr = r.log
 	// act gets no terminal input (the pause is reached over SSH, and a
 	// prompt would hang the run) and its own process group, so a Ctrl-C on
 	// the terminal reaches it once, through us, rather than twice: act
@@ -295,7 +390,9 @@ func (r *run) act(ctx context.Context, act string, args []string) (int, error) {
 	tick := time.NewTicker(r.o.PollInterval)
 	defer tick.Stop()
 	var sshDone chan error
-	ready := false
+	var enter chan struct{} // Enter pressed: reconnect
+	var kill <-chan time.Time
+	ready, hungUp := false, false
 	for {
 		select {
 		case err := <-exited:
@@ -304,10 +401,34 @@ func (r *run) act(ctx context.Context, act string, args []string) (int, error) {
 				// closed the connection; ssh ends by itself.
 				r.sshFinished(<-sshDone)
 			}
+			r.log.flush()
 			r.out.release()
-			return exitStatus(err)
+			r.removeJobDir()
+			code, err := exitStatus(err)
+			if err == nil && !ready && !hungUp {
+				code = r.notReached(code)
+			}
+			return code, err
+		case <-kill:
+			// act did not end on SIGTERM: nobody is there to wait for it.
+			killGroup(cmd)
 		case sig := <-r.o.Interrupt:
+			if isHangup(sig) {
+				// The terminal is gone, and with it the user: end the
+				// job as a cancellation would, and do not connect again.
+				hungUp, enter = true, nil
+				sig = syscall.SIGTERM
+				if kill == nil {
+					kill = time.After(r.o.KillAfter)
+				}
+			}
 			_ = cmd.Process.Signal(sig)
+		case <-enter:
+			enter = nil
+			var err error
+			if sshDone, err = r.connect(); err != nil {
+				fmt.Fprintf(r.o.Stderr, "pitstop: %v\n", err)
+			}
 		case <-ctx.Done():
 			// The caller gave up: cancel the job as a Ctrl-C would, and
 			// keep waiting for act to clean up.
@@ -315,9 +436,11 @@ func (r *run) act(ctx context.Context, act string, args []string) (int, error) {
 			ctx = context.Background()
 		case err := <-sshDone:
 			sshDone = nil
-			r.sshFinished(err)
+			if r.sshFinished(err) && !hungUp {
+				enter = r.waitEnter()
+			}
 		case <-tick.C:
-			if ready {
+			if ready || hungUp {
 				continue
 			}
 			rd, err := ReadReady(r.readyFile)
@@ -343,43 +466,44 @@ func (r *run) ready(rd *Ready, after time.Duration) (chan error, error) {
 	if err := os.WriteFile(knownHosts, []byte(strings.TrimSpace(rd.KnownHosts)+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("write known_hosts: %w", err)
 	}
-	line := rd.SSHCommand(knownHosts)
+	r.line = rd.SSHCommand(knownHosts)
 	r.out.printf("pitstop: the job is paused (ready %.1fs after act started); host key %s\n",
 		after.Seconds(), rd.HostKeyFingerprint)
 	if !r.o.Connect {
 		r.out.printf("pitstop: connect with the command on stdout; the job goes on when you exit\n")
-		fmt.Fprintln(r.o.Stdout, line)
+		fmt.Fprintln(r.o.Stdout, r.line)
 		return nil, nil
 	}
-	var args []string
 	for _, f := range IdentityFiles(lookup(r.o.Env, "HOME")) {
-		args = append(args, "-i", f)
+		r.sshArgs = append(r.sshArgs, "-i", f)
 	}
-	args = append(args, rd.SSHArgs(knownHosts)...)
-	r.out.printf("pitstop: connecting: ssh %s\n", shellJoin(args))
-	cmd := exec.Command(r.o.SSH, args...)
-	cmd.Env = r.o.Env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = r.o.Stdin, r.o.Stdout, r.o.Stderr
-	// act's output would scribble over the shell; it waits until ssh ends.
-	r.out.hold()
-	if err := cmd.Start(); err != nil {
-		r.out.release()
-		return nil, fmt.Errorf("start ssh: %w; connect yourself with: %s", err, line)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	r.line = line
-	return done, nil
+	r.sshArgs = append(r.sshArgs, rd.SSHArgs(knownHosts)...)
+	return r.connect()
 }
 
-func (r *run) sshFinished(err error) {
-	r.out.release()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) && exit.ExitCode() == 255 {
-		// 255 is ssh's own failure (connection, authentication), not the
-		// exit status of a remote shell.
-		fmt.Fprintf(r.o.Stderr, "pitstop: ssh could not connect; the pause waits until its timeout, connect with: %s\n", r.line)
+// notReached explains a job that ended without reaching the pause, and
+// returns the exit status for it: act's own when the job failed, else 1,
+// since the user asked for a pause and got none.
+func (r *run) notReached(code int) int {
+	started, failed, _ := r.log.state()
+	why := ""
+	switch {
+	case !started && r.jobIf != "":
+		why = fmt.Sprintf("act ran no step of job %q: its if: (%s) was false, so the job was skipped", r.job, r.jobIf)
+	case !started:
+		why = fmt.Sprintf("act ran no step of job %q (act exited with status %d)", r.job, code)
+	case failed == injector.PauseName:
+		why = "the pause step itself failed before the agent was ready (see its output above)"
+	case failed != "":
+		why = fmt.Sprintf("step %q failed before it", failed)
+	default:
+		why = fmt.Sprintf("job %q ended before it (act exited with status %d)", r.job, code)
 	}
+	fmt.Fprintf(r.o.Stderr, "pitstop: the pause was not reached: %s\n", why)
+	if code == 0 {
+		return 1
+	}
+	return code
 }
 
 // exitStatus turns act's end into pitstop act's exit status.

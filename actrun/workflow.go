@@ -142,3 +142,19 @@ func runsOn(src []byte, job string) []string {
 	collect(doc.Jobs[job].RunsOn)
 	return labels
 }
+
+// jobIf returns the job's own if: condition as written, or "".
+func jobIf(src []byte, job string) string {
+	var doc struct {
+		Jobs map[string]struct {
+			If any `yaml:"if"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return ""
+	}
+	if v := doc.Jobs[job].If; v != nil {
+		return strings.TrimSpace(fmt.Sprint(v))
+	}
+	return ""
+}

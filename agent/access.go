@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -137,6 +138,23 @@ type authorizedKey struct {
 	owner       string // forge user, or the KeyText source for direct keys
 	forge       bool   // owner is a forge user
 	fingerprint string
+	// name is who the key is to people (pitstop status, the summary):
+	// the forge user, or a direct key's comment (me@laptop), else the
+	// base name of its source. A source is often a path deep in a
+	// temporary directory, which says nothing about who logged in.
+	name string
+}
+
+// directName is the name of a key given directly: its comment, else the
+// base name of where it came from.
+func directName(source, comment string) string {
+	if c := strings.TrimSpace(comment); c != "" {
+		return c
+	}
+	if strings.ContainsRune(source, '/') {
+		return filepath.Base(source)
+	}
+	return source
 }
 
 // keyring is the complete, fixed set of keys that may log in.
@@ -148,12 +166,23 @@ type keyring struct {
 func newKeyring() *keyring { return &keyring{byKey: map[string]int{}} }
 
 func (r *keyring) add(k gossh.PublicKey, owner string, forge bool) {
-	id := string(k.Marshal())
+	r.put(authorizedKey{key: k, owner: owner, forge: forge, name: owner})
+}
+
+// addNamed adds a key given directly, from source, known to people as
+// name.
+func (r *keyring) addNamed(k gossh.PublicKey, source, name string) {
+	r.put(authorizedKey{key: k, owner: source, name: name})
+}
+
+func (r *keyring) put(ak authorizedKey) {
+	id := string(ak.key.Marshal())
 	if _, dup := r.byKey[id]; dup {
 		return
 	}
+	ak.fingerprint = gossh.FingerprintSHA256(ak.key)
 	r.byKey[id] = len(r.keys)
-	r.keys = append(r.keys, authorizedKey{key: k, owner: owner, forge: forge, fingerprint: gossh.FingerprintSHA256(k)})
+	r.keys = append(r.keys, ak)
 }
 
 // lookup returns the authorized key equal to k. Certificates never match:
@@ -219,12 +248,12 @@ func loadKeys(ctx context.Context, cfg Config, env envMap) (*keyring, accessPlan
 	ring := newKeyring()
 	direct := 0
 	for _, kt := range cfg.AuthorizedKeys {
-		keys, err := parseKeyText(kt)
+		keys, comments, err := parseKeyLines(kt)
 		if err != nil {
 			return nil, accessPlan{}, fmt.Errorf("read authorized keys: %w", err)
 		}
-		for _, k := range keys {
-			ring.add(k, kt.Source, false)
+		for i, k := range keys {
+			ring.addNamed(k, kt.Source, directName(kt.Source, comments[i]))
 		}
 		direct += len(keys)
 	}

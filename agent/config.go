@@ -24,6 +24,12 @@ const (
 	defaultServerURL      = "https://github.com"
 )
 
+// DefaultJobLimit is how long a job may run unless its timeout-minutes
+// says otherwise (GitHub's default, 360 minutes, on every kind of
+// runner): pitstop extend does not take a pause past it, since the job
+// would be cancelled mid-session.
+const DefaultJobLimit = 6 * time.Hour
+
 // DefaultWarnBefore says when sessions are warned that --max-duration is
 // about to run out, counted back from the deadline.
 var DefaultWarnBefore = []time.Duration{5 * time.Minute, time.Minute}
@@ -88,6 +94,10 @@ type Config struct {
 	// MaxDuration ends the pause this long after it began, however busy
 	// the sessions are; "pitstop extend" moves it. Default 1h.
 	MaxDuration time.Duration
+	// JobLimit is the longest the pause may last, counted from its
+	// start, before the job's own time limit would cancel it; "pitstop
+	// extend" stops there. Default DefaultJobLimit.
+	JobLimit time.Duration
 	// ReconnectGrace is how long the agent waits for someone to come back
 	// once every connection has gone without the user being done (a
 	// dropped connection, or only an scp so far). Default 5m.
@@ -218,6 +228,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.ReconnectGrace == 0 {
 		cfg.ReconnectGrace = DefaultReconnectGrace
+	}
+	if cfg.JobLimit == 0 {
+		cfg.JobLimit = DefaultJobLimit
 	}
 	if cfg.WarnBefore == nil {
 		cfg.WarnBefore = DefaultWarnBefore

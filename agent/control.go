@@ -24,6 +24,9 @@ type Status struct {
 	StartedAt time.Time `json:"started_at"`
 	// Deadline is when MaxDuration, plus any extension, runs out.
 	Deadline time.Time `json:"deadline"`
+	// Limit is as far as pitstop extend can move Deadline: when the
+	// job's own time limit would cancel it (Config.JobLimit).
+	Limit time.Time `json:"limit"`
 	// WaitingUntil is set while nobody is connected: the end of the wait
 	// for a first connection, or of the reconnect grace period.
 	WaitingUntil time.Time     `json:"waiting_until,omitzero"`
@@ -37,7 +40,7 @@ func (s Status) Remaining() time.Duration { return s.Deadline.Sub(s.Now) }
 // SessionInfo describes one live session.
 type SessionInfo struct {
 	ID             int       `json:"id"`
-	User           string    `json:"user"` // forge user, or where a directly given key came from
+	User           string    `json:"user"` // forge user, or a directly given key's comment (else its source's base name)
 	KeyFingerprint string    `json:"key_fingerprint"`
 	RemoteAddr     string    `json:"remote_addr"`
 	Kind           string    `json:"kind"` // "shell" or "exec"

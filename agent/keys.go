@@ -219,7 +219,14 @@ func (k KeysURL) UserKeys(ctx context.Context, user string) ([]string, error) {
 // are refused rather than ignored: pitstop does not enforce them, and
 // silently dropping a restriction would grant more than was written.
 func parseKeyText(kt KeyText) ([]gossh.PublicKey, error) {
+	keys, _, err := parseKeyLines(kt)
+	return keys, err
+}
+
+// parseKeyLines is parseKeyText that also returns each key's comment.
+func parseKeyLines(kt KeyText) ([]gossh.PublicKey, []string, error) {
 	var keys []gossh.PublicKey
+	var comments []string
 	sc := bufio.NewScanner(strings.NewReader(kt.Text))
 	sc.Buffer(make([]byte, 64*1024), maxKeysBody)
 	for n := 1; sc.Scan(); n++ {
@@ -227,17 +234,18 @@ func parseKeyText(kt KeyText) ([]gossh.PublicKey, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		key, _, options, _, err := gossh.ParseAuthorizedKey([]byte(line))
+		key, comment, options, _, err := gossh.ParseAuthorizedKey([]byte(line))
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: not a public key line: %w", kt.Source, n, err)
+			return nil, nil, fmt.Errorf("%s:%d: not a public key line: %w", kt.Source, n, err)
 		}
 		if len(options) > 0 {
-			return nil, fmt.Errorf("%s:%d: key options (%s) are not supported; remove them", kt.Source, n, strings.Join(options, ","))
+			return nil, nil, fmt.Errorf("%s:%d: key options (%s) are not supported; remove them", kt.Source, n, strings.Join(options, ","))
 		}
 		keys = append(keys, key)
+		comments = append(comments, comment)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", kt.Source, err)
+		return nil, nil, fmt.Errorf("read %s: %w", kt.Source, err)
 	}
-	return keys, nil
+	return keys, comments, nil
 }

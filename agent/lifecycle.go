@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -57,6 +58,7 @@ type pause struct {
 
 	mu         sync.Mutex
 	started    time.Time
+	limit      time.Time // the latest extend may move deadline to
 	deadline   time.Time
 	waitUntil  time.Time // zero once someone connected
 	graceUntil time.Time // non-zero while waiting for a reconnect
@@ -84,6 +86,7 @@ func newPause(cfg Config, warn func(time.Duration, time.Time)) *pause {
 	defer p.mu.Unlock()
 	p.started = p.now()
 	p.deadline = p.started.Add(cfg.MaxDuration)
+	p.limit = p.started.Add(max(cfg.JobLimit, cfg.MaxDuration))
 	p.waitUntil = p.started.Add(cfg.WaitTimeout)
 	p.armLocked("wait", cfg.WaitTimeout, func() { p.finish(EndWaitTimeout) })
 	p.armDeadlineLocked()
@@ -172,7 +175,12 @@ func (p *pause) shellEnded(exited bool) {
 	}
 }
 
-// extend moves the deadline by d and returns the new one.
+// ErrJobLimit is returned by extend when the pause already ends at the
+// job's own time limit.
+var ErrJobLimit = errors.New("the pause already ends where the job's time limit would cancel the job")
+
+// extend moves the deadline by d, but not past the job's limit, and
+// returns the new one.
 func (p *pause) extend(d time.Duration) (time.Time, error) {
 	if d <= 0 {
 		return time.Time{}, fmt.Errorf("duration %v is not positive", d)
@@ -182,7 +190,13 @@ func (p *pause) extend(d time.Duration) (time.Time, error) {
 	if p.ended {
 		return time.Time{}, fmt.Errorf("the pause has already ended (%s)", p.reason.Describe())
 	}
+	if !p.deadline.Before(p.limit) {
+		return time.Time{}, fmt.Errorf("%w (%s after the pause started)", ErrJobLimit, p.limit.Sub(p.started).Round(time.Minute))
+	}
 	p.deadline = p.deadline.Add(d)
+	if p.deadline.After(p.limit) {
+		p.deadline = p.limit
+	}
 	p.armDeadlineLocked()
 	return p.deadline, nil
 }
@@ -216,10 +230,11 @@ func (p *pause) Reason() EndReason {
 type pauseTimes struct {
 	Started, Deadline, WaitUntil, GraceUntil time.Time
 	Conns, Shells                            int
+	Limit                                    time.Time
 }
 
 func (p *pause) times() pauseTimes {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return pauseTimes{p.started, p.deadline, p.waitUntil, p.graceUntil, p.conns, p.shells}
+	return pauseTimes{p.started, p.deadline, p.waitUntil, p.graceUntil, p.conns, p.shells, p.limit}
 }

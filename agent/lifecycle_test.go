@@ -336,3 +336,27 @@ func TestEndOfWriteSendsEOF(t *testing.T) {
 		t.Fatal("no EOF after eow@openssh.com")
 	}
 }
+
+// TestStatusNamesDirectKeys: a key given directly is shown by its comment
+// (else its file's name), not by a path deep in a temporary directory.
+func TestStatusNamesDirectKeys(t *testing.T) {
+	bob, carol := newTestUser(t, "bob"), newTestUser(t, "carol")
+	src := "/home/me/.cache/act/0123456789abcdef/tmp/pitstop.x/authorized_keys"
+	h := startAgent(t, func(h *harness) {
+		h.cfg.AuthorizedKeys = []KeyText{{Source: src, Text: bob.authorizedLine() + " me@laptop\n" + carol.authorizedLine() + "\n"}}
+	})
+	for _, u := range []testUser{bob, carol} {
+		ptyShell(t, h.mustDial(u), 24, 80)
+	}
+	st, err := QueryStatus(context.Background(), h.ready.ControlSocket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []string
+	for _, s := range st.Sessions {
+		users = append(users, s.User)
+	}
+	if strings.Join(users, ",") != "me@laptop,authorized_keys" {
+		t.Errorf("sessions' users = %q, want me@laptop and authorized_keys", users)
+	}
+}

@@ -175,6 +175,7 @@ func (s *server) status() Status {
 		Now:         s.cfg.Now(),
 		StartedAt:   t.Started,
 		Deadline:    t.Deadline,
+		Limit:       t.Limit,
 		Connections: t.Conns,
 		Sessions:    s.sessionsSnapshot(),
 	}

@@ -93,7 +93,8 @@ type server struct {
 // connInfo is an authenticated connection, for the log and status.
 type connInfo struct {
 	user, fingerprint, remote string
-	forge                     bool // user is a forge user, not a key file
+	name                      string // who the user is to people: authorizedKey.name
+	forge                     bool   // user is a forge user, not a key file
 	since                     time.Time
 }
 
@@ -299,10 +300,10 @@ func (s *server) loginProven(ctx ssh.Context) {
 		s.mu.Unlock()
 		return
 	}
-	info := &connInfo{user: ak.owner, forge: ak.forge, fingerprint: ak.fingerprint, remote: cs.conn.RemoteAddr().String(), since: s.cfg.Now()}
+	info := &connInfo{user: ak.owner, name: ak.name, forge: ak.forge, fingerprint: ak.fingerprint, remote: cs.conn.RemoteAddr().String(), since: s.cfg.Now()}
 	cs.info = info
 	s.conns[cs] = info
-	s.logins = append(s.logins, info.user+" from "+info.remote)
+	s.logins = append(s.logins, info.name+" from "+info.remote)
 	s.limits.release(cs.slot)
 	s.connWG.Add(1)
 	s.mu.Unlock()

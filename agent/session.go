@@ -59,7 +59,7 @@ func (s *server) register(sess ssh.Session, kind string, pty bool) *liveSession 
 	ls := &liveSession{
 		info: SessionInfo{
 			ID:             s.nextID,
-			User:           ak.owner,
+			User:           ak.name,
 			KeyFingerprint: ak.fingerprint,
 			RemoteAddr:     sess.RemoteAddr().String(),
 			Kind:           kind,

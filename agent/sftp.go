@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -16,7 +19,10 @@ import (
 
 // handleSFTP serves the sftp subsystem: sftp, and scp in its default
 // mode (OpenSSH 9 and later speak sftp underneath). Relative paths start
-// in the job's workspace, as a shell does.
+// in $HOME, as with OpenSSH's sftp server: OpenSSH's scp strips a leading
+// "~/" counting on it, and a client that does not expand "~" itself sends
+// it as it is, so "~" and "~/..." mean $HOME here too. (A shell starts in
+// the workspace; that is the point of the pause.)
 //
 // It is pkg/sftp's request server over the runner's file system rather
 // than its plain server, so that every file read or written is in the
@@ -31,13 +37,16 @@ func (s *server) handleSFTP(sess ssh.Session) {
 	al := s.sessionAudit(ls)
 	al.info(evSessionStart, "session started", nil)
 
-	start := s.workdir()
+	start := parseEnv(s.cfg.Env).get("HOME")
+	if fi, err := os.Stat(start); start == "" || err != nil || !fi.IsDir() {
+		start = s.workdir()
+	}
 	if start == "" {
 		if wd, err := os.Getwd(); err == nil {
 			start = wd
 		}
 	}
-	fs := &sftpFS{audit: al}
+	fs := &sftpFS{audit: al, home: start}
 	rs := sftp.NewRequestServer(sess, sftp.Handlers{FileGet: fs, FilePut: fs, FileCmd: fs, FileList: fs},
 		sftp.WithStartDirectory(start))
 
@@ -69,10 +78,39 @@ func (s *server) handleSFTP(sess ssh.Session) {
 // it, recording each file transfer and change in the audit trail.
 type sftpFS struct {
 	audit auditLog
+	home  string // where relative paths start, and what "~" means
+}
+
+// tilde turns what the request server made of "~" or "~/x" (a name
+// relative to home, so HOME/~ and HOME/~/x) into home and home/x.
+func (fs *sftpFS) tilde(p string) string {
+	if rest, ok := strings.CutPrefix(p, path.Join(fs.home, "~")); ok && (rest == "" || rest[0] == '/') {
+		return fs.home + rest
+	}
+	return p
+}
+
+// fix applies tilde to the paths of a request.
+func (fs *sftpFS) fix(r *sftp.Request) {
+	r.Filepath = fs.tilde(r.Filepath)
+	if r.Target != "" {
+		r.Target = fs.tilde(r.Target)
+	}
+}
+
+// RealPath answers a client asking where a path is (sftp asks for "."
+// when it starts): relative to home, with "~" expanded.
+func (fs *sftpFS) RealPath(p string) (string, error) {
+	p = path.Clean(filepath.ToSlash(p))
+	if !path.IsAbs(p) {
+		p = path.Join(fs.home, p)
+	}
+	return fs.tilde(p), nil
 }
 
 // Fileread opens a file to be read (a download).
 func (fs *sftpFS) Fileread(r *sftp.Request) (io.ReaderAt, error) {
+	fs.fix(r)
 	f, err := os.Open(r.Filepath)
 	if err != nil {
 		return nil, err
@@ -87,6 +125,7 @@ func (fs *sftpFS) Filewrite(r *sftp.Request) (io.WriterAt, error) { return fs.op
 func (fs *sftpFS) OpenFile(r *sftp.Request) (sftp.WriterAtReaderAt, error) { return fs.open(r) }
 
 func (fs *sftpFS) open(r *sftp.Request) (*transferFile, error) {
+	fs.fix(r)
 	pf := r.Pflags()
 	var flag int
 	switch {
@@ -122,6 +161,7 @@ func (fs *sftpFS) open(r *sftp.Request) (*transferFile, error) {
 // Filecmd changes the file system: Setstat, Rename, Rmdir, Mkdir, Link,
 // Symlink, Remove. All but Setstat are audited.
 func (fs *sftpFS) Filecmd(r *sftp.Request) error {
+	fs.fix(r)
 	var err error
 	switch r.Method {
 	case "Setstat":
@@ -157,6 +197,7 @@ func (fs *sftpFS) Filecmd(r *sftp.Request) error {
 // PosixRename is rename that replaces an existing target, which OpenSSH
 // clients use when the server offers it.
 func (fs *sftpFS) PosixRename(r *sftp.Request) error {
+	fs.fix(r)
 	if err := os.Rename(r.Filepath, r.Target); err != nil {
 		return err
 	}
@@ -216,6 +257,7 @@ func setstat(r *sftp.Request) error {
 
 // Filelist answers List (a directory's entries) and Stat.
 func (fs *sftpFS) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
+	fs.fix(r)
 	switch r.Method {
 	case "List":
 		d, err := os.Open(r.Filepath)
@@ -241,6 +283,7 @@ func (fs *sftpFS) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
 
 // Lstat is Stat that does not follow a final symlink.
 func (fs *sftpFS) Lstat(r *sftp.Request) (sftp.ListerAt, error) {
+	fs.fix(r)
 	fi, err := os.Lstat(r.Filepath)
 	if err != nil {
 		return nil, err
@@ -249,7 +292,7 @@ func (fs *sftpFS) Lstat(r *sftp.Request) (sftp.ListerAt, error) {
 }
 
 // Readlink returns a symlink's target as it is written.
-func (fs *sftpFS) Readlink(p string) (string, error) { return os.Readlink(p) }
+func (fs *sftpFS) Readlink(p string) (string, error) { return os.Readlink(fs.tilde(p)) }
 
 // listerAt is a complete listing, handed out in pages.
 type listerAt []os.FileInfo

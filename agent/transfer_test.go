@@ -82,14 +82,19 @@ func auditEntries(t *testing.T, path string) []map[string]any {
 
 // TestFileTransfersWithOpenSSH moves a multi-megabyte random file both
 // ways with sftp, scp (sftp mode) and scp -O (legacy mode, an exec of
-// scp -t/-f), and checks every copy is intact, relative paths start in
-// the workspace, each transfer is in the audit trail, and none of it
-// ends the pause.
+// scp -t/-f), and checks every copy is intact, relative paths start where
+// OpenSSH's would (in $HOME for sftp, in the shell's directory, the
+// workspace, for scp -O), each transfer is in the audit trail, and none
+// of it ends the pause.
 func TestFileTransfersWithOpenSSH(t *testing.T) {
 	openSSH(t)
 	scp, sftp := openSSHTool(t, "scp"), openSSHTool(t, "sftp")
 	audit := filepath.Join(t.TempDir(), "audit.jsonl")
-	h := startAgent(t, func(h *harness) { h.cfg.AuditLog = audit })
+	home := t.TempDir()
+	h := startAgent(t, func(h *harness) {
+		h.cfg.AuditLog = audit
+		h.cfg.Env = setEnv(h.cfg.Env, "HOME", home)
+	})
 
 	const size = 4<<20 + 12345 // not a multiple of any packet size
 	local := t.TempDir()
@@ -118,9 +123,9 @@ func TestFileTransfersWithOpenSSH(t *testing.T) {
 		args []string
 		got  string // the file that must equal blob afterwards
 	}{
-		{"sftp put", sftp, with("-P", port, "-b", batch("put blob up-sftp\n"), remote), filepath.Join(h.workspace, "up-sftp")},
+		{"sftp put", sftp, with("-P", port, "-b", batch("put blob up-sftp\n"), remote), filepath.Join(home, "up-sftp")},
 		{"sftp get", sftp, with("-P", port, "-b", batch("get up-sftp down-sftp\n"), remote), filepath.Join(local, "down-sftp")},
-		{"scp upload", scp, with("-P", port, "blob", remote+":up-scp"), filepath.Join(h.workspace, "up-scp")},
+		{"scp upload", scp, with("-P", port, "blob", remote+":up-scp"), filepath.Join(home, "up-scp")},
 		{"scp download", scp, with("-P", port, remote+":up-scp", "down-scp"), filepath.Join(local, "down-scp")},
 		{"scp -O upload", scp, with("-O", "-P", port, "blob", remote+":up-legacy"), filepath.Join(h.workspace, "up-legacy")},
 		{"scp -O download", scp, with("-O", "-P", port, remote+":up-legacy", "down-legacy"), filepath.Join(local, "down-legacy")},
@@ -176,3 +181,49 @@ func strSlice(v any) []string {
 
 // fingerprint is the user's key fingerprint as the agent logs it.
 func (u testUser) fingerprint() string { return gossh.FingerprintSHA256(u.signer.PublicKey()) }
+
+// setEnv returns env with KEY set to value, in place of any KEY there.
+func setEnv(env []string, key, value string) []string {
+	out := []string{key + "=" + value}
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, key+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// TestSFTPTilde: "~/x" names $HOME/x in every client and mode, as with
+// OpenSSH's server: scp strips "~/" (sftp mode) or a shell expands it
+// (scp -O), and sftp sends it as it is.
+func TestSFTPTilde(t *testing.T) {
+	openSSH(t)
+	scp, sftp := openSSHTool(t, "scp"), openSSHTool(t, "sftp")
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, ".dotfile"), []byte("from-home\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := startAgent(t, func(h *harness) { h.cfg.Env = setEnv(h.cfg.Env, "HOME", home) })
+	opts := h.sshOptions(h.alice.keyFile)
+	port := strconv.Itoa(h.ready.Port)
+	remote := "runner@" + h.ready.Host
+	local := t.TempDir()
+	with := func(args ...string) []string { return append(append([]string{}, opts...), args...) }
+	batch := filepath.Join(t.TempDir(), "batch")
+	if err := os.WriteFile(batch, []byte("get ~/.dotfile via-batch\ncd ~\npwd\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	runTool(t, h, local, scp, with("-P", port, remote+":~/.dotfile", "via-scp")...)
+	runTool(t, h, local, scp, with("-O", "-P", port, remote+":~/.dotfile", "via-scp-O")...)
+	runTool(t, h, local, sftp, with("-P", port, remote+":~/.dotfile", "via-sftp")...)
+	out := runTool(t, h, local, sftp, with("-P", port, "-b", batch, remote)...)
+	for _, f := range []string{"via-scp", "via-scp-O", "via-sftp", "via-batch"} {
+		if b, err := os.ReadFile(filepath.Join(local, f)); err != nil || string(b) != "from-home\n" {
+			t.Errorf("%s: %q, %v; want $HOME/.dotfile", f, b, err)
+		}
+	}
+	if !strings.Contains(out, "Remote working directory: "+home+"\n") {
+		t.Errorf("cd ~ should go to $HOME (%s):\n%s", home, out)
+	}
+}

@@ -82,6 +82,9 @@ func warnings(w *workflows.Workflow, job *workflows.Job, opts Options) ([]Warnin
 				return nil, &workflows.Error{File: w.File, Pos: mx.Pos, Msg: fmt.Sprintf("job %q has no matrix key %q; keys are: %s", job.ID, m.Key, quoteAll(mx.Keys))}
 			}
 		}
+		if msg := noLeg(job.ID, mx.Legs, opts.Matrix); msg != "" {
+			return nil, &workflows.Error{File: w.File, Pos: mx.Pos, Msg: msg}
+		}
 	case mx != nil && mx.Expr != "":
 		warn(mx.Pos, "job %q is a matrix job: every leg will pause; pass --matrix KEY=VALUE to pause one leg only", job.ID)
 	case mx != nil:
@@ -94,6 +97,54 @@ func warnings(w *workflows.Workflow, job *workflows.Job, opts Options) ([]Warnin
 		return a.Pos.Col - b.Pos.Col
 	})
 	return ws, nil
+}
+
+// noLeg says why no leg of the matrix matches every --matrix KEY=VALUE
+// (the pause's if: would never be true), or returns "" when one does or
+// the legs are only known at run time.
+func noLeg(job string, legs []map[string]string, want []Input) string {
+	if legs == nil {
+		return ""
+	}
+	match := func(leg map[string]string, want []Input) bool {
+		for _, m := range want {
+			if v, ok := leg[m.Key]; !ok || v != m.Value {
+				return false
+			}
+		}
+		return true
+	}
+	if slices.ContainsFunc(legs, func(l map[string]string) bool { return match(l, want) }) {
+		return ""
+	}
+	// One value that is nowhere: name the values there are for its key.
+	for _, m := range want {
+		if slices.ContainsFunc(legs, func(l map[string]string) bool { return match(l, []Input{m}) }) {
+			continue
+		}
+		var vals []string
+		for _, l := range legs {
+			if v, ok := l[m.Key]; ok && !slices.Contains(vals, v) {
+				vals = append(vals, v)
+			}
+		}
+		return fmt.Sprintf("no leg of job %q's matrix has %s=%s, so the pause would never run; after include and exclude its values are: %s", job, m.Key, m.Value, quoteAll(vals))
+	}
+	// Each value is somewhere, but not together.
+	var pairs, combos []string
+	for _, m := range want {
+		pairs = append(pairs, m.Key+"="+m.Value)
+	}
+	for _, l := range legs {
+		var kv []string
+		for _, m := range want {
+			kv = append(kv, m.Key+"="+l[m.Key])
+		}
+		if c := strings.Join(kv, " "); !slices.Contains(combos, c) {
+			combos = append(combos, c)
+		}
+	}
+	return fmt.Sprintf("no leg of job %q's matrix has %s together, so the pause would never run; after include and exclude the legs have: %s", job, strings.Join(pairs, " and "), strings.Join(combos, ", "))
 }
 
 func quoteAll(ss []string) string {

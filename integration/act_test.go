@@ -23,8 +23,8 @@ const (
 	sshInstall = "apt-get install openssh-client (or: task system)"
 	gitInstall = "apt-get install git (or: task system)"
 
-	// readyTimeout allows for a cold build of the agent inside the job
-	// (20–40 s on a small machine; more under -race elsewhere).
+	// readyTimeout allows for a slow, loaded machine. (The pause runs
+	// pitstop act's own binary, so no build of the agent is waited for.)
 	readyTimeout = 5 * time.Minute
 )
 
@@ -60,8 +60,9 @@ func newActRepo(t *testing.T, files map[string]string) *actEnv {
 	caches := goEnv(t, "GOCACHE", "GOMODCACHE", "GOPATH")
 	e.env = withEnv(os.Environ(), map[string]string{
 		"HOME": e.home,
-		// The action builds the agent with the go on PATH; keeping the
-		// user's caches makes that a warm build that needs no network.
+		// Where a test has the action build the agent (install: source),
+		// it uses the go on PATH; keeping the user's caches makes that a
+		// warm build that needs no network.
 		"GOCACHE":    caches["GOCACHE"],
 		"GOMODCACHE": caches["GOMODCACHE"],
 		"GOPATH":     caches["GOPATH"],

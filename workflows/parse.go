@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -338,7 +340,110 @@ func matrix(n *yaml.Node) *Matrix {
 			add(k)
 		}
 	}
+	mx.Legs = legs(m)
 	return mx
+}
+
+// legs expands a matrix mapping into its combinations the way GitHub
+// does, or returns nil when anything in it is only known at run time.
+func legs(m *yaml.Node) []map[string]string {
+	var keys []string
+	values := map[string][]string{}
+	var include, exclude []map[string]string
+	entries := func(n *yaml.Node) ([]map[string]string, bool) {
+		n = resolve(n)
+		if n.Kind != yaml.SequenceNode {
+			return nil, false
+		}
+		var out []map[string]string
+		for _, e := range n.Content {
+			if e = resolve(e); e.Kind != yaml.MappingNode {
+				return nil, false
+			}
+			entry := map[string]string{}
+			for i := 0; i+1 < len(e.Content); i += 2 {
+				v := resolve(e.Content[i+1])
+				if v.Kind != yaml.ScalarNode {
+					return nil, false
+				}
+				entry[e.Content[i].Value] = v.Value
+			}
+			out = append(out, entry)
+		}
+		return out, true
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i].Value, resolve(m.Content[i+1])
+		var ok bool
+		switch k {
+		case "include":
+			include, ok = entries(v)
+		case "exclude":
+			exclude, ok = entries(v)
+		default:
+			ok = v.Kind == yaml.SequenceNode
+			for _, x := range v.Content {
+				if x = resolve(x); x.Kind != yaml.ScalarNode {
+					ok = false
+				} else {
+					values[k] = append(values[k], x.Value)
+				}
+			}
+			keys = append(keys, k)
+		}
+		if !ok {
+			return nil
+		}
+	}
+	var combos []map[string]string
+	if len(keys) > 0 {
+		combos = []map[string]string{{}}
+		for _, k := range keys {
+			var next []map[string]string
+			for _, c := range combos {
+				for _, v := range values[k] {
+					n := maps.Clone(c)
+					n[k] = v
+					next = append(next, n)
+				}
+			}
+			combos = next
+		}
+	}
+	matches := func(c, e map[string]string, only func(string) bool) bool {
+		for k, v := range e {
+			if only(k) && c[k] != v {
+				return false
+			}
+		}
+		return true
+	}
+	combos = slices.DeleteFunc(combos, func(c map[string]string) bool {
+		for _, e := range exclude {
+			if matches(c, e, func(string) bool { return true }) {
+				return true
+			}
+		}
+		return false
+	})
+	original := len(combos)
+	isKey := func(k string) bool { return values[k] != nil || slices.Contains(keys, k) }
+	for _, e := range include {
+		merged := false
+		for _, c := range combos[:original] {
+			if matches(c, e, isKey) {
+				maps.Copy(c, e)
+				merged = true
+			}
+		}
+		if !merged {
+			combos = append(combos, maps.Clone(e))
+		}
+	}
+	if combos == nil {
+		combos = []map[string]string{}
+	}
+	return combos
 }
 
 // sharing fills in Job.StepsShared: whether the list a job's steps come

@@ -94,6 +94,12 @@ type Matrix struct {
 	// fromJSON of an earlier job's output), so its keys are not known
 	// until the run.
 	Expr string
+	// Legs are the combinations the job runs, as GitHub makes them: the
+	// product of the keys' values, less "exclude", with "include" merged
+	// in or added. Values are as written (scalars only). Nil when they
+	// cannot be known before the run: an expression, or a value that is
+	// not a scalar.
+	Legs []map[string]string
 }
 
 // Sharing explains how a job's steps list is shared through YAML anchors

@@ -10,6 +10,9 @@
 # auto takes the release when this ref pins one for this OS/arch and falls
 # back to source when the download fails. A checksum mismatch never falls
 # back: it means the file is not what was released, and the step fails.
+# A path (it holds a "/") names a pitstop binary already on this machine,
+# which is copied: `pitstop act` passes itself, so that a run on a cold Go
+# cache does not spend most of a minute building the agent.
 #
 # Nothing here writes to GITHUB_PATH or GITHUB_ENV: the job is being
 # debugged as it is, so its PATH, GOROOT and GOFLAGS stay the user's.
@@ -33,8 +36,14 @@ started="$(now)"
 
 case "$mode" in
 auto | release | source) ;;
+*/*)
+	if [[ ! -f $mode || ! -x $mode ]]; then
+		echo "::error title=pitstop::input install is \"$mode\", which is not an executable file on this runner"
+		exit 1
+	fi
+	;;
 *)
-	echo "::error title=pitstop::input install is \"$mode\"; valid values: auto, release, source"
+	echo "::error title=pitstop::input install is \"$mode\"; valid values: auto, release, source, or the path of a pitstop binary"
 	exit 1
 	;;
 esac
@@ -151,7 +160,21 @@ install_source() {
 	echo "pitstop: built from source in $(since "$started")"
 }
 
+# install_path copies the binary rather than running it in place: the
+# agent puts its own directory first on the sessions' PATH, which must
+# hold pitstop alone.
+install_path() {
+	cp "$mode" "$bin"
+	chmod 755 "$bin"
+	if ! "$bin" version >/dev/null; then
+		echo "::error title=pitstop::$mode (input install) does not run as pitstop here"
+		exit 1
+	fi
+	echo "pitstop: using $mode in $(since "$started")"
+}
+
 case "$mode" in
+*/*) install_path ;;
 release)
 	if ! install_release; then
 		echo "::error title=pitstop::install is \"release\" but no verified build could be installed for ${goos:-this OS}/${goarch:-this architecture}"

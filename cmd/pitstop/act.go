@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/pitstopci/pitstop/actrun"
+	"github.com/pitstopci/pitstop/agent/inputs"
 	"github.com/pitstopci/pitstop/injector"
 )
 
 const actHelp = `Usage:
-  pitstop act [-W FILE] [--job ID] --ssh-after-step N [flags] [-- ACT ARGS...]
+  pitstop act [-W FILE] [--job ID] --ssh-after-step N [--matrix KEY=VALUE]... [flags] [-- ACT ARGS...]
 
 Runs a workflow job on this machine with act (https://nektosact.com),
 paused after step N, and puts you in a shell inside the paused job: its
@@ -23,8 +24,11 @@ job's result (0 when it succeeded).
 
 The pause is injected into a temporary copy of the workflow; your files are
 not changed. The job runs on this machine (act's host mode) unless --docker
-is given. Your public keys (~/.ssh/*.pub and the ssh-agent's) may log in,
-and the pause's host key is pinned for you.
+is given, in act's copy of the repository: edits made in the session do
+not reach your checkout, and the copy is deleted when the job ends. Your
+public keys (~/.ssh/*.pub and the ssh-agent's) may log in, and the pause's
+host key is pinned for you. If the job ends without reaching the pause,
+pitstop act says why and exits non-zero.
 
 On a terminal, pitstop act connects you itself. Otherwise (or with
 --no-connect) it prints the command to connect on stdout, one line starting
@@ -34,11 +38,13 @@ The action comes from --action-source, or from the pitstop checkout you run
 this from; without either, act fetches the released action.
 
 Needs act ` + actrun.ActVersion + ` or later: go install github.com/nektos/act@` + actrun.ActVersion + `
+More: https://github.com/pitstopci/pitstop/blob/main/docs/act.md
 
 Examples:
   $ pitstop act --job build --ssh-after-step 4
   $ pitstop act -W .github/workflows/ci.yml --job test --ssh-after-step 0 --wait-timeout 5m
   $ pitstop act --job build --ssh-after-step 2 -- pull_request --secret-file .secrets
+  $ pitstop act --job test --ssh-after-step 3 --matrix go=1.23
 `
 
 // actOptions are the flags of pitstop act.
@@ -51,6 +57,7 @@ type actOptions struct {
 	source      string
 	uses        string
 	with        multiFlag
+	matrix      multiFlag
 	docker      bool
 	noConnect   bool
 	act         string
@@ -72,9 +79,10 @@ func runAct(io *IO, args []string) error {
 	fs.StringVar(&o.after, "ssh-after-step", "", "pause after step `N` (counted from 1; 0 pauses before the first step)")
 	fs.DurationVar(&o.waitTimeout, "wait-timeout", 0, "how long the pause waits for a first connection (default 15m)")
 	fs.DurationVar(&o.maxDuration, "max-duration", 0, "longest the pause may last (default 1h)")
-	fs.StringVar(&o.source, "action-source", "", "a pitstop source `DIR` to build the action from (default: the checkout pitstop runs from)")
+	fs.StringVar(&o.source, "action-source", "", "a pitstop source `DIR` to take the action from (default: the checkout pitstop runs from)")
 	fs.StringVar(&o.uses, "uses", injector.DefaultUses, "the action `REF` the pause step uses")
 	fs.Var(&o.with, "with", "another input for the pause step as `KEY=VALUE`, e.g. allow-untrusted-prs=true (repeatable)")
+	fs.Var(&o.matrix, "matrix", "run and pause only the matrix leg where `KEY=VALUE` (repeatable)")
 	fs.BoolVar(&o.docker, "docker", false, "run the job in act's Docker containers instead of on this machine")
 	fs.BoolVar(&o.noConnect, "no-connect", false, "print the ssh command instead of connecting, even on a terminal")
 	fs.StringVar(&o.act, "act", "", "the act `BINARY` (default: act on PATH or in the Go bin directories)")
@@ -96,11 +104,19 @@ func runAct(io *IO, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := inputs.Check(with); err != nil {
+		return usagef("%v", err)
+	}
+	matrix, err := keyValues("--matrix", o.matrix)
+	if err != nil {
+		return err
+	}
 
 	// Interrupts are act's to handle (it cancels the job, and the pause
 	// with it); pitstop act only passes them on and waits for act to end.
+	// A closed terminal (SIGHUP) cancels the job the same way.
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
 	code, err := actrun.Run(context.Background(), actrun.Options{
@@ -112,6 +128,7 @@ func runAct(io *IO, args []string) error {
 		ActionSource: o.source,
 		Uses:         o.uses,
 		With:         with,
+		Matrix:       matrix,
 		Docker:       o.docker,
 		ActArgs:      pos,
 		Act:          o.act,
@@ -119,6 +136,7 @@ func runAct(io *IO, args []string) error {
 		Stdin:        io.In,
 		Stdout:       io.Out,
 		Stderr:       io.Err,
+		NoColor:      io.Getenv("NO_COLOR") != "" || !isTerminal(io.Err),
 		Interrupt:    sigs,
 	})
 	if err != nil {

@@ -16,31 +16,31 @@ import (
 const agentHelp = `Usage: pitstop agent [flags]
 
 Runs the SSH server that holds a CI job until the person who triggered the
-run is done. This is what the pitstop action runs; you rarely type it.
-
-Who may log in: the public keys the triggering user (GITHUB_TRIGGERING_ACTOR,
-else GITHUB_ACTOR) published on GitHub, fetched from GITHUB_API_URL, plus
---github-user and --authorized-keys. Public keys only. On a real GitHub run
-the triggering user's keys are always required; under act (ACT=true), keys
-given with --authorized-keys may stand in for them. With no key to admit,
-the agent refuses to start (exit 1).
-
-The API token is read from PITSTOP_GITHUB_TOKEN, else GITHUB_TOKEN (never
-from a flag, which other users of the machine could see). PITSTOP_* and
-INPUT_* variables are not passed on to sessions.
-
-The pause ends, and the agent exits 0, when nobody connected within
---wait-timeout, the last interactive shell exits, "pitstop continue" is run
-in a session, --max-duration runs out, nobody reconnects within
---reconnect-grace after everyone left, or on SIGTERM/SIGINT.
+run is done; the pitstop action runs it, and you rarely type it yourself.
+Only public keys log in: those the triggering user published on GitHub
+(GITHUB_TRIGGERING_ACTOR, else GITHUB_ACTOR; the token comes from
+PITSTOP_GITHUB_TOKEN or GITHUB_TOKEN, never from a flag), plus
+--github-user and --authorized-keys; with no key to admit, the agent
+refuses to start (exit 1). The pause ends, and the agent exits 0, when the
+last shell exits, on "pitstop continue", when a time limit runs out, or on
+SIGTERM/SIGINT. More: https://github.com/pitstopci/pitstop#the-action
 
 Examples:
-  $ pitstop agent
   $ pitstop agent --github-user alice --github-user bob --wait-timeout 5m
-  $ pitstop agent --authorized-keys ~/.ssh/id_ed25519.pub --listen 127.0.0.1:0 --ready-file ready.json
-  $ ssh-add -L | pitstop agent --authorized-keys -
-  $ pitstop agent --keys-url 'https://gitlab.com/{user}.keys'
+  $ ssh-add -L | pitstop agent --authorized-keys - --listen 127.0.0.1:0 --ready-file ready.json
+  $ pitstop agent --relay pitstop@bastion.example.com --relay-key relay_ed25519 --relay-known-hosts bastion.known_hosts
 `
+
+// agentFlagGroups order the flags of pitstop agent --help by what they
+// are about.
+var agentFlagGroups = []flagGroup{
+	{"Who may log in", []string{"github-user", "authorized-keys", "authorized-keys-data", "keys-url", "api-url", "lookup-timeout", "min-permission", "allow-untrusted-prs"}},
+	{"How long the pause lasts", []string{"wait-timeout", "max-duration", "reconnect-grace"}},
+	{"Where users connect", []string{"listen", "advertise-host", "ready-file"}},
+	{"Through a relay, for runners behind NAT (ssh -J)", []string{"relay", "relay-key", "relay-known-hosts", "relay-jump", "relay-port", "relay-socket", "relay-keepalive", "relay-insecure-ignore-host-key"}},
+	{"What sessions may do", []string{"shell", "allow-local-forwarding", "allow-remote-forwarding", "allow-agent-forwarding"}},
+	{"Logs", []string{"log-format", "audit-log", "label"}},
+}
 
 func init() {
 	register(&command{
@@ -65,7 +65,7 @@ type agentOptions struct {
 
 func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
 	o := &agentOptions{}
-	fs := flagSet("agent", agentHelp+relayHelp+securityHelp, io)
+	fs := groupedFlagSet("agent", agentHelp, io, agentFlagGroups)
 	fs.StringVar(&o.listen, "listen", "", "TCP `address` to listen on; port 0 picks a free port (default "+agent.DefaultListen+"; with --relay, none)")
 	fs.StringVar(&o.advertise, "advertise-host", "", "`host` users are told to dial (default: this machine's outbound address)")
 	fs.Var(&o.users, "github-user", "also admit this forge `user`'s published keys (repeatable, or comma-separated)")
@@ -182,7 +182,9 @@ func runAgent(io *IO, args []string) error {
 		return err
 	}
 	onGitHub := io.Getenv("GITHUB_ACTIONS") == "true"
-	color := (io.IsTerminal || onGitHub) && io.Getenv("NO_COLOR") == ""
+	// The log goes to stderr, so it is stderr that must be a terminal
+	// (or GitHub's log viewer) for colour; a redirected log gets none.
+	color := (isTerminal(io.Err) || onGitHub) && io.Getenv("NO_COLOR") == ""
 	log, err := agent.NewLogger(io.Err, o.logFormat, color)
 	if err != nil {
 		return usagef("%v", err)
@@ -197,5 +199,8 @@ func runAgent(io *IO, args []string) error {
 	// pause cleanly, and the step still exits 0.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if io.Getenv("ACT") == "true" {
+		ctx = endWithParent(ctx, log, time.Second)
+	}
 	return agent.Run(ctx, cfg)
 }

@@ -8,24 +8,6 @@ import (
 	"github.com/pitstopci/pitstop/agent"
 )
 
-// relayHelp is the part of "pitstop agent --help" about relays.
-const relayHelp = `
-Behind NAT (GitHub-hosted runners accept no incoming connections), the agent
-can dial an OpenSSH server you run instead, a bastion, and ask it to forward
-a port on its loopback to the agent: --relay USER@HOST[:PORT] with
---relay-key FILE (the agent's key for the relay; without it, the key text is
-read from PITSTOP_RELAY_KEY, which the action uses so the key is never
-written to disk) and --relay-known-hosts FILE (the relay's host key, e.g.
-from ssh-keyscan). Users then connect with
-  ssh -J USER@HOST -p PORT runner@127.0.0.1
-as printed; their session is end-to-end encrypted with the agent. A relay
-that cannot be reached or refuses the agent is an error (exit 1) before the
-pause begins; a relay that goes away later is reconnected to, and the new
-command printed. No local port is opened unless --listen is given.
-
-  $ pitstop agent --relay pitstop@bastion.example.com --relay-key relay_ed25519 --relay-known-hosts bastion.known_hosts
-`
-
 // relayOptions are the --relay-* flags.
 type relayOptions struct {
 	address, key, knownHosts string
@@ -37,7 +19,7 @@ type relayOptions struct {
 
 func (o *relayOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.address, "relay", "", "reach the agent through the OpenSSH server at `USER@HOST[:PORT]` (a bastion) instead of a local port")
-	fs.StringVar(&o.key, "relay-key", "", "private key `file` the agent logs in to the relay with")
+	fs.StringVar(&o.key, "relay-key", "", "private key `file` the agent logs in to the relay with (default: the key text in $PITSTOP_RELAY_KEY, which the action uses so the key is never on disk)")
 	fs.StringVar(&o.knownHosts, "relay-known-hosts", "", "known_hosts `file` holding the relay's host key")
 	fs.BoolVar(&o.insecure, "relay-insecure-ignore-host-key", false, "do not check the relay's host key (insecure: anyone in the path can pose as the relay)")
 	fs.StringVar(&o.socket, "relay-socket", "", "ask the relay for a unix socket at this `path` instead of a TCP port")

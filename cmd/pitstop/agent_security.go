@@ -7,23 +7,6 @@ import (
 	"github.com/pitstopci/pitstop/agent"
 )
 
-// securityHelp is the part of "pitstop agent --help" about who may debug,
-// forwarding and the audit trail.
-const securityHelp = `
-Who may debug: with a token, every user who may log in (the triggering user
-and each --github-user) must have at least --min-permission (default write)
-on GITHUB_REPOSITORY, or the agent refuses to start (exit 1). Without a
-token that check is skipped, with a warning. pull_request_target runs and
-pull requests from forks are refused unless --allow-untrusted-prs.
-
-Sessions may use sftp and scp, and ssh -L (unless --allow-local-forwarding=false);
-ssh -R and ssh -A need --allow-remote-forwarding and --allow-agent-forwarding.
-Each login, refusal, session, file transfer and forward is logged; with
---audit-log FILE also as JSON lines.
-
-  $ pitstop agent --audit-log audit.jsonl --allow-remote-forwarding
-`
-
 // securityOptions are the flags for who may debug, forwarding and the
 // audit trail.
 type securityOptions struct {

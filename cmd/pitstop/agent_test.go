@@ -161,6 +161,43 @@ func TestControlCommands(t *testing.T) {
 	}
 }
 
+// TestExtendStopsAtTheJobLimit: pitstop extend 100h moves the end only
+// as far as the job's own time limit, and says so; once there, it fails.
+func TestExtendStopsAtTheJobLimit(t *testing.T) {
+	ready := filepath.Join(t.TempDir(), "ready.json")
+	cfg := agent.Config{
+		Listen:         "127.0.0.1:0",
+		Env:            []string{"ACT=true", "GITHUB_ACTIONS=true", "GITHUB_ACTOR=nektos/act", "GITHUB_JOB=build"},
+		AuthorizedKeys: []agent.KeyText{{Source: "test", Text: publicKeyLine(t)}},
+		ReadyFile:      ready,
+		BinDir:         t.TempDir(),
+	}
+	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { done <- agent.Run(ctx, cfg) }()
+	r := waitReady(t, ready, done)
+	env := map[string]string{agent.SocketEnv: r.ControlSocket}
+
+	io, out, errOut := testIO(env, "")
+	if code := Main([]string{"status"}, io); code != exitOK || !regexp.MustCompile(`pitstop extend 30m adds time, up to \d\d:\d\d UTC \(the job's time limit\)\)`).MatchString(out.String()) {
+		t.Errorf("status: exit %d\n%s%s", code, out, errOut)
+	}
+	io, out, errOut = testIO(env, "")
+	if code := Main([]string{"extend", "100h"}, io); code != exitOK ||
+		!regexp.MustCompile(`^pitstop: extended by 5h0m0s, not 100h0m0s: the job's time limit \(its timeout-minutes, 360 by default\) would cancel it 6h0m0s after the pause started; (5h5\dm\d+s|6h0m0s) left \(until \d\d:\d\d UTC\)\.\n$`).MatchString(out.String()) {
+		t.Errorf("extend 100h: exit %d\n%s%s", code, out, errOut)
+	}
+	io, out, _ = testIO(env, "")
+	if code := Main([]string{"status"}, io); code != exitOK || !strings.Contains(out.String(), "; the job's time limit allows no more)") {
+		t.Errorf("status at the limit: exit %d\n%s", code, out)
+	}
+	io, out, errOut = testIO(env, "")
+	if code := Main([]string{"extend", "1m"}, io); code != exitError || !strings.Contains(errOut.String(), "the pause already ends where the job's time limit would cancel the job (6h0m0s after the pause started)") {
+		t.Errorf("extend past the limit: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
 func waitReady(t *testing.T, path string, done <-chan error) agent.Ready {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

@@ -44,6 +44,13 @@ func stdio() *IO {
 	}
 }
 
+// isTerminal reports whether w is a terminal, for colour: a file or a
+// pipe gets none.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 // command is one subcommand. Each lives in its own file and registers
 // itself, so adding one does not mean editing a central list.
 type command struct {
@@ -154,16 +161,86 @@ Run 'pitstop <command> --help' for a command's flags.
 }
 
 // flagSet returns a FlagSet for a subcommand. help is printed, followed by
-// the flag defaults, when the user asks for --help.
+// the flags, when the user asks for --help.
 func flagSet(name, help string, io *IO) *flag.FlagSet {
+	return groupedFlagSet(name, help, io, nil)
+}
+
+// flagGroup is a heading in a command's --help and the flags under it.
+type flagGroup struct {
+	title string
+	flags []string
+}
+
+// groupedFlagSet is flagSet whose --help lists the flags under the
+// groups' headings, in the groups' order; flags in no group come last,
+// under "Other flags".
+func groupedFlagSet(name, help string, io *IO, groups []flagGroup) *flag.FlagSet {
 	fs := flag.NewFlagSet("pitstop "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Out) // --help was asked for, so it goes to stdout
 	fs.Usage = func() {
 		fmt.Fprint(io.Out, strings.TrimLeft(help, "\n"))
-		fmt.Fprintln(io.Out, "\nFlags:")
-		fs.PrintDefaults()
+		if len(groups) == 0 {
+			fmt.Fprintln(io.Out, "\nFlags:")
+			fs.VisitAll(func(f *flag.Flag) { printFlag(io.Out, f) })
+			return
+		}
+		listed := map[string]bool{}
+		for _, g := range groups {
+			fmt.Fprintf(io.Out, "\n%s:\n", g.title)
+			for _, n := range g.flags {
+				if f := fs.Lookup(n); f != nil {
+					printFlag(io.Out, f)
+					listed[n] = true
+				}
+			}
+		}
+		first := true
+		fs.VisitAll(func(f *flag.Flag) {
+			if listed[f.Name] {
+				return
+			}
+			if first {
+				fmt.Fprintln(io.Out, "\nOther flags:")
+				first = false
+			}
+			printFlag(io.Out, f)
+		})
 	}
 	return fs
+}
+
+// printFlag prints one flag the way flag.PrintDefaults does, but with
+// the "--" the usage lines and examples use for names longer than a
+// letter (the flag package takes both).
+func printFlag(w io.Writer, f *flag.Flag) {
+	dash := "--"
+	if len(f.Name) == 1 {
+		dash = "-"
+	}
+	name, usage := flag.UnquoteUsage(f)
+	line := "  " + dash + f.Name
+	if name != "" {
+		line += " " + name
+	}
+	if len(line) <= 4 {
+		line += "\t"
+	} else {
+		line += "\n    \t"
+	}
+	line += strings.ReplaceAll(usage, "\n", "\n    \t")
+	switch f.DefValue {
+	case "", "0", "false", "0s", "[]":
+	default:
+		if g, ok := f.Value.(flag.Getter); ok {
+			if _, isString := g.Get().(string); isString {
+				line += fmt.Sprintf(" (default %q)", f.DefValue)
+				break
+			}
+		}
+		line += fmt.Sprintf(" (default %v)", f.DefValue)
+	}
+	fmt.Fprintln(w, line)
 }
 
 // parseArgs parses flags that may come before, between or after positional

@@ -104,9 +104,20 @@ func runExtend(io *IO, args []string) error {
 	if err != nil {
 		return err
 	}
+	before, err := agent.QueryStatus(context.Background(), socket)
+	if err != nil {
+		return err
+	}
 	st, err := agent.Extend(context.Background(), socket, d)
 	if err != nil {
 		return err
+	}
+	if added := st.Deadline.Sub(before.Deadline); added < d && !st.Limit.IsZero() && st.Deadline.Equal(st.Limit) {
+		// The agent stopped at the job's own limit: past it, the job
+		// would be cancelled in the middle of the session.
+		fmt.Fprintf(io.Out, "pitstop: extended by %s, not %s: the job's time limit (its timeout-minutes, 360 by default) would cancel it %s after the pause started; %s left (until %s).\n",
+			added.Round(time.Second), d, st.Limit.Sub(st.StartedAt).Round(time.Minute), st.Remaining().Round(time.Second), st.Deadline.UTC().Format("15:04 MST"))
+		return nil
 	}
 	fmt.Fprintf(io.Out, "pitstop: extended by %s; %s left (until %s).\n",
 		d, st.Remaining().Round(time.Second), st.Deadline.UTC().Format("15:04 MST"))
@@ -152,8 +163,16 @@ func runStatus(io *IO, args []string) error {
 
 func printStatus(w io.Writer, st agent.Status) {
 	fmt.Fprintf(w, "pitstop: %s is paused\n", st.Label)
-	fmt.Fprintf(w, "time left: %s (until %s; pitstop extend 30m adds time)\n",
-		st.Remaining().Round(time.Second), st.Deadline.UTC().Format("15:04:05 MST"))
+	more := "pitstop extend 30m adds time"
+	switch {
+	case st.Limit.IsZero():
+	case !st.Deadline.Before(st.Limit):
+		more = "the job's time limit allows no more"
+	default:
+		more += ", up to " + st.Limit.UTC().Format("15:04 MST") + " (the job's time limit)"
+	}
+	fmt.Fprintf(w, "time left: %s (until %s; %s)\n",
+		st.Remaining().Round(time.Second), st.Deadline.UTC().Format("15:04:05 MST"), more)
 	if !st.WaitingUntil.IsZero() {
 		fmt.Fprintf(w, "nobody is connected; waiting until %s\n", st.WaitingUntil.UTC().Format("15:04:05 MST"))
 	}

@@ -12,6 +12,7 @@ import (
 
 	udiff "github.com/aymanbagabas/go-udiff"
 
+	"github.com/pitstopci/pitstop/agent/inputs"
 	"github.com/pitstopci/pitstop/injector"
 	"github.com/pitstopci/pitstop/internal/atomicfile"
 	"github.com/pitstopci/pitstop/workflows"
@@ -161,6 +162,9 @@ func (o *injectOptions) insertOptions() (injector.Options, error) {
 	with, err := keyValues("--with", o.with)
 	if err != nil {
 		return injector.Options{}, err
+	}
+	if err := inputs.Check(with); err != nil {
+		return injector.Options{}, usagef("%v", err)
 	}
 	matrix, err := keyValues("--matrix", o.matrix)
 	if err != nil {

@@ -40,6 +40,7 @@ var measurements = []struct {
 	{"sftp", (*bench).measureSFTP},
 	{"latency", (*bench).measureLatency},
 	{"ready", (*bench).measureReady},
+	{"act", (*bench).measureActCold},
 	{"memory", (*bench).measureMemory},
 	{"binary", (*bench).measureBinary},
 	{"concurrent", (*bench).measureConcurrent},

@@ -1,0 +1,82 @@
+package actrun
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+
+	"github.com/pitstopci/pitstop/agent"
+)
+
+// connect starts ssh to the pause on the terminal.
+func (r *run) connect() (chan error, error) {
+	r.out.printf("pitstop: connecting: ssh %s\n", shellJoin(r.sshArgs))
+	cmd := exec.Command(r.o.SSH, r.sshArgs...)
+	cmd.Env = r.o.Env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = r.o.Stdin, r.o.Stdout, r.o.Stderr
+	_, _, r.logins = r.log.state()
+	// act's output would scribble over the shell; it waits until ssh ends.
+	r.out.hold()
+	if err := cmd.Start(); err != nil {
+		r.out.release()
+		return nil, fmt.Errorf("start ssh: %w; connect yourself with: %s", err, r.line)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return done, nil
+}
+
+// sshFinished says what an ssh that failed means for the pause. It
+// reports true when ssh failed on its own account, so the user may try
+// again.
+func (r *run) sshFinished(err error) bool {
+	r.out.release()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 255 {
+		return false
+	}
+	// 255 is ssh's own failure, not the exit status of a remote shell:
+	// either it never got in, or the connection dropped. The agent's log
+	// tells which: it logs every login.
+	_, _, logins := r.log.state()
+	switch {
+	case logins > r.logins:
+		fmt.Fprintf(r.o.Stderr, "pitstop: the connection to the pause dropped; the pause waits %s for you to reconnect (then the job goes on)\n", agent.DefaultReconnectGrace)
+	case logins > 0:
+		fmt.Fprintf(r.o.Stderr, "pitstop: ssh could not log in again; the pause waits %s after the last session ended for you to reconnect\n", agent.DefaultReconnectGrace)
+	default:
+		wait := r.o.WaitTimeout
+		if wait == 0 {
+			wait = agent.DefaultWaitTimeout
+		}
+		fmt.Fprintf(r.o.Stderr, "pitstop: ssh could not log in to the pause; it waits for a first connection for %s after it started\n", wait)
+	}
+	return true
+}
+
+// waitEnter offers to reconnect: on a terminal, Enter does it; otherwise
+// the user is told the command. The returned channel receives once when
+// Enter is pressed.
+func (r *run) waitEnter() chan struct{} {
+	if !r.o.Connect || r.o.Stdin == nil {
+		fmt.Fprintf(r.o.Stderr, "pitstop: connect with: %s\n", r.line)
+		return nil
+	}
+	fmt.Fprintf(r.o.Stderr, "pitstop: press Enter to connect again, or connect yourself with: %s\n", r.line)
+	enter := make(chan struct{}, 1)
+	go func() {
+		// Left blocked when the job ends first; pitstop act exits then.
+		var b [1]byte
+		for {
+			n, err := r.o.Stdin.Read(b[:])
+			if err != nil {
+				return
+			}
+			if n == 1 && (b[0] == '\n' || b[0] == '\r') {
+				enter <- struct{}{}
+				return
+			}
+		}
+	}()
+	return enter
+}
