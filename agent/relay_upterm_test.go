@@ -1,0 +1,58 @@
+package agent
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
+)
+
+// TestChooseRelay: with nothing said, a GitHub-hosted runner goes through
+// upterm's public relay and says so; elsewhere the agent listens
+// directly; relay none on a GitHub-hosted runner warns that nobody can
+// reach it.
+func TestChooseRelay(t *testing.T) {
+	hosted := []string{"RUNNER_ENVIRONMENT=github-hosted"}
+	self := []string{"RUNNER_ENVIRONMENT=self-hosted"}
+	for _, tt := range []struct {
+		name  string
+		cfg   Config
+		relay RelayKind // "-" for none
+		log   string
+	}{
+		{"hosted, nothing given", Config{Env: hosted}, RelayUpterm, "reached through upterm's public relay uptermd.upterm.dev"},
+		{"self-hosted", Config{Env: self}, "-", ""},
+		{"act", Config{Env: []string{"ACT=true"}}, "-", ""},
+		{"hosted, none", Config{Env: hosted, Relay: &RelayConfig{Kind: RelayNone}}, "-", "nobody can reach the address"},
+		{"self-hosted, none", Config{Env: self, Relay: &RelayConfig{Kind: RelayNone}}, "-", ""},
+		{"hosted, listen given", Config{Env: hosted, Listen: "127.0.0.1:0"}, "-", "nobody can reach the address"},
+		{"hosted, own relay", Config{Env: hosted, Relay: &RelayConfig{Kind: RelayUpterm, Address: "relay.example.com"}}, RelayUpterm, ""},
+	} {
+		cfg, note := chooseRelay(tt.cfg)
+		var buf testutil.Buffer
+		note(zerolog.New(&buf))
+		switch {
+		case tt.relay == "-" && cfg.Relay != nil:
+			t.Errorf("%s: relay %+v, want none", tt.name, cfg.Relay)
+		case tt.relay != "-" && (cfg.Relay == nil || cfg.Relay.Kind != tt.relay):
+			t.Errorf("%s: relay %+v, want kind %q", tt.name, cfg.Relay, tt.relay)
+		}
+		if (tt.log == "") != (buf.String() == "") || !strings.Contains(buf.String(), tt.log) {
+			t.Errorf("%s: logged %q, want %q", tt.name, buf.String(), tt.log)
+		}
+	}
+}
+
+func TestUptermAddress(t *testing.T) {
+	for in, want := range map[string]string{
+		"uptermd.upterm.dev": "uptermd.upterm.dev:22", "relay.example.com:2222": "relay.example.com:2222",
+		"[2001:db8::1]": "[2001:db8::1]:22", "me@relay": "", "relay:0": "", "": "",
+	} {
+		got, err := uptermAddress(in)
+		if got != want || (want == "") != (err != nil) {
+			t.Errorf("uptermAddress(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
