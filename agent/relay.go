@@ -224,6 +224,9 @@ func listen(ctx context.Context, cfg Config, guests []gossh.PublicKey) (net.List
 	}
 	r.log.Info().Str("relay_address", ep.String()).Str("relay_host_key_fingerprint", r.hostKeyFP).
 		Msgf("connected to the relay %s; it forwards %s to this agent", r.name, ep)
+	if r.upterm != nil {
+		r.logRelayPin()
+	}
 	r.wg.Add(1)
 	go r.run(c, fwd)
 	return r.fan, r, nil

@@ -157,17 +157,30 @@ func (r *relay) explainUpterm(err error) error {
 	direct := "; if this runner can be reached directly, set relay: none"
 	switch {
 	case keyErr != nil && (errors.As(keyErr, &mismatch) || errors.As(keyErr, &ke)):
-		pin := "the key upterm publishes for it, which ships with pitstop"
 		if r.cfg.KnownHostsFile != "" {
-			pin = "what " + r.cfg.KnownHostsFile + " holds for it"
+			return fmt.Errorf("upterm relay %s showed host key %s, which is not the one %s pins for it: someone may be intercepting the connection, or the relay's key changed (then update relay-known-hosts)", r.name, fp, r.cfg.KnownHostsFile)
 		}
-		return fmt.Errorf("upterm relay %s showed host key %s, which is not %s: someone may be intercepting the connection, or the relay's key changed (relay-known-hosts pins another)", r.name, fp, pin)
+		return fmt.Errorf("upterm relay %s showed host key %s, which is not the key upterm publishes for it (%s, shipped with pitstop): someone may be intercepting the connection, or upterm changed its key (then pin the new one, once checked, with relay-known-hosts)",
+			r.name, fp, gossh.FingerprintSHA256(upterm.ParsePublicRelayKey()))
 	case keyErr != nil:
 		return fmt.Errorf("check the host key of the upterm relay %s: %w", r.name, keyErr)
+	case errors.As(err, &step) && step.Step == "log in":
+		return fmt.Errorf("upterm relay %s: could not log in: %w (is it an uptermd? try again later, or run your own: relay: upterm://HOST%s)", r.name, step.Err, direct)
 	case errors.As(err, &step):
 		return fmt.Errorf("upterm relay %s did not let this agent %s: %w (try again later, or run your own uptermd: relay: upterm://HOST%s)", r.name, step.Step, step.Err, direct)
 	}
 	return fmt.Errorf("could not reach the upterm relay %s: %w (check the runner's outbound network, or run your own uptermd: relay: upterm://HOST%s)", r.name, err, direct)
+}
+
+// logRelayPin tells users how to pin the public relay's own key for
+// the -J hop too. Not needed for the session's safety (the agent's key
+// is what protects it), but it spares them a first-use prompt.
+func (r *relay) logRelayPin() {
+	if !isPublicUpterm(r.hostport) || r.cfg.KnownHostsFile != "" || r.cfg.InsecureIgnoreHostKey {
+		return
+	}
+	line := strings.TrimSpace(upterm.PublicRelayKnownHosts)
+	r.log.Info().Str("relay_known_hosts", line).Msg("to check the relay's own key on the -J hop too, add to known_hosts: " + line)
 }
 
 // uptermHostAlias is the name users' ssh gives the agent behind the

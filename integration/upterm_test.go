@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -214,5 +215,156 @@ func TestUptermImpostor(t *testing.T) {
 	if err == nil || strings.Contains(string(out), "should-not-run") ||
 		!strings.Contains(string(out), "REMOTE HOST IDENTIFICATION HAS CHANGED") || !strings.Contains(string(out), "Host key verification failed") {
 		t.Errorf("ssh through an impostor relay: %v\n%s\nwant it to refuse the changed host key", err, out)
+	}
+}
+
+// TestUptermFailsFast: a relay the agent cannot use stops it within 30
+// seconds, exit 1, with a message naming the relay and what to try, and
+// no ready file: nobody is told to connect.
+func TestUptermFailsFast(t *testing.T) {
+	good := newUptermSetup(t, uptermtest.Options{})
+	refusing := newUptermSetup(t, uptermtest.Options{RefuseCreate: "too many sessions from this address"})
+	mute := newUptermSetup(t, uptermtest.Options{Mute: true})
+	wrongKnownHosts := filepath.Join(t.TempDir(), "wrong_known_hosts")
+	impostor := newUptermSetup(t, uptermtest.Options{})
+	os.WriteFile(wrongKnownHosts, []byte(strings.Replace(impostor.relay.KnownHosts(), impostor.relay.Addr[strings.LastIndex(impostor.relay.Addr, ":"):],
+		good.relay.Addr[strings.LastIndex(good.relay.Addr, ":"):], 1)+"\n"), 0o600)
+	// Something that is not SSH at all, as a wrong port might answer.
+	notSSH := startNotSSH(t)
+	deadAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	for _, tt := range []struct {
+		name  string
+		addr  string
+		kh    string
+		want  string
+		limit time.Duration
+	}{
+		{"unreachable", deadAddr, good.knownHosts, "could not reach the upterm relay upterm://" + deadAddr + ": connect: dial tcp", 10 * time.Second},
+		{"wrong host key", good.relay.Addr, wrongKnownHosts, "upterm relay upterm://" + good.relay.Addr + " showed host key " + gossh.FingerprintSHA256(good.relay.Key.PublicKey()) + " (certificate), which is not the one " + wrongKnownHosts + " pins for it", 10 * time.Second},
+		{"create-session refused", refusing.relay.Addr, refusing.knownHosts,
+			"upterm relay upterm://" + refusing.relay.Addr + " did not let this agent create a session: refused: too many sessions from this address", 10 * time.Second},
+		{"not SSH", notSSH, good.knownHosts, "upterm relay upterm://" + notSSH + ": could not log in: ssh: handshake failed", 10 * time.Second},
+		{"silent", mute.relay.Addr, mute.knownHosts, "upterm relay upterm://" + mute.relay.Addr + ": could not log in: ssh: handshake failed", 30 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			keys := filepath.Join(t.TempDir(), "keys.pub")
+			os.WriteFile(keys, []byte(good.actor.public+"\n"), 0o600)
+			a := startRelayAgent(t, "--relay", "upterm://"+tt.addr, "--relay-known-hosts", tt.kh, "--authorized-keys", keys, "--wait-timeout", "10m")
+			if code := a.waitExit(t, tt.limit+5*time.Second); code != 1 {
+				t.Fatalf("exit %d, want 1\n%s", code, a.stderr)
+			}
+			took := time.Since(a.start)
+			wants := []string{tt.want}
+			if tt.name != "wrong host key" {
+				wants = append(wants, "relay: none") // for runners that can be reached directly
+			}
+			for _, want := range wants {
+				if !strings.Contains(a.stderr.String(), want) {
+					t.Errorf("stderr does not say %q:\n%s", want, a.stderr)
+				}
+			}
+			if _, err := os.Stat(a.ready); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a ready file was written (%v): nobody may be told to connect", err)
+			}
+			if took > tt.limit {
+				t.Errorf("took %v to fail, more than %v", took, tt.limit)
+			}
+			t.Logf("failed in %v: %s", took.Round(time.Millisecond), lastLine(a.stderr.String()))
+		})
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// startNotSSH listens and answers every connection with an HTTP error.
+func startNotSSH(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")) //nolint:errcheck // best effort
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestUptermDefaultOnGitHubHosted: on a GitHub-hosted runner with no relay
+// given, the agent goes through upterm's public relay and says so. Where
+// that relay cannot be reached (as here, with no outside network) it
+// fails within 30 seconds naming it; it never prints a direct address as
+// if it could be reached.
+func TestUptermDefaultOnGitHubHosted(t *testing.T) {
+	keys := filepath.Join(t.TempDir(), "keys.pub")
+	os.WriteFile(keys, []byte(newKeyPair(t, "alice").public+"\n"), 0o600)
+	a := startRelayAgentEnv(t, map[string]string{"RUNNER_ENVIRONMENT": "github-hosted"}, "--authorized-keys", keys, "--wait-timeout", "1m")
+	waitLog(t, a, "reached through upterm's public relay uptermd.upterm.dev", 10*time.Second)
+	select {
+	case <-a.done:
+		if code := a.waitExit(t, time.Second); code != 1 {
+			t.Fatalf("exit %d, want 1\n%s", code, a.stderr)
+		}
+		if took := time.Since(a.start); took > 30*time.Second {
+			t.Errorf("took %v to fail; the limit is 30s", took)
+		}
+		if !strings.Contains(a.stderr.String(), "upterm relay upterm://uptermd.upterm.dev:22") {
+			t.Errorf("the failure does not name the relay:\n%s", a.stderr)
+		}
+		if _, err := os.Stat(a.ready); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("a ready file was written (%v)", err)
+		}
+	case <-time.After(35 * time.Second):
+		// The relay answered: the command must go through it.
+		r := a.readReady(t, time.Second, nil)
+		if !strings.HasPrefix(r.SSHCommand, "ssh -J ") || !strings.Contains(r.SSHCommand, "@uptermd.upterm.dev ") {
+			t.Errorf("ssh_command %q: on a GitHub-hosted runner it must go through the relay", r.SSHCommand)
+		}
+	}
+	if strings.Contains(a.stderr.String(), "connect with: ssh -p ") {
+		t.Errorf("a direct address was printed as if it could be reached:\n%s", a.stderr)
+	}
+}
+
+// TestUptermReconnects: the relay drops the agent mid-pause; the agent
+// registers again with backoff, rewrites the ready file and prints the
+// new command; the pause and its deadline go on, and the actor gets in
+// with the new command.
+func TestUptermReconnects(t *testing.T) {
+	s := newUptermSetup(t, uptermtest.Options{})
+	a := startRelayAgent(t, s.agentArgs(t, "--relay-keepalive", "500ms")...)
+	first := a.readReady(t, 30*time.Second, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if out, err := uptermSSH(t, ctx, first, s, s.actor, "echo before").CombinedOutput(); err != nil {
+		t.Fatalf("before the drop: %v\n%s\n%s", err, out, a.stderr)
+	}
+	s.relay.DropHosts()
+	waitLog(t, a, "lost the connection to the relay upterm://"+s.relay.Addr, 10*time.Second)
+	second := a.readReady(t, 30*time.Second, func(r readyDoc) bool { return r.ForwardedAt.After(first.ForwardedAt) })
+	if second.SSHCommand == first.SSHCommand || second.Host != first.Host {
+		t.Errorf("after the drop: %q (was %q); want a new session for the same agent", second.SSHCommand, first.SSHCommand)
+	}
+	if !second.Deadline.Equal(first.Deadline) {
+		t.Errorf("the deadline moved from %v to %v: the pause must go on as it was", first.Deadline, second.Deadline)
+	}
+	waitLog(t, a, "reconnected to the relay upterm://"+s.relay.Addr, 5*time.Second)
+	waitLog(t, a, "connect with: "+second.SSHCommand, 5*time.Second)
+	out, err := uptermSSH(t, ctx, second, s, s.actor, "echo after-the-drop; pitstop continue").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "after-the-drop") {
+		t.Fatalf("after the drop: %v\n%s\n%s", err, out, a.stderr)
+	}
+	if code := a.waitExit(t, 15*time.Second); code != 0 {
+		t.Fatalf("exit %d after pitstop continue, want 0\n%s", code, a.stderr)
 	}
 }
