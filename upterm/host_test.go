@@ -254,3 +254,43 @@ func TestPublicRelayKey(t *testing.T) {
 		t.Errorf("known_hosts text %q", upterm.PublicRelayKnownHosts)
 	}
 }
+
+// TestSessionCarriesBulkWhole: bytes written to an inner connection and
+// closed at once all reach the guest, in order: nothing is cut off when
+// a side closes.
+func TestSessionCarriesBulkWhole(t *testing.T) {
+	relay := uptermtest.Start(t, uptermtest.Options{NoRecord: true})
+	actor := newSigner(t)
+	s, _ := dialHost(t, relay, actor.PublicKey())
+	g, err := guest(t, relay, s.SSHUser, actor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 8 << 20
+	pattern := func(i int) byte { return byte(i*7 + i/251) }
+	go func() {
+		c, err := s.Accept()
+		if err != nil {
+			return
+		}
+		buf := make([]byte, size)
+		for i := range buf {
+			buf[i] = pattern(i)
+		}
+		c.Write(buf) //nolint:errcheck // checked on the other side
+		c.Close()
+	}()
+	c, err := g.Dial("tcp", "pitstop:22")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(c)
+	if err != nil || len(got) != size {
+		t.Fatalf("read %d bytes, %v; want %d", len(got), err, size)
+	}
+	for i, b := range got {
+		if b != pattern(i) {
+			t.Fatalf("byte %d is %d, want %d", i, b, pattern(i))
+		}
+	}
+}

@@ -153,8 +153,9 @@ func (r *Relay) forwardChannel(up ssh.Conn, nc ssh.NewChannel) {
 	}
 	var wg sync.WaitGroup
 	wg.Add(4)
-	copyDir := func(dst, src ssh.Channel) {
+	copyDir := func(dst, src ssh.Channel, done chan<- struct{}) {
 		defer wg.Done()
+		defer close(done)
 		var inner sync.WaitGroup
 		inner.Add(1)
 		go func() {
@@ -165,7 +166,10 @@ func (r *Relay) forwardChannel(up ssh.Conn, nc ssh.NewChannel) {
 		inner.Wait()
 		dst.CloseWrite() //nolint:errcheck // may be closed
 	}
-	fwdReqs := func(dst ssh.Channel, reqs <-chan *ssh.Request) {
+	// A side's requests end when it closes its channel; the other side is
+	// closed once what that side sent before has been copied, as uptermd
+	// does, so no data is cut off.
+	fwdReqs := func(dst ssh.Channel, reqs <-chan *ssh.Request, copied <-chan struct{}) {
 		defer wg.Done()
 		for req := range reqs {
 			r.rec("[request %s %q]\n", req.Type, req.Payload)
@@ -174,12 +178,14 @@ func (r *Relay) forwardChannel(up ssh.Conn, nc ssh.NewChannel) {
 				req.Reply(ok && err == nil, nil) //nolint:errcheck // may be gone
 			}
 		}
+		<-copied
 		dst.Close()
 	}
-	go copyDir(hc, gc)
-	go copyDir(gc, hc)
-	go fwdReqs(hc, greqs)
-	go fwdReqs(gc, hreqs)
+	fromHost, fromGuest := make(chan struct{}), make(chan struct{})
+	go copyDir(hc, gc, fromGuest)
+	go copyDir(gc, hc, fromHost)
+	go fwdReqs(hc, greqs, fromGuest)
+	go fwdReqs(gc, hreqs, fromHost)
 	wg.Wait()
 }
 
