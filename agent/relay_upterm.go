@@ -233,14 +233,19 @@ func (r *keyring) publicKeys() []gossh.PublicKey {
 // GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted) accepts no
 // incoming connections, so with neither a relay nor a listen address
 // given, the agent goes through upterm's public relay. Self-hosted
-// runners and act keep listening directly. RelayNone asks for a direct
+// runners and act (even run on a GitHub-hosted runner) keep listening
+// directly. RelayNone asks for a direct
 // listener anywhere; on a GitHub-hosted runner that earns a warning.
 func chooseRelay(cfg Config) (Config, func(zerolog.Logger)) {
 	env := cfg.Env
 	if env == nil {
 		env = os.Environ()
 	}
-	hosted := parseEnv(env).get("RUNNER_ENVIRONMENT") == "github-hosted"
+	// act in host mode inherits the environment of the machine it runs
+	// on, which may be a GitHub-hosted runner; its jobs are reached
+	// directly all the same.
+	e := parseEnv(env)
+	hosted := e.get("RUNNER_ENVIRONMENT") == "github-hosted" && e.get("ACT") != "true"
 	unreachable := func(log zerolog.Logger) {
 		log.Warn().Msg("this is a GitHub-hosted runner, which accepts no incoming connections: nobody can reach the address printed below unless a tunnel carries it (leave relay unset to go through upterm's public relay)")
 	}

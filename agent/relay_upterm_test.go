@@ -25,6 +25,7 @@ func TestChooseRelay(t *testing.T) {
 		{"hosted, nothing given", Config{Env: hosted}, RelayUpterm, "reached through upterm's public relay uptermd.upterm.dev"},
 		{"self-hosted", Config{Env: self}, "-", ""},
 		{"act", Config{Env: []string{"ACT=true"}}, "-", ""},
+		{"act on a hosted runner", Config{Env: []string{"ACT=true", "RUNNER_ENVIRONMENT=github-hosted"}}, "-", ""},
 		{"hosted, none", Config{Env: hosted, Relay: &RelayConfig{Kind: RelayNone}}, "-", "nobody can reach the address"},
 		{"self-hosted, none", Config{Env: self, Relay: &RelayConfig{Kind: RelayNone}}, "-", ""},
 		{"hosted, listen given", Config{Env: hosted, Listen: "127.0.0.1:0"}, "-", "nobody can reach the address"},
