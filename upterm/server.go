@@ -1,6 +1,7 @@
 package upterm
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -35,7 +36,7 @@ func (s *Session) serveRelayConn(c net.Conn) {
 	cfg.AddHostKey(s.signer)
 	// The channel carrying c has no deadlines: a timer stands in.
 	timer := time.AfterFunc(handshakeTimeout, func() { c.Close() })
-	conn, chans, reqs, err := ssh.NewServerConn(c, cfg)
+	conn, chans, reqs, err := ssh.NewServerConn(bufferReads(c), cfg)
 	timer.Stop()
 	if err != nil {
 		c.Close()
@@ -65,7 +66,7 @@ func (s *Session) serveRelayConn(c net.Conn) {
 		}
 		// A direct-tcpip channel takes no requests.
 		go ssh.DiscardRequests(creqs)
-		inner := &channelConn{Channel: ch, local: s.Addr(), remote: guest}
+		inner := &channelConn{Channel: ch, r: bufio.NewReaderSize(ch, readBuffer), local: s.Addr(), remote: guest}
 		select {
 		case s.conns <- inner:
 		case <-s.done:
@@ -129,11 +130,32 @@ func guestAddr(s string) net.Addr {
 	return &net.TCPAddr{IP: net.IPv4zero}
 }
 
+// readBuffer is how much a relayed connection reads from its channel at
+// once. An SSH channel sends a window adjustment for every read, and an
+// SSH transport reads 4 KiB at a time: without a larger buffer in
+// between, every 4 KiB carried would cost a packet back through the relay.
+const readBuffer = 64 << 10
+
+// bufferReads wraps c so that its reads take up to readBuffer at once.
+func bufferReads(c net.Conn) net.Conn {
+	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, readBuffer)}
+}
+
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
 // channelConn is a direct-tcpip channel as a net.Conn.
 type channelConn struct {
 	ssh.Channel
+	r             *bufio.Reader // reads of the channel, see readBuffer
 	local, remote net.Addr
 }
+
+func (c *channelConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 func (c *channelConn) LocalAddr() net.Addr  { return c.local }
 func (c *channelConn) RemoteAddr() net.Addr { return c.remote }

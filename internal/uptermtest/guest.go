@@ -1,6 +1,7 @@
 package uptermtest
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"errors"
@@ -117,7 +118,7 @@ func (r *Relay) dialHost(guest *ssh.ServerConn, s *session) (ssh.Conn, error) {
 		},
 		Timeout: 20 * time.Second,
 	}
-	c, chans, reqs2, err := ssh.NewClientConn(&chanConn{Channel: ch}, s.id, cfg)
+	c, chans, reqs2, err := ssh.NewClientConn(newChanConn(ch), s.id, cfg)
 	if err != nil {
 		ch.Close()
 		return nil, err
@@ -205,7 +206,7 @@ func (r *Relay) impersonateHost(key ssh.Signer, chans <-chan ssh.NewChannel) {
 		go func() {
 			cfg := &ssh.ServerConfig{NoClientAuth: true, ServerVersion: "SSH-2.0-OpenSSH_9.2"}
 			cfg.AddHostKey(key)
-			c, chans, reqs, err := ssh.NewServerConn(&chanConn{Channel: ch}, cfg)
+			c, chans, reqs, err := ssh.NewServerConn(newChanConn(ch), cfg)
 			if err != nil {
 				r.rec("[impersonation failed: %v]\n", err)
 				ch.Close()
@@ -222,8 +223,19 @@ func (r *Relay) impersonateHost(key ssh.Signer, chans <-chan ssh.NewChannel) {
 }
 
 // chanConn is a channel as a net.Conn, for the SSH connections the relay
-// runs inside channels.
-type chanConn struct{ ssh.Channel }
+// runs inside channels. Reads go through a buffer: a channel sends a
+// window adjustment for each read, and an SSH transport reads 4 KiB at a
+// time.
+type chanConn struct {
+	ssh.Channel
+	r *bufio.Reader
+}
+
+func newChanConn(ch ssh.Channel) *chanConn {
+	return &chanConn{Channel: ch, r: bufio.NewReaderSize(ch, 64<<10)}
+}
+
+func (c *chanConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 func (c *chanConn) LocalAddr() net.Addr                { return &net.TCPAddr{} }
 func (c *chanConn) RemoteAddr() net.Addr               { return &net.TCPAddr{} }
