@@ -41,7 +41,8 @@ const RelaySocketLocalPort = 2222
 
 // RelayConfig makes the agent reachable through an OpenSSH server it
 // dials, instead of through a local listener. The zero value of every
-// field but Address and Key or KeyFile means its default.
+// field but Address and Key or KeyFile (for an uptermd, Address only)
+// means its default.
 type RelayConfig struct {
 	// Kind is the kind of relay: an OpenSSH server (the zero value), an
 	// uptermd (RelayUpterm), or none (RelayNone). See RelayKind.

@@ -140,15 +140,16 @@ func (h *Host) Dial(ctx context.Context) (*Session, error) {
 		Config:        h.Config,
 	}
 
-	d := net.Dialer{Timeout: timeout}
+	// One deadline for every step up to a working tunnel, from the name
+	// lookup on, so a relay that accepts and then says nothing fails as
+	// fast as one that is down; ctx ends it early.
+	deadline := time.Now().Add(timeout)
+	d := net.Dialer{Deadline: deadline}
 	conn, err := d.DialContext(ctx, "tcp", h.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	// One deadline for every step up to a working tunnel, so a relay
-	// that accepts and then says nothing fails as fast as one that is
-	// down; ctx ends it early.
-	conn.SetDeadline(time.Now().Add(timeout)) //nolint:errcheck // TCP conns support deadlines
+	conn.SetDeadline(deadline) //nolint:errcheck // TCP conns support deadlines
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	c, chans, reqs, err := ssh.NewClientConn(conn, h.Addr, cc)
