@@ -347,8 +347,13 @@ func (r *Relay) hostRequest(conn *ssh.ServerConn, req *ssh.Request) (bool, []byt
 		r.mu.Lock()
 		r.sessions[s.id] = s
 		r.mu.Unlock()
-		resp := upterm.CreateSessionResponse{SessionID: s.id, NodeAddr: r.Addr,
-			SSHUser: s.id + ":" + base64.URLEncoding.EncodeToString([]byte(r.Addr))}
+		// The node holding the session, named in the guests' login as
+		// upterm's embedded routing does. An internal address, as the
+		// public relay's are; its base64 ends in "=", which the users'
+		// ssh must take as part of a user name.
+		const node = "10.0.0.1:22"
+		resp := upterm.CreateSessionResponse{SessionID: s.id, NodeAddr: node,
+			SSHUser: s.id + ":" + base64.URLEncoding.EncodeToString([]byte(node))}
 		return true, resp.Marshal()
 	case "streamlocal-forward@openssh.com":
 		var p struct{ Path string }
