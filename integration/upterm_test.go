@@ -370,3 +370,27 @@ func TestUptermReconnects(t *testing.T) {
 		t.Fatalf("exit %d after pitstop continue, want 0\n%s", code, a.stderr)
 	}
 }
+
+// TestUptermRelaySideRefused: logging in to the relay as the session, as
+// a plain upterm guest would, gets no shell and runs no command: the
+// agent's side of the relay's connection allows only direct-tcpip, and
+// logs what it refused.
+func TestUptermRelaySideRefused(t *testing.T) {
+	s := newUptermSetup(t, uptermtest.Options{})
+	a := startRelayAgent(t, s.agentArgs(t)...)
+	r := a.readReady(t, 30*time.Second, nil)
+	cfg := uptermSSHConfig(t, r, s, s.actor)
+	user, hostport, _ := strings.Cut(r.Jump, "@")
+	host, port, _ := net.SplitHostPort(hostport)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tool(t, "ssh", "apt-get install openssh-client"), "-F", cfg, "-p", port, user+"@"+host, "echo should-not-run")
+	out, err := cmd.CombinedOutput()
+	if err == nil || strings.Contains(string(out), "should-not-run") || !strings.Contains(string(out), "administratively prohibited") {
+		t.Errorf("a command on the relay's side: %v\n%s\nwant the session channel refused", err, out)
+	}
+	waitLog(t, a, `refused what the relay asked for`, 10*time.Second)
+	if seen := s.relay.Decrypted(); !bytes.Contains(seen, []byte(`[channel session`)) || !bytes.Contains(seen, []byte("refused by the host")) {
+		t.Errorf("the relay did not see its session channel refused:\n%s", seen)
+	}
+}
