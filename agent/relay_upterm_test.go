@@ -57,3 +57,38 @@ func TestUptermAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestDescribeUpterm: the printed command jumps through the relay as the
+// session, to a host name that is this run's own, with a known_hosts line
+// for exactly that name; the port appears only when it is not 22.
+func TestDescribeUpterm(t *testing.T) {
+	host, err := newHostKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	alias := uptermHostAlias(host.PublicKey())
+	if !strings.HasPrefix(alias, "pitstop-") || len(alias) != len("pitstop-")+10 || alias != uptermHostAlias(host.PublicKey()) {
+		t.Fatalf("alias %q", alias)
+	}
+	for hostport, jump := range map[string]string{
+		"uptermd.upterm.dev:22":  "S:Tk9ERQ==@uptermd.upterm.dev",
+		"relay.example.com:2222": "S:Tk9ERQ==@relay.example.com:2222",
+		"[2001:db8::1]:2222":     "S:Tk9ERQ==@[2001:db8::1]:2222",
+	} {
+		r := &relay{hostport: hostport, name: "upterm://" + hostport, fan: &fanIn{}}
+		var rd Ready
+		r.describeUpterm(&rd, relayEndpoint{session: "S:Tk9ERQ=="}, host.PublicKey(), "runner")
+		if want := "ssh -J " + jump + " runner@" + alias; rd.SSHCommand != want || rd.Jump != jump {
+			t.Errorf("%s: command %q, jump %q; want %q", hostport, rd.SSHCommand, rd.Jump, want)
+		}
+		if !strings.HasPrefix(rd.KnownHosts, alias+" ssh-ed25519 ") || rd.Relay != "upterm://"+hostport {
+			t.Errorf("%s: known_hosts %q, relay %q", hostport, rd.KnownHosts, rd.Relay)
+		}
+		if s := summaryStart(Config{Label: "job"}, rd); !strings.Contains(s, "Through the relay `upterm://"+hostport+"`") || !strings.Contains(s, rd.SSHCommand) {
+			t.Errorf("%s: summary %q", hostport, s)
+		}
+	}
+	if s := summaryStart(Config{Label: "job"}, Ready{SSHCommand: "ssh -p 2 runner@h"}); strings.Contains(s, "relay") {
+		t.Errorf("a direct pause's summary mentions a relay: %q", s)
+	}
+}
