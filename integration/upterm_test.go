@@ -338,10 +338,11 @@ func TestUptermDefaultOnGitHubHosted(t *testing.T) {
 	}
 }
 
-// TestUptermReconnects: the relay drops the agent mid-pause; the agent
-// registers again with backoff, rewrites the ready file and prints the
-// new command; the pause and its deadline go on, and the actor gets in
-// with the new command.
+// TestUptermReconnects: the relay drops the agent mid-pause, then
+// restarts with some downtime; each time the agent registers again (with
+// backoff while the relay is down), rewrites the ready file and prints
+// the new command; the pause and its deadline go on, and the actor gets
+// in with the new command.
 func TestUptermReconnects(t *testing.T) {
 	s := newUptermSetup(t, uptermtest.Options{})
 	a := startRelayAgent(t, s.agentArgs(t, "--relay-keepalive", "500ms")...)
@@ -362,9 +363,24 @@ func TestUptermReconnects(t *testing.T) {
 	}
 	waitLog(t, a, "reconnected to the relay upterm://"+s.relay.Addr, 5*time.Second)
 	waitLog(t, a, "connect with: "+second.SSHCommand, 5*time.Second)
-	out, err := uptermSSH(t, ctx, second, s, s.actor, "echo after-the-drop; pitstop continue").CombinedOutput()
+	out, err := uptermSSH(t, ctx, second, s, s.actor, "echo after-the-drop").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "after-the-drop") {
 		t.Fatalf("after the drop: %v\n%s\n%s", err, out, a.stderr)
+	}
+
+	// A restart: the relay is down for a while, so attempts fail and back
+	// off, then it is back at the same address with the same key.
+	addr, key := s.relay.Addr, s.relay.Key
+	s.relay.Close()
+	waitLog(t, a, "could not reconnect to the relay", 10*time.Second)
+	s.relay = uptermtest.Start(t, uptermtest.Options{Addr: addr, Key: key})
+	third := a.readReady(t, 60*time.Second, func(r readyDoc) bool { return r.ForwardedAt.After(second.ForwardedAt) })
+	if !third.Deadline.Equal(first.Deadline) {
+		t.Errorf("the deadline moved from %v to %v after the restart", first.Deadline, third.Deadline)
+	}
+	out, err = uptermSSH(t, ctx, third, s, s.actor, "echo after-the-restart; pitstop continue").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "after-the-restart") {
+		t.Fatalf("after the restart: %v\n%s\n%s", err, out, a.stderr)
 	}
 	if code := a.waitExit(t, 15*time.Second); code != 0 {
 		t.Fatalf("exit %d after pitstop continue, want 0\n%s", code, a.stderr)
