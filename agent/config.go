@@ -41,9 +41,11 @@ type Config struct {
 	// a port the kernel picks, so several jobs on one host never clash.
 	// With Relay set, the default is no local listener at all.
 	Listen string
-	// Relay, when set, makes the agent reachable through an OpenSSH
-	// server it dials (a bastion), for runners that accept no incoming
-	// connections. See RelayConfig.
+	// Relay, when set, makes the agent reachable through a relay it
+	// dials, for runners that accept no incoming connections: an OpenSSH
+	// server (a bastion) or an uptermd. See RelayConfig. Nil on a
+	// GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted in Env) with
+	// no Listen means upterm's public relay; elsewhere, a local listener.
 	Relay *RelayConfig
 	// AdvertiseHost is the host users are told to dial. Default: when
 	// Listen names a host, that host; otherwise the address this machine

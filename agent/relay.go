@@ -15,6 +15,8 @@ import (
 	"github.com/rs/zerolog"
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/pitstopci/pitstop/upterm"
 )
 
 // Relay mode: the agent dials an OpenSSH server the team runs (a bastion),
@@ -39,11 +41,15 @@ const RelaySocketLocalPort = 2222
 
 // RelayConfig makes the agent reachable through an OpenSSH server it
 // dials, instead of through a local listener. The zero value of every
-// field but Address and Key or KeyFile means its default.
+// field but Address and Key or KeyFile (for an uptermd, Address only)
+// means its default.
 type RelayConfig struct {
+	// Kind is the kind of relay: an OpenSSH server (the zero value), an
+	// uptermd (RelayUpterm), or none (RelayNone). See RelayKind.
+	Kind RelayKind
 	// Address is the relay's sshd as USER@HOST[:PORT]; the port defaults
 	// to 22. USER is the account the agent logs in as, best a dedicated
-	// one that may only forward ports.
+	// one that may only forward ports. For an uptermd it is HOST[:PORT].
 	Address string
 	// Key is the private key the agent logs in to the relay with
 	// (OpenSSH or PEM format, no passphrase), e.g. from a CI secret passed
@@ -54,7 +60,8 @@ type RelayConfig struct {
 	// read once, at start.
 	KeyFile string
 	// KnownHostsFile holds the relay's host key in known_hosts format
-	// (what ssh-keyscan prints). Required unless InsecureIgnoreHostKey.
+	// (what ssh-keyscan prints). Required unless InsecureIgnoreHostKey,
+	// or for the public upterm relay, whose published key ships pinned.
 	KnownHostsFile string
 	// InsecureIgnoreHostKey accepts any host key the relay shows. Whoever
 	// can intercept the agent's connection can then pose as the relay and
@@ -86,12 +93,16 @@ type RelayConfig struct {
 
 // relayEndpoint is where the relay listens for users, for one forward.
 type relayEndpoint struct {
-	port   int    // TCP port on the relay's loopback; 0 for a socket
-	socket string // unix socket path on the relay
-	since  time.Time
+	port    int    // TCP port on the relay's loopback; 0 for a socket
+	socket  string // unix socket path on the relay
+	session string // for an uptermd, the session's SSH user there
+	since   time.Time
 }
 
 func (ep relayEndpoint) String() string {
+	if ep.session != "" {
+		return "session " + ep.session
+	}
 	if ep.socket != "" {
 		return ep.socket
 	}
@@ -109,6 +120,7 @@ type relay struct {
 	client   *gossh.ClientConfig
 	fan      *fanIn
 	now      func() time.Time
+	upterm   *upterm.Host // set for an uptermd
 
 	ctx    context.Context // ends with close
 	cancel context.CancelFunc
@@ -173,7 +185,8 @@ func (rc RelayConfig) withDefaults() (RelayConfig, error) {
 // cfg.Listen asks for one. In relay mode it fails, naming the relay, when
 // the relay cannot be reached, refuses the agent or refuses the forward;
 // nothing is left running then.
-func listen(ctx context.Context, cfg Config) (net.Listener, *relay, error) {
+// guests are the keys that may log in, which an uptermd is asked to admit.
+func listen(ctx context.Context, cfg Config, guests []gossh.PublicKey) (net.Listener, *relay, error) {
 	if cfg.Relay == nil {
 		ln, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
@@ -181,7 +194,13 @@ func listen(ctx context.Context, cfg Config) (net.Listener, *relay, error) {
 		}
 		return ln, nil, nil
 	}
-	r, err := newRelay(*cfg.Relay, cfg.Log.With().Str("relay", cfg.Relay.Address).Logger(), cfg.Now)
+	var r *relay
+	var err error
+	if cfg.Relay.Kind == RelayUpterm {
+		r, err = newUptermRelay(*cfg.Relay, cfg.Log.With().Str("relay", cfg.Relay.Address).Logger(), cfg.Now, guests)
+	} else {
+		r, err = newRelay(*cfg.Relay, cfg.Log.With().Str("relay", cfg.Relay.Address).Logger(), cfg.Now)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -206,6 +225,9 @@ func listen(ctx context.Context, cfg Config) (net.Listener, *relay, error) {
 	}
 	r.log.Info().Str("relay_address", ep.String()).Str("relay_host_key_fingerprint", r.hostKeyFP).
 		Msgf("connected to the relay %s; it forwards %s to this agent", r.name, ep)
+	if r.upterm != nil {
+		r.logRelayPin()
+	}
 	r.wg.Add(1)
 	go r.run(c, fwd)
 	return r.fan, r, nil
@@ -324,6 +346,9 @@ func knownAlgorithms(check gossh.HostKeyCallback, hostport string) []string {
 
 // connect dials the relay, logs in and asks for the forward.
 func (r *relay) connect(ctx context.Context) (*gossh.Client, relayEndpoint, net.Listener, error) {
+	if r.upterm != nil {
+		return r.connectUpterm(ctx)
+	}
 	c, err := r.dial(ctx)
 	if err != nil {
 		return nil, relayEndpoint{}, nil, err

@@ -14,6 +14,10 @@ import (
 // ep: users go through the relay, so the address, command and
 // known_hosts line are the relay's, not the runner's.
 func (r *relay) describe(rd *Ready, ep relayEndpoint, host gossh.PublicKey, loginUser string) {
+	if r.upterm != nil {
+		r.describeUpterm(rd, ep, host, loginUser)
+		return
+	}
 	rd.Relay = r.name
 	rd.Jump = r.cfg.Jump
 	rd.ForwardedAt = ep.since

@@ -215,6 +215,10 @@ func summaryStart(cfg Config, r Ready) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### pitstop: %s was paused\n\n", cfg.Label)
 	fmt.Fprintf(&b, "Connect with:\n\n```sh\n%s\n```\n\n", r.SSHCommand)
+	if r.Relay != "" {
+		// Said here because the command names a relay: what it can see.
+		fmt.Fprintf(&b, "Through the relay `%s`, which carries the session encrypted end to end with the agent: it cannot read it or pose as the agent, whose host key you check.\n\n", r.Relay)
+	}
 	fmt.Fprintf(&b, "Host key `%s`; for strict checking add to `known_hosts`:\n\n```\n%s\n```\n\n", r.HostKeyFingerprint, r.KnownHosts)
 	who := "keys given directly"
 	if len(r.AuthorizedUsers) > 0 {

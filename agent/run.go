@@ -25,11 +25,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if !sessionsSupported {
 		return fmt.Errorf("start agent: %w", errUnsupported)
 	}
+	cfg, reachNote := chooseRelay(cfg)
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return fmt.Errorf("configure agent: %w", err)
 	}
 	log := cfg.Log
+	reachNote(log)
 	env := parseEnv(cfg.Env)
 	audit, err := openAudit(cfg)
 	if err != nil {
@@ -80,7 +82,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	// In relay mode this dials the relay: one that cannot be reached or
 	// refuses the agent stops the start here, before any waiting.
-	ln, rl, err := listen(ctx, cfg)
+	ln, rl, err := listen(ctx, cfg, ring.publicKeys())
 	if err != nil {
 		ctlLn.Close()
 		return err

@@ -28,6 +28,7 @@ SIGTERM/SIGINT. More: https://github.com/pitstopci/pitstop#the-action
 Examples:
   $ pitstop agent --github-user alice --github-user bob --wait-timeout 5m
   $ ssh-add -L | pitstop agent --authorized-keys - --listen 127.0.0.1:0 --ready-file ready.json
+  $ pitstop agent --relay upterm                # through upterm's public relay, which cannot read the session
   $ pitstop agent --relay pitstop@bastion.example.com --relay-key relay_ed25519 --relay-known-hosts bastion.known_hosts
 `
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/pitstopci/pitstop/agent"
 )
 
 // TestRelayKeyFromEnvironment: --relay-key names a file; without it the
@@ -35,5 +37,49 @@ func TestRelayKeyFromEnvironment(t *testing.T) {
 	var usage *usageError
 	if !errors.As(err, &usage) || !strings.Contains(err.Error(), "PITSTOP_RELAY_KEY") {
 		t.Errorf("neither a file nor a key: %v, want a usage error naming PITSTOP_RELAY_KEY", err)
+	}
+}
+
+// TestRelayKinds: --relay names the kind of relay; each kind takes only
+// the flags that apply to it.
+func TestRelayKinds(t *testing.T) {
+	for _, tt := range []struct {
+		args      []string
+		env       map[string]string
+		kind      agent.RelayKind
+		addr, err string
+	}{
+		{args: nil, kind: "", addr: ""},
+		{args: []string{"--relay", "none"}, kind: agent.RelayNone},
+		{args: []string{"--relay", "upterm"}, kind: agent.RelayUpterm, addr: "uptermd.upterm.dev:22"},
+		{args: []string{"--relay", "upterm://upterm.example.com:2222", "--relay-known-hosts", "kh"}, kind: agent.RelayUpterm, addr: "upterm.example.com:2222"},
+		{args: []string{"--relay", "ssh://pitstop@bastion:2222", "--relay-known-hosts", "kh", "--relay-key", "k"}, kind: agent.RelayOpenSSH, addr: "pitstop@bastion:2222"},
+		{args: []string{"--relay", "upterm://upterm.example.com"}, err: "needs --relay-known-hosts"},
+		{args: []string{"--relay", "upterm", "--relay-key", "k"}, err: "--relay-key is for OpenSSH relays"},
+		{args: []string{"--relay", "upterm"}, env: map[string]string{"PITSTOP_RELAY_KEY": "x"}, err: "relay-key (PITSTOP_RELAY_KEY) is for OpenSSH relays"},
+		{args: []string{"--relay", "none", "--relay-known-hosts", "kh"}, err: "--relay-known-hosts needs --relay upterm"},
+		{args: []string{"--relay", "upterm://me@host"}, err: "want upterm://HOST[:PORT]"},
+	} {
+		io, _, _ := testIO(tt.env, "")
+		o, parse := agentFlags(io)
+		if _, err := parse(tt.args); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := o.config(io)
+		if tt.err != "" {
+			var usage *usageError
+			if !errors.As(err, &usage) || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%v: %v, want a usage error saying %q", tt.args, err, tt.err)
+			}
+			continue
+		}
+		switch {
+		case err != nil:
+			t.Errorf("%v: %v", tt.args, err)
+		case tt.args == nil && cfg.Relay != nil:
+			t.Errorf("no --relay: %+v, want none set (the agent picks by the runner)", cfg.Relay)
+		case tt.args != nil && (cfg.Relay == nil || cfg.Relay.Kind != tt.kind || cfg.Relay.Address != tt.addr):
+			t.Errorf("%v: %+v, want kind %q at %q", tt.args, cfg.Relay, tt.kind, tt.addr)
+		}
 	}
 }

@@ -39,6 +39,7 @@ var measurements = []struct {
 	{"bulk", (*bench).measureBulk},
 	{"sftp", (*bench).measureSFTP},
 	{"latency", (*bench).measureLatency},
+	{"relay", (*bench).measureRelay},
 	{"ready", (*bench).measureReady},
 	{"act", (*bench).measureActCold},
 	{"memory", (*bench).measureMemory},

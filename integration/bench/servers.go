@@ -174,6 +174,9 @@ type server struct {
 	// readyAfter is, for an agent, the time from just before its start
 	// to its ready file.
 	readyAfter time.Duration
+	// For an agent reached through a relay: what ssh -J takes, the host
+	// name behind it, and the ssh_config for both hops.
+	jump, alias, config string
 }
 
 // pid is the process to watch: the agent itself, or sshd's listener.
@@ -414,7 +417,12 @@ func tail(path string) string {
 // remote command with the options before it ("-tt").
 func (l *lab) sshCmd(ctx context.Context, srv *server, cipher, remote string, opts ...string) *exec.Cmd {
 	args := append([]string{"-F", l.sshConfig, "-p", strconv.Itoa(srv.port), "-c", cipher}, opts...)
-	cmd := exec.CommandContext(ctx, l.ssh, append(args, "127.0.0.1", remote)...)
+	host := "127.0.0.1"
+	if srv.jump != "" {
+		args = append([]string{"-F", srv.config, "-J", srv.jump, "-c", cipher}, opts...)
+		host = srv.alias
+	}
+	cmd := exec.CommandContext(ctx, l.ssh, append(args, host, remote)...)
 	cmd.Env = os.Environ()
 	return cmd
 }

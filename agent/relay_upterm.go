@@ -1,0 +1,269 @@
+package agent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/pitstopci/pitstop/upterm"
+)
+
+// RelayKind is how the agent is reached when it cannot be dialed.
+type RelayKind string
+
+// The kinds of relay.
+const (
+	// RelayOpenSSH is an OpenSSH server the team runs: the agent logs in
+	// and asks for a remote forward. The zero value.
+	RelayOpenSSH RelayKind = ""
+	// RelayUpterm is an uptermd, upterm's relay: the public one or the
+	// team's own. The agent registers as an upterm host; users jump
+	// through the relay to the agent's own SSH server.
+	RelayUpterm RelayKind = "upterm"
+	// RelayNone listens directly even where a relay would be the
+	// default (GitHub-hosted runners), for runners that are reachable.
+	RelayNone RelayKind = "none"
+)
+
+// A relay with RelayUpterm: uptermd terminates the SSH connection the
+// agent makes to it, so what travels inside that connection is readable
+// there. The upterm package allows only direct-tcpip on it, and what
+// those channels carry is an ordinary SSH connection from the user to
+// this agent's server, checked against the agent's host key: the relay
+// carries only its ciphertext.
+
+// newUptermRelay prepares a relay of kind RelayUpterm; guests are the keys
+// the relay is asked to admit.
+func newUptermRelay(rc RelayConfig, log zerolog.Logger, now func() time.Time, guests []gossh.PublicKey) (*relay, error) {
+	rc, err := rc.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("configure relay: %w", err)
+	}
+	hostport, err := uptermAddress(rc.Address)
+	if err != nil {
+		return nil, err
+	}
+	r := &relay{cfg: rc, log: log, hostport: hostport, name: "upterm://" + hostport, now: now}
+	cb, err := r.uptermHostKeyCheck()
+	if err != nil {
+		return nil, err
+	}
+	r.upterm = &upterm.Host{
+		Addr:            hostport,
+		HostKeyCallback: cb,
+		AuthorizedKeys:  guests,
+		Timeout:         rc.DialTimeout,
+		Config:          gossh.Config{KeyExchanges: kexAlgorithms, Ciphers: cipherAlgorithms, MACs: macAlgorithms},
+		Refused: func(what string) {
+			r.log.Warn().Str("refused", what).Msg("refused what the relay asked for: only direct-tcpip to this agent's SSH server goes through it")
+		},
+	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.fan = &fanIn{conns: make(chan net.Conn), done: make(chan struct{})}
+	if rc.InsecureIgnoreHostKey {
+		log.Warn().Msgf("not checking the host key of the relay %s (insecure): whoever can intercept the connection can pose as the relay; the sessions stay protected by this agent's own host key", r.name)
+	}
+	return r, nil
+}
+
+// uptermAddress checks HOST[:PORT] and adds the default port, 22.
+func uptermAddress(s string) (string, error) {
+	host, port := s, "22"
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		host, port = h, p
+	} else if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		host = s[1 : len(s)-1]
+	}
+	if _, err := parsePort(port); err != nil || host == "" || strings.ContainsAny(host, "@/ ") {
+		return "", fmt.Errorf("upterm relay address %q is not HOST[:PORT]", s)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+func parsePort(p string) (int, error) {
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || n > 65535 {
+		return 0, fmt.Errorf("invalid port %q", p)
+	}
+	return n, nil
+}
+
+// isPublicUpterm says whether hostport is upterm's public relay, whose
+// key ships pinned.
+func isPublicUpterm(hostport string) bool {
+	return strings.EqualFold(hostport, upterm.PublicRelayAddr)
+}
+
+// uptermHostKeyCheck pins the relay's key: the published one for the
+// public relay, else the known_hosts file. It records what was seen, for
+// messages.
+func (r *relay) uptermHostKeyCheck() (gossh.HostKeyCallback, error) {
+	var check gossh.HostKeyCallback
+	switch {
+	case r.cfg.InsecureIgnoreHostKey:
+		check = func(string, net.Addr, gossh.PublicKey) error { return nil }
+	case r.cfg.KnownHostsFile != "":
+		cb, err := upterm.KnownHosts(r.cfg.KnownHostsFile)
+		if err != nil {
+			return nil, fmt.Errorf("read relay known_hosts: %w", err)
+		}
+		check = cb
+	case isPublicUpterm(r.hostport):
+		check = upterm.PinnedKeys(upterm.ParsePublicRelayKey())
+	default:
+		return nil, fmt.Errorf("relay %s: no known_hosts file to check its host key against (--relay-known-hosts FILE, e.g. from ssh-keyscan -p PORT HOST; or --relay-insecure-ignore-host-key)", r.name)
+	}
+	return func(host string, remote net.Addr, key gossh.PublicKey) error {
+		err := check(host, remote, key)
+		r.mu.Lock()
+		r.hostKeyFP, r.keyErr = upterm.Fingerprint(key), err
+		r.mu.Unlock()
+		return err
+	}, nil
+}
+
+// connectUpterm registers a session with the uptermd. What users dial
+// is the session; the inner connections come out of the session's
+// Accept.
+func (r *relay) connectUpterm(ctx context.Context) (*gossh.Client, relayEndpoint, net.Listener, error) {
+	s, err := r.upterm.Dial(ctx)
+	if err != nil {
+		return nil, relayEndpoint{}, nil, r.explainUpterm(err)
+	}
+	ep := relayEndpoint{session: s.SSHUser, since: r.now()}
+	return s.Client, ep, s, nil
+}
+
+// explainUpterm turns a failed registration into a message that names
+// the relay and says what to try.
+func (r *relay) explainUpterm(err error) error {
+	r.mu.Lock()
+	fp, keyErr := r.hostKeyFP, r.keyErr
+	r.mu.Unlock()
+	var step *upterm.StepError
+	var ke *knownhosts.KeyError
+	var mismatch *upterm.KeyMismatchError
+	direct := "; if this runner can be reached directly, set relay: none"
+	switch {
+	case keyErr != nil && (errors.As(keyErr, &mismatch) || errors.As(keyErr, &ke)):
+		if r.cfg.KnownHostsFile != "" {
+			return fmt.Errorf("upterm relay %s showed host key %s, which is not the one %s pins for it: someone may be intercepting the connection, or the relay's key changed (then update relay-known-hosts)", r.name, fp, r.cfg.KnownHostsFile)
+		}
+		return fmt.Errorf("upterm relay %s showed host key %s, which is not the key upterm publishes for it (%s, shipped with pitstop): someone may be intercepting the connection, or upterm changed its key (then pin the new one, once checked, with relay-known-hosts)",
+			r.name, fp, gossh.FingerprintSHA256(upterm.ParsePublicRelayKey()))
+	case keyErr != nil:
+		return fmt.Errorf("check the host key of the upterm relay %s: %w", r.name, keyErr)
+	case errors.As(err, &step) && step.Step == "log in":
+		return fmt.Errorf("upterm relay %s: could not log in: %w (is it an uptermd? try again later, or run your own: relay: upterm://HOST%s)", r.name, step.Err, direct)
+	case errors.As(err, &step):
+		return fmt.Errorf("upterm relay %s did not let this agent %s: %w (try again later, or run your own uptermd: relay: upterm://HOST%s)", r.name, step.Step, step.Err, direct)
+	}
+	return fmt.Errorf("could not reach the upterm relay %s: %w (check the runner's outbound network, or run your own uptermd: relay: upterm://HOST%s)", r.name, err, direct)
+}
+
+// logRelayPin tells users how to pin the public relay's own key for
+// the -J hop too. Not needed for the session's safety (the agent's key
+// is what protects it), but it spares them a first-use prompt.
+func (r *relay) logRelayPin() {
+	if !isPublicUpterm(r.hostport) || r.cfg.KnownHostsFile != "" || r.cfg.InsecureIgnoreHostKey {
+		return
+	}
+	line := strings.TrimSpace(upterm.PublicRelayKnownHosts)
+	r.log.Info().Str("relay_known_hosts", line).Msg("to check the relay's own key on the -J hop too, add to known_hosts: " + line)
+}
+
+// uptermHostAlias is the name users' ssh gives the agent behind the
+// relay: -J passes it to the relay without resolving it, and the
+// known_hosts line is for it. One per host key, so runs never collide in
+// a user's known_hosts.
+func uptermHostAlias(host gossh.PublicKey) string {
+	sum := sha256.Sum256(host.Marshal())
+	return "pitstop-" + hex.EncodeToString(sum[:5])
+}
+
+// describeUpterm rewrites the connection details for the upterm session
+// ep: users jump through the relay, logged in as the session, to the
+// agent's own server, whose key they check.
+func (r *relay) describeUpterm(rd *Ready, ep relayEndpoint, host gossh.PublicKey, loginUser string) {
+	jumpHost, jumpPort, _ := net.SplitHostPort(r.hostport)
+	jump := ep.session + "@" + jumpHost
+	if strings.Contains(jumpHost, ":") {
+		jump = ep.session + "@[" + jumpHost + "]"
+	}
+	if jumpPort != "22" {
+		jump += ":" + jumpPort
+	}
+	alias := uptermHostAlias(host)
+	rd.Relay = r.name
+	rd.Jump = jump
+	rd.ForwardedAt = ep.since
+	rd.Listen = ""
+	if r.fan.addr != nil {
+		rd.Listen = r.fan.addr.String()
+	}
+	rd.Address = r.hostport
+	rd.Host = alias
+	rd.Port = 22
+	rd.SSHCommand = fmt.Sprintf("ssh -J %s %s@%s", jump, loginUser, alias)
+	rd.KnownHosts = knownhosts.Line([]string{alias}, host)
+}
+
+// publicKeys are the keys that may log in.
+func (r *keyring) publicKeys() []gossh.PublicKey {
+	keys := make([]gossh.PublicKey, 0, len(r.keys))
+	for _, k := range r.keys {
+		keys = append(keys, k.key)
+	}
+	return keys
+}
+
+// chooseRelay settles how the agent is reached when cfg leaves it open,
+// and returns what to tell the log about it once there is one. A
+// GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted) accepts no
+// incoming connections, so with neither a relay nor a listen address
+// given, the agent goes through upterm's public relay. Self-hosted
+// runners and act (even run on a GitHub-hosted runner) keep listening
+// directly. RelayNone asks for a direct
+// listener anywhere; on a GitHub-hosted runner that earns a warning.
+func chooseRelay(cfg Config) (Config, func(zerolog.Logger)) {
+	env := cfg.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	// act in host mode inherits the environment of the machine it runs
+	// on, which may be a GitHub-hosted runner; its jobs are reached
+	// directly all the same.
+	e := parseEnv(env)
+	hosted := e.get("RUNNER_ENVIRONMENT") == "github-hosted" && e.get("ACT") != "true"
+	unreachable := func(log zerolog.Logger) {
+		log.Warn().Msg("this is a GitHub-hosted runner, which accepts no incoming connections: nobody can reach the address printed below unless a tunnel carries it (leave relay unset to go through upterm's public relay)")
+	}
+	switch {
+	case cfg.Relay != nil && cfg.Relay.Kind == RelayNone:
+		cfg.Relay = nil
+		if hosted {
+			return cfg, unreachable
+		}
+	case cfg.Relay == nil && hosted && cfg.Listen == "":
+		cfg.Relay = &RelayConfig{Kind: RelayUpterm, Address: upterm.PublicRelayAddr}
+		return cfg, func(log zerolog.Logger) {
+			log.Info().Str("relay", "upterm://"+upterm.PublicRelayAddr).Msg("GitHub-hosted runner: reached through upterm's public relay " + upterm.PublicRelayHost +
+				", which carries the SSH session encrypted end to end with this agent (it cannot read it, type into it or pose as this agent, whose host key you check);" +
+				" to use your own, set relay: upterm://HOST[:PORT] (an uptermd) or USER@HOST (an OpenSSH bastion)")
+		}
+	case cfg.Relay == nil && hosted:
+		return cfg, unreachable
+	}
+	return cfg, func(zerolog.Logger) {}
+}

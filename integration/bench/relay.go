@@ -1,0 +1,170 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pitstopci/pitstop/internal/uptermtest"
+)
+
+// The relay measurement compares the agent reached through an upterm
+// relay with the same agent reached directly: what going through a relay
+// that terminates SSH costs. The relay is the repository's test relay,
+// run in this process and recording nothing, on the same machine; a real
+// relay adds the network's round trips on top, which no bench here can
+// stand for.
+
+// startRelayAgent runs an agent that registers with relay, and returns it
+// once its ready file exists, set up for ssh -J through the relay.
+func (l *lab) startRelayAgent(relay *uptermtest.Relay) (*server, error) {
+	name := "agent-relay"
+	ready := filepath.Join(l.dir, name+".ready.json")
+	relayKH := filepath.Join(l.dir, "relay_known_hosts")
+	if err := os.WriteFile(relayKH, []byte(relay.KnownHosts()+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write relay known_hosts: %w", err)
+	}
+	args := l.agentArgs(ready)
+	// No local listener: drop --listen and --advertise-host.
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--listen" || args[i] == "--advertise-host" {
+			args = append(args[:i], args[i+2:]...)
+			i--
+		}
+	}
+	args = append(args, "--relay", "upterm://"+relay.Addr, "--relay-known-hosts", relayKH)
+	s := &server{name: "pitstop via relay", log: filepath.Join(l.dir, name+".log"), done: make(chan struct{})}
+	logf, err := os.Create(s.log)
+	if err != nil {
+		return nil, fmt.Errorf("create agent log: %w", err)
+	}
+	defer logf.Close()
+	s.cmd = exec.Command(l.bin, args...)
+	s.cmd.Env = agentEnv()
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start agent: %w", err)
+	}
+	go func() { s.cmd.Wait(); close(s.done) }() //nolint:errcheck // its log says why
+	if err := waitFile(ready, s.done, 30*time.Second); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("agent via relay: %w (log: %s)", err, tail(s.log))
+	}
+	var doc struct {
+		Jump       string `json:"jump"`
+		Host       string `json:"host"`
+		KnownHosts string `json:"known_hosts"`
+	}
+	b, err := os.ReadFile(ready)
+	if err == nil {
+		err = json.Unmarshal(b, &doc)
+	}
+	if err != nil || doc.Jump == "" {
+		s.stop()
+		return nil, fmt.Errorf("read ready file of the agent via relay: %v (%s)", err, b)
+	}
+	s.jump, s.alias = doc.Jump, doc.Host
+	kh := filepath.Join(l.dir, "relay_user_known_hosts")
+	if err := os.WriteFile(kh, []byte(relay.KnownHosts()+"\n"+doc.KnownHosts+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write known_hosts: %w", err)
+	}
+	// The lab's ssh_config without its HostName (the host behind -J is a
+	// name the relay is handed, not resolved), and one cipher for both
+	// hops: -c reaches only the second.
+	main, err := os.ReadFile(l.sshConfig)
+	if err != nil {
+		return nil, fmt.Errorf("read ssh_config: %w", err)
+	}
+	var conf []string
+	for _, line := range strings.Split(strings.TrimSpace(string(main)), "\n") {
+		switch {
+		case strings.HasPrefix(strings.TrimSpace(line), "HostName "):
+		case strings.HasPrefix(strings.TrimSpace(line), "UserKnownHostsFile "):
+			conf = append(conf, "  UserKnownHostsFile "+kh)
+		default:
+			conf = append(conf, line)
+		}
+	}
+	conf = append(conf, "  Ciphers "+benchCiphers[0].name)
+	s.config = filepath.Join(l.dir, "ssh_config_relay")
+	if err := os.WriteFile(s.config, []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write ssh_config: %w", err)
+	}
+	return s, nil
+}
+
+// measureRelay adds rows for bulk throughput and keystroke echo through
+// the test relay, with the agent reached directly in the sshd column.
+func (b *bench) measureRelay() error {
+	relay, err := uptermtest.Listen(uptermtest.Options{NoRecord: true})
+	if err != nil {
+		return fmt.Errorf("start the test relay: %w", err)
+	}
+	defer relay.Close()
+	via, err := b.lab.startRelayAgent(relay)
+	if err != nil {
+		return err
+	}
+	defer via.stop()
+	cipher := benchCiphers[0].name
+	note := "pitstop column: through the upterm test relay (in the bench's process, on this machine); sshd column: the same agent reached directly"
+	size := max(b.opts.bulkSize/4, 1<<20)
+	if err := b.lab.checkStream(via, cipher, 1<<20); err != nil {
+		return err
+	}
+	b.progress("relay bulk: %d × %s each way, %s", b.opts.runs, formatSize(size), cipher)
+	a, d, err := pairRuns(b.opts.runs, via, b.agent, func(srv *server) (time.Duration, error) {
+		return b.lab.bulk(srv, cipher, size)
+	})
+	if err != nil {
+		return fmt.Errorf("relay bulk: %w", err)
+	}
+	name := fmt.Sprintf("via upterm relay: exec %s %s", formatSize(size), cipher)
+	x := throughputRow(name, size, a, d)
+	x.Note = note
+	b.rep.add(x)
+	b.rep.Runs[name] = map[string][]float64{"relay_seconds": a, "direct_seconds": d}
+
+	b.progress("relay echo latency: %d keystrokes each way, %s", b.opts.keystrokes, cipher)
+	sessions := map[*server]*echoSession{}
+	for _, srv := range []*server{via, b.agent} {
+		e, err := b.lab.openEcho(srv, cipher)
+		if err != nil {
+			return err
+		}
+		defer e.close()
+		sessions[srv] = e
+	}
+	samples := map[*server][]float64{}
+	const round = 50
+	for done := 0; done < b.opts.keystrokes; done += round {
+		for _, srv := range []*server{via, b.agent} {
+			for i := 0; i < min(round, b.opts.keystrokes-done); i++ {
+				d, err := sessions[srv].keystroke()
+				if err != nil {
+					return fmt.Errorf("relay echo latency: %w", err)
+				}
+				samples[srv] = append(samples[srv], float64(d.Microseconds()))
+				time.Sleep(2 * time.Millisecond)
+			}
+		}
+	}
+	if len(samples[via]) == 0 {
+		return errors.New("relay echo latency: no samples")
+	}
+	for _, p := range []struct {
+		name string
+		p    float64
+	}{{"p50", 50}, {"p99", 99}} {
+		x := compared(fmt.Sprintf("via upterm relay: echo round trip %s (pty, %d keys)", p.name, len(samples[via])), "µs",
+			percentile(samples[via], p.p), percentile(samples[b.agent], p.p), nil)
+		x.Note = note
+		b.rep.add(x)
+	}
+	return nil
+}
