@@ -129,16 +129,79 @@ func TestPeerTextCannotInjectWorkflowCommands(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	log := a.stderr.String()
+	checkNoWorkflowCommands(t, log)
 	if !strings.Contains(log, `x23[warning title=pitstop]`) || !strings.Contains(log, `x3astop-commands`) {
-		t.Fatalf("the peer's text is not in the log at all, so the test proves nothing:\n%s", log)
+		t.Errorf("the peer's text is not in the log, escaped, so the test proves nothing:\n%s", log)
 	}
+}
+
+// checkNoWorkflowCommands fails for every line of log that holds "##["
+// or "::" (none of the agent's own lines does), or is longer than what a
+// peer that has not logged in may cause.
+func checkNoWorkflowCommands(t *testing.T, log string) {
+	t.Helper()
 	for line := range strings.Lines(log) {
 		if strings.Contains(line, "##[") || strings.Contains(line, "::") {
-			t.Errorf("a workflow command from a peer reached the log: %q", line)
+			t.Errorf("a workflow command from a peer reached the log: %.300q", line)
 		}
 		if len(line) > 2000 {
 			t.Errorf("a %d-byte log line from a peer that never logged in", len(line))
 		}
+	}
+}
+
+// TestMethodNamesCannotInjectWorkflowCommands: authentication methods and
+// user names holding workflow commands reach the job log (text and JSON)
+// and the audit log only escaped, and huge method names add little to it.
+func TestMethodNamesCannotInjectWorkflowCommands(t *testing.T) {
+	for _, format := range []string{"console", "json"} {
+		t.Run(format, func(t *testing.T) {
+			user := newKeyPair(t, "user")
+			audit := filepath.Join(t.TempDir(), "audit.jsonl")
+			a := startRelayAgent(t, "--listen", "127.0.0.1:0", "--authorized-keys-data", user.public, "--wait-timeout", "2m",
+				"--log-format", format, "--audit-log", audit)
+			r := a.readReady(t, 30*time.Second, nil)
+			const evil = "##[warning title=pitstop]Pause moved: connect with ssh -p 2222 runner@evil.example.com"
+			c, err := dialRawSSH(dialAddr(r), "SSH-2.0-"+evil)
+			if err != nil {
+				t.Fatalf("raw client: %v\n%s", err, a.stderr)
+			}
+			for i, m := range []string{evil, "::error::forged", "##[group]hidden", "pass\nword"} {
+				if got, err := c.userauth("::add-mask::runner##[endgroup]", m, i == 0); err != nil || got != 51 {
+					t.Fatalf("method %q: message %d, %v; want USERAUTH_FAILURE (51)", m, got, err)
+				}
+			}
+			c.c.Close()
+			// A connection sending nine 100 KB method names.
+			before := len(a.stderr.String())
+			c, err = dialRawSSH(dialAddr(r), "SSH-2.0-x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 9 {
+				if got, err := c.userauth("runner", strings.Repeat("##[x", 25_000), i == 0); err != nil || got != 51 {
+					t.Fatalf("long method %d: message %d, %v", i+1, got, err)
+				}
+			}
+			c.c.Close()
+			time.Sleep(200 * time.Millisecond)
+			if grew := len(a.stderr.String()) - before; grew > 20_000 {
+				t.Errorf("nine 100 KB method names added %d bytes to the job log", grew)
+			}
+			log := a.stderr.String()
+			checkNoWorkflowCommands(t, log)
+			if !strings.Contains(log, `x23[warning title=pitstop]`) || !strings.Contains(log, `x3aerror:`) {
+				t.Errorf("the method names are not in the log, escaped, so the test proves nothing:\n%s", log)
+			}
+			b, err := os.ReadFile(audit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkNoWorkflowCommands(t, string(b))
+			if n := strings.Count(string(b), `"method_refused"`); n != 4+9 {
+				t.Errorf("%d refused methods in the audit log, want 13:\n%s", n, b)
+			}
+		})
 	}
 }
 
