@@ -154,7 +154,6 @@ func (s *rawSSH) handshake(version string) error {
 	return nil
 }
 
-
 // write sends one packet.
 func (s *rawSSH) write(payload []byte) error {
 	block := 8
