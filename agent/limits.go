@@ -34,9 +34,10 @@ import (
 //     refused. A connection waits there at most half its LoginGraceTime;
 //   - a connection that has had its place for stallAfter without finishing
 //     the key exchange (a real client needs a few round trips) gives it up
-//     to the next in the queue. One that finished the key exchange is
-//     never closed for another: it is authenticating, and may be waiting
-//     for its user to type a passphrase;
+//     to the next in the queue. One that finished the key exchange gives
+//     it up only after keyedIdleAfter without an authentication request,
+//     and never once it offered an authorized key: its user may be typing
+//     the key's passphrase;
 //   - each address has a budget of failures (a token bucket: failureBurst,
 //     refilled by one every failureRefill). Past it, every further refused
 //     key is answered only after failurePenalty, which slows a scan from
@@ -54,6 +55,10 @@ const (
 	// stallAfter is how long a connection may hold a place in the key
 	// exchange without finishing it while others wait.
 	stallAfter = time.Second
+	// keyedIdleAfter is how long a connection in authentication may be
+	// silent while others wait. It allows for a client that reads a
+	// passphrase before it offers its key.
+	keyedIdleAfter = 5 * time.Second
 	// maxTrackedAddrs bounds the per-address table; idle entries are
 	// dropped first.
 	maxTrackedAddrs = 4096
@@ -90,8 +95,11 @@ type slot struct {
 	host  string
 	evict func() // closes the connection, to make room for another
 	stage int
-	since time.Time // when it reached its stage (wall clock: it sets timers)
-	done  bool      // released: logged in, closed or evicted
+	since time.Time // when it reached its stage, or was last active (wall clock: it sets timers)
+	// vouched: it offered an authorized key (an unproven one: the public
+	// halves of a forge user's keys are public).
+	vouched bool
+	done    bool // released: logged in, closed or evicted
 }
 
 // addrState is what the limiter knows about one source address.
@@ -186,6 +194,10 @@ func (l *limiter) arrive(host string, evict func()) (*slot, string) {
 	return sl, ""
 }
 
+// evictedWhy is place's answer for a connection closed to make room,
+// which evict has logged already.
+const evictedWhy = "closed to make room"
+
 // place queues sl, whose client has sent its version line, for a place in
 // the key exchange, and waits for it until wait after start. It returns
 // why it gave up, or "" once sl has its place.
@@ -201,7 +213,7 @@ func (l *limiter) place(sl *slot, start time.Time, wait time.Duration) string {
 	l.mu.Lock()
 	if sl.done {
 		l.mu.Unlock()
-		return "closed to make room"
+		return evictedWhy
 	}
 	sl.stage, sl.since = stageQueued, time.Now()
 	l.queue = append(l.queue, sl)
@@ -211,7 +223,7 @@ func (l *limiter) place(sl *slot, start time.Time, wait time.Duration) string {
 			l.mu.Unlock()
 			evictAll()
 			if sl.done {
-				return "closed to make room"
+				return evictedWhy
 			}
 			return ""
 		}
@@ -286,9 +298,11 @@ func (l *limiter) dispatchLocked(victims []*slot) []*slot {
 	return victims
 }
 
-// stalledLocked is the placed connection that has held its place longest
-// without finishing the key exchange, if that is stallAfter or more; from
-// host if host is not empty.
+// stalledLocked is the connection whose place may go to another, from
+// host if host is not empty: first the one that has held a place longest
+// without finishing the key exchange, for stallAfter or more; else the
+// one in authentication that has been silent longest, for keyedIdleAfter
+// or more, unless it offered an authorized key.
 func (l *limiter) stalledLocked(host string, now time.Time) *slot {
 	var oldest *slot
 	for _, s := range l.conns {
@@ -297,18 +311,36 @@ func (l *limiter) stalledLocked(host string, now time.Time) *slot {
 			oldest = s
 		}
 	}
+	if oldest != nil {
+		return oldest
+	}
+	for _, s := range l.conns {
+		if s.stage == stageKeyed && !s.vouched && (host == "" || s.host == host) && now.Sub(s.since) >= keyedIdleAfter &&
+			(oldest == nil || s.since.Before(oldest.since)) {
+			oldest = s
+		}
+	}
 	return oldest
 }
 
-// nextStallLocked is when the next placed connection stalls.
+// nextStallLocked is when the next connection stalls (stalledLocked).
 func (l *limiter) nextStallLocked() (time.Time, bool) {
 	var next time.Time
 	for _, s := range l.conns {
-		if s.stage == stagePlaced && (next.IsZero() || s.since.Before(next)) {
-			next = s.since
+		var at time.Time
+		switch {
+		case s.stage == stagePlaced:
+			at = s.since.Add(stallAfter)
+		case s.stage == stageKeyed && !s.vouched:
+			at = s.since.Add(keyedIdleAfter)
+		default:
+			continue
+		}
+		if next.IsZero() || at.Before(next) {
+			next = at
 		}
 	}
-	return next.Add(stallAfter), !next.IsZero()
+	return next, !next.IsZero()
 }
 
 func (l *limiter) dropQueuedLocked(sl *slot) {
@@ -317,13 +349,24 @@ func (l *limiter) dropQueuedLocked(sl *slot) {
 	}
 }
 
-// keyed records that sl finished the key exchange: from now on it is
-// never closed to make room for another.
+// keyed records that sl finished the key exchange, or, called again,
+// made an authentication request: from now on it is closed to make room
+// for another only after keyedIdleAfter of silence.
 func (l *limiter) keyed(sl *slot) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if sl != nil && !sl.done && sl.stage == stagePlaced {
+	if sl != nil && !sl.done && (sl.stage == stagePlaced || sl.stage == stageKeyed) {
 		sl.stage, sl.since = stageKeyed, time.Now()
+	}
+}
+
+// vouched records that sl offered an authorized key: it is never closed
+// to make room, as its user may be typing the key's passphrase.
+func (l *limiter) vouched(sl *slot) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if sl != nil {
+		sl.vouched = true
 	}
 }
 

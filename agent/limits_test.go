@@ -153,11 +153,7 @@ func keyedConn(t *testing.T, h *harness, from string) (stop func()) {
 		<-block
 		return nil, errors.New("closed by the test")
 	}))
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
-	c, err := d.Dial("tcp", h.ready.Address)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialRawTCP(t, from, h.ready.Address)
 	go func() {
 		if cc, _, _, err := gossh.NewClientConn(c, h.ready.Address, cfg); err == nil {
 			cc.Close()
@@ -380,4 +376,74 @@ func TestLoginGraceTime(t *testing.T) {
 	if out, _, status := run(t, cl, "echo still"); out != "still\n" || status != 0 {
 		t.Errorf("after the grace time: %q, %d", out, status)
 	}
+}
+
+// typingSigner is a key whose holder is slow to sign, as when ssh reads
+// the key's passphrase after the server accepted the key.
+type typingSigner struct {
+	gossh.Signer
+	signing chan struct{} // closed when Sign is called
+	block   chan struct{}
+}
+
+func (s typingSigner) Sign(r io.Reader, data []byte) (*gossh.Signature, error) {
+	close(s.signing)
+	<-s.block
+	return nil, errors.New("closed by the test")
+}
+
+// TestSilentAuthenticationGivesWay: a connection that exchanged keys and
+// then says nothing gives its place to a queued one after keyedIdleAfter;
+// one whose key was accepted, and that is slow to sign with it (its user
+// typing a passphrase), keeps it.
+func TestSilentAuthenticationGivesWay(t *testing.T) {
+	const grace = 2*keyedIdleAfter + 4*time.Second
+	h := startAgent(t, func(h *harness) {
+		h.cfg.MaxUnauthenticated = 1
+		h.cfg.LoginGraceTime = grace
+	})
+	keyedConn(t, h, "127.0.0.1")
+	start := time.Now()
+	c, err := h.dialFrom("127.0.0.2", h.alice)
+	if err != nil {
+		t.Fatalf("alice while a silent connection held the only place: %v\n%s", err, h.logs)
+	}
+	c.Close()
+	if d := time.Since(start); d < keyedIdleAfter-time.Second {
+		t.Errorf("the silent connection gave way after %v, before keyedIdleAfter (%v)", d, keyedIdleAfter)
+	}
+
+	// Now one that offered alice's key and is slow to sign.
+	ts := typingSigner{Signer: h.alice.signer, signing: make(chan struct{}), block: make(chan struct{})}
+	defer close(ts.block)
+	conn := dialRawTCP(t, "127.0.0.1", h.ready.Address)
+	go func() {
+		if cc, _, _, err := gossh.NewClientConn(conn, h.ready.Address, h.clientConfig(gossh.PublicKeys(ts))); err == nil {
+			cc.Close()
+		}
+	}()
+	select {
+	case <-ts.signing:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the key was not accepted within 10s\n%s", h.logs)
+	}
+	if _, err := h.dialFrom("127.0.0.2", h.alice); err == nil {
+		t.Fatal("alice got the place of a connection whose authorized key was being signed")
+	}
+	if !h.logged("closed a connection before login: too many connections waiting to log in for " + (grace / 2).String()) {
+		t.Errorf("the refusal is not in the log:\n%s", h.logs)
+	}
+}
+
+// dialRawTCP opens a TCP connection from the local address from and
+// leaves all of SSH to the caller.
+func dialRawTCP(t *testing.T, from, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

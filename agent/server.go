@@ -190,6 +190,11 @@ func (s *server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 			}
 		},
 		AuthLogCallback: func(conn gossh.ConnMetadata, method string, err error) {
+			// An attempt is activity; "none" is not, as it does not count
+			// towards MaxAuthTries and could be repeated for ever.
+			if cs, _ := ctx.Value(ctxKeyConn).(*connState); cs != nil && err != nil && method != "none" {
+				s.limits.keyed(cs.slot)
+			}
 			switch {
 			case err == nil:
 				// Only now, with the signature checked, is it a login.
@@ -254,6 +259,9 @@ func (s *server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 	// The client may still fail to prove it holds the private key; the
 	// login is only logged once it has (loginProven).
 	ctx.SetValue(ctxKeyAuth, ak)
+	if cs, _ := ctx.Value(ctxKeyConn).(*connState); cs != nil {
+		s.limits.vouched(cs.slot)
+	}
 	return true
 }
 
@@ -335,7 +343,9 @@ func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
 	}
 	if why := s.limits.place(sl, start, wait); why != "" {
 		s.limits.release(sl)
-		refused("closed a connection before login: "+why, why)
+		if why != evictedWhy {
+			refused("closed a connection before login: "+why, why)
+		}
 		c.Close()
 		return nil
 	}
