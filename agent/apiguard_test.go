@@ -160,3 +160,19 @@ func (letters) Read(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// TestRepoPermissionAnswerCap: the permission answer is capped too.
+func TestRepoPermissionAnswerCap(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"permission":"admin","padding":"`)) //nolint:errcheck // test server
+		io.CopyN(w, letters{}, 2*maxAPIAnswer)               //nolint:errcheck // the client hangs up
+	}))
+	t.Cleanup(srv.Close)
+	g, err := NewGitHubAPI(srv.URL, "ghs_secret", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := g.RepoPermission(context.Background(), "octo-org/app", "alice"); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("permission %q, error %v; want the answer refused as too large", p, err)
+	}
+}

@@ -19,9 +19,9 @@ import (
 //   - a connection that has not logged in after Config.LoginGraceTime is
 //     closed;
 //   - a connection goes through three stages before it logs in. It
-//     arrives, and the server sends its version line at once. Every SSH
-//     client sends its own version line as soon as it connects; until it
-//     has, the connection is idle. At most maxConnsPerCap times the total
+//     arrives, and the server sends its version line at once. SSH clients
+//     send their own as soon as they connect; until it has come, the
+//     connection is idle. At most maxConnsPerCap times the total
 //     cap are open, and a newcomer takes the place of the oldest idle one
 //     when they are all taken: flooding with idle connections only
 //     closes idle connections;

@@ -369,8 +369,9 @@ func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
 
 // exchangeVersions sends the server's version line on c and reads the
 // client's, by deadline. It returns everything it read, for x/crypto to
-// read again. Every SSH client sends its version line as soon as it
-// connects (RFC 4253, section 4.2), without waiting for the server's.
+// read again. Both sides send their version line as soon as the
+// connection is up (RFC 4253, section 4.2); sending the server's first
+// serves a client that waits for it, too.
 func exchangeVersions(c net.Conn, deadline time.Time) ([]byte, error) {
 	if err := c.SetDeadline(deadline); err != nil {
 		return nil, err
