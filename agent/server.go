@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -335,7 +334,7 @@ func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
 	prefix, err := exchangeVersions(c, start.Add(wait))
 	if err != nil {
 		s.limits.release(sl)
-		if errors.Is(err, os.ErrDeadlineExceeded) {
+		if errors.Is(err, errNoVersion) {
 			refused("closed a connection that sent no SSH version line within "+wait.String(), "no version line")
 		}
 		c.Close()
@@ -367,28 +366,35 @@ func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
 	return cs.conn
 }
 
+// errNoVersion is exchangeVersions' error for a client that sent no
+// version line in time.
+var errNoVersion = errors.New("no SSH version line in time")
+
 // exchangeVersions sends the server's version line on c and reads the
 // client's, by deadline. It returns everything it read, for x/crypto to
 // read again. Both sides send their version line as soon as the
 // connection is up (RFC 4253, section 4.2); sending the server's first
 // serves a client that waits for it, too.
 func exchangeVersions(c net.Conn, deadline time.Time) ([]byte, error) {
-	if err := c.SetDeadline(deadline); err != nil {
-		return nil, err
-	}
+	// A timer that closes c rather than a deadline: connections through
+	// the relay are SSH channels, which have none.
+	timer := time.AfterFunc(time.Until(deadline), func() { c.Close() })
 	if _, err := io.WriteString(c, serverVersion+"\r\n"); err != nil {
+		timer.Stop()
 		return nil, err
 	}
 	// x/crypto allows 255 bytes; a longer line is not SSH.
 	br := bufio.NewReaderSize(c, 256)
 	line, err := br.ReadSlice('\n')
+	if !timer.Stop() {
+		return nil, errNoVersion
+	}
 	if err != nil {
 		return nil, err
 	}
 	prefix := append([]byte(nil), line...)
 	rest, _ := br.Peek(br.Buffered())
-	prefix = append(prefix, rest...)
-	return prefix, c.SetDeadline(time.Time{})
+	return append(prefix, rest...), nil
 }
 
 // loginTimedOut closes a connection that did not log in within
