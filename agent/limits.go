@@ -28,10 +28,12 @@ import (
 //   - with the client's version line in, it queues for a place in the key
 //     exchange. At most Config.MaxUnauthenticated connections, and
 //     perAddrUnauthenticated from one address, may be exchanging keys or
-//     authenticating; the queue is served in order (skipping those whose
-//     address is at its cap), so parallel scp, a script or everyone behind
-//     a relay (who all come from its address) is served in turn rather than
-//     refused. A connection waits there at most half its LoginGraceTime;
+//     authenticating; the queue is served in order within an address, and
+//     addresses take turns (the one served longest ago goes first), so
+//     parallel scp, a script or everyone behind a relay (who all come from
+//     its address) is served in turn rather than refused, and a queue
+//     filled from other addresses does not hold the user up. A connection
+//     waits there at most half its LoginGraceTime;
 //   - a connection that has had its place for stallAfter without finishing
 //     the key exchange (a real client needs a few round trips) gives it up
 //     to the next in the queue. One that finished the key exchange gives
@@ -105,6 +107,7 @@ type slot struct {
 // addrState is what the limiter knows about one source address.
 type addrState struct {
 	placed int       // connections from it placed or keyed
+	served time.Time // when a connection from it last got a place
 	tokens float64   // failures it may still have before it is slowed
 	at     time.Time // when tokens was last refilled
 	slowed bool      // its failures are being held back
@@ -272,30 +275,47 @@ func (l *limiter) place(sl *slot, start time.Time, wait time.Duration) string {
 // to victims for the caller to close once unlocked.
 func (l *limiter) dispatchLocked(victims []*slot) []*slot {
 	now := time.Now()
-	for i := 0; i < len(l.queue); {
-		q := l.queue[i]
-		st := l.stateLocked(q.host)
-		var victim *slot
-		if st.placed >= l.perAddr || l.placed >= l.maxUnauth {
-			// Only a stalled place can make room: from the same address
-			// when the address is at its cap.
-			from := ""
-			if st.placed >= l.perAddr {
-				from = q.host
-			}
-			if victim = l.stalledLocked(from, now); victim == nil {
-				i++
+	for {
+		// Addresses take turns: the next place goes to the first queued
+		// connection of the address served longest ago (or never), so
+		// a queue filled from other addresses does not hold up the user.
+		// From one address, connections are served in order.
+		next, nextVictim := -1, (*slot)(nil)
+		var nextServed time.Time
+		for i, q := range l.queue {
+			st := l.stateLocked(q.host)
+			if next >= 0 && !st.served.Before(nextServed) {
 				continue
 			}
-			l.releaseLocked(victim)
-			victims = append(victims, victim)
+			var victim *slot
+			if st.placed >= l.perAddr || l.placed >= l.maxUnauth {
+				// Only a stalled place can make room: from the same
+				// address when the address is at its cap.
+				from := ""
+				if st.placed >= l.perAddr {
+					from = q.host
+				}
+				if victim = l.stalledLocked(from, now); victim == nil {
+					continue
+				}
+			}
+			next, nextVictim, nextServed = i, victim, st.served
 		}
-		l.queue = slices.Delete(l.queue, i, i+1)
+		if next < 0 {
+			return victims
+		}
+		if nextVictim != nil {
+			l.releaseLocked(nextVictim)
+			victims = append(victims, nextVictim)
+		}
+		q := l.queue[next]
+		l.queue = slices.Delete(l.queue, next, next+1)
 		q.stage, q.since = stagePlaced, now
 		l.placed++
-		l.stateLocked(q.host).placed++
+		st := l.stateLocked(q.host)
+		st.placed++
+		st.served = now
 	}
-	return victims
 }
 
 // stalledLocked is the connection whose place may go to another, from

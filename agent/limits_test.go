@@ -251,6 +251,47 @@ func TestStalledPlaceGoesToTheQueue(t *testing.T) {
 	}
 }
 
+// TestAddressesTakeTurns: a queue filled from one address does not hold
+// up a connection from another; the next place that frees up goes to the
+// address served longest ago.
+func TestAddressesTakeTurns(t *testing.T) {
+	h := startAgent(t, func(h *harness) {
+		h.cfg.MaxUnauthenticated = 2
+		h.cfg.LoginGraceTime = 20 * time.Second
+	})
+	for i := range 2 {
+		if _, ok := rawConn(t, h, "127.0.0.1", 5*time.Second); !ok {
+			t.Fatalf("connection %d was not let in below the cap", i+1)
+		}
+	}
+	var queued []net.Conn
+	for i := range 4 {
+		c, ok := rawConn(t, h, "127.0.0.1", 50*time.Millisecond)
+		if ok {
+			t.Fatalf("queued connection %d got a place at once", i+1)
+		}
+		queued = append(queued, c)
+	}
+	c, err := h.dialFrom("127.0.0.2", h.alice)
+	if err != nil {
+		t.Fatalf("alice behind a queue from another address: %v\n%s", err, h.logs)
+	}
+	c.Close()
+	// Under plain first come, first served all four would have had their
+	// places before alice (two places, freed a second apart). Taking
+	// turns, one got the other place freed with alice's, and one the place
+	// alice left when she logged in.
+	served := 0
+	for _, q := range queued {
+		if placed(q, 50*time.Millisecond) == "placed" {
+			served++
+		}
+	}
+	if served > 2 {
+		t.Errorf("%d of the 4 connections queued from another address got a place by the time alice was in, want at most 2", served)
+	}
+}
+
 // TestIdleConnectionsMakeRoom: with every connection the server keeps
 // taken by idle ones (no version line), a newcomer takes the place of the
 // oldest, and the real user gets in.
