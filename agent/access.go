@@ -278,11 +278,20 @@ func loadKeys(ctx context.Context, cfg Config, env envMap) (*keyring, accessPlan
 		}
 		n := 0
 		for _, line := range lines {
-			k, _, _, _, err := gossh.ParseAuthorizedKey([]byte(line))
+			k, _, options, _, err := gossh.ParseAuthorizedKey([]byte(line))
 			if err != nil {
 				// A key type this server cannot parse is one the user
 				// cannot log in with; the others still work.
 				cfg.Log.Warn().Str("github_user", u).Err(err).Msg("skipping a published key this server cannot read")
+				continue
+			}
+			if len(options) > 0 {
+				// GitHub publishes none, but a --keys-url server may:
+				// from= or command= dropped would grant more than was
+				// written, and cert-authority names a CA, not a key.
+				cfg.Log.Warn().Str("github_user", u).Str("key_fingerprint", gossh.FingerprintSHA256(k)).
+					Str("options", peerText(strings.Join(options, ","), maxPeerError)).
+					Msg("skipping a published key with options (from=, command=, cert-authority...), which pitstop does not enforce")
 				continue
 			}
 			ring.add(k, u, true)

@@ -159,6 +159,14 @@ func TestRunFailsClosed(t *testing.T) {
 		f.setKeys("alice", "ssh-unknown AAAA")
 		refuseToStart(t, Config{Env: env(f)}, "no usable SSH keys")
 	})
+	t.Run("only keys with options", func(t *testing.T) {
+		// Options pitstop does not enforce would grant more than was
+		// written; cert-authority names a CA, not a key.
+		a := newTestUser(t, "alice")
+		f := newFakeGitHub(t)
+		f.setKeys("alice", `from="10.9.9.9" `+a.authorizedLine(), `command="true" `+a.authorizedLine(), "cert-authority "+a.authorizedLine())
+		refuseToStart(t, Config{Env: env(f)}, "no usable SSH keys")
+	})
 	t.Run("API down", func(t *testing.T) {
 		f := newFakeGitHub(t)
 		f.mux.HandleFunc("GET /users/alice/keys", func(w http.ResponseWriter, r *http.Request) {

@@ -166,7 +166,8 @@ type Config struct {
 	// Default DefaultLoginGraceTime.
 	LoginGraceTime time.Duration
 	// MaxUnauthenticated caps the connections that have not logged in
-	// yet; more are closed at once. Default DefaultMaxUnauthenticated.
+	// yet; more wait their turn (limits.go). Default
+	// DefaultMaxUnauthenticated.
 	MaxUnauthenticated int
 }
 

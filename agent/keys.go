@@ -38,6 +38,11 @@ type GitHubAPI struct {
 // NewGitHubAPI returns a KeySource for the API at apiURL, e.g.
 // "https://api.github.com" or "https://ghe.example.com/api/v3". token may
 // be empty; hc may be nil for http.DefaultClient's settings.
+//
+// The API decides who logs in, and sees the token: apiURL must be https
+// (plain http only to a loopback host, as for CheckKeysURL), a redirect
+// to another host or to plain http is refused rather than followed with
+// the token, and no answer may be larger than maxAPIAnswer.
 func NewGitHubAPI(apiURL, token string, hc *http.Client) (*GitHubAPI, error) {
 	base, err := url.Parse(strings.TrimRight(apiURL, "/") + "/")
 	if err != nil {
@@ -46,7 +51,11 @@ func NewGitHubAPI(apiURL, token string, hc *http.Client) (*GitHubAPI, error) {
 	if base.Scheme != "https" && base.Scheme != "http" {
 		return nil, fmt.Errorf("API URL %q is not an http(s) URL", apiURL)
 	}
-	c := github.NewClient(hc)
+	if base.Scheme == "http" && !loopbackHost(base.Hostname()) {
+		return nil, fmt.Errorf("API URL %s is not https: the answers decide who logs in and the requests carry the token "+
+			"(plain http is allowed only for localhost)", base.Redacted())
+	}
+	c := github.NewClient(guardedClient(hc, base))
 	if token != "" {
 		c = c.WithAuthToken(token)
 	}
@@ -61,7 +70,11 @@ func NewGitHubAPI(apiURL, token string, hc *http.Client) (*GitHubAPI, error) {
 func (g *GitHubAPI) UserKeys(ctx context.Context, user string) ([]string, error) {
 	var keys []string
 	opts := &github.ListOptions{PerPage: 100}
-	for {
+	for n := 1; ; n++ {
+		if n > maxKeyPages {
+			return nil, fmt.Errorf("fetch keys of %q from %s: more than %d pages of keys, more than any real account has; check GITHUB_API_URL",
+				user, g.apiURL, maxKeyPages)
+		}
 		page, resp, err := g.client.Users.ListKeys(ctx, user, opts)
 		if err != nil {
 			return nil, g.explain(fmt.Sprintf("fetch keys of %q", user), "no such user (404); check the user name", err)
@@ -114,6 +127,95 @@ func (g *GitHubAPI) explain(what, notFound string, err error) error {
 
 // maxKeysBody bounds a forge's answer: nobody has a megabyte of keys.
 const maxKeysBody = 1 << 20
+
+// Bounds on what the GitHub API may send: a page of 100 keys of the
+// largest type is well under a megabyte, and nobody has 1000 keys. An
+// answer past them fails the lookup, closed, rather than filling memory.
+const (
+	maxAPIAnswer = maxKeysBody
+	maxKeyPages  = 10
+)
+
+// guardedClient is hc (nil: http.DefaultClient's settings) with the
+// API's guards: redirects stay on base's scheme and host, and answers
+// are capped at maxAPIAnswer.
+func guardedClient(hc *http.Client, base *url.URL) *http.Client {
+	c := http.Client{}
+	if hc != nil {
+		c = *hc
+	}
+	next := c.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	c.Transport = cappedTransport{next: next, max: maxAPIAnswer}
+	// go-github sets the token on every request, redirects included, so
+	// a redirect elsewhere would hand it over.
+	check := c.CheckRedirect
+	c.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+		if !strings.EqualFold(r.URL.Scheme, base.Scheme) || !strings.EqualFold(r.URL.Host, base.Host) {
+			return fmt.Errorf("refusing a redirect from %s to %s: the token is only sent to %s://%s",
+				via[len(via)-1].URL.Redacted(), r.URL.Redacted(), base.Scheme, base.Host)
+		}
+		if check != nil {
+			return check(r, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &c
+}
+
+// errAnswerTooLarge is returned for an answer larger than its cap.
+var errAnswerTooLarge = fmt.Errorf("the answer is larger than %d bytes, more than any real account needs", maxAPIAnswer)
+
+// cappedTransport fails responses whose body is larger than max.
+type cappedTransport struct {
+	next http.RoundTripper
+	max  int64
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t cappedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	if resp.ContentLength > t.max {
+		resp.Body.Close()
+		return nil, errAnswerTooLarge
+	}
+	resp.Body = &cappedBody{rc: resp.Body, left: t.max}
+	return resp, nil
+}
+
+// cappedBody reads at most left bytes, and then fails if there is more.
+type cappedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		var one [1]byte
+		if n, err := b.rc.Read(one[:]); n > 0 {
+			return 0, errAnswerTooLarge
+		} else if err != nil {
+			return 0, err
+		}
+		return 0, nil
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *cappedBody) Close() error { return b.rc.Close() }
 
 // KeysURL is a KeySource for forges that serve a user's keys as plain
 // authorized_keys text at a URL such as https://gitlab.com/{user}.keys
@@ -202,9 +304,13 @@ func (k KeysURL) UserKeys(ctx context.Context, user string) ([]string, error) {
 	case resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("fetch keys of %q from %s: %s; re-run the job later", user, u, resp.Status)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxKeysBody))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxKeysBody+1))
 	if err != nil {
 		return nil, fmt.Errorf("read keys of %q from %s: %w", user, u, err)
+	}
+	if len(body) > maxKeysBody {
+		// A cut list could end in half a key; fail closed instead.
+		return nil, fmt.Errorf("read keys of %q from %s: %w", user, u, errAnswerTooLarge)
 	}
 	var keys []string
 	for line := range strings.Lines(string(body)) {

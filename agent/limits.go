@@ -2,6 +2,7 @@ package agent
 
 import (
 	"net"
+	"slices"
 	"sync"
 	"time"
 )
@@ -10,26 +11,35 @@ import (
 // guessed, so they guard the runner's resources (each handshake costs a
 // key exchange, each open connection memory) and keep the job log
 // readable, not the login itself. None of them can keep out the user who
-// holds an authorized key:
+// holds an authorized key, however many idle or slow connections others
+// open:
 //
 //   - a connection gets Config.MaxAuthTries failed attempts, then it is
 //     closed (the client opens another);
 //   - a connection that has not logged in after Config.LoginGraceTime is
 //     closed;
-//   - at most Config.MaxUnauthenticated connections, and at most
-//     perAddrUnauthenticated from one address, may be in the middle of
-//     logging in, so a flood from one address leaves room for everyone
-//     else. A connection over a cap is not closed but held, before any
-//     key exchange, until a place frees up or half its LoginGraceTime has
-//     passed (it keeps the other half to log in): a client that opens many connections at once (parallel scp, a
-//     script, everyone behind a relay, who all come from its loopback
-//     address) is served in turn rather than refused;
-//   - when heldPerCap times the total cap are held, a new one takes
-//     the place of the oldest connection that has not logged in (from the
-//     same address when that address is over its cap), which is closed.
-//     A real client logs in within milliseconds, so it is never the
-//     oldest for long: connections that sit idle to fill the caps cannot
-//     keep anyone out, whereas closing the newest would let them;
+//   - a connection goes through three stages before it logs in. It
+//     arrives, and the server sends its version line at once. SSH clients
+//     send their own as soon as they connect; until it has come, the
+//     connection is idle. At most maxConnsPerCap times the total
+//     cap are open, and a newcomer takes the place of the oldest idle one
+//     when they are all taken: flooding with idle connections only
+//     closes idle connections;
+//   - with the client's version line in, it queues for a place in the key
+//     exchange. At most Config.MaxUnauthenticated connections, and
+//     perAddrUnauthenticated from one address, may be exchanging keys or
+//     authenticating; the queue is served in order within an address, and
+//     addresses take turns (the one served longest ago goes first), so
+//     parallel scp, a script or everyone behind a relay (who all come from
+//     its address) is served in turn rather than refused, and a queue
+//     filled from other addresses does not hold the user up. A connection
+//     waits there at most half its LoginGraceTime;
+//   - a connection that has had its place for stallAfter without finishing
+//     the key exchange (a real client needs a few round trips) gives it up
+//     to the next in the queue. One that finished the key exchange gives
+//     it up only after keyedIdleAfter without an authentication request,
+//     and never once it offered an authorized key: its user may be typing
+//     the key's passphrase;
 //   - each address has a budget of failures (a token bucket: failureBurst,
 //     refilled by one every failureRefill). Past it, every further refused
 //     key is answered only after failurePenalty, which slows a scan from
@@ -40,41 +50,64 @@ const (
 	failureBurst           = 20
 	failureRefill          = time.Second
 	failurePenalty         = 500 * time.Millisecond
-	// heldPerCap sizes the queue of held connections, as a multiple of
-	// the total cap: room for a burst of parallel connections (50 at once
-	// through a relay), bounded for a flood.
-	heldPerCap = 4
+	// maxConnsPerCap bounds all connections not logged in, as a multiple
+	// of the total cap: room for a burst of parallel connections (50 at
+	// once through a relay), bounded for a flood.
+	maxConnsPerCap = 5
+	// stallAfter is how long a connection may hold a place in the key
+	// exchange without finishing it while others wait.
+	stallAfter = time.Second
+	// keyedIdleAfter is how long a connection in authentication may be
+	// silent while others wait. It allows for a client that reads a
+	// passphrase before it offers its key.
+	keyedIdleAfter = 5 * time.Second
 	// maxTrackedAddrs bounds the per-address table; idle entries are
 	// dropped first.
 	maxTrackedAddrs = 4096
 )
 
-// limiter counts unauthenticated connections and failures by address.
+// Stages of a connection that has not logged in.
+const (
+	stageIdle   = iota // connected, no version line from the client yet
+	stageQueued        // waiting for a place in the key exchange
+	stagePlaced        // exchanging keys
+	stageKeyed         // key exchange done: authenticating
+)
+
+// limiter counts connections that have not logged in, and failures, by
+// address.
 type limiter struct {
 	maxUnauth int
 	perAddr   int
+	maxConns  int
 	now       func() time.Time
 
 	mu      sync.Mutex
-	unauth  int
-	pending []*slot       // connections admitted and not logged in, oldest first
-	held    int           // connections waiting in admit for a place
-	freed   chan struct{} // closed, and replaced, whenever a place frees up
+	placed  int           // connections placed or keyed
+	conns   []*slot       // every connection not logged in, in arrival order
+	queue   []*slot       // stageQueued, in order
+	changed chan struct{} // closed, and replaced, whenever a place may have come free
 	closed  chan struct{} // closed when the server shuts down
 	closing sync.Once
 	addrs   map[string]*addrState
 }
 
-// slot is the place of one connection that has not logged in yet.
+// slot is one connection that has not logged in yet.
 type slot struct {
 	host  string
-	evict func() // closes the connection, to make room for a newer one
-	done  bool   // released: logged in, closed or evicted
+	evict func() // closes the connection, to make room for another
+	stage int
+	since time.Time // when it reached its stage, or was last active (wall clock: it sets timers)
+	// vouched: it offered an authorized key (an unproven one: the public
+	// halves of a forge user's keys are public).
+	vouched bool
+	done    bool // released: logged in, closed or evicted
 }
 
 // addrState is what the limiter knows about one source address.
 type addrState struct {
-	unauth int       // connections from it not logged in yet
+	placed int       // connections from it placed or keyed
+	served time.Time // when a connection from it last got a place
 	tokens float64   // failures it may still have before it is slowed
 	at     time.Time // when tokens was last refilled
 	slowed bool      // its failures are being held back
@@ -84,14 +117,15 @@ func newLimiter(cfg Config) *limiter {
 	return &limiter{
 		maxUnauth: cfg.MaxUnauthenticated,
 		perAddr:   min(perAddrUnauthenticated, cfg.MaxUnauthenticated),
+		maxConns:  maxConnsPerCap * cfg.MaxUnauthenticated,
 		now:       cfg.Now,
-		freed:     make(chan struct{}),
+		changed:   make(chan struct{}),
 		closed:    make(chan struct{}),
 		addrs:     map[string]*addrState{},
 	}
 }
 
-// close lets every held connection go (refused): the pause is over.
+// close lets every queued connection go (refused): the pause is over.
 func (l *limiter) close() { l.closing.Do(func() { close(l.closed) }) }
 
 // hostOf is the address part of a remote address: limits apply to a
@@ -124,12 +158,12 @@ func (l *limiter) stateLocked(host string) *addrState {
 	return st
 }
 
-// pruneLocked forgets addresses with nothing pending, and then, if the
+// pruneLocked forgets addresses with nothing placed, and then, if the
 // table is still full, everything: a flood of addresses must not grow
 // memory without bound, and forgetting only makes the limits milder.
 func (l *limiter) pruneLocked() {
 	for h, st := range l.addrs {
-		if st.unauth == 0 {
+		if st.placed == 0 {
 			delete(l.addrs, h)
 		}
 	}
@@ -138,14 +172,10 @@ func (l *limiter) pruneLocked() {
 	}
 }
 
-// admit gives a new connection from host a place among those logging in.
-// Over a cap, it holds the connection until a place frees up, for at most
-// wait; when the queue of held connections is full too, it evicts the
-// oldest connection that has not logged in and takes its place. evict
-// closes the new connection, should it in turn become the oldest. A nil
-// slot comes with the reason for the refusal.
-func (l *limiter) admit(host string, wait time.Duration, evict func()) (*slot, string) {
-	var expired <-chan time.Time
+// arrive counts a new connection from host. When maxConns are open, the
+// oldest idle one is closed (evict) to make room; when none is idle, the
+// newcomer is refused, with the reason.
+func (l *limiter) arrive(host string, evict func()) (*slot, string) {
 	var victim *slot
 	defer func() {
 		if victim != nil {
@@ -154,73 +184,215 @@ func (l *limiter) admit(host string, wait time.Duration, evict func()) (*slot, s
 	}()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(l.conns) >= l.maxConns {
+		i := slices.IndexFunc(l.conns, func(s *slot) bool { return s.stage == stageIdle })
+		if i < 0 {
+			return nil, "too many connections waiting to log in"
+		}
+		victim = l.conns[i]
+		l.releaseLocked(victim)
+	}
+	sl := &slot{host: host, evict: evict, stage: stageIdle, since: time.Now()}
+	l.conns = append(l.conns, sl)
+	return sl, ""
+}
+
+// evictedWhy is place's answer for a connection closed to make room,
+// which evict has logged already.
+const evictedWhy = "closed to make room"
+
+// place queues sl, whose client has sent its version line, for a place in
+// the key exchange, and waits for it until wait after start. It returns
+// why it gave up, or "" once sl has its place.
+func (l *limiter) place(sl *slot, start time.Time, wait time.Duration) string {
+	deadline := start.Add(wait)
+	var victims []*slot
+	evictAll := func() {
+		for _, v := range victims {
+			v.evict() // outside the lock: it closes a connection
+		}
+		victims = nil
+	}
+	l.mu.Lock()
+	if sl.done {
+		l.mu.Unlock()
+		return evictedWhy
+	}
+	sl.stage, sl.since = stageQueued, time.Now()
+	l.queue = append(l.queue, sl)
 	for {
-		st := l.stateLocked(host)
-		overAddr := st.unauth >= l.perAddr
-		if l.unauth < l.maxUnauth && !overAddr {
-			return l.takeLocked(host, st, evict), ""
+		victims = l.dispatchLocked(victims)
+		if sl.stage != stageQueued {
+			l.mu.Unlock()
+			evictAll()
+			if sl.done {
+				return evictedWhy
+			}
+			return ""
 		}
 		why := "too many connections waiting to log in"
-		if overAddr {
+		if st := l.stateLocked(sl.host); st.placed >= l.perAddr {
 			why = "too many connections from this address waiting to log in"
 		}
-		if expired == nil && l.held >= heldPerCap*l.maxUnauth {
-			// The queue is full: make room rather than refuse, so idle
-			// connections cannot keep the real user out.
-			from := ""
-			if overAddr {
-				from = host
-			}
-			if victim = l.oldestLocked(from); victim != nil {
-				l.releaseLocked(victim)
-				return l.takeLocked(host, l.stateLocked(host), evict), ""
-			}
-			return nil, why
+		// Wake up when a place frees up, or when a placed connection
+		// stalls and its place may be taken.
+		wake := deadline
+		if t, ok := l.nextStallLocked(); ok && t.Before(wake) {
+			wake = t
 		}
-		if expired == nil {
-			l.held++
-			defer func() { l.held-- }()
-			t := time.NewTimer(wait)
-			defer t.Stop()
-			expired = t.C
-		}
-		freed := l.freed
+		changed := l.changed
 		l.mu.Unlock()
+		evictAll()
+		timer := time.NewTimer(max(time.Until(wake), time.Millisecond))
+		var closed bool
 		select {
-		case <-freed:
-			l.mu.Lock()
-		case <-expired:
-			l.mu.Lock()
-			return nil, why + " for " + wait.String()
+		case <-changed:
+		case <-timer.C:
 		case <-l.closed:
-			l.mu.Lock()
-			return nil, "the pause is over"
+			closed = true
 		}
+		timer.Stop()
+		l.mu.Lock()
+		if sl.stage != stageQueued {
+			continue // placed, or evicted, meanwhile
+		}
+		switch {
+		case closed:
+			why = "the pause is over"
+		case !time.Now().Before(deadline):
+			why += " for " + wait.String()
+		default:
+			continue
+		}
+		l.dropQueuedLocked(sl)
+		l.mu.Unlock()
+		return why
 	}
 }
 
-func (l *limiter) takeLocked(host string, st *addrState, evict func()) *slot {
-	l.unauth++
-	st.unauth++
-	sl := &slot{host: host, evict: evict}
-	l.pending = append(l.pending, sl)
-	return sl
+// dispatchLocked gives places to queued connections, in order, each one
+// either a free place or that of a stalled connection, which it appends
+// to victims for the caller to close once unlocked.
+func (l *limiter) dispatchLocked(victims []*slot) []*slot {
+	now := time.Now()
+	for {
+		// Addresses take turns: the next place goes to the first queued
+		// connection of the address served longest ago (or never), so
+		// a queue filled from other addresses does not hold up the user.
+		// From one address, connections are served in order.
+		next, nextVictim := -1, (*slot)(nil)
+		var nextServed time.Time
+		for i, q := range l.queue {
+			st := l.stateLocked(q.host)
+			if next >= 0 && !st.served.Before(nextServed) {
+				continue
+			}
+			var victim *slot
+			if st.placed >= l.perAddr || l.placed >= l.maxUnauth {
+				// Only a stalled place can make room: from the same
+				// address when the address is at its cap.
+				from := ""
+				if st.placed >= l.perAddr {
+					from = q.host
+				}
+				if victim = l.stalledLocked(from, now); victim == nil {
+					continue
+				}
+			}
+			next, nextVictim, nextServed = i, victim, st.served
+		}
+		if next < 0 {
+			return victims
+		}
+		if nextVictim != nil {
+			l.releaseLocked(nextVictim)
+			victims = append(victims, nextVictim)
+		}
+		q := l.queue[next]
+		l.queue = slices.Delete(l.queue, next, next+1)
+		q.stage, q.since = stagePlaced, now
+		l.placed++
+		st := l.stateLocked(q.host)
+		st.placed++
+		st.served = now
+	}
 }
 
-// oldestLocked is the connection that has waited longest to log in, from
-// host if it is not empty.
-func (l *limiter) oldestLocked(host string) *slot {
-	for _, sl := range l.pending {
-		if host == "" || sl.host == host {
-			return sl
+// stalledLocked is the connection whose place may go to another, from
+// host if host is not empty: first the one that has held a place longest
+// without finishing the key exchange, for stallAfter or more; else the
+// one in authentication that has been silent longest, for keyedIdleAfter
+// or more, unless it offered an authorized key.
+func (l *limiter) stalledLocked(host string, now time.Time) *slot {
+	var oldest *slot
+	for _, s := range l.conns {
+		if s.stage == stagePlaced && (host == "" || s.host == host) && now.Sub(s.since) >= stallAfter &&
+			(oldest == nil || s.since.Before(oldest.since)) {
+			oldest = s
 		}
 	}
-	return nil
+	if oldest != nil {
+		return oldest
+	}
+	for _, s := range l.conns {
+		if s.stage == stageKeyed && !s.vouched && (host == "" || s.host == host) && now.Sub(s.since) >= keyedIdleAfter &&
+			(oldest == nil || s.since.Before(oldest.since)) {
+			oldest = s
+		}
+	}
+	return oldest
 }
 
-// release gives up the place of a connection admit let in: it logged in,
-// or closed without. Held connections are woken to take the place. It may
-// be called more than once.
+// nextStallLocked is when the next connection stalls (stalledLocked).
+func (l *limiter) nextStallLocked() (time.Time, bool) {
+	var next time.Time
+	for _, s := range l.conns {
+		var at time.Time
+		switch {
+		case s.stage == stagePlaced:
+			at = s.since.Add(stallAfter)
+		case s.stage == stageKeyed && !s.vouched:
+			at = s.since.Add(keyedIdleAfter)
+		default:
+			continue
+		}
+		if next.IsZero() || at.Before(next) {
+			next = at
+		}
+	}
+	return next, !next.IsZero()
+}
+
+func (l *limiter) dropQueuedLocked(sl *slot) {
+	if i := slices.Index(l.queue, sl); i >= 0 {
+		l.queue = slices.Delete(l.queue, i, i+1)
+	}
+}
+
+// keyed records that sl finished the key exchange, or, called again,
+// made an authentication request: from now on it is closed to make room
+// for another only after keyedIdleAfter of silence.
+func (l *limiter) keyed(sl *slot) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if sl != nil && !sl.done && (sl.stage == stagePlaced || sl.stage == stageKeyed) {
+		sl.stage, sl.since = stageKeyed, time.Now()
+	}
+}
+
+// vouched records that sl offered an authorized key: it is never closed
+// to make room, as its user may be typing the key's passphrase.
+func (l *limiter) vouched(sl *slot) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if sl != nil {
+		sl.vouched = true
+	}
+}
+
+// release forgets a connection arrive counted: it logged in, or closed
+// without. Queued connections are woken to take its place. It may be
+// called more than once.
 func (l *limiter) release(sl *slot) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -232,18 +404,18 @@ func (l *limiter) releaseLocked(sl *slot) {
 		return
 	}
 	sl.done = true
-	l.unauth--
-	if st, ok := l.addrs[sl.host]; ok && st.unauth > 0 {
-		st.unauth--
-	}
-	for i, p := range l.pending {
-		if p == sl {
-			l.pending = append(l.pending[:i], l.pending[i+1:]...)
-			break
+	if sl.stage == stagePlaced || sl.stage == stageKeyed {
+		l.placed--
+		if st, ok := l.addrs[sl.host]; ok && st.placed > 0 {
+			st.placed--
 		}
 	}
-	close(l.freed)
-	l.freed = make(chan struct{})
+	if i := slices.Index(l.conns, sl); i >= 0 {
+		l.conns = slices.Delete(l.conns, i, i+1)
+	}
+	l.dropQueuedLocked(sl)
+	close(l.changed)
+	l.changed = make(chan struct{})
 }
 
 // failed records a failed attempt from host and returns how long its

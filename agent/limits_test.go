@@ -1,10 +1,10 @@
 package agent
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -126,21 +126,46 @@ func TestMaxAuthTries(t *testing.T) {
 	h.mustDial(h.alice)
 }
 
-// rawConn connects from the local address from (127.0.0.x) without
-// logging in, and waits for the server's version line, which proves the
-// server took the connection on.
-func rawConn(t *testing.T, h *harness, from string) (net.Conn, bool) {
+// rawConn connects from the local address from (127.0.0.x), sends a
+// client version line and reads the server's, without going on. It
+// reports whether the server let it into the key exchange (sent its
+// KEXINIT) within d.
+func rawConn(t *testing.T, h *harness, from string, d time.Duration) (net.Conn, bool) {
 	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
-	c, err := d.Dial("tcp", h.ready.Address)
-	if err != nil {
+	c := dialRaw(t, from, h.ready.Address)
+	if _, err := c.Write([]byte("SSH-2.0-test\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	c.SetReadDeadline(time.Time{})
-	return c, err == nil && strings.HasPrefix(line, "SSH-2.0-")
+	return c, placed(c, d) == "placed"
+}
+
+// keyedConn connects from the local address from, exchanges keys with
+// x/crypto and then sits in authentication without offering anything:
+// a connection making progress, for as long as the test runs.
+func keyedConn(t *testing.T, h *harness, from string) (stop func()) {
+	t.Helper()
+	block := make(chan struct{})
+	keyed := make(chan struct{})
+	var once sync.Once
+	done := func() { once.Do(func() { close(block) }) }
+	cfg := h.clientConfig(gossh.PublicKeysCallback(func() ([]gossh.Signer, error) {
+		close(keyed)
+		<-block
+		return nil, errors.New("closed by the test")
+	}))
+	c := dialRawTCP(t, from, h.ready.Address)
+	go func() {
+		if cc, _, _, err := gossh.NewClientConn(c, h.ready.Address, cfg); err == nil {
+			cc.Close()
+		}
+	}()
+	select {
+	case <-keyed:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no key exchange from %s within 10s\n%s", from, h.logs)
+	}
+	t.Cleanup(func() { done(); c.Close() })
+	return func() { done(); c.Close() }
 }
 
 // dialFrom logs u in from the local address from.
@@ -158,29 +183,25 @@ func (h *harness) dialFrom(from string, u testUser) (*gossh.Client, error) {
 	return gossh.NewClient(cc, chans, reqs), nil
 }
 
-// TestUnauthenticatedCaps: connections that have not logged in are
-// capped per address and in all; a flood from one address leaves room for
-// others; a connection over a cap is held, not refused, and gets in when
-// a place frees up; and when the queue of held connections is full, the
-// oldest connection that has not logged in makes room for a newer one, so
-// idle connections cannot keep the real user out.
+// TestUnauthenticatedCaps: connections in the key exchange or in
+// authentication are capped per address and in all; a flood from one
+// address leaves room for others; a connection over a cap is held, not
+// refused, and gets in when a place frees up. Connections that finished
+// the key exchange are never closed for it.
 func TestUnauthenticatedCaps(t *testing.T) {
 	const total = perAddrUnauthenticated + 2
 	h := startAgent(t, func(h *harness) {
 		h.cfg.MaxUnauthenticated = total
 		h.cfg.LoginGraceTime = 20 * time.Second
 	})
-	var flood []net.Conn
-	for i := range perAddrUnauthenticated {
-		c, ok := rawConn(t, h, "127.0.0.1")
-		if !ok {
-			t.Fatalf("connection %d was refused below the cap", i+1)
-		}
-		flood = append(flood, c)
+	var flood []func()
+	for range perAddrUnauthenticated {
+		flood = append(flood, keyedConn(t, h, "127.0.0.1"))
 	}
-	// Over its address's cap: held before the key exchange, not refused.
-	over := dialRaw(t, "127.0.0.1", h.ready.Address)
-	if got := banner(over, 300*time.Millisecond); got != "waiting" {
+	// Over its address's cap: held before the key exchange, not refused,
+	// and not given the place of a connection that is authenticating.
+	over, _ := rawConn(t, h, "127.0.0.1", 0)
+	if got := placed(over, stallAfter+500*time.Millisecond); got != "waiting" {
 		t.Fatalf("a connection over its address's cap: %s, want it held", got)
 	}
 	// Another address still gets in, and the held one gets its turn as
@@ -190,68 +211,145 @@ func TestUnauthenticatedCaps(t *testing.T) {
 		t.Fatalf("alice from another address during the flood: %v\n%s", err, h.logs)
 	}
 	c.Close()
-	flood[0].Close()
-	flood[0] = over
-	if got := banner(over, 5*time.Second); got != "banner" {
-		t.Fatalf("the held connection after a place freed up: %s, want the server's banner", got)
+	flood[0]()
+	if got := placed(over, 5*time.Second); got != "placed" {
+		t.Fatalf("the held connection after a place freed up: %s, want the key exchange", got)
 	}
+}
 
-	// Fill the total cap from a second address, then the queue of held
-	// connections from a third.
-	for range total - perAddrUnauthenticated {
-		if _, ok := rawConn(t, h, "127.0.0.2"); !ok {
-			t.Fatal("a second address was refused below the total cap")
+// TestStalledPlaceGoesToTheQueue: a connection that holds a place in the
+// key exchange without exchanging keys gives it up to the next in the
+// queue after stallAfter, so slow or idle connections from the user's own
+// address cannot keep the user out.
+func TestStalledPlaceGoesToTheQueue(t *testing.T) {
+	h := startAgent(t, func(h *harness) {
+		h.cfg.MaxUnauthenticated = 2
+		h.cfg.LoginGraceTime = 20 * time.Second
+	})
+	var stalled []net.Conn
+	first := time.Now()
+	for i := range 2 {
+		c, ok := rawConn(t, h, "127.0.0.1", 5*time.Second)
+		if !ok {
+			t.Fatalf("connection %d was not let in below the cap", i+1)
 		}
+		stalled = append(stalled, c)
 	}
-	var queue []net.Conn
-	for range heldPerCap * total {
-		q := dialRaw(t, "127.0.0.3", h.ready.Address)
-		queue = append(queue, q)
-	}
-	for i, q := range queue {
-		if got := banner(q, 50*time.Millisecond); got != "waiting" {
-			t.Fatalf("held connection %d: %s, want it held", i+1, got)
-		}
-	}
-	// With everything full of idle connections, the real user still gets
-	// in: the oldest idle connection makes room.
-	c, err = h.dialFrom("127.0.0.4", h.alice)
+	c, err := h.dialFrom("127.0.0.1", h.alice)
 	if err != nil {
-		t.Fatalf("alice with every place taken by idle connections: %v\n%s", err, h.logs)
+		t.Fatalf("alice with both places taken by stalled connections: %v\n%s", err, h.logs)
 	}
 	c.Close()
-	if got := banner(flood[1], 2*time.Second); got != "closed" {
-		t.Errorf("the oldest idle connection: %s, want it closed to make room", got)
+	if d := time.Since(first); d < stallAfter {
+		t.Errorf("alice got in %v after the first connection took its place, before it had stalled", d)
 	}
-	if !h.logged("closed a connection that had not logged in, to make room for a newer one") {
+	if got := placed(stalled[0], 2*time.Second); got != "closed" {
+		t.Errorf("the oldest stalled connection: %s, want it closed to make room", got)
+	}
+	if !h.logged("closed a connection that had not logged in, to make room for another") {
 		t.Errorf("the eviction is not in the log:\n%s", h.logs)
 	}
 }
 
+// TestAddressesTakeTurns: a queue filled from one address does not hold
+// up a connection from another; the next place that frees up goes to the
+// address served longest ago.
+func TestAddressesTakeTurns(t *testing.T) {
+	h := startAgent(t, func(h *harness) {
+		h.cfg.MaxUnauthenticated = 2
+		h.cfg.LoginGraceTime = 20 * time.Second
+	})
+	for i := range 2 {
+		if _, ok := rawConn(t, h, "127.0.0.1", 5*time.Second); !ok {
+			t.Fatalf("connection %d was not let in below the cap", i+1)
+		}
+	}
+	var queued []net.Conn
+	for i := range 4 {
+		c, ok := rawConn(t, h, "127.0.0.1", 50*time.Millisecond)
+		if ok {
+			t.Fatalf("queued connection %d got a place at once", i+1)
+		}
+		queued = append(queued, c)
+	}
+	c, err := h.dialFrom("127.0.0.2", h.alice)
+	if err != nil {
+		t.Fatalf("alice behind a queue from another address: %v\n%s", err, h.logs)
+	}
+	c.Close()
+	// Under plain first come, first served all four would have had their
+	// places before alice (two places, freed a second apart). Taking
+	// turns, one got the other place freed with alice's, and one the place
+	// alice left when she logged in.
+	served := 0
+	for _, q := range queued {
+		if placed(q, 50*time.Millisecond) == "placed" {
+			served++
+		}
+	}
+	if served > 2 {
+		t.Errorf("%d of the 4 connections queued from another address got a place by the time alice was in, want at most 2", served)
+	}
+}
+
+// TestIdleConnectionsMakeRoom: with every connection the server keeps
+// taken by idle ones (no version line), a newcomer takes the place of the
+// oldest, and the real user gets in.
+func TestIdleConnectionsMakeRoom(t *testing.T) {
+	const total = 2
+	h := startAgent(t, func(h *harness) {
+		h.cfg.MaxUnauthenticated = total
+		h.cfg.LoginGraceTime = 20 * time.Second
+	})
+	var idle []net.Conn
+	for i := range maxConnsPerCap * total {
+		idle = append(idle, dialRaw(t, fmt.Sprintf("127.0.0.%d", 1+i%3), h.ready.Address))
+	}
+	for i, c := range idle {
+		if got := placed(c, 100*time.Millisecond); got != "waiting" {
+			t.Fatalf("idle connection %d: %s, want it open and waiting", i+1, got)
+		}
+	}
+	c, err := h.dialFrom("127.0.0.4", h.alice)
+	if err != nil {
+		t.Fatalf("alice with every connection taken by idle ones: %v\n%s", err, h.logs)
+	}
+	c.Close()
+	if got := placed(idle[0], 2*time.Second); got != "closed" {
+		t.Errorf("the oldest idle connection: %s, want it closed to make room", got)
+	}
+	if got := placed(idle[len(idle)-1], 100*time.Millisecond); got != "waiting" {
+		t.Errorf("the newest idle connection: %s, want it left alone", got)
+	}
+}
+
 // TestHeldConnectionGivesUp: a connection held over the cap is closed
-// after half its login grace time, and the log says why.
+// after half its login grace time, as is one that never sends its version
+// line, and the log says why.
 func TestHeldConnectionGivesUp(t *testing.T) {
 	h := startAgent(t, func(h *harness) {
 		h.cfg.MaxUnauthenticated = 1
 		h.cfg.LoginGraceTime = 2 * time.Second
 	})
-	first := dialRaw(t, "127.0.0.1", h.ready.Address)
-	if got := banner(first, 5*time.Second); got != "banner" {
-		t.Fatalf("the first connection: %s", got)
-	}
-	held := dialRaw(t, "127.0.0.2", h.ready.Address)
-	if got := banner(held, 500*time.Millisecond); got != "waiting" {
-		t.Fatalf("the second connection: %s, want it held", got)
-	}
-	if got := banner(held, 5*time.Second); got != "closed" {
+	keyedConn(t, h, "127.0.0.1")
+	silent := dialRaw(t, "127.0.0.3", h.ready.Address)
+	held, _ := rawConn(t, h, "127.0.0.2", 500*time.Millisecond)
+	if got := placed(held, 5*time.Second); got != "closed" {
 		t.Fatalf("the held connection after half its grace time: %s, want it closed", got)
 	}
-	if !h.logged("closed a connection before login: too many connections waiting to log in for 1s") {
-		t.Errorf("the refusal is not in the log:\n%s", h.logs)
+	if got := placed(silent, 5*time.Second); got != "closed" {
+		t.Fatalf("the silent connection after half its grace time: %s, want it closed", got)
+	}
+	for _, want := range []string{"closed a connection before login: too many connections waiting to log in for 1s",
+		"closed a connection that sent no SSH version line within 1s"} {
+		if !h.logged(want) {
+			t.Errorf("%q is not in the log:\n%s", want, h.logs)
+		}
 	}
 }
 
-// dialRaw opens a TCP connection from the local address from.
+// dialRaw opens a TCP connection from the local address from, and reads
+// the server's version line, which the server sends at once.
 func dialRaw(t *testing.T, from, addr string) net.Conn {
 	t.Helper()
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
@@ -260,18 +358,33 @@ func dialRaw(t *testing.T, from, addr string) net.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line := make([]byte, len(serverVersion)+2)
+	_, err = io.ReadFull(c, line)
+	c.SetReadDeadline(time.Time{})
+	if err != nil || string(line) != serverVersion+"\r\n" {
+		t.Fatalf("the server's version line: %q, %v", line, err)
+	}
 	return c
 }
 
-// banner waits up to d for the server's version line on c and says what
-// happened: "banner", "closed" (the server closed c) or "waiting".
-func banner(c net.Conn, d time.Duration) string {
+// placed waits up to d for what the server does next on c, whose version
+// line was read: "placed" (it sent its key exchange packet), "closed" or
+// "waiting". A connection that was placed before reads as placed until
+// the server closes it.
+func placed(c net.Conn, d time.Duration) string {
 	c.SetReadDeadline(time.Now().Add(d))
 	defer c.SetReadDeadline(time.Time{})
-	line, err := bufio.NewReader(c).ReadString('\n')
+	n, err := c.Read(make([]byte, 1))
 	switch {
-	case err == nil && strings.HasPrefix(line, "SSH-2.0-"):
-		return "banner"
+	case n > 0:
+		// Drain the rest of the packet, to tell a later close from
+		// more data.
+		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, err := io.Copy(io.Discard, c); errors.Is(err, os.ErrDeadlineExceeded) {
+			return "placed"
+		}
+		return "closed"
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return "waiting"
 	default:
@@ -281,7 +394,7 @@ func banner(c net.Conn, d time.Duration) string {
 
 func TestLoginGraceTime(t *testing.T) {
 	h := startAgent(t, func(h *harness) { h.cfg.LoginGraceTime = 300 * time.Millisecond })
-	c, ok := rawConn(t, h, "127.0.0.1")
+	c, ok := rawConn(t, h, "127.0.0.1", 5*time.Second)
 	if !ok {
 		t.Fatal("the connection was refused")
 	}
@@ -304,4 +417,74 @@ func TestLoginGraceTime(t *testing.T) {
 	if out, _, status := run(t, cl, "echo still"); out != "still\n" || status != 0 {
 		t.Errorf("after the grace time: %q, %d", out, status)
 	}
+}
+
+// typingSigner is a key whose holder is slow to sign, as when ssh reads
+// the key's passphrase after the server accepted the key.
+type typingSigner struct {
+	gossh.Signer
+	signing chan struct{} // closed when Sign is called
+	block   chan struct{}
+}
+
+func (s typingSigner) Sign(r io.Reader, data []byte) (*gossh.Signature, error) {
+	close(s.signing)
+	<-s.block
+	return nil, errors.New("closed by the test")
+}
+
+// TestSilentAuthenticationGivesWay: a connection that exchanged keys and
+// then says nothing gives its place to a queued one after keyedIdleAfter;
+// one whose key was accepted, and that is slow to sign with it (its user
+// typing a passphrase), keeps it.
+func TestSilentAuthenticationGivesWay(t *testing.T) {
+	const grace = 2*keyedIdleAfter + 4*time.Second
+	h := startAgent(t, func(h *harness) {
+		h.cfg.MaxUnauthenticated = 1
+		h.cfg.LoginGraceTime = grace
+	})
+	keyedConn(t, h, "127.0.0.1")
+	start := time.Now()
+	c, err := h.dialFrom("127.0.0.2", h.alice)
+	if err != nil {
+		t.Fatalf("alice while a silent connection held the only place: %v\n%s", err, h.logs)
+	}
+	c.Close()
+	if d := time.Since(start); d < keyedIdleAfter-time.Second {
+		t.Errorf("the silent connection gave way after %v, before keyedIdleAfter (%v)", d, keyedIdleAfter)
+	}
+
+	// Now one that offered alice's key and is slow to sign.
+	ts := typingSigner{Signer: h.alice.signer, signing: make(chan struct{}), block: make(chan struct{})}
+	defer close(ts.block)
+	conn := dialRawTCP(t, "127.0.0.1", h.ready.Address)
+	go func() {
+		if cc, _, _, err := gossh.NewClientConn(conn, h.ready.Address, h.clientConfig(gossh.PublicKeys(ts))); err == nil {
+			cc.Close()
+		}
+	}()
+	select {
+	case <-ts.signing:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the key was not accepted within 10s\n%s", h.logs)
+	}
+	if _, err := h.dialFrom("127.0.0.2", h.alice); err == nil {
+		t.Fatal("alice got the place of a connection whose authorized key was being signed")
+	}
+	if !h.logged("closed a connection before login: too many connections waiting to log in for " + (grace / 2).String()) {
+		t.Errorf("the refusal is not in the log:\n%s", h.logs)
+	}
+}
+
+// dialRawTCP opens a TCP connection from the local address from and
+// leaves all of SSH to the caller.
+func dialRawTCP(t *testing.T, from, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

@@ -1,10 +1,15 @@
 package agent
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
+	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,7 +40,24 @@ var (
 		gossh.HMACSHA256ETM,
 		gossh.HMACSHA512ETM,
 	}
+	// Signature algorithms a client may log in with: not ssh-rsa (RSA
+	// with SHA-1) nor ssh-dss (DSA, SHA-1 too), which OpenSSH 8.8 and
+	// later refuse as well. RSA keys still log in with SHA-2.
+	userAuthAlgorithms = []string{
+		gossh.KeyAlgoED25519,
+		gossh.KeyAlgoSKED25519,
+		gossh.KeyAlgoECDSA256,
+		gossh.KeyAlgoECDSA384,
+		gossh.KeyAlgoECDSA521,
+		gossh.KeyAlgoSKECDSA256,
+		gossh.KeyAlgoRSASHA256,
+		gossh.KeyAlgoRSASHA512,
+	}
 )
+
+// serverVersion is the version line the server sends, before the
+// connection is let into the key exchange (limits.go).
+const serverVersion = "SSH-2.0-pitstop"
 
 // ctxKeyAuth holds the authorizedKey that passed PublicKeyHandler;
 // ctxKeyConn the connection's *connState.
@@ -74,6 +96,7 @@ type server struct {
 	serveErr chan error
 	audit    *auditor
 	limits   *limiter
+	budget   *preLoginBudget // lines peers cause before they log in
 
 	// remoteFwd are the "ssh -R" listeners, by connection.
 	remoteFwd remoteForwards
@@ -109,9 +132,10 @@ func newServer(cfg Config, log zerolog.Logger, ring *keyring, signer gossh.Signe
 		raw:      map[*trackedConn]struct{}{},
 		audit:    &auditor{job: log, file: zerolog.Nop()},
 		limits:   newLimiter(cfg),
+		budget:   newPreLoginBudget(cfg.Now),
 	}
 	s.srv = &ssh.Server{
-		Version:     "pitstop",
+		Version:     strings.TrimPrefix(serverVersion, "SSH-2.0-"),
 		HostSigners: []ssh.Signer{signer},
 		Handler:     s.handleSession,
 		// Setting PublicKeyHandler is what keeps gliderlabs from turning
@@ -123,7 +147,10 @@ func newServer(cfg Config, log zerolog.Logger, ring *keyring, signer gossh.Signe
 		ConnCallback:           s.trackConn,
 		SessionRequestCallback: func(ssh.Session, string) bool { return !s.isClosing() },
 		ConnectionFailedCallback: func(c net.Conn, err error) {
-			s.log.Debug().Str("remote_addr", c.RemoteAddr().String()).Err(err).Msg("connection failed before login")
+			// The error may quote what the peer sent (its algorithms).
+			if ok, _ := s.budget.take(); ok {
+				s.log.Debug().Str("remote_addr", c.RemoteAddr().String()).Str("error", peerError(err)).Msg("connection failed before login")
+			}
 		},
 		ChannelHandlers: map[string]ssh.ChannelHandler{
 			"session":      s.sessionChannel,
@@ -153,19 +180,38 @@ func (s *server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 			Ciphers:      cipherAlgorithms,
 			MACs:         macAlgorithms,
 		},
-		MaxAuthTries: s.cfg.MaxAuthTries,
+		MaxAuthTries:            s.cfg.MaxAuthTries,
+		PublicKeyAuthAlgorithms: userAuthAlgorithms,
+		// Called once the key exchange is done: the connection is making
+		// progress, and is no longer closed to make room (limits.go).
+		PreAuthConnCallback: func(gossh.ServerPreAuthConn) {
+			if cs, _ := ctx.Value(ctxKeyConn).(*connState); cs != nil {
+				s.limits.keyed(cs.slot)
+			}
+		},
 		AuthLogCallback: func(conn gossh.ConnMetadata, method string, err error) {
+			// An attempt is activity; "none" is not, as it does not count
+			// towards MaxAuthTries and could be repeated for ever.
+			if cs, _ := ctx.Value(ctxKeyConn).(*connState); cs != nil && err != nil && method != "none" {
+				s.limits.keyed(cs.slot)
+			}
 			switch {
 			case err == nil:
 				// Only now, with the signature checked, is it a login.
 				s.loginProven(ctx)
+			case method == "publickey" && isAlgorithmRefusal(err):
+				s.preLogin(evKeyRefused, "refused a signature algorithm: ssh-rsa (RSA with SHA-1) and ssh-dss (DSA) are not accepted, "+
+					"as in OpenSSH 8.8 and later; RSA keys log in with rsa-sha2-256 or rsa-sha2-512", func(e *zerolog.Event) *zerolog.Event {
+					return e.Str("remote_addr", conn.RemoteAddr().String()).Str("error", peerError(err))
+				})
 			case method == "none", method == "publickey":
 				// "none" is every client's first probe; refused keys
 				// are logged by authorize.
 			default:
-				// Someone trying a password is worth seeing in the job log.
-				s.audit.root().info(evMethodRefused, "refused a login method other than public key", func(e *zerolog.Event) *zerolog.Event {
-					return e.Str("remote_addr", conn.RemoteAddr().String()).Str("method", method)
+				// Someone trying a password is worth seeing in the job
+				// log; the method's name is the peer's text.
+				s.preLogin(evMethodRefused, "refused a login method other than public key", func(e *zerolog.Event) *zerolog.Event {
+					return e.Str("remote_addr", conn.RemoteAddr().String()).Str("method", peerText(method, maxPeerName))
 				})
 				s.penalize(ctx, conn.RemoteAddr())
 			}
@@ -173,12 +219,38 @@ func (s *server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 	}
 }
 
+// isAlgorithmRefusal reports whether err is x/crypto's refusal of a
+// signature algorithm outside PublicKeyAuthAlgorithms.
+func isAlgorithmRefusal(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "ssh: algorithm ") && strings.HasSuffix(msg, " not accepted")
+}
+
+// preLogin writes an audit event caused by a peer that has not logged
+// in, within the pre-login budget (peerlog.go): anyone who can reach the
+// port can cause these.
+func (s *server) preLogin(event, msg string, fields func(*zerolog.Event) *zerolog.Event) {
+	ok, dropped := s.budget.take()
+	if !ok {
+		return
+	}
+	s.audit.root().info(event, msg, func(e *zerolog.Event) *zerolog.Event {
+		if fields != nil {
+			e = fields(e)
+		}
+		if dropped > 0 {
+			e = e.Int("dropped_lines", dropped)
+		}
+		return e
+	})
+}
+
 // authorize is the public-key check: the key must be in the keyring.
 func (s *server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 	fp := gossh.FingerprintSHA256(key)
 	ak, ok := s.ring.lookup(key)
 	if !ok {
-		s.audit.root().info(evKeyRefused, "refused a key that may not log in", func(e *zerolog.Event) *zerolog.Event {
+		s.preLogin(evKeyRefused, "refused a key that may not log in", func(e *zerolog.Event) *zerolog.Event {
 			return e.Str("remote_addr", ctx.RemoteAddr().String()).Str("key_fingerprint", fp).Str("key_type", key.Type())
 		})
 		s.penalize(ctx, ctx.RemoteAddr())
@@ -187,15 +259,37 @@ func (s *server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 	// The client may still fail to prove it holds the private key; the
 	// login is only logged once it has (loginProven).
 	ctx.SetValue(ctxKeyAuth, ak)
+	if cs, _ := ctx.Value(ctxKeyConn).(*connState); cs != nil {
+		s.limits.vouched(cs.slot)
+	}
 	return true
 }
 
 // trackedConn lets the server close connections still in the handshake,
-// which gliderlabs does not track, and wait for their goroutines.
+// which gliderlabs does not track, and wait for their goroutines. It also
+// hides from x/crypto that trackConn already exchanged version lines.
 type trackedConn struct {
 	net.Conn
 	once sync.Once
 	done func()
+	r    io.Reader // what trackConn read, then the connection
+	sent []byte    // the version line trackConn sent, until x/crypto sends it
+}
+
+// Read replays what trackConn read before it reads the connection.
+func (c *trackedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// Write drops x/crypto's version line, which trackConn already sent.
+// It is x/crypto's first write, made before anything else can write.
+func (c *trackedConn) Write(p []byte) (int, error) {
+	if c.sent != nil {
+		sent := c.sent
+		c.sent = nil
+		if bytes.Equal(p, sent) {
+			return len(p), nil
+		}
+	}
+	return c.Conn.Write(p)
 }
 
 // Close is called by gliderlabs as its connection goroutine ends.
@@ -213,26 +307,47 @@ type connState struct {
 }
 
 // trackConn admits a new connection within the limits (limits.go), and
-// starts its login grace time.
+// starts its login grace time. It sends the server's version line and
+// reads the client's itself: until a connection has sent one it is idle,
+// and the first to be closed for a newcomer.
 func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
-	host := hostOf(c.RemoteAddr())
-	// gliderlabs calls this on the connection's own goroutine, so a
-	// connection held by the limits keeps nobody else waiting. It is held
-	// for at most half its login grace time, and keeps the rest to log in.
-	start := time.Now()
-	evict := func() {
-		s.audit.root().info(evConnRefused, "closed a connection that had not logged in, to make room for a newer one", func(e *zerolog.Event) *zerolog.Event {
-			return e.Str("remote_addr", c.RemoteAddr().String()).Str("reason", "evicted")
+	host, remote := hostOf(c.RemoteAddr()), c.RemoteAddr().String()
+	refused := func(msg, reason string) {
+		s.preLogin(evConnRefused, msg, func(e *zerolog.Event) *zerolog.Event {
+			return e.Str("remote_addr", remote).Str("reason", reason)
 		})
+	}
+	// gliderlabs calls this on the connection's own goroutine, so a
+	// connection waiting here keeps nobody else waiting. It waits for at
+	// most half its login grace time, and keeps the rest to log in.
+	start := time.Now()
+	wait := s.cfg.LoginGraceTime / 2
+	evict := func() {
+		refused("closed a connection that had not logged in, to make room for another", "evicted")
 		c.Close()
 	}
-	sl, why := s.limits.admit(host, s.cfg.LoginGraceTime/2, evict)
+	sl, why := s.limits.arrive(host, evict)
 	if sl == nil {
-		s.audit.root().info(evConnRefused, "closed a connection before login: "+why, func(e *zerolog.Event) *zerolog.Event {
-			return e.Str("remote_addr", c.RemoteAddr().String()).Str("reason", why)
-		})
+		refused("closed a connection before login: "+why, why)
 		c.Close()
 		return nil // gliderlabs drops it
+	}
+	prefix, err := exchangeVersions(c, start.Add(wait))
+	if err != nil {
+		s.limits.release(sl)
+		if errors.Is(err, errNoVersion) {
+			refused("closed a connection that sent no SSH version line within "+wait.String(), "no version line")
+		}
+		c.Close()
+		return nil
+	}
+	if why := s.limits.place(sl, start, wait); why != "" {
+		s.limits.release(sl)
+		if why != evictedWhy {
+			refused("closed a connection before login: "+why, why)
+		}
+		c.Close()
+		return nil
 	}
 	s.mu.Lock()
 	if s.closing {
@@ -241,7 +356,7 @@ func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
 		c.Close()
 		return nil
 	}
-	cs := &connState{conn: &trackedConn{Conn: c}, slot: sl}
+	cs := &connState{conn: &trackedConn{Conn: c, r: io.MultiReader(bytes.NewReader(prefix), c), sent: []byte(serverVersion + "\r\n")}, slot: sl}
 	cs.conn.done = func() { s.connEnded(cs) }
 	grace := s.cfg.LoginGraceTime - time.Since(start)
 	cs.grace = time.AfterFunc(grace, func() { s.loginTimedOut(cs) })
@@ -250,6 +365,37 @@ func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
 	s.mu.Unlock()
 	ctx.SetValue(ctxKeyConn, cs)
 	return cs.conn
+}
+
+// errNoVersion is exchangeVersions' error for a client that sent no
+// version line in time.
+var errNoVersion = errors.New("no SSH version line in time")
+
+// exchangeVersions sends the server's version line on c and reads the
+// client's, by deadline. It returns everything it read, for x/crypto to
+// read again. Both sides send their version line as soon as the
+// connection is up (RFC 4253, section 4.2); sending the server's first
+// serves a client that waits for it, too.
+func exchangeVersions(c net.Conn, deadline time.Time) ([]byte, error) {
+	// A timer that closes c rather than a deadline: connections through
+	// the relay are SSH channels, which have none.
+	timer := time.AfterFunc(time.Until(deadline), func() { c.Close() })
+	if _, err := io.WriteString(c, serverVersion+"\r\n"); err != nil {
+		timer.Stop()
+		return nil, err
+	}
+	// x/crypto allows 255 bytes; a longer line is not SSH.
+	br := bufio.NewReaderSize(c, 256)
+	line, err := br.ReadSlice('\n')
+	if !timer.Stop() {
+		return nil, errNoVersion
+	}
+	if err != nil {
+		return nil, err
+	}
+	prefix := append([]byte(nil), line...)
+	rest, _ := br.Peek(br.Buffered())
+	return append(prefix, rest...), nil
 }
 
 // loginTimedOut closes a connection that did not log in within
@@ -261,7 +407,7 @@ func (s *server) loginTimedOut(cs *connState) {
 	if loggedIn {
 		return
 	}
-	s.audit.root().info(evConnRefused, "closed a connection that did not log in within "+s.cfg.LoginGraceTime.String(), func(e *zerolog.Event) *zerolog.Event {
+	s.preLogin(evConnRefused, "closed a connection that did not log in within "+s.cfg.LoginGraceTime.String(), func(e *zerolog.Event) *zerolog.Event {
 		return e.Str("remote_addr", cs.conn.RemoteAddr().String()).Str("reason", "login grace time")
 	})
 	cs.conn.Conn.Close() // not cs.conn.Close: that is gliderlabs' signal that it is done
@@ -275,8 +421,10 @@ func (s *server) penalize(ctx ssh.Context, addr net.Addr) {
 		return
 	}
 	if first {
-		s.log.Warn().Str("remote_addr", addr.String()).Str("delay", delay.String()).
-			Msg("many failed logins from this address: slowing down its refusals")
+		if ok, _ := s.budget.take(); ok {
+			s.log.Warn().Str("remote_addr", addr.String()).Str("delay", delay.String()).
+				Msg("many failed logins from this address: slowing down its refusals")
+		}
 	}
 	t := time.NewTimer(delay)
 	defer t.Stop()
