@@ -190,6 +190,8 @@ func (s *Server) execute(r *run) {
 		"--actor", s.o.Actor, "-s", "GITHUB_TOKEN=" + s.jobToken,
 		"--env", "GITHUB_API_URL=" + s.URL(), "--env", "GITHUB_SERVER_URL=" + s.srv.URL,
 		"--env", "GITHUB_RUN_ID=" + strconv.FormatInt(r.id, 10),
+		// act takes the repository from the clone's remote, a path here.
+		"--env", "GITHUB_REPOSITORY=" + s.o.Owner + "/" + s.o.Repo,
 	}
 	if s.o.ActionSource != "" {
 		args = append(args, "--local-repository", "pitstopci/pitstop@v1="+s.o.ActionSource)
@@ -255,6 +257,9 @@ type actEvent struct {
 }
 
 func (s *Server) actLine(r *run, line []byte) {
+	if os.Getenv("GHFAKE_RAW") != "" {
+		s.o.Log("raw: %s", line)
+	}
 	var ev actEvent
 	if json.Unmarshal(line, &ev) != nil {
 		s.o.Log("act: %s", line)

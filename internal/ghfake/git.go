@@ -126,3 +126,15 @@ func (s *Server) workflowFiles(sha string) []string {
 }
 
 func encodeBase64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// Push commits files on top of branch, as a git push of that commit would
+// leave it, and starts the workflows that run on push. It returns the
+// runs started, newest first.
+func (s *Server) Push(branch string, files map[string]string, msg string) (string, error) {
+	sha, err := s.Commit(branch, files, msg)
+	if err != nil {
+		return "", err
+	}
+	s.push(branch, sha)
+	return sha, nil
+}

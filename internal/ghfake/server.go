@@ -85,7 +85,9 @@ func New(t testing.TB, o Options) *Server {
 	outer.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "request outside "+Prefix+": "+r.URL.Path, http.StatusTeapot)
 	})
-	s.srv = httptest.NewServer(outer)
+	// Assigned before serving: handlers read s.srv for URLs.
+	s.srv = httptest.NewUnstartedServer(outer)
+	s.srv.Start()
 	t.Cleanup(s.close)
 	return s
 }
