@@ -39,6 +39,9 @@ type job struct {
 	status, conclusion string
 	started, completed time.Time
 	steps              []*github.TaskStep
+	// byActID maps act's stepID (the step's id:, else its index) to
+	// the step's index in steps.
+	byActID map[string]int
 }
 
 func (r *run) cancel() { r.cancelOnce.Do(func() { close(r.cancelCh) }) }
@@ -119,12 +122,17 @@ func (s *Server) push(branch, sha string) {
 			if name == "" {
 				name = j.ID
 			}
-			jb := &job{id: s.nextID, key: j.ID, name: name, status: "queued"}
+			jb := &job{id: s.nextID, key: j.ID, name: name, status: "queued", byActID: map[string]int{}}
 			add := func(n string) {
 				jb.steps = append(jb.steps, &github.TaskStep{Name: github.String(n), Status: github.String("queued"), Number: github.Int64(int64(len(jb.steps) + 1))})
 			}
 			add("Set up job")
-			for _, st := range j.Steps {
+			for i, st := range j.Steps {
+				key := strconv.Itoa(i)
+				if st.ID != "" {
+					key = st.ID
+				}
+				jb.byActID[key] = len(jb.steps)
 				add(stepName(st))
 			}
 			add("Complete job")
@@ -288,8 +296,9 @@ func (s *Server) actLine(r *run, line []byte) {
 	case len(ev.SetupID) == 1 && ev.SetupID[0] == "--complete-job":
 		st = j.steps[len(j.steps)-1]
 	case ev.Stage == "Main" && len(ev.StepID) == 1:
-		if i, err := strconv.Atoi(ev.StepID[0]); err == nil && i+1 < len(j.steps)-1 {
-			st = j.steps[i+1]
+		// A longer stepID is a step inside a composite action.
+		if i, ok := j.byActID[ev.StepID[0]]; ok {
+			st = j.steps[i]
 		}
 	}
 	if ev.JobResult != "" {
