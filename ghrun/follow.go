@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -195,4 +196,71 @@ func whyNoPause(j *github.WorkflowJob) string {
 		}
 	}
 	return fmt.Sprintf("job %s ended (%s) without a pause; see the job's log", j.GetName(), j.GetConclusion())
+}
+
+// annotationPause reads the pause from its ::notice:: annotation on the
+// job's check run (a job's ID is its check run's): the fallback for a job
+// whose token may not create check runs. The runner writes annotations
+// from the job's own output, so they are the job's word as much as a
+// check run is; the agent puts the known_hosts line in them so that the
+// host key is still pinned from GitHub's answer. A pause whose annotation
+// lacks it is not used.
+func (c *Client) annotationPause(ctx context.Context, j *github.WorkflowJob, runID int64) (*Pause, error) {
+	anns, resp, err := c.gh.Checks.ListCheckRunAnnotations(ctx, c.repo.Owner, c.repo.Name, j.GetID(), &github.ListOptions{PerPage: 100})
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusNotFound {
+			return nil, nil
+		}
+		return nil, c.explain(fmt.Sprintf("read the annotations of job %s", j.GetName()), err)
+	}
+	for i := len(anns) - 1; i >= 0; i-- {
+		a := anns[i]
+		title := a.GetTitle()
+		if a.GetAnnotationLevel() != "notice" || !strings.HasPrefix(title, checkRunPrefix) || !strings.HasSuffix(title, " is paused") {
+			continue
+		}
+		first, rest, _ := strings.Cut(a.GetMessage(), "\n")
+		known, ok := strings.CutPrefix(strings.TrimSpace(rest), "known_hosts: ")
+		cmd, fp, _ := strings.Cut(first, "   (host key ")
+		p, err := parseSSHCommand(strings.TrimSpace(cmd))
+		if !ok || err != nil {
+			continue
+		}
+		p.KnownHosts, p.HostKeyFingerprint = strings.TrimSpace(known), strings.TrimSuffix(strings.TrimSpace(fp), ")")
+		p.RunID, p.Job = strconv.FormatInt(runID, 10), j.GetName()
+		p.Label = strings.TrimSuffix(strings.TrimPrefix(title, checkRunPrefix), " is paused")
+		return p, nil
+	}
+	return nil, nil
+}
+
+// parseSSHCommand reads the agent's connect command,
+// "ssh [-J JUMP] [-p PORT] USER@HOST".
+func parseSSHCommand(cmd string) (*Pause, error) {
+	f := strings.Fields(cmd)
+	if len(f) < 2 || f[0] != "ssh" {
+		return nil, fmt.Errorf("not an ssh command: %q", cmd)
+	}
+	p := &Pause{}
+	port := "22"
+	for i := 1; i < len(f)-1; i++ {
+		switch f[i] {
+		case "-p":
+			i++
+			port = f[i]
+		case "-J":
+			i++
+			p.Jump = f[i]
+		case "-o":
+			i++
+		default:
+			return nil, fmt.Errorf("unexpected %q in %q", f[i], cmd)
+		}
+	}
+	user, host, ok := strings.Cut(f[len(f)-1], "@")
+	if !ok || host == "" {
+		return nil, fmt.Errorf("no USER@HOST in %q", cmd)
+	}
+	p.User, p.Address = user, net.JoinHostPort(strings.Trim(host, "[]"), port)
+	return p, nil
 }

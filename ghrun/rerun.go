@@ -253,6 +253,11 @@ func SSH(ctx context.Context, o Options, run string) error {
 		if err != nil {
 			return err
 		}
+		if len(ps) == 0 && r.GetStatus() == "in_progress" {
+			if ps, err = c.annotationPauses(ctx, id, o.Job); err != nil {
+				return err
+			}
+		}
 		switch {
 		case len(ps) == 1:
 			o.progress.line("run %d, job %s is paused: %s", id, ps[0].Job, ps[0].Label)
@@ -278,4 +283,27 @@ func SSH(ctx context.Context, o Options, run string) error {
 			return err
 		}
 	}
+}
+
+// annotationPauses finds the pauses of a run's running jobs through their
+// annotations (see annotationPause).
+func (c *Client) annotationPauses(ctx context.Context, runID int64, job string) ([]*Pause, error) {
+	jobs, err := c.jobs(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Pause
+	for _, j := range jobs {
+		if j.GetStatus() != "in_progress" || (job != "" && !jobMatches(j.GetName(), job)) {
+			continue
+		}
+		p, err := c.annotationPause(ctx, j, runID)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }

@@ -311,6 +311,15 @@ func (o *Options) follow(ctx context.Context, c *Client, run *github.WorkflowRun
 			if err != nil {
 				return 0, err
 			}
+			if len(ps) == 0 && mine[0].GetStatus() == "in_progress" {
+				p, err := c.annotationPause(ctx, mine[0], run.GetID())
+				if err != nil {
+					return 0, err
+				}
+				if p != nil {
+					ps = append(ps, p)
+				}
+			}
 			if len(ps) > 0 {
 				paused = true
 				o.progress.line("job %s is paused: %s", mine[0].GetName(), ps[0].Label)

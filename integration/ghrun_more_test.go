@@ -160,3 +160,31 @@ func TestGitHubRunErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestGitHubRunAnnotationFallback: when the job's token may not create
+// check runs, the agent says so and pitstop run finds the pause through
+// its ::notice:: annotation, host key included.
+func TestGitHubRunAnnotationFallback(t *testing.T) {
+	tool(t, "ssh", sshInstall)
+	src, err := os.ReadFile(filepath.Join("testdata", "act", "ci.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newGHEnv(t, map[string]string{".github/workflows/ci.yml": string(src)}, func(o *ghfake.Options) { o.NoChecksWrite = true })
+	r := e.start(t, "run", "--job", "build", "--ssh-after-step", "1", "--with", "listen=127.0.0.1:0", "--with", "wait-timeout=3m")
+	line := r.connectLine(t)
+	if !strings.Contains(e.actLog.String(), "grant the job checks: write") {
+		t.Errorf("the agent did not warn that it could not create its check run")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	session := sshWith(ctx, line, "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes", "-tt", "-i", e.key)
+	session.Stdin = strings.NewReader("exit\n")
+	if out, err := session.CombinedOutput(); err != nil {
+		t.Fatalf("ssh with the host key from the annotation: %v\n%s", err, out)
+	}
+	if code := r.wait(t, 3*time.Minute); code != 0 {
+		t.Fatalf("pitstop run exited %d\n%s", code, r.stderr.String())
+	}
+	e.onlyMain(t)
+}

@@ -39,6 +39,7 @@ type job struct {
 	status, conclusion string
 	started, completed time.Time
 	steps              []*github.TaskStep
+	annotations        []*github.CheckRunAnnotation
 	// byActID maps act's stepID (the step's id:, else its index) to
 	// the step's index in steps.
 	byActID map[string]int
@@ -254,14 +255,17 @@ func (s *Server) execute(r *run) {
 
 // actEvent is the part of one act --json log line the fake reads.
 type actEvent struct {
-	JobID      string   `json:"jobID"`
-	Msg        string   `json:"msg"`
-	Stage      string   `json:"stage"`
-	StepID     []string `json:"stepID"`
-	SetupID    []string `json:"stepid"`
-	StepResult string   `json:"stepResult"`
-	JobResult  string   `json:"jobResult"`
-	Raw        bool     `json:"raw_output"`
+	JobID      string            `json:"jobID"`
+	Msg        string            `json:"msg"`
+	Stage      string            `json:"stage"`
+	StepID     []string          `json:"stepID"`
+	SetupID    []string          `json:"stepid"`
+	StepResult string            `json:"stepResult"`
+	Command    string            `json:"command"`
+	Arg        string            `json:"arg"`
+	KVPairs    map[string]string `json:"kvPairs"`
+	JobResult  string            `json:"jobResult"`
+	Raw        bool              `json:"raw_output"`
 }
 
 func (s *Server) actLine(r *run, line []byte) {
@@ -300,6 +304,15 @@ func (s *Server) actLine(r *run, line []byte) {
 		if i, ok := j.byActID[ev.StepID[0]]; ok {
 			st = j.steps[i]
 		}
+	}
+	if ev.Command == "notice" || ev.Command == "warning" || ev.Command == "error" {
+		// The runner turns workflow commands into annotations of the job's
+		// check run (whose ID is the job's).
+		j.annotations = append(j.annotations, &github.CheckRunAnnotation{
+			Path: github.String(".github"), StartLine: github.Int(1), EndLine: github.Int(1),
+			AnnotationLevel: github.String(map[string]string{"notice": "notice", "warning": "warning", "error": "failure"}[ev.Command]),
+			Title:           github.String(ev.KVPairs["title"]), Message: github.String(ev.Arg),
+		})
 	}
 	if ev.JobResult != "" {
 		j.status, j.conclusion, j.completed = "completed", ev.JobResult, now
@@ -435,6 +448,26 @@ func (s *Server) cancelRun(w http.ResponseWriter, req *http.Request, user bool) 
 	}
 	r.cancel()
 	writeJSON(w, http.StatusAccepted, map[string]any{})
+}
+
+func (s *Server) listAnnotations(w http.ResponseWriter, req *http.Request, user bool) {
+	id, _ := strconv.ParseInt(req.PathValue("id"), 10, 64)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.runs {
+		for _, j := range r.jobs {
+			if j.id == id {
+				out := []*github.CheckRunAnnotation{}
+				for _, a := range j.annotations {
+					c := *a
+					out = append(out, &c)
+				}
+				writeJSON(w, http.StatusOK, out)
+				return
+			}
+		}
+	}
+	writeError(w, http.StatusNotFound, "Not Found")
 }
 
 // WaitIdle waits until every run has ended, for a test's check that

@@ -19,6 +19,10 @@ func (s *Server) createCheckRun(w http.ResponseWriter, r *http.Request, user boo
 		writeError(w, http.StatusForbidden, "You must authenticate via a GitHub App.")
 		return
 	}
+	if s.o.NoChecksWrite {
+		writeError(w, http.StatusForbidden, "Resource not accessible by integration")
+		return
+	}
 	var o github.CreateCheckRunOptions
 	if err := json.NewDecoder(r.Body).Decode(&o); err != nil || o.Name == "" || o.HeadSHA == "" {
 		writeError(w, http.StatusUnprocessableEntity, "name and head_sha are required")

@@ -44,6 +44,9 @@ type Options struct {
 	// tests can see a queued run. A negative value keeps runs queued for
 	// ever (no runner picks them up).
 	QueueDelay time.Duration
+	// NoChecksWrite refuses check runs made with the job's token, as
+	// GitHub does when the job lacks checks: write.
+	NoChecksWrite bool
 	// Log receives act's output, for the test log. Nil discards.
 	Log func(format string, args ...any)
 }
@@ -162,6 +165,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	h("POST "+repo+"/check-runs", s.createCheckRun)
 	h("PATCH "+repo+"/check-runs/{id}", s.updateCheckRun)
 	h("GET "+repo+"/commits/{ref}/check-runs", s.listCheckRuns)
+	h("GET "+repo+"/check-runs/{id}/annotations", s.listAnnotations)
 	h("GET /users/{user}/keys", s.userKeys)
 	h("GET "+repo+"/collaborators/{user}/permission", s.permission)
 }
