@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/pitstopci/pitstop/actrun"
 )
 
 // knownHostsFile writes the pause's known_hosts line, as GitHub gave it,
@@ -102,7 +104,13 @@ func (o *Options) ready(p *Pause, runURL, branch string) error {
 		})
 	case Connect:
 		o.progress.line("connecting (host key %s): %s", p.HostKeyFingerprint, line)
-		cmd := exec.Command(o.SSH, args...)
+		// The user's keys by $HOME, as pitstop act offers them: ssh
+		// itself looks in the home directory of the passwd entry.
+		var ids []string
+		for _, f := range actrun.IdentityFiles(o.home()) {
+			ids = append(ids, "-i", f)
+		}
+		cmd := exec.Command(o.SSH, append(ids, args...)...)
 		cmd.Env = o.Env
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 		err := cmd.Run()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 
 	"github.com/pitstopci/pitstop/internal/ghfake"
 	"github.com/pitstopci/pitstop/internal/testutil"
@@ -207,4 +210,68 @@ func TestGitHubRunEndToEnd(t *testing.T) {
 	if runs := e.fake.Runs(); len(runs) != 1 || runs[0].GetConclusion() != "success" || runs[0].GetEvent() != "push" {
 		t.Errorf("runs: %v", runs)
 	}
+}
+
+// TestGitHubRunConnectsOnTerminal: on a terminal, pitstop run connects
+// the user itself, with the host key from GitHub pinned, and the job goes
+// on when the shell exits.
+func TestGitHubRunConnectsOnTerminal(t *testing.T) {
+	tool(t, "ssh", sshInstall)
+	src, err := os.ReadFile(filepath.Join("testdata", "act", "ci.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newGHEnv(t, map[string]string{".github/workflows/ci.yml": string(src)})
+	cmd := exec.Command(pitstopBin, "run", "--job", "build", "--ssh-after-step", "1", "--with", "listen=127.0.0.1:0", "--with", "wait-timeout=3m")
+	cmd.Dir, cmd.Env = e.repo, e.env
+	stderr := &testutil.Buffer{}
+	cmd.Stderr = stderr // stdin and stdout are the terminal
+	term, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer term.Close()
+	screen := &testutil.Buffer{}
+	go func() { _, _ = io.Copy(screen, term) }()
+	done, exited := make(chan error, 1), make(chan struct{})
+	go func() {
+		done <- cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		stopProcess(cmd, exited)
+		if t.Failed() {
+			t.Logf("stderr:\n%s\nterminal:\n%s", stderr.String(), screen.String())
+		}
+	})
+	deadline := time.Now().Add(readyTimeout)
+	for !strings.Contains(stderr.String(), "pitstop: connecting (host key SHA256:") {
+		if time.Now().After(deadline) {
+			t.Fatal("pitstop run did not connect")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(stderr.String(), "StrictHostKeyChecking=yes") {
+		t.Errorf("ssh was not run with the host key pinned:\n%s", stderr.String())
+	}
+	if _, err := io.WriteString(term, `echo "on-the-""terminal=[$EARLY_VAR]"; exit`+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("pitstop run: %v, want exit status 0", err)
+		}
+	case <-time.After(3 * time.Minute):
+		t.Fatal("pitstop run did not end after the shell exited")
+	}
+	if !strings.Contains(screen.String(), "on-the-terminal=[from-step-1]") {
+		t.Errorf("the session's output did not reach the terminal:\n%s", screen.String())
+	}
+	for _, want := range []string{"the job goes on; following it to its end", "job build: success", "deleted branch pitstop/build-"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	e.onlyMain(t)
 }
