@@ -188,3 +188,61 @@ func TestGitHubRunAnnotationFallback(t *testing.T) {
 	}
 	e.onlyMain(t)
 }
+
+// TestGitHubRerunAndSSHErrors: rerun of a run with nothing failed, or one
+// not over yet, and ssh into a run without a pause, say so and exit 1.
+func TestGitHubRerunAndSSHErrors(t *testing.T) {
+	files := map[string]string{".github/workflows/ok.yml": "name: ok\non: push\njobs:\n  ok:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo fine\n"}
+	push := func(t *testing.T, e *ghEnv) string {
+		t.Helper()
+		if _, err := e.fake.Push("main", map[string]string{"README": "v2\n"}, "change"); err != nil {
+			t.Fatal(err)
+		}
+		runs := e.fake.Runs()
+		if len(runs) != 1 {
+			t.Fatalf("runs: %v", runs)
+		}
+		return runs[0].GetHTMLURL()
+	}
+	check := func(t *testing.T, e *ghEnv, want string, args ...string) {
+		t.Helper()
+		code, stdout, stderr := e.pitstop(t, e.env, args...)
+		if code != 1 || !strings.Contains(stderr, want) || stdout != "" {
+			t.Errorf("pitstop %v: exit %d, stdout %q, stderr:\n%s\nwant exit 1 and %q", args, code, stdout, stderr, want)
+		}
+	}
+
+	t.Run("finished", func(t *testing.T) {
+		e := newGHEnv(t, files)
+		url := push(t, e)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := e.fake.WaitIdle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check(t, e, `has no failed job ("ok" success); pick one with --job`, "rerun", url)
+		check(t, e, "is over (success) and has no pause to attach to", "ssh", url)
+		e.onlyMain(t)
+	})
+	t.Run("two failed", func(t *testing.T) {
+		e := newGHEnv(t, map[string]string{".github/workflows/two.yml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: exit 1\n  b:\n    runs-on: ubuntu-latest\n    steps:\n      - run: exit 2\n"})
+		url := push(t, e)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := e.fake.WaitIdle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check(t, e, `has 2 failed jobs ("a", "b"); choose one with --job`, "rerun", url)
+		check(t, e, `has no failed job "c"; its jobs: "a" failure, "b" failure`, "rerun", url, "--job", "c")
+		e.onlyMain(t)
+	})
+	t.Run("queued", func(t *testing.T) {
+		e := newGHEnv(t, files, func(o *ghfake.Options) { o.QueueDelay = -1 })
+		url := push(t, e)
+		check(t, e, "is still queued; wait for it to end, or attach to a pause in it with: pitstop ssh", "rerun", url)
+		check(t, e, "no pause appeared in run", "ssh", url, "--timeout", "1s")
+		if branches, _ := e.fake.Branches(); len(branches) != 1 {
+			t.Errorf("branches: %v", branches)
+		}
+	})
+}
