@@ -16,11 +16,8 @@ import (
 // knownHostsFile writes the pause's known_hosts line, as GitHub gave it,
 // to a file under the user's cache directory that outlives this process
 // (the printed command refers to it).
-func knownHostsFile(home string, p *Pause) (string, error) {
-	dir := filepath.Join(home, ".cache", "pitstop")
-	if x := os.Getenv("XDG_CACHE_HOME"); x != "" && home == "" {
-		dir = filepath.Join(x, "pitstop")
-	}
+func knownHostsFile(cache string, p *Pause) (string, error) {
+	dir := filepath.Join(cache, "pitstop")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("create %s: %w", dir, err)
 	}
@@ -84,7 +81,7 @@ const (
 
 // ready acts on a ready pause. It returns ssh's exit status when it ran.
 func (o *Options) ready(p *Pause, runURL, branch string) error {
-	kh, err := knownHostsFile(o.home(), p)
+	kh, err := knownHostsFile(o.cacheDir(), p)
 	if err != nil {
 		return err
 	}

@@ -104,6 +104,16 @@ func (o *Options) defaults() {
 	o.progress = &progress{w: o.Stderr, tty: o.TTY}
 }
 
+// cacheDir is $XDG_CACHE_HOME, else $HOME/.cache, as Env has them.
+func (o *Options) cacheDir() string {
+	for _, kv := range o.Env {
+		if v, ok := strings.CutPrefix(kv, "XDG_CACHE_HOME="); ok && filepath.IsAbs(v) {
+			return v
+		}
+	}
+	return filepath.Join(o.home(), ".cache")
+}
+
 func (o *Options) home() string {
 	for _, kv := range o.Env {
 		if v, ok := strings.CutPrefix(kv, "HOME="); ok {
@@ -240,6 +250,10 @@ func (o *Options) runAt(ctx context.Context, c *Client, base, path string) (int,
 	run, err := c.findRun(ctx, p.branch, head, o.Poll, 2*time.Minute)
 	if err != nil {
 		if interrupted.Load() {
+			// The push may have started a run that was not listed yet.
+			if run, err := c.findRun(context.Background(), p.branch, head, o.Poll, 10*time.Second); err == nil {
+				o.cancelRun(c, run)
+			}
 			return 130, nil
 		}
 		return 0, err
@@ -336,7 +350,7 @@ func (o *Options) follow(ctx context.Context, c *Client, run *github.WorkflowRun
 			if !paused {
 				return 0, errors.New(whyNoPause(j))
 			}
-			o.progress.line("job %s: %s: %s", j.GetName(), j.GetConclusion(), j.GetHTMLURL())
+			o.progress.line("job %s: %s; the run: %s", j.GetName(), j.GetConclusion(), run.GetHTMLURL())
 			if j.GetConclusion() == "success" {
 				return 0, nil
 			}
