@@ -73,14 +73,31 @@ func Rerun(ctx context.Context, o Options, run string, afterSet bool, pick func(
 	if r.Path == "" {
 		return 0, fmt.Errorf("run %d does not say which workflow file it ran", id)
 	}
+	path := r.Path
+	if i := strings.Index(path, "@"); i >= 0 {
+		path = path[:i] // "path@ref" for reusable workflows
+	}
+	src, err := c.fileAt(ctx, path, r.GetHeadSHA())
+	if err != nil {
+		return 0, err
+	}
+	wf, err := workflows.Parse(path, src)
+	if err != nil {
+		return 0, err
+	}
 	jobs, err := c.jobs(ctx, id)
 	if err != nil {
 		return 0, err
 	}
+	// --job is the name the run shows, or the job's ID in the workflow.
+	want := o.Job
+	if wj, err := wf.Job(o.Job); o.Job != "" && err == nil && wj.Name != "" {
+		want = wj.Name
+	}
 	var failed []*github.WorkflowJob
 	for _, j := range jobs {
 		if j.GetConclusion() == "failure" || j.GetConclusion() == "timed_out" {
-			if o.Job == "" || jobMatches(j.GetName(), o.Job) || j.GetName() == o.Job {
+			if o.Job == "" || jobMatches(j.GetName(), o.Job) || jobMatches(j.GetName(), want) {
 				failed = append(failed, j)
 			}
 		}
@@ -105,18 +122,6 @@ func Rerun(ctx context.Context, o Options, run string, afterSet bool, pick func(
 			return 0, err
 		}
 		j = failed[k]
-	}
-	path := r.Path
-	if i := strings.Index(path, "@"); i >= 0 {
-		path = path[:i] // "path@ref" for reusable workflows
-	}
-	src, err := c.fileAt(ctx, path, r.GetHeadSHA())
-	if err != nil {
-		return 0, err
-	}
-	wf, err := workflows.Parse(path, src)
-	if err != nil {
-		return 0, err
 	}
 	wj, matrix, err := workflowJob(wf, j.GetName())
 	if err != nil {

@@ -227,15 +227,17 @@ func TestGitHubRerunAndSSHErrors(t *testing.T) {
 		e.onlyMain(t)
 	})
 	t.Run("two failed", func(t *testing.T) {
-		e := newGHEnv(t, map[string]string{".github/workflows/two.yml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: exit 1\n  b:\n    runs-on: ubuntu-latest\n    steps:\n      - run: exit 2\n"})
+		e := newGHEnv(t, map[string]string{".github/workflows/two.yml": "on: push\njobs:\n  a:\n    name: Alpha\n    runs-on: ubuntu-latest\n    steps:\n      - run: exit 1\n  b:\n    runs-on: ubuntu-latest\n    steps:\n      - run: exit 2\n"})
 		url := push(t, e)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := e.fake.WaitIdle(ctx); err != nil {
 			t.Fatal(err)
 		}
-		check(t, e, `has 2 failed jobs ("a", "b"); choose one with --job`, "rerun", url)
-		check(t, e, `has no failed job "c"; its jobs: "a" failure, "b" failure`, "rerun", url, "--job", "c")
+		check(t, e, `has 2 failed jobs ("Alpha", "b"); choose one with --job`, "rerun", url)
+		check(t, e, `has no failed job "c"; its jobs: "Alpha" failure, "b" failure`, "rerun", url, "--job", "c")
+		// By its ID too; the step number is then checked against the job.
+		check(t, e, `job "a" has 1 step; --ssh-after-step 9 is out of range (0..1)`, "rerun", url, "--job", "a", "--ssh-after-step", "9")
 		e.onlyMain(t)
 	})
 	t.Run("queued", func(t *testing.T) {

@@ -92,7 +92,7 @@ func (g *ghFlags) register(fs interface {
 	StringVar(*string, string, string, string)
 	BoolVar(*bool, string, bool, string)
 }) {
-	fs.StringVar(&g.job, "job", "", "the job: its `ID` (run, ssh), or its name as the run shows it (rerun)")
+	fs.StringVar(&g.job, "job", "", "the job: its `ID` (run, ssh, rerun), or its name as the run shows it (rerun)")
 	fs.StringVar(&g.apiURL, "api-url", "", "GitHub API `url` (default $GITHUB_API_URL, else the remote's)")
 	fs.StringVar(&g.output, "output", "", "`json` prints the connect information as JSON on stdout instead of connecting")
 	fs.BoolVar(&g.info, "info", false, "print the ssh command instead of connecting, even on a terminal")
