@@ -187,7 +187,9 @@ func notice(cfg Config, r Ready) {
 		return
 	}
 	fmt.Fprintf(cfg.Annotations, "::notice title=%s::%s\n", escapeProperty("pitstop: "+cfg.Label+" is paused"),
-		escapeData(fmt.Sprintf("%s   (host key %s)", r.SSHCommand, r.HostKeyFingerprint)))
+		escapeData(fmt.Sprintf("%s   (host key %s)", r.SSHCommand, r.HostKeyFingerprint)+
+			// The line pitstop run and ssh pin when no check run could be made.
+			"\nknown_hosts: "+r.KnownHosts))
 }
 
 // appendSummary appends markdown to GITHUB_STEP_SUMMARY, on GitHub.

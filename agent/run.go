@@ -144,6 +144,7 @@ func Run(ctx context.Context, cfg Config) error {
 	log.Info().Time("wait_deadline", ready.WaitDeadline).Time("deadline", ready.Deadline).
 		Msgf("waiting %s for a first connection; the pause lasts at most %s", cfg.WaitTimeout, cfg.MaxDuration)
 	notice(cfg, ready)
+	published := publishCheckRun(ctx, cfg, ready)
 	if rl != nil {
 		rl.followReady(cfg, ready, signer.PublicKey(), s.pause.times)
 	}
@@ -160,6 +161,7 @@ func Run(ctx context.Context, cfg Config) error {
 	log.Info().Str("reason", string(reason)).Msg("the pause is over: " + reason.Describe())
 	s.shutdown(reason, shutdownTimeout)
 	ctl.close()
+	published.finish(cfg, reason)
 
 	t := s.pause.times()
 	if err := appendSummary(cfg, summaryEnd(reason, s.loginList(), cfg.Now().Sub(t.Started))); err != nil {

@@ -40,6 +40,10 @@
 // adds "with:" inputs, always double-quoted so that any value stays a
 // string.
 //
+// For pitstop run, OnPush replaces a workflow's triggers with a push to
+// one branch, and GrantWrite merges a permission (checks: write) into the
+// job's token permissions; both edit only the lines concerned.
+//
 // What it does not do: read or write files, print, or decide what the
 // pause step does when it runs (that is the agent's business). Problems
 // that do not stop the edit (a timeout shorter than the pause, a

@@ -105,7 +105,13 @@ type actRun struct {
 
 func (e *actEnv) start(t *testing.T, args ...string) *actRun {
 	t.Helper()
-	cmd := exec.Command(pitstopBin, append([]string{"act"}, args...)...)
+	return e.startCmd(t, append([]string{"act"}, args...)...)
+}
+
+// startCmd starts any pitstop command in the repository.
+func (e *actEnv) startCmd(t *testing.T, args ...string) *actRun {
+	t.Helper()
+	cmd := exec.Command(pitstopBin, args...)
 	cmd.Dir, cmd.Env = e.repo, e.env
 	r := &actRun{cmd: cmd, stderr: &testutil.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = r.stderr
