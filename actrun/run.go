@@ -52,6 +52,15 @@ type Options struct {
 	// With are more inputs for the pause step (allow-untrusted-prs,
 	// min-permission, ...), after pitstop act's own.
 	With []injector.Input
+	// Detached starts the pause in the background at AfterStep and lets
+	// the job go on; a step at the end of the job holds it as Hold says
+	// (injector.HoldAlways when empty). See injector.Options.
+	Detached bool
+	Hold     string
+	// OnFailure pauses only when an earlier step failed; with End, after
+	// the job's last step instead of AfterStep.
+	OnFailure bool
+	End       bool
 	// Docker runs the job in act's containers instead of on this machine.
 	Docker bool
 	// ActArgs are more arguments for act, after pitstop's own (so they
@@ -250,10 +259,14 @@ func (o *Options) inject(workflow, readyFile string, keys []byte) ([]byte, strin
 		}
 	}
 	res, err := injector.Insert(name, src, injector.Options{
-		Job:   o.Job,
-		After: o.AfterStep,
-		Uses:  o.Uses,
-		With:  with,
+		Job:       o.Job,
+		After:     o.AfterStep,
+		Uses:      o.Uses,
+		With:      with,
+		Detached:  o.Detached,
+		Hold:      o.Hold,
+		OnFailure: o.OnFailure,
+		End:       o.End,
 	})
 	if err != nil {
 		return nil, "", nil, err
@@ -344,10 +357,14 @@ func (r *run) ready(rd *Ready, after time.Duration) (chan error, error) {
 		return nil, fmt.Errorf("write known_hosts: %w", err)
 	}
 	line := rd.SSHCommand(knownHosts)
-	r.out.printf("pitstop: the job is paused (ready %.1fs after act started); host key %s\n",
-		after.Seconds(), rd.HostKeyFingerprint)
+	state, until := "is paused", "the job goes on when you exit"
+	if r.o.Detached {
+		state, until = "runs on with a detached pause", "the end of the job holds until you exit"
+	}
+	r.out.printf("pitstop: the job %s (ready %.1fs after act started); host key %s\n",
+		state, after.Seconds(), rd.HostKeyFingerprint)
 	if !r.o.Connect {
-		r.out.printf("pitstop: connect with the command on stdout; the job goes on when you exit\n")
+		r.out.printf("pitstop: connect with the command on stdout; %s\n", until)
 		fmt.Fprintln(r.o.Stdout, line)
 		return nil, nil
 	}

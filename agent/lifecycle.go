@@ -18,6 +18,7 @@ const (
 	EndMaxDuration    EndReason = "max_duration"    // MaxDuration (plus extensions) ran out
 	EndReconnectGrace EndReason = "reconnect_grace" // everyone left and nobody came back in time
 	EndCancelled      EndReason = "cancelled"       // the context was cancelled (job cancelled)
+	EndJobEnded       EndReason = "job_ended"       // detached: the job ended and nobody holds it
 )
 
 // Describe is the reason in words, for the log and the sessions.
@@ -35,6 +36,8 @@ func (r EndReason) Describe() string {
 		return "nobody reconnected within the grace period"
 	case EndCancelled:
 		return "the job was cancelled"
+	case EndJobEnded:
+		return "the job ended and nobody is holding it"
 	default:
 		return string(r)
 	}
@@ -67,6 +70,12 @@ type pause struct {
 	ended      bool
 	reason     EndReason
 	done       chan struct{}
+	// detached pauses run alongside the job: no timer runs until someone
+	// connects (max duration) or the job ends (holding; see detached.go).
+	detached  bool
+	holding   bool
+	connected bool // someone has connected at least once
+	maxDur    time.Duration
 }
 
 func newPause(cfg Config, warn func(time.Duration, time.Time)) *pause {
@@ -83,6 +92,10 @@ func newPause(cfg Config, warn func(time.Duration, time.Time)) *pause {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.started = p.now()
+	p.detached, p.maxDur = cfg.Detached, cfg.MaxDuration
+	if p.detached {
+		return p // the clocks start with a first connection, or the hold
+	}
 	p.deadline = p.started.Add(cfg.MaxDuration)
 	p.waitUntil = p.started.Add(cfg.WaitTimeout)
 	p.armLocked("wait", cfg.WaitTimeout, func() { p.finish(EndWaitTimeout) })
@@ -134,6 +147,13 @@ func (p *pause) connOpened() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.conns++
+	if p.detached && !p.connected {
+		// Timeouts follow people: a detached pause's limit counts from
+		// the first connection, not from the step it started at.
+		p.deadline = p.now().Add(p.maxDur)
+		p.armDeadlineLocked()
+	}
+	p.connected = true
 	p.waitUntil = time.Time{}
 	p.graceUntil = time.Time{}
 	p.disarmLocked("wait")
@@ -147,7 +167,7 @@ func (p *pause) connClosed() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.conns--
-	if p.conns == 0 && !p.ended {
+	if p.conns == 0 && !p.ended && (!p.detached || p.holding) {
 		p.graceUntil = p.now().Add(p.grace)
 		p.armLocked("grace", p.grace, func() { p.finish(EndReconnectGrace) })
 	}
@@ -165,7 +185,9 @@ func (p *pause) shellStarted() {
 func (p *pause) shellEnded(exited bool) {
 	p.mu.Lock()
 	p.shells--
-	last := p.shells == 0
+	// While a detached pause's job runs on, a shell that exits is just
+	// the user stepping out; they may come back until the job ends.
+	last := p.shells == 0 && (!p.detached || p.holding)
 	p.mu.Unlock()
 	if exited && last {
 		p.finish(EndShellsExited)
@@ -181,6 +203,9 @@ func (p *pause) extend(d time.Duration) (time.Time, error) {
 	defer p.mu.Unlock()
 	if p.ended {
 		return time.Time{}, fmt.Errorf("the pause has already ended (%s)", p.reason.Describe())
+	}
+	if p.deadline.IsZero() {
+		return time.Time{}, fmt.Errorf("the time limit starts with the first connection")
 	}
 	p.deadline = p.deadline.Add(d)
 	p.armDeadlineLocked()
@@ -216,10 +241,11 @@ func (p *pause) Reason() EndReason {
 type pauseTimes struct {
 	Started, Deadline, WaitUntil, GraceUntil time.Time
 	Conns, Shells                            int
+	Detached, Holding                        bool
 }
 
 func (p *pause) times() pauseTimes {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return pauseTimes{p.started, p.deadline, p.waitUntil, p.graceUntil, p.conns, p.shells}
+	return pauseTimes{p.started, p.deadline, p.waitUntil, p.graceUntil, p.conns, p.shells, p.detached, p.holding}
 }

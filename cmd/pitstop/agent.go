@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -61,6 +62,10 @@ type agentOptions struct {
 	logFormat                    string
 	relay                        relayOptions
 	security                     securityOptions
+	// detached, watchPID: a pause that runs next to the job (detached.go).
+	detached bool
+	watchPID int
+	waitSet  bool // --wait-timeout was given; its default depends on --detached
 }
 
 func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
@@ -83,7 +88,13 @@ func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
 	fs.StringVar(&o.logFormat, "log-format", agent.LogConsole, "job log `format`: console or json")
 	o.relay.register(fs)
 	o.security.register(fs)
-	return o, func(args []string) ([]string, error) { return parseArgs(fs, args) }
+	fs.BoolVar(&o.detached, "detached", false, "run next to the job: it goes on; the end-of-job step (pitstop hold) decides whether it then holds (default --wait-timeout "+agent.DefaultDetachedWaitTimeout.String()+", counted from the end of the job)")
+	fs.IntVar(&o.watchPID, "watch-pid", 0, "end when the process `PID` (the runner, or act) exits")
+	return o, func(args []string) ([]string, error) {
+		rest, err := parseArgs(fs, args)
+		fs.Visit(func(f *flag.Flag) { o.waitSet = o.waitSet || f.Name == "wait-timeout" })
+		return rest, err
+	}
 }
 
 // config turns the flags and the environment into an agent.Config.
@@ -101,6 +112,14 @@ func (o *agentOptions) config(io *IO) (agent.Config, error) {
 		Label:          o.label,
 		Shell:          o.shell,
 		Token:          io.Getenv("PITSTOP_GITHUB_TOKEN"),
+		Detached:       o.detached,
+		WatchPID:       o.watchPID,
+	}
+	if o.detached && !o.waitSet {
+		cfg.WaitTimeout = agent.DefaultDetachedWaitTimeout
+	}
+	if o.watchPID < 0 {
+		return cfg, usagef("--watch-pid must be a process id, not %d", o.watchPID)
 	}
 	for _, d := range []struct {
 		flag string
