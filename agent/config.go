@@ -89,8 +89,10 @@ type Config struct {
 	// WaitTimeout ends the pause when nobody has connected by then.
 	// Default 15m.
 	WaitTimeout time.Duration
-	// MaxDuration ends the pause this long after it began, however busy
-	// the sessions are; "pitstop extend" moves it. Default 1h.
+	// MaxDuration ends the pause this long after the first connection,
+	// however busy the sessions are; "pitstop extend" moves it. Before
+	// anyone connects it also bounds an ordinary pause from its start.
+	// Default 1h.
 	MaxDuration time.Duration
 	// ReconnectGrace is how long the agent waits for someone to come back
 	// once every connection has gone without the user being done (a

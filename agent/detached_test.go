@@ -154,3 +154,31 @@ func TestWatchJobEndsWhenTheRunnerExits(t *testing.T) {
 		t.Error("this process is not alive")
 	}
 }
+
+// Timeouts follow people in an ordinary pause too: whoever connects late
+// still gets the whole max-duration, counted from their connection.
+func TestFirstConnectionGetsTheWholeMaxDuration(t *testing.T) {
+	start := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+	now := start
+	cfg, err := Config{WaitTimeout: time.Hour, MaxDuration: time.Hour, BinDir: "/x", Env: []string{}, Now: func() time.Time { return now }}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPause(cfg, func(time.Duration, time.Time) {})
+	defer p.finish(EndCancelled)
+	if got := p.times().Deadline; !got.Equal(start.Add(time.Hour)) {
+		t.Errorf("deadline before anyone connected %v, want %v", got, start.Add(time.Hour))
+	}
+	now = start.Add(40 * time.Minute)
+	p.connOpened()
+	if got, want := p.times().Deadline, now.Add(time.Hour); !got.Equal(want) {
+		t.Errorf("deadline after a connection at +40m is %v, want %v", got, want)
+	}
+	// Later connections do not move it again.
+	p.connClosed()
+	now = start.Add(50 * time.Minute)
+	p.connOpened()
+	if got, want := p.times().Deadline, start.Add(100*time.Minute); !got.Equal(want) {
+		t.Errorf("a second connection moved the deadline to %v, want %v", got, want)
+	}
+}

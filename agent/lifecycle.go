@@ -147,10 +147,11 @@ func (p *pause) connOpened() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.conns++
-	if p.detached && !p.connected {
-		// Timeouts follow people: a detached pause's limit counts from
-		// the first connection, not from the step it started at.
-		p.deadline = p.now().Add(p.maxDur)
+	if d := p.now().Add(p.maxDur); !p.connected && d.After(p.deadline) {
+		// Timeouts follow people: whoever connects first gets the whole
+		// max-duration, however long they took to come (and a detached
+		// pause has no deadline at all until then).
+		p.deadline = d
 		p.armDeadlineLocked()
 	}
 	p.connected = true

@@ -47,7 +47,9 @@ type Ready struct {
 	StartedAt time.Time `json:"started_at"`
 	// WaitDeadline is when the pause ends if nobody connects.
 	WaitDeadline time.Time `json:"wait_deadline"`
-	// Deadline is when the pause ends at the latest, unless extended.
+	// Deadline is when the pause ends at the latest, unless extended, as
+	// of the start: the first connection moves it to max-duration from
+	// then (zero for a detached pause, whose clock starts then).
 	Deadline time.Time `json:"deadline"`
 
 	// Relay is the relay the agent is reached through, USER@HOST:PORT;

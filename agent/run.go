@@ -149,7 +149,7 @@ func Run(ctx context.Context, cfg Config) error {
 			cfg.WaitTimeout, cfg.MaxDuration)
 	} else {
 		log.Info().Time("wait_deadline", ready.WaitDeadline).Time("deadline", ready.Deadline).
-			Msgf("waiting %s for a first connection; the pause lasts at most %s", cfg.WaitTimeout, cfg.MaxDuration)
+			Msgf("waiting %s for a first connection; from then on the pause lasts at most %s", cfg.WaitTimeout, cfg.MaxDuration)
 	}
 	notice(cfg, ready)
 	if rl != nil {
