@@ -90,7 +90,11 @@ func runHold(io *IO, args []string) error {
 			fmt.Fprintln(io.Out, "pitstop: the detached pause has already ended")
 			return nil
 		}
-		return fmt.Errorf("tell the detached pause that the job's steps are done: %w", err)
+		// The job's result is its own: a pause that cannot be reached is
+		// worth a warning, not a failed job.
+		fmt.Fprintf(io.Out, "::warning title=pitstop::could not tell the detached pause that the job's steps are done: %s\n",
+			strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(err.Error()))
+		return nil
 	}
 	if st.Mode == agent.ModeHolding {
 		fmt.Fprintf(io.Out, "pitstop: the job holds for SSH (%s). Connect with:\n  %s\n  host key %s\n",
