@@ -51,7 +51,7 @@ type SessionInfo struct {
 }
 
 type controlRequest struct {
-	Op       string `json:"op"`                 // "continue", "extend" or "status"
+	Op       string `json:"op"`                 // "continue", "extend", "status", "hold" or "cancel"
 	Duration string `json:"duration,omitempty"` // for "extend", in time.ParseDuration form
 	// For "hold" (see HoldRequest).
 	Hold      string `json:"hold,omitempty"`

@@ -70,11 +70,13 @@ type pause struct {
 	ended      bool
 	reason     EndReason
 	done       chan struct{}
-	// detached pauses run alongside the job: no timer runs until someone
+	// A detached pause runs alongside the job: no timer runs until someone
 	// connects (max duration) or the job ends (holding; see detached.go).
-	detached  bool
-	holding   bool
-	connected bool // someone has connected at least once
+	detached bool
+	holding  bool
+	// connected is set by the first connection, which gets the whole
+	// maxDur from then, in every mode.
+	connected bool
 	maxDur    time.Duration
 }
 

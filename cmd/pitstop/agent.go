@@ -35,6 +35,12 @@ The pause ends, and the agent exits 0, when nobody connected within
 in a session, --max-duration runs out, nobody reconnects within
 --reconnect-grace after everyone left, or on SIGTERM/SIGINT.
 
+With --detached the agent runs next to the job instead: none of this ends it
+while the job runs (only --max-duration, counted from the first connection,
+"pitstop continue", a signal, or the exit of --watch-pid). The job's last
+step, "pitstop hold", then tells it how the job went, and from there on it
+ends as above, waiting --wait-timeout only if nobody has connected yet.
+
 Examples:
   $ pitstop agent
   $ pitstop agent --github-user alice --github-user bob --wait-timeout 5m
@@ -79,7 +85,7 @@ func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
 	fs.StringVar(&o.keysURL, "keys-url", "", "fetch keys from this https URL `template` instead of the GitHub API, e.g. https://gitlab.com/{user}.keys")
 	fs.StringVar(&o.apiURL, "api-url", "", "GitHub API `url` (default $GITHUB_API_URL, else "+agent.DefaultAPIURL+")")
 	fs.DurationVar(&o.waitTimeout, "wait-timeout", agent.DefaultWaitTimeout, "end the pause if nobody connects within this `duration`")
-	fs.DurationVar(&o.maxDuration, "max-duration", agent.DefaultMaxDuration, "end the pause after this `duration` at the latest (pitstop extend adds time)")
+	fs.DurationVar(&o.maxDuration, "max-duration", agent.DefaultMaxDuration, "end the pause this `duration` after the first connection at the latest (pitstop extend adds time)")
 	fs.DurationVar(&o.reconnectGrace, "reconnect-grace", agent.DefaultReconnectGrace, "after everyone left without being done, wait this `duration` for a reconnect")
 	fs.DurationVar(&o.lookupTimout, "lookup-timeout", agent.DefaultLookupTimeout, "give up fetching keys after this `duration`")
 	fs.StringVar(&o.readyFile, "ready-file", "", "once listening, write the connection details as JSON to this `file`")
