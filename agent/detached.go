@@ -18,7 +18,7 @@ import (
 // The hold policies of HoldRequest.Hold.
 const (
 	HoldAlways  = "always"  // hold whatever the job's result
-	HoldFailure = "failure" // hold only when the job failed (or was cancelled)
+	HoldFailure = "failure" // hold only when the job failed
 	HoldNever   = "never"   // never hold: the agent stops with the job
 )
 
@@ -61,10 +61,11 @@ func (p *pause) endOfJob(r HoldRequest) (holding bool, why string, err error) {
 		why = "hold is never"
 	case r.Hold == HoldFailure && r.JobStatus == "success":
 		why = "the job succeeded and hold is failure"
-	case r.JobStatus == "cancelled" && p.conns == 0:
-		// Cancelling must end things promptly; only someone already at
-		// work keeps the job.
-		why = "the job was cancelled and nobody is connected"
+	case r.JobStatus == "cancelled":
+		// Cancelling must end things promptly, even for someone at
+		// work: the runner (or act) kills what is left soon after, and
+		// a session cut off by that loses more than one closed now.
+		why = "the job was cancelled"
 	case p.conns == 0 && p.connected:
 		why = "everyone who connected has left"
 	}

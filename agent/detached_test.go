@@ -93,6 +93,7 @@ func TestDetachedNoHold(t *testing.T) {
 		{"never", HoldRequest{Hold: HoldNever, JobStatus: "failure"}, true},
 		{"failure policy, job succeeded", HoldRequest{Hold: HoldFailure, JobStatus: "success"}, true},
 		{"cancelled, nobody connected", HoldRequest{Hold: HoldAlways, JobStatus: "cancelled"}, false},
+		{"cancelled, someone connected", HoldRequest{Hold: HoldAlways, JobStatus: "cancelled"}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newDetached(t, time.Hour)

@@ -33,7 +33,7 @@ const HoldName = "Hold for SSH sessions (pitstop)"
 // keeps the job for the people connected (and waits for a first one).
 const (
 	HoldAlways  = "always"  // whatever the job's result
-	HoldFailure = "failure" // only when the job failed (or was cancelled)
+	HoldFailure = "failure" // only when the job failed
 	HoldNever   = "never"   // never: the job ends with its last step
 )
 

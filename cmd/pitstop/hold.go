@@ -26,10 +26,10 @@ the agent's log, and returns once the agent has exited:
 
   always    hold while someone is connected; if nobody has connected yet,
             wait --wait-timeout (of the pause step) for a first connection
-  failure   the same, but only when STATUS is failure or cancelled
+  failure   the same, but only when STATUS is failure
   never     stop the agent now
 
-A cancelled job holds only while someone is connected. pitstop hold always
+A cancelled job never holds: the pause ends at once. pitstop hold always
 exits 0 when it could talk to the agent: the job's result is its own.
 
 Example:

@@ -305,7 +305,7 @@ func pauseKind(s *workflows.Step) string {
 		}
 		switch hold {
 		case injector.HoldFailure:
-			return "the end of the job holds for the people connected if the job failed or was cancelled"
+			return "the end of the job holds for the people connected if the job failed"
 		case injector.HoldNever:
 			return "the end of the job stops the detached pause without holding"
 		}
