@@ -63,6 +63,15 @@ type Options struct {
 	// Matrix chooses one leg of a matrix job, as KEY=VALUE pairs: act
 	// runs only that leg, and the pause is only in it.
 	Matrix []injector.Input
+	// Detached starts the pause in the background at AfterStep and lets
+	// the job go on; a step at the end of the job holds it as Hold says
+	// (injector.HoldAlways when empty). See injector.Options.
+	Detached bool
+	Hold     string
+	// OnFailure pauses only when an earlier step failed; with End, after
+	// the job's last step instead of AfterStep.
+	OnFailure bool
+	End       bool
 	// Docker runs the job in act's containers instead of on this machine.
 	Docker bool
 	// ActArgs are more arguments for act, after pitstop's own (so they
@@ -289,11 +298,15 @@ func (o *Options) inject(workflow, readyFile string, keys []byte, matrix []injec
 		}
 	}
 	res, err := injector.Insert(name, src, injector.Options{
-		Job:    o.Job,
-		After:  o.AfterStep,
-		Uses:   o.Uses,
-		With:   with,
-		Matrix: matrix,
+		Job:       o.Job,
+		After:     o.AfterStep,
+		Uses:      o.Uses,
+		With:      with,
+		Matrix:    matrix,
+		Detached:  o.Detached,
+		Hold:      o.Hold,
+		OnFailure: o.OnFailure,
+		End:       o.End,
 	})
 	if err != nil {
 		return nil, "", nil, err
@@ -467,10 +480,14 @@ func (r *run) ready(rd *Ready, after time.Duration) (chan error, error) {
 		return nil, fmt.Errorf("write known_hosts: %w", err)
 	}
 	r.line = rd.SSHCommand(knownHosts)
-	r.out.printf("pitstop: the job is paused (ready %.1fs after act started); host key %s\n",
-		after.Seconds(), rd.HostKeyFingerprint)
+	state, until := "is paused", "the job goes on when you exit"
+	if r.o.Detached {
+		state, until = "runs on with a detached pause", "the end of the job holds until you exit"
+	}
+	r.out.printf("pitstop: the job %s (ready %.1fs after act started); host key %s\n",
+		state, after.Seconds(), rd.HostKeyFingerprint)
 	if !r.o.Connect {
-		r.out.printf("pitstop: connect with the command on stdout; the job goes on when you exit\n")
+		r.out.printf("pitstop: connect with the command on stdout; %s\n", until)
 		fmt.Fprintln(r.o.Stdout, r.line)
 		return nil, nil
 	}

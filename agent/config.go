@@ -19,9 +19,13 @@ const (
 	DefaultWaitTimeout    = 15 * time.Minute
 	DefaultMaxDuration    = time.Hour
 	DefaultReconnectGrace = 5 * time.Minute
-	DefaultLookupTimeout  = 20 * time.Second
-	DefaultAPIURL         = "https://api.github.com"
-	defaultServerURL      = "https://github.com"
+	// DefaultDetachedWaitTimeout is WaitTimeout's default for a detached
+	// pause, whose wait only starts at the end of the job: the 10 minutes
+	// CircleCI keeps a job with SSH after it ends.
+	DefaultDetachedWaitTimeout = 10 * time.Minute
+	DefaultLookupTimeout       = 20 * time.Second
+	DefaultAPIURL              = "https://api.github.com"
+	defaultServerURL           = "https://github.com"
 )
 
 // DefaultJobLimit is how long a job may run unless its timeout-minutes
@@ -93,8 +97,10 @@ type Config struct {
 	// WaitTimeout ends the pause when nobody has connected by then.
 	// Default 15m.
 	WaitTimeout time.Duration
-	// MaxDuration ends the pause this long after it began, however busy
-	// the sessions are; "pitstop extend" moves it. Default 1h.
+	// MaxDuration ends the pause this long after the first connection,
+	// however busy the sessions are; "pitstop extend" moves it. Before
+	// anyone connects it also bounds an ordinary pause from its start.
+	// Default 1h.
 	MaxDuration time.Duration
 	// JobLimit is the longest the pause may last, counted from its
 	// start, before the job's own time limit would cancel it; "pitstop
@@ -107,6 +113,17 @@ type Config struct {
 	// WarnBefore lists when sessions are warned before MaxDuration runs
 	// out. Default DefaultWarnBefore.
 	WarnBefore []time.Duration
+
+	// Detached runs the pause alongside the job instead of holding it:
+	// the process that started the agent goes on, users connect at any
+	// time, and the end-of-job step (HoldRequest) decides whether the job
+	// then holds for them. WaitTimeout then counts from the end of the
+	// job, MaxDuration from the first connection. See detached.go.
+	Detached bool
+	// WatchPID, when set, is the process whose exit means the job is over
+	// (the runner, or act): a detached agent ends then, even if the
+	// end-of-job step never ran.
+	WatchPID int
 
 	// ReadyFile, when set, receives a JSON Ready document once the agent
 	// listens. It is written atomically.
@@ -222,6 +239,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.LookupTimeout == 0 {
 		cfg.LookupTimeout = DefaultLookupTimeout
+	}
+	if cfg.WaitTimeout == 0 && cfg.Detached {
+		cfg.WaitTimeout = DefaultDetachedWaitTimeout
 	}
 	if cfg.WaitTimeout == 0 {
 		cfg.WaitTimeout = DefaultWaitTimeout

@@ -32,6 +32,11 @@ type Status struct {
 	WaitingUntil time.Time     `json:"waiting_until,omitzero"`
 	Connections  int           `json:"connections"`
 	Sessions     []SessionInfo `json:"sessions"`
+	// Mode is ModePause, ModeDetached or ModeHolding.
+	Mode string `json:"mode"`
+	// JobStep is what a detached pause's job runs now, as far as the
+	// agent can see ("" when it cannot tell, or the job is not running).
+	JobStep string `json:"job_step,omitempty"`
 }
 
 // Remaining is the time left until Deadline, as of Now.
@@ -49,8 +54,11 @@ type SessionInfo struct {
 }
 
 type controlRequest struct {
-	Op       string `json:"op"`                 // "continue", "extend" or "status"
+	Op       string `json:"op"`                 // "continue", "extend", "status", "hold" or "cancel"
 	Duration string `json:"duration,omitempty"` // for "extend", in time.ParseDuration form
+	// For "hold" (see HoldRequest).
+	Hold      string `json:"hold,omitempty"`
+	JobStatus string `json:"job_status,omitempty"`
 }
 
 type controlResponse struct {
@@ -70,6 +78,9 @@ type controlServer struct {
 	status func() Status
 	cont   func()
 	extend func(time.Duration) error
+	// hold and cancel serve a detached pause's end-of-job step.
+	hold   func(HoldRequest) error
+	cancel func()
 	wg     sync.WaitGroup
 }
 
@@ -137,6 +148,17 @@ func (c *controlServer) handle(conn net.Conn) {
 	case "status":
 		st := c.status()
 		resp.Status = &st
+	case "hold":
+		if err := c.hold(HoldRequest{Hold: req.Hold, JobStatus: req.JobStatus}); err != nil {
+			resp.Error = err.Error()
+			break
+		}
+		st := c.status()
+		resp.Status = &st
+	case "cancel":
+		st := c.status()
+		resp.Status = &st
+		after = c.cancel
 	default:
 		resp.Error = fmt.Sprintf("unknown request %q", req.Op)
 	}

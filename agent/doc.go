@@ -22,4 +22,8 @@
 // The entry point is [Run], configured by a [Config] whose zero value means
 // the defaults. [Continue], [Extend] and [QueryStatus] are the client side of
 // the control socket, used from inside a session.
+//
+// With Config.Detached the pause runs next to the job instead of holding
+// it (detached.go): the job's last step sends a [HoldRequest] with [Hold],
+// and only then does the agent hold the job for the people connected.
 package agent

@@ -19,6 +19,7 @@ const (
 	EndMaxDuration    EndReason = "max_duration"    // MaxDuration (plus extensions) ran out
 	EndReconnectGrace EndReason = "reconnect_grace" // everyone left and nobody came back in time
 	EndCancelled      EndReason = "cancelled"       // the context was cancelled (job cancelled)
+	EndJobEnded       EndReason = "job_ended"       // detached: the job ended and nobody holds it
 )
 
 // Describe is the reason in words, for the log and the sessions.
@@ -36,6 +37,8 @@ func (r EndReason) Describe() string {
 		return "nobody reconnected within the grace period"
 	case EndCancelled:
 		return "the job was cancelled"
+	case EndJobEnded:
+		return "the job ended and nobody is holding it"
 	default:
 		return string(r)
 	}
@@ -69,6 +72,14 @@ type pause struct {
 	ended      bool
 	reason     EndReason
 	done       chan struct{}
+	// A detached pause runs alongside the job: no timer runs until someone
+	// connects (max duration) or the job ends (holding; see detached.go).
+	detached bool
+	holding  bool
+	// connected is set by the first connection, which gets the whole
+	// maxDur from then, in every mode.
+	connected bool
+	maxDur    time.Duration
 }
 
 func newPause(cfg Config, warn func(time.Duration, time.Time)) *pause {
@@ -85,8 +96,12 @@ func newPause(cfg Config, warn func(time.Duration, time.Time)) *pause {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.started = p.now()
-	p.deadline = p.started.Add(cfg.MaxDuration)
+	p.detached, p.maxDur = cfg.Detached, cfg.MaxDuration
 	p.limit = p.started.Add(max(cfg.JobLimit, cfg.MaxDuration))
+	if p.detached {
+		return p // the clocks start with a first connection, or the hold
+	}
+	p.deadline = p.started.Add(cfg.MaxDuration)
 	p.waitUntil = p.started.Add(cfg.WaitTimeout)
 	p.armLocked("wait", cfg.WaitTimeout, func() { p.finish(EndWaitTimeout) })
 	p.armDeadlineLocked()
@@ -137,6 +152,18 @@ func (p *pause) connOpened() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.conns++
+	if d := p.now().Add(p.maxDur); !p.connected && d.After(p.deadline) {
+		// Timeouts follow people: whoever connects first gets the whole
+		// max-duration, however long they took to come (and a detached
+		// pause has no deadline at all until then), but never past the
+		// job's own limit.
+		if d.After(p.limit) {
+			d = p.limit
+		}
+		p.deadline = d
+		p.armDeadlineLocked()
+	}
+	p.connected = true
 	p.waitUntil = time.Time{}
 	p.graceUntil = time.Time{}
 	p.disarmLocked("wait")
@@ -150,7 +177,7 @@ func (p *pause) connClosed() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.conns--
-	if p.conns == 0 && !p.ended {
+	if p.conns == 0 && !p.ended && (!p.detached || p.holding) {
 		p.graceUntil = p.now().Add(p.grace)
 		p.armLocked("grace", p.grace, func() { p.finish(EndReconnectGrace) })
 	}
@@ -168,7 +195,9 @@ func (p *pause) shellStarted() {
 func (p *pause) shellEnded(exited bool) {
 	p.mu.Lock()
 	p.shells--
-	last := p.shells == 0
+	// While a detached pause's job runs on, a shell that exits is just
+	// the user stepping out; they may come back until the job ends.
+	last := p.shells == 0 && (!p.detached || p.holding)
 	p.mu.Unlock()
 	if exited && last {
 		p.finish(EndShellsExited)
@@ -189,6 +218,9 @@ func (p *pause) extend(d time.Duration) (time.Time, error) {
 	defer p.mu.Unlock()
 	if p.ended {
 		return time.Time{}, fmt.Errorf("the pause has already ended (%s)", p.reason.Describe())
+	}
+	if p.deadline.IsZero() {
+		return time.Time{}, fmt.Errorf("the time limit starts with the first connection")
 	}
 	if !p.deadline.Before(p.limit) {
 		return time.Time{}, fmt.Errorf("%w (%s after the pause started)", ErrJobLimit, p.limit.Sub(p.started).Round(time.Minute))
@@ -231,10 +263,11 @@ type pauseTimes struct {
 	Started, Deadline, WaitUntil, GraceUntil time.Time
 	Conns, Shells                            int
 	Limit                                    time.Time
+	Detached, Holding                        bool
 }
 
 func (p *pause) times() pauseTimes {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return pauseTimes{p.started, p.deadline, p.waitUntil, p.graceUntil, p.conns, p.shells, p.limit}
+	return pauseTimes{p.started, p.deadline, p.waitUntil, p.graceUntil, p.conns, p.shells, p.limit, p.detached, p.holding}
 }

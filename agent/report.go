@@ -47,7 +47,9 @@ type Ready struct {
 	StartedAt time.Time `json:"started_at"`
 	// WaitDeadline is when the pause ends if nobody connects.
 	WaitDeadline time.Time `json:"wait_deadline"`
-	// Deadline is when the pause ends at the latest, unless extended.
+	// Deadline is when the pause ends at the latest, unless extended, as
+	// of the start: the first connection moves it to max-duration from
+	// then (zero for a detached pause, whose clock starts then).
 	Deadline time.Time `json:"deadline"`
 
 	// Relay is the relay the agent is reached through, USER@HOST:PORT;
@@ -164,6 +166,13 @@ func writeReady(path string, r Ready) error {
 func (s *server) banner() string {
 	t := s.pause.times()
 	left := t.Deadline.Sub(s.cfg.Now()).Round(time.Second)
+	if t.Detached && !t.Holding {
+		return fmt.Sprintf("pitstop: you are in %s, which runs on (detached); %s left (until %s).\n"+
+			"  You have the environment of the step the pause started at. At the end of the job\n"+
+			"  it holds while you are connected; to let it end without you: pitstop continue\n"+
+			"  Which step runs now, time left: pitstop status    More time: pitstop extend 30m\n",
+			s.cfg.Label, left, t.Deadline.UTC().Format("15:04 MST"))
+	}
 	return fmt.Sprintf("pitstop: you are in %s, paused; %s left (until %s).\n"+
 		"  The job goes on when you exit the last shell, or run: pitstop continue\n"+
 		"  More time: pitstop extend 30m    Who is here, time left: pitstop status\n",

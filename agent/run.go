@@ -121,6 +121,11 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 			return err
 		},
+		hold: s.endOfJob,
+		cancel: func() {
+			log.Info().Msg("the end-of-job step was cancelled")
+			s.pause.finish(EndCancelled)
+		},
 	}
 	ctl.serve()
 	s.serve(ln)
@@ -141,8 +146,13 @@ func Run(ctx context.Context, cfg Config) error {
 	log.Info().Str("ssh_command", ready.SSHCommand).Str("listen", ready.Listen).Msg("connect with: " + ready.SSHCommand)
 	log.Info().Str("host_key_fingerprint", ready.HostKeyFingerprint).Msg("host key " + ready.HostKeyFingerprint)
 	log.Info().Str("known_hosts", ready.KnownHosts).Msg("for strict host key checking, add to known_hosts: " + ready.KnownHosts)
-	log.Info().Time("wait_deadline", ready.WaitDeadline).Time("deadline", ready.Deadline).
-		Msgf("waiting %s for a first connection; the pause lasts at most %s", cfg.WaitTimeout, cfg.MaxDuration)
+	if cfg.Detached {
+		log.Info().Msgf("detached: the job goes on; connect at any time while it runs. At its end the job holds while someone is connected, or waits %s for a first connection; a session lasts at most %s",
+			cfg.WaitTimeout, cfg.MaxDuration)
+	} else {
+		log.Info().Time("wait_deadline", ready.WaitDeadline).Time("deadline", ready.Deadline).
+			Msgf("waiting %s for a first connection; from then on the pause lasts at most %s", cfg.WaitTimeout, cfg.MaxDuration)
+	}
 	notice(cfg, ready)
 	published := publishCheckRun(ctx, cfg, ready)
 	if rl != nil {
@@ -152,6 +162,14 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Warn().Err(err).Msg("could not write the step summary")
 	}
 
+	if cfg.WatchPID > 0 {
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		go watchJob(watchCtx, cfg.WatchPID, watchEvery, func() {
+			log.Info().Int("pid", cfg.WatchPID).Msg("the job's runner has exited")
+			s.pause.finish(EndCancelled)
+		})
+	}
 	select {
 	case <-s.pause.Done():
 	case <-ctx.Done():
@@ -182,6 +200,10 @@ func (s *server) status() Status {
 		Limit:       t.Limit,
 		Connections: t.Conns,
 		Sessions:    s.sessionsSnapshot(),
+		Mode:        mode(t),
+	}
+	if t.Detached && !t.Holding {
+		st.JobStep = currentStep(s.cfg.WatchPID)
 	}
 	switch {
 	case !t.WaitUntil.IsZero():
@@ -190,6 +212,33 @@ func (s *server) status() Status {
 		st.WaitingUntil = t.GraceUntil
 	}
 	return st
+}
+
+// watchEvery is how often a detached agent checks that the job's runner
+// is still there.
+const watchEvery = 500 * time.Millisecond
+
+// endOfJob answers a detached pause's end-of-job step, and says in the
+// log what happens next.
+func (s *server) endOfJob(r HoldRequest) error {
+	holding, why, err := s.pause.endOfJob(r)
+	switch {
+	case err != nil:
+		return err
+	case holding:
+		t := s.pause.times()
+		if t.Conns > 0 {
+			s.cfg.Log.Info().Str("job_status", r.JobStatus).Int("connections", t.Conns).
+				Msg("the job's steps are done; it holds while you are connected (exit the shell or run 'pitstop continue' to end it)")
+			s.tellAll(fmt.Sprintf("pitstop: the job's steps are done (%s); it holds until you exit or run 'pitstop continue'.", r.JobStatus))
+		} else {
+			s.cfg.Log.Info().Str("job_status", r.JobStatus).Time("wait_deadline", t.WaitUntil).
+				Msgf("the job's steps are done; waiting %s for a first connection", s.cfg.WaitTimeout)
+		}
+	default:
+		s.cfg.Log.Info().Str("job_status", r.JobStatus).Msg("the job's steps are done; no hold: " + why)
+	}
+	return nil
 }
 
 // loginList is everyone who logged in during the pause, for the summary.

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -274,7 +275,13 @@ func TestControlCommandsInsideASession(t *testing.T) {
 	if status != 0 || !strings.Contains(out, `"label":"job \"build\" of workflow \"CI\""`) || !strings.Contains(out, `"kind":"exec"`) {
 		t.Fatalf("pitstop status: %d %s %s", status, out, errOut)
 	}
-	before := h.ready.Deadline
+	// The deadline as of now: the first connection may have moved the
+	// ready file's one (it gets the whole max-duration).
+	var st Status
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("pitstop status: %v\n%s", err, out)
+	}
+	before := st.Deadline
 	out, _, status = run(t, c, "pitstop extend 10m")
 	if status != 0 || !strings.Contains(out, `"deadline":"`+before.Add(10*time.Minute).Format(time.RFC3339Nano)) {
 		t.Errorf("pitstop extend 10m: %d %s (deadline was %s)", status, out, before.Format(time.RFC3339Nano))

@@ -53,7 +53,7 @@ func loadCorpus(tb testing.TB) []corpusFile {
 
 // TestCorpus inserts a pause before the first step, after the middle step
 // and after the last step of every job of every real workflow in the
-// corpus, and checks each result: only added text, the same document apart
+// corpus, and a detached pause, and checks each result: only added text, the same document apart
 // from the new step, and Remove restoring the input byte for byte.
 func TestCorpus(t *testing.T) {
 	files := loadCorpus(t)
@@ -100,6 +100,20 @@ func TestCorpus(t *testing.T) {
 					continue
 				}
 				checked++
+			}
+			// A detached pause adds two steps: the pause before step 1
+			// and the hold at the end.
+			res, err := Insert(rel, f.src, Options{Job: j.ID, Detached: true})
+			switch {
+			case err != nil && j.StepsShared != nil && isWorkflowError(err):
+			case err != nil:
+				fail("%s: job %q detached: %v", rel, j.ID, err)
+			default:
+				if err := checkDetached(rel, f.src, res.Out, j.ID, 0); err != nil {
+					fail("%s: job %q detached: %v", rel, j.ID, err)
+				} else {
+					checked++
+				}
 			}
 		}
 	}

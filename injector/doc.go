@@ -35,6 +35,13 @@
 // file's own steps), and Remove takes every pause out, giving back the
 // original bytes exactly.
 //
+// Options.OnFailure writes failure() instead of !cancelled(), so the pause
+// runs only after a failed step (Options.End puts it after the last one).
+// Options.Detached adds the input detached: "true" and a second step, id
+// HoldID, as the job's last step with always(): the end-of-job hold, which
+// finds the pause through its "state" output and gets job.status. Both ids
+// are markers, so Insert moves both and Remove takes both out.
+//
 // With Options.Matrix the "if:" also names one matrix leg
 // (${{ !cancelled() && matrix.os == 'ubuntu-latest' }}); Options.With
 // adds "with:" inputs, always double-quoted so that any value stays a

@@ -97,7 +97,7 @@ func (e *edit) checkInsert(n int) func(splice, []byte) (*workflows.Workflow, err
 			return nil, fmt.Errorf("the result has %d steps instead of %d", len(j.Steps), len(e.job.Steps)+1)
 		}
 		s := j.Steps[n]
-		if !IsPause(s) || s.Name != PauseName || s.Uses != e.p.uses || s.If != e.p.cond || !sameInputs(s.With, e.p.with) {
+		if s.ID != e.p.id || s.Name != e.p.name || s.Uses != e.p.uses || s.If != e.p.cond || !sameInputs(s.With, e.p.with) {
 			return nil, fmt.Errorf("step %d of the result is not the pause as intended", n+1)
 		}
 		ref := &workflows.StepRef{Job: j.ID, Index: n}

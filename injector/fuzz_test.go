@@ -25,6 +25,8 @@ func FuzzInsert(f *testing.F) {
 		for _, after := range []int{0, 1, 2} {
 			f.Add(src, uint8(0), after)
 		}
+		f.Add(src, uint8(0x40), 1) // on failure
+		f.Add(src, uint8(0x80), 0) // detached
 	}
 	f.Fuzz(func(t *testing.T, src []byte, jobIdx uint8, after int) {
 		if rm, err := Remove("f.yml", src); err != nil {
@@ -41,8 +43,17 @@ func FuzzInsert(f *testing.F) {
 			}
 			return
 		}
-		job := w.Jobs[int(jobIdx)%len(w.Jobs)]
-		res, err := Insert("f.yml", src, Options{Job: job.ID, After: after})
+		// The two high bits of jobIdx choose the kind of pause: plain,
+		// on failure, or detached (which inserts two steps).
+		job := w.Jobs[int(jobIdx&0x3f)%len(w.Jobs)]
+		opts := Options{Job: job.ID, After: after}
+		switch jobIdx >> 6 {
+		case 1:
+			opts.OnFailure = true
+		case 2, 3:
+			opts.Detached = true
+		}
+		res, err := Insert("f.yml", src, opts)
 		if err != nil {
 			if !isWorkflowError(err) {
 				t.Fatalf("Insert: error is %T: %v", err, err)
@@ -56,7 +67,11 @@ func FuzzInsert(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Insert succeeded but Remove of the input fails: %v", err)
 		}
-		if err := checkInsert("f.yml", clean.Out, res.Out, job.ID, after); err != nil {
+		check := checkInsert
+		if opts.Detached {
+			check = checkDetached
+		}
+		if err := check("f.yml", clean.Out, res.Out, job.ID, after); err != nil {
 			t.Fatal(err)
 		}
 	})

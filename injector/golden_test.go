@@ -56,14 +56,18 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := checkInsert("in.yml", clean.Out, res.Out, res.Job, res.After); err != nil {
+			check, steps := checkInsert, 1
+			if opts.Detached {
+				check, steps = checkDetached, 2
+			}
+			if err := check("in.yml", clean.Out, res.Out, res.Job, res.After); err != nil {
 				t.Error(err)
 			}
 			again, err := Insert("in.yml", res.Out, opts)
 			if err != nil {
 				t.Fatalf("insert into the output: %v", err)
 			}
-			if !bytes.Equal(again.Out, res.Out) || again.Removed != 1 {
+			if !bytes.Equal(again.Out, res.Out) || again.Removed != steps {
 				t.Errorf("inserting the same pause again changed the output (removed %d)", again.Removed)
 			}
 		})

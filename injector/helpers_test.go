@@ -33,6 +33,10 @@ func parseArgs(args string) (opts Options, remove bool, err error) {
 	fs.Var((*inputs)(&opts.With), "with", "")
 	fs.Var((*inputs)(&opts.Matrix), "matrix", "")
 	fs.BoolVar(&remove, "remove", false, "")
+	fs.BoolVar(&opts.End, "end", false, "")
+	fs.BoolVar(&opts.OnFailure, "on-failure", false, "")
+	fs.BoolVar(&opts.Detached, "detached", false, "")
+	fs.StringVar(&opts.Hold, "hold", "", "")
 	words, err := splitWords(args)
 	if err != nil {
 		return opts, false, err
@@ -133,6 +137,48 @@ func checkInsert(file string, src, out []byte, job string, n int) error {
 		return fmt.Errorf("remove: %w", err)
 	}
 	if !bytes.Equal(rm.Out, src) || rm.Removed != 1 {
+		return fmt.Errorf("remove did not restore the input (removed %d)", rm.Removed)
+	}
+	return nil
+}
+
+// checkDetached checks the promise Insert makes for a detached pause:
+// out parses, job has two more steps, the pause at index n and the hold
+// last, and Remove gives src back byte for byte (each removal checks on
+// its own that nothing but that step goes).
+func checkDetached(file string, src, out []byte, job string, n int) error {
+	old, err := workflows.Parse(file, src)
+	if err != nil {
+		return fmt.Errorf("input does not parse: %w", err)
+	}
+	nw, err := workflows.Parse(file, out)
+	if err != nil {
+		return fmt.Errorf("output does not parse: %w", err)
+	}
+	oj, err := old.Job(job)
+	if err != nil {
+		return err
+	}
+	nj, err := nw.Job(job)
+	if err != nil {
+		return err
+	}
+	if len(nj.Steps) != len(oj.Steps)+2 {
+		return fmt.Errorf("job %q has %d steps after the insertion, want %d", job, len(nj.Steps), len(oj.Steps)+2)
+	}
+	if nj.Steps[n].ID != PauseID || nj.Steps[len(nj.Steps)-1].ID != HoldID {
+		return fmt.Errorf("job %q does not have the pause at step %d and the hold last", job, n+1)
+	}
+	for i, s := range nj.Steps {
+		if i != n && i != len(nj.Steps)-1 && IsPause(s) {
+			return fmt.Errorf("step %d of job %q is a third pitstop step", i+1, job)
+		}
+	}
+	rm, err := Remove(file, out)
+	if err != nil {
+		return fmt.Errorf("remove: %w", err)
+	}
+	if !bytes.Equal(rm.Out, src) || rm.Removed != 2 {
 		return fmt.Errorf("remove did not restore the input (removed %d)", rm.Removed)
 	}
 	return nil

@@ -21,6 +21,22 @@ const PauseID = "pitstop-pause"
 // it.
 const PauseName = "Pause for SSH debugging (pitstop)"
 
+// HoldID marks the end-of-job hold that a detached pause adds as the
+// job's last step. Like PauseID it is a marker: Insert moves it and Remove
+// takes it out.
+const HoldID = "pitstop-hold"
+
+// HoldName is the name of the end-of-job hold step.
+const HoldName = "Hold for SSH sessions (pitstop)"
+
+// The values of Options.Hold: when the end-of-job hold of a detached pause
+// keeps the job for the people connected (and waits for a first one).
+const (
+	HoldAlways  = "always"  // whatever the job's result
+	HoldFailure = "failure" // only when the job failed
+	HoldNever   = "never"   // never: the job ends with its last step
+)
+
 // Input is one KEY=VALUE pair from the command line.
 type Input struct{ Key, Value string }
 
@@ -32,6 +48,18 @@ type Options struct {
 	Uses   string  // the action to run; "" means DefaultUses
 	With   []Input // "with:" inputs of the pause step, in order
 	Matrix []Input // pause only the matrix leg where every matrix.KEY == VALUE
+	// End pauses after the job's last step; After is then ignored.
+	End bool
+	// OnFailure pauses only when an earlier step has failed: the step's
+	// "if:" is failure() instead of !cancelled().
+	OnFailure bool
+	// Detached starts the agent in the background at step After and lets
+	// the job go on at once; a second step (HoldID) is added at the end
+	// of the job to hold it for the people connected, as Hold says.
+	Detached bool
+	// Hold is HoldAlways, HoldFailure or HoldNever; "" means HoldAlways.
+	// Only with Detached.
+	Hold string
 }
 
 // Warning is a problem that does not stop the edit but that the user should
@@ -57,8 +85,9 @@ type Result struct {
 	Removed  int       // how many earlier pauses were taken out
 }
 
-// IsPause reports whether s is a pause step: its id is PauseID.
-func IsPause(s *workflows.Step) bool { return s.ID == PauseID }
+// IsPause reports whether s is a step pitstop inserted: its id is PauseID,
+// or HoldID for the end-of-job hold of a detached pause.
+func IsPause(s *workflows.Step) bool { return s.ID == PauseID || s.ID == HoldID }
 
 // inputName is what GitHub accepts as an input name, and what a matrix
 // key must look like to be written as matrix.KEY in an expression.
@@ -71,6 +100,16 @@ func (o Options) check(file string) error {
 	}
 	if o.Uses != "" && (strings.ContainsAny(o.Uses, " \t\r\n") || !utf8.ValidString(o.Uses) || strings.ContainsFunc(o.Uses, isControl)) {
 		return bad("--uses %q is not an action reference; use OWNER/REPO/PATH@REF, ./PATH or docker://IMAGE", o.Uses)
+	}
+	switch {
+	case o.Detached && o.OnFailure:
+		return bad("--detached and --on-failure do not go together: a detached pause starts before anything has failed; add --hold failure to hold the end of the job only when it failed")
+	case o.Hold != "" && !o.Detached:
+		return bad("--hold applies to a detached pause only; add --detached")
+	case o.Hold != "" && o.Hold != HoldAlways && o.Hold != HoldFailure && o.Hold != HoldNever:
+		return bad("--hold %q is not one of %s, %s, %s", o.Hold, HoldAlways, HoldFailure, HoldNever)
+	case o.OnFailure && !o.End && o.After == 0:
+		return bad("--on-failure cannot pause before step 1: no step has run that could have failed")
 	}
 	for _, set := range []struct {
 		flag string
@@ -110,29 +149,53 @@ func Insert(file string, src []byte, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.End && job.Uses == "" {
+		opts.After = len(job.Steps)
+	}
 	if err := insertable(w, job, opts.After); err != nil {
 		return nil, err
+	}
+	if opts.OnFailure && opts.After == 0 {
+		return nil, &workflows.Error{File: file, Pos: job.StepsPos, Msg: fmt.Sprintf(
+			"job %q has no steps, so --on-failure has nothing to pause after", job.ID)}
 	}
 	warns, err := warnings(w, job, opts)
 	if err != nil {
 		return nil, err
 	}
 	e := &edit{file: file, src: clean, t: newText(clean), w: w, job: job, p: newPause(opts)}
-	var out []byte
-	if job.StepsFlow {
-		out, err = e.insertFlow(opts.After)
-	} else {
-		out, err = e.insertBlock(opts.After)
-	}
+	out, err := e.insert(opts.After)
 	if err != nil {
 		return nil, err
 	}
-	if e.eofNewline {
+	eofNewline := e.eofNewline
+	if opts.Detached {
+		// The hold goes in as a second edit of the checked result, as
+		// the job's last step, so each insertion is verified on its own.
+		held, err := e.result.Job(job.ID)
+		if err != nil {
+			return nil, err
+		}
+		h := &edit{file: file, src: out, t: newText(out), w: e.result, job: held, p: newHold(opts)}
+		if out, err = h.insert(len(held.Steps)); err != nil {
+			return nil, err
+		}
+		eofNewline = eofNewline || h.eofNewline
+	}
+	if eofNewline {
 		last := job.Steps[len(job.Steps)-1]
 		warns = append(warns, Warning{File: file, Pos: last.Pos, Msg: fmt.Sprintf(
 			"the file does not end with a newline, so the multi-line value that ends step %d of job %q gains one (harmless for a run: script)", last.Number, job.ID)})
 	}
 	return &Result{Out: out, Warnings: warns, Job: job.ID, After: opts.After, Removed: removed}, nil
+}
+
+// insert puts e.p after step n, in the list style the job uses.
+func (e *edit) insert(n int) ([]byte, error) {
+	if e.job.StepsFlow {
+		return e.insertFlow(n)
+	}
+	return e.insertBlock(n)
 }
 
 // insertable checks that job has its own steps list and N is in range.

@@ -7,26 +7,64 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// pause is the step to insert, before it is laid out as text.
+// pause is the step to insert, before it is laid out as text: the pause
+// itself, or the end-of-job hold of a detached pause.
 type pause struct {
+	name string
+	id   string
 	uses string
 	cond string // the "if:" expression
 	with []Input
 }
 
 func newPause(opts Options) pause {
-	p := pause{uses: opts.Uses, with: opts.With}
+	p := pause{name: PauseName, id: PauseID, uses: opts.Uses, with: opts.With}
 	if p.uses == "" {
 		p.uses = DefaultUses
 	}
 	// !cancelled() rather than the implicit success(): the point of a
 	// pause is usually to look at a step that just failed.
 	cond := "!cancelled()"
-	for _, m := range opts.Matrix {
+	switch {
+	case opts.OnFailure:
+		cond = "failure()"
+	case opts.Detached:
+		// The action's input goes first, so that it reads as what the
+		// step is; the user's inputs follow in their order.
+		p.with = append([]Input{{Key: "detached", Value: "true"}}, opts.With...)
+	}
+	p.cond = matrixCond(cond, opts.Matrix)
+	return p
+}
+
+// newHold is the step that ends a detached pause's job: always(), so it
+// runs after a failure and on cancellation too, when it stops the agent
+// (and holds only while someone is connected). It finds the agent through
+// the pause step's "state" output, and learns how the job went from
+// job.status, which only the workflow can tell it.
+func newHold(opts Options) pause {
+	p := newPause(Options{Uses: opts.Uses})
+	p.name, p.id = HoldName, HoldID
+	hold := opts.Hold
+	if hold == "" {
+		hold = HoldAlways
+	}
+	p.with = []Input{
+		{Key: "role", Value: "hold"},
+		{Key: "hold", Value: hold},
+		{Key: "job-status", Value: "${{ job.status }}"},
+		{Key: "state", Value: "${{ steps." + PauseID + ".outputs.state }}"},
+	}
+	p.cond = matrixCond("always()", opts.Matrix)
+	return p
+}
+
+// matrixCond adds the --matrix conditions to cond and wraps it in ${{ }}.
+func matrixCond(cond string, matrix []Input) string {
+	for _, m := range matrix {
 		cond += fmt.Sprintf(" && matrix.%s == '%s'", m.Key, strings.ReplaceAll(m.Value, "'", "''"))
 	}
-	p.cond = "${{ " + cond + " }}"
-	return p
+	return "${{ " + cond + " }}"
 }
 
 // block lays the step out as lines of a block list: first is the line
@@ -34,8 +72,8 @@ func newPause(opts Options) pause {
 // unit one more level of indentation for the inputs under "with:".
 func (p pause) block(first, rest, unit string) []string {
 	lines := []string{
-		first + "name: " + scalarText(PauseName, false),
-		rest + "id: " + PauseID,
+		first + "name: " + scalarText(p.name, false),
+		rest + "id: " + p.id,
 		rest + "if: " + scalarText(p.cond, false),
 		rest + "uses: " + scalarText(p.uses, false),
 	}
@@ -51,8 +89,8 @@ func (p pause) block(first, rest, unit string) []string {
 // flow lays the step out as one flow mapping, for "steps: [ ... ]".
 func (p pause) flow() string {
 	var b strings.Builder
-	b.WriteString("{name: " + scalarText(PauseName, true))
-	b.WriteString(", id: " + PauseID)
+	b.WriteString("{name: " + scalarText(p.name, true))
+	b.WriteString(", id: " + p.id)
 	b.WriteString(", if: " + scalarText(p.cond, true))
 	b.WriteString(", uses: " + scalarText(p.uses, true))
 	if len(p.with) > 0 {

@@ -101,6 +101,7 @@ type actRun struct {
 	stdout *bufio.Reader
 	stderr *testutil.Buffer
 	done   chan error
+	key    string // the local user's private key, where a test needs it
 }
 
 func (e *actEnv) start(t *testing.T, args ...string) *actRun {

@@ -161,7 +161,7 @@ func actionCopy(t *testing.T) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"install.sh", "agent.sh", "outputs.sh"} {
+	for _, name := range []string{"install.sh", "agent.sh", "outputs.sh", "detached.sh", "hold.sh"} {
 		b, err := os.ReadFile(filepath.Join(sourceRoot, "agent", "action", name))
 		if err != nil {
 			t.Fatal(err)

@@ -24,7 +24,42 @@ func readme(t *testing.T) []string {
 // prints with the lines shown under it, so the README cannot drift from
 // what the tool does.
 func TestReadmeConsoleExamples(t *testing.T) {
-	lines := readme(t)
+	if consoleBlocks(t, readme(t)) == 0 {
+		t.Fatal("the README has no console examples to check")
+	}
+}
+
+// TestModesConsoleExamples does the same for docs/modes.md, which shows
+// one example for each mode.
+func TestModesConsoleExamples(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(sourceRoot, "docs", "modes.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := consoleBlocks(t, strings.Split(string(data), "\n")); n < 6 {
+		t.Fatalf("docs/modes.md has %d console commands to check, want two for each of the three modes", n)
+	}
+	// The hand-written detached pause is what the injector writes (its
+	// golden output), line for line.
+	golden, err := os.ReadFile(filepath.Join(sourceRoot, "injector", "testdata", "detached-before-first", "want.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(data), "```yaml\n")
+	block, _, _ = strings.Cut(block, "```")
+	if !ok || strings.TrimSpace(block) == "" {
+		t.Fatal("docs/modes.md shows no yaml block of a detached pause")
+	}
+	for _, l := range strings.Split(strings.TrimRight(block, "\n"), "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "#") && !strings.Contains(string(golden), l+"\n") {
+			t.Errorf("docs/modes.md's detached pause has %q, which the injector does not write", l)
+		}
+	}
+}
+
+// consoleBlocks checks every console block in lines and returns how many
+// commands it ran.
+func consoleBlocks(t *testing.T, lines []string) int {
 	ran := 0
 	for i := 0; i < len(lines); i++ {
 		if strings.TrimSpace(lines[i]) != "```console" {
@@ -57,9 +92,7 @@ func TestReadmeConsoleExamples(t *testing.T) {
 		}
 		flush()
 	}
-	if ran == 0 {
-		t.Fatal("the README has no console examples to check")
-	}
+	return ran
 }
 
 func checkConsoleCommand(t *testing.T, dir, line, want string) {

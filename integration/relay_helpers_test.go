@@ -284,6 +284,8 @@ type readyDoc struct {
 	ForwardedAt time.Time `json:"forwarded_at"`
 	Deadline    time.Time `json:"deadline"`
 	PID         int       `json:"pid"`
+	// ControlSocket is where pitstop status asks the agent.
+	ControlSocket string `json:"control_socket"`
 }
 
 // agentEnv is an environment outside any CI: the agent admits only the

@@ -18,6 +18,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/pitstopci/pitstop/agent"
 	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
@@ -239,6 +240,13 @@ func TestRelayReconnects(t *testing.T) {
 	if out, err := userSSH(t, ctx, first, s.relay, s.actor, "echo before").CombinedOutput(); err != nil {
 		t.Fatalf("before the relay died: %v\n%s\n%s", err, out, a.stderr)
 	}
+	// The deadline as the first connection set it (the whole
+	// max-duration from then): the relay's deaths must not move it.
+	st, err := agent.QueryStatus(ctx, first.ControlSocket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Deadline = st.Deadline
 
 	// A crash: connections close at once. Down for a few seconds, so some
 	// reconnect attempts fail and back off.

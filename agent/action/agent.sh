@@ -81,11 +81,31 @@ if [[ -z ${PITSTOP_GITHUB_TOKEN:-} ]]; then
 	unset PITSTOP_GITHUB_TOKEN # act has no token; let the agent fall back
 fi
 
+# detached: the agent runs in the background (detached.sh) and this step
+# ends once it listens. Read before the variables below are unset.
+detached="${PITSTOP_DETACHED:-false}"
+state="$PITSTOP_STATE"
+ready="${PITSTOP_READY_FILE:-$PITSTOP_STATE/ready.json}"
+case "$detached" in
+true | false) ;;
+*)
+	echo "::error title=pitstop::input detached is \"$detached\"; valid values: true, false"
+	exit 1
+	;;
+esac
+
 bin="$PITSTOP_BIN"
+unset PITSTOP_DETACHED
 unset PITSTOP_BIN PITSTOP_STATE PITSTOP_AUTHORIZED_USERS PITSTOP_AUTHORIZED_KEYS \
 	PITSTOP_LISTEN PITSTOP_WAIT_TIMEOUT PITSTOP_MAX_DURATION PITSTOP_READY_FILE \
 	PITSTOP_LOG_FORMAT PITSTOP_INSTALL PITSTOP_RELAY PITSTOP_RELAY_KNOWN_HOSTS \
 	PITSTOP_RELAY_JUMP
 unset PITSTOP_MIN_PERMISSION PITSTOP_AUDIT_LOG PITSTOP_ALLOW_UNTRUSTED_PRS PITSTOP_ALLOW_LOCAL_FORWARDING \
 	PITSTOP_ALLOW_REMOTE_FORWARDING PITSTOP_ALLOW_AGENT_FORWARDING
+if [[ $detached == true ]]; then
+	# shellcheck source=detached.sh
+	source "$(dirname "${BASH_SOURCE[0]}")/detached.sh"
+	start_detached "$bin" "$state" "$ready" "${args[@]}"
+	exit
+fi
 exec "$bin" "${args[@]}"

@@ -5,6 +5,10 @@
 # connecting.
 set -euo pipefail
 
+# state first: the end-of-job step of a detached pause needs it even when
+# the agent did not start (it then says so and holds nothing).
+echo "state=${PITSTOP_STATE:?}" >>"$GITHUB_OUTPUT"
+
 ready="${PITSTOP_READY_FILE:-${PITSTOP_STATE:?}/ready.json}"
 if [[ ! -s $ready ]]; then
 	echo "pitstop: no ready file at $ready (the agent did not start listening); no outputs"

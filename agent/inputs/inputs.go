@@ -37,7 +37,13 @@ var enums = map[string][]string{
 	"log-format":     {"console", "json"},
 	"min-permission": {"read", "triage", "write", "maintain", "admin"},
 	"install":        {"auto", "release", "source"},
+	"hold":           {"always", "failure", "never"},
+	"role":           {"pause", "hold"},
 }
+
+// durations are the inputs that take a duration although their default
+// does not show it: an empty default lets the agent choose by mode.
+var durations = map[string]bool{"wait-timeout": true}
 
 // paths are the enum inputs that also take a path (holding a "/").
 var paths = map[string]bool{"install": true}
@@ -129,9 +135,13 @@ func badValue(in Input, value string) string {
 		}
 		return ""
 	}
-	if d, err := time.ParseDuration(in.Default); err == nil && d > 0 {
+	if d, err := time.ParseDuration(in.Default); durations[in.Name] || err == nil && d > 0 {
 		if v, err := time.ParseDuration(value); err != nil || v <= 0 {
-			return fmt.Sprintf("want a duration such as %s or 1h30m (with its unit)", in.Default)
+			example := in.Default
+			if example == "" {
+				example = "15m"
+			}
+			return fmt.Sprintf("want a duration such as %s or 1h30m (with its unit)", example)
 		}
 	}
 	return ""

@@ -16,7 +16,7 @@ func TestAllReadsActionYAML(t *testing.T) {
 	for _, in := range list {
 		got[in.Name] = in
 	}
-	if got["wait-timeout"].Default != "15m" || got["allow-untrusted-prs"].Default != "false" || got["github-token"].Description == "" {
+	if got["max-duration"].Default != "1h" || got["allow-untrusted-prs"].Default != "false" || got["github-token"].Description == "" {
 		t.Errorf("inputs = %+v", list)
 	}
 	// The words an enum input takes are the ones its description names.

@@ -15,12 +15,20 @@ import (
 
 const actHelp = `Usage:
   pitstop act [-W FILE] [--job ID] --ssh-after-step N [--matrix KEY=VALUE]... [flags] [-- ACT ARGS...]
+  pitstop act [-W FILE] [--job ID] --on-failure [--ssh-after-step N] [flags] [-- ACT ARGS...]
+  pitstop act [-W FILE] [--job ID] --detached [--ssh-after-step N] [--hold WHEN] [flags] [-- ACT ARGS...]
 
 Runs a workflow job on this machine with act (https://nektosact.com),
 paused after step N, and puts you in a shell inside the paused job: its
 workspace, its environment, what earlier steps added to PATH and GITHUB_ENV.
 When you exit the shell, the job carries on; pitstop act exits with the
 job's result (0 when it succeeded).
+
+With --on-failure the job pauses only if an earlier step failed: after
+step N, or at the end of the job. With --detached the job does not stop: the SSH server starts at step N
+(default: before the first step) and the job runs on while you are
+connected; at its end the job holds until you exit (--hold always, the
+default), only if it failed (--hold failure), or not at all (--hold never).
 
 The pause is injected into a temporary copy of the workflow; your files are
 not changed. The job runs on this machine (act's host mode) unless --docker
@@ -45,6 +53,7 @@ Examples:
   $ pitstop act -W .github/workflows/ci.yml --job test --ssh-after-step 0 --wait-timeout 5m
   $ pitstop act --job build --ssh-after-step 2 -- pull_request --secret-file .secrets
   $ pitstop act --job test --ssh-after-step 3 --matrix go=1.23
+  $ pitstop act --job build --detached --hold failure
 `
 
 // actOptions are the flags of pitstop act.
@@ -60,6 +69,9 @@ type actOptions struct {
 	matrix      multiFlag
 	docker      bool
 	noConnect   bool
+	detached    bool
+	hold        string
+	onFailure   bool
 	act         string
 }
 
@@ -83,12 +95,25 @@ func runAct(io *IO, args []string) error {
 	fs.StringVar(&o.uses, "uses", injector.DefaultUses, "the action `REF` the pause step uses")
 	fs.Var(&o.with, "with", "another input for the pause step as `KEY=VALUE`, e.g. allow-untrusted-prs=true (repeatable)")
 	fs.Var(&o.matrix, "matrix", "run and pause only the matrix leg where `KEY=VALUE` (repeatable)")
+	fs.BoolVar(&o.detached, "detached", false, "start the SSH server at step N (default 0) and let the job run on; hold at its end")
+	fs.StringVar(&o.hold, "hold", "", "with --detached: when the end of the job holds, `always`, failure or never (default always)")
+	fs.BoolVar(&o.onFailure, "on-failure", false, "pause only if an earlier step failed (after step N, or at the end of the job)")
 	fs.BoolVar(&o.docker, "docker", false, "run the job in act's Docker containers instead of on this machine")
 	fs.BoolVar(&o.noConnect, "no-connect", false, "print the ssh command instead of connecting, even on a terminal")
 	fs.StringVar(&o.act, "act", "", "the act `BINARY` (default: act on PATH or in the Go bin directories)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
+	}
+	if o.hold != "" && !o.detached {
+		return usagef("--hold applies to a detached pause only; add --detached")
+	}
+	end := o.onFailure && o.after == ""
+	if end {
+		o.after = "0" // ignored: the pause goes after the last step
+	}
+	if o.after == "" && o.detached {
+		o.after = "0" // a detached pause starts before the first step by default
 	}
 	if o.after == "" {
 		return usagef("say where to pause with --ssh-after-step N (see the step numbers with 'pitstop inject --list FILE')")
@@ -130,6 +155,10 @@ func runAct(io *IO, args []string) error {
 		With:         with,
 		Matrix:       matrix,
 		Docker:       o.docker,
+		Detached:     o.detached,
+		Hold:         o.hold,
+		OnFailure:    o.onFailure,
+		End:          end,
 		ActArgs:      pos,
 		Act:          o.act,
 		Connect:      io.IsTerminal && !o.noConnect,

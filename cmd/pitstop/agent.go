@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,6 +26,12 @@ refuses to start (exit 1). The pause ends, and the agent exits 0, when the
 last shell exits, on "pitstop continue", when a time limit runs out, or on
 SIGTERM/SIGINT. More: https://github.com/pitstopci/pitstop#the-action
 
+With --detached the agent runs next to the job instead: none of this ends it
+while the job runs (only --max-duration, counted from the first connection,
+"pitstop continue", a signal, or the exit of --watch-pid). The job's last
+step, "pitstop hold", then tells it how the job went, and from there on it
+ends as above, waiting --wait-timeout only if nobody has connected yet.
+
 Examples:
   $ pitstop agent --github-user alice --github-user bob --wait-timeout 5m
   $ ssh-add -L | pitstop agent --authorized-keys - --listen 127.0.0.1:0 --ready-file ready.json
@@ -41,6 +48,7 @@ var agentFlagGroups = []flagGroup{
 	{"Through a relay, for runners behind NAT (ssh -J)", []string{"relay", "relay-key", "relay-known-hosts", "relay-jump", "relay-port", "relay-socket", "relay-keepalive", "relay-insecure-ignore-host-key"}},
 	{"What sessions may do", []string{"shell", "allow-local-forwarding", "allow-remote-forwarding", "allow-agent-forwarding"}},
 	{"Logs", []string{"log-format", "audit-log", "label"}},
+	{"Running next to the job (detached mode)", []string{"detached", "watch-pid"}},
 }
 
 func init() {
@@ -62,6 +70,10 @@ type agentOptions struct {
 	logFormat                    string
 	relay                        relayOptions
 	security                     securityOptions
+	// detached, watchPID: a pause that runs next to the job (detached.go).
+	detached bool
+	watchPID int
+	waitSet  bool // --wait-timeout was given; its default depends on --detached
 }
 
 func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
@@ -75,7 +87,7 @@ func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
 	fs.StringVar(&o.keysURL, "keys-url", "", "fetch keys from this https URL `template` instead of the GitHub API, e.g. https://gitlab.com/{user}.keys")
 	fs.StringVar(&o.apiURL, "api-url", "", "GitHub API `url` (default $GITHUB_API_URL, else "+agent.DefaultAPIURL+")")
 	fs.DurationVar(&o.waitTimeout, "wait-timeout", agent.DefaultWaitTimeout, "end the pause if nobody connects within this `duration`")
-	fs.DurationVar(&o.maxDuration, "max-duration", agent.DefaultMaxDuration, "end the pause after this `duration` at the latest (pitstop extend adds time)")
+	fs.DurationVar(&o.maxDuration, "max-duration", agent.DefaultMaxDuration, "end the pause this `duration` after the first connection at the latest (pitstop extend adds time)")
 	fs.DurationVar(&o.reconnectGrace, "reconnect-grace", agent.DefaultReconnectGrace, "after everyone left without being done, wait this `duration` for a reconnect")
 	fs.DurationVar(&o.lookupTimout, "lookup-timeout", agent.DefaultLookupTimeout, "give up fetching keys after this `duration`")
 	fs.StringVar(&o.readyFile, "ready-file", "", "once listening, write the connection details as JSON to this `file`")
@@ -84,7 +96,13 @@ func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
 	fs.StringVar(&o.logFormat, "log-format", agent.LogConsole, "job log `format`: console or json")
 	o.relay.register(fs)
 	o.security.register(fs)
-	return o, func(args []string) ([]string, error) { return parseArgs(fs, args) }
+	fs.BoolVar(&o.detached, "detached", false, "run next to the job: it goes on; the end-of-job step (pitstop hold) decides whether it then holds (default --wait-timeout "+agent.DefaultDetachedWaitTimeout.String()+", counted from the end of the job)")
+	fs.IntVar(&o.watchPID, "watch-pid", 0, "end when the process `PID` (the runner, or act) exits")
+	return o, func(args []string) ([]string, error) {
+		rest, err := parseArgs(fs, args)
+		fs.Visit(func(f *flag.Flag) { o.waitSet = o.waitSet || f.Name == "wait-timeout" })
+		return rest, err
+	}
 }
 
 // config turns the flags and the environment into an agent.Config.
@@ -102,6 +120,14 @@ func (o *agentOptions) config(io *IO) (agent.Config, error) {
 		Label:          o.label,
 		Shell:          o.shell,
 		Token:          io.Getenv("PITSTOP_GITHUB_TOKEN"),
+		Detached:       o.detached,
+		WatchPID:       o.watchPID,
+	}
+	if o.detached && !o.waitSet {
+		cfg.WaitTimeout = agent.DefaultDetachedWaitTimeout
+	}
+	if o.watchPID < 0 {
+		return cfg, usagef("--watch-pid must be a process id, not %d", o.watchPID)
 	}
 	for _, d := range []struct {
 		flag string

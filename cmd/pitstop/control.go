@@ -162,17 +162,33 @@ func runStatus(io *IO, args []string) error {
 }
 
 func printStatus(w io.Writer, st agent.Status) {
-	fmt.Fprintf(w, "pitstop: %s is paused\n", st.Label)
-	more := "pitstop extend 30m adds time"
-	switch {
-	case st.Limit.IsZero():
-	case !st.Deadline.Before(st.Limit):
-		more = "the job's time limit allows no more"
+	switch st.Mode {
+	case agent.ModeDetached:
+		fmt.Fprintf(w, "pitstop: %s runs on with a detached pause; its end holds for you\n", st.Label)
+		step := st.JobStep
+		if step == "" {
+			step = "(cannot tell on this runner)"
+		}
+		fmt.Fprintf(w, "job now runs: %s\n", step)
+	case agent.ModeHolding:
+		fmt.Fprintf(w, "pitstop: the steps of %s are done; the job holds until you exit or run pitstop continue\n", st.Label)
 	default:
-		more += ", up to " + st.Limit.UTC().Format("15:04 MST") + " (the job's time limit)"
+		fmt.Fprintf(w, "pitstop: %s is paused\n", st.Label)
 	}
-	fmt.Fprintf(w, "time left: %s (until %s; %s)\n",
-		st.Remaining().Round(time.Second), st.Deadline.UTC().Format("15:04:05 MST"), more)
+	if st.Deadline.IsZero() {
+		fmt.Fprintln(w, "time left: the limit starts with the first connection")
+	} else {
+		more := "pitstop extend 30m adds time"
+		switch {
+		case st.Limit.IsZero():
+		case !st.Deadline.Before(st.Limit):
+			more = "the job's time limit allows no more"
+		default:
+			more += ", up to " + st.Limit.UTC().Format("15:04 MST") + " (the job's time limit)"
+		}
+		fmt.Fprintf(w, "time left: %s (until %s; %s)\n",
+			st.Remaining().Round(time.Second), st.Deadline.UTC().Format("15:04:05 MST"), more)
+	}
 	if !st.WaitingUntil.IsZero() {
 		fmt.Fprintf(w, "nobody is connected; waiting until %s\n", st.WaitingUntil.UTC().Format("15:04:05 MST"))
 	}

@@ -20,6 +20,8 @@ import (
 
 const injectHelp = `Usage:
   pitstop inject [--job ID] --ssh-after-step N [-w | -d] [--uses REF] [--with KEY=VALUE]... [--matrix KEY=VALUE]... [FILE|-]
+  pitstop inject [--job ID] --on-failure [--ssh-after-step N] [-w | -d] [FILE|-]
+  pitstop inject [--job ID] --detached [--ssh-after-step N] [--hold always|failure|never] [-w | -d] [FILE|-]
   pitstop inject --remove [-w | -d] [FILE|-]
   pitstop inject --list [FILE|-]
 
@@ -31,6 +33,12 @@ Steps are numbered from 1 in the order they are written (see --list);
 --ssh-after-step 0 pauses before the first step. --job may be left out when
 the workflow has only one job. Running inject again moves the pause.
 
+--on-failure pauses only when an earlier step has failed: after step N, or
+at the end of the job when N is not given. --detached starts the SSH server
+at step N (default: before the first step) and lets the job run on; a second
+step at the end of the job holds it while anyone is connected (--hold
+always, the default), only when it failed (--hold failure), or never.
+
 The result goes to stdout, or back into FILE with -w, or as a diff with -d.
 With no FILE, or with -, the workflow is read from stdin.
 
@@ -40,6 +48,8 @@ Examples:
   $ pitstop inject --job build --ssh-after-step 4 -w .github/workflows/ci.yml
   $ pitstop inject --job test --ssh-after-step 2 --matrix os=ubuntu-latest -w ci.yml
   $ pitstop inject --job build --ssh-after-step 4 --with wait-timeout=5m -w ci.yml
+  $ pitstop inject --job build --on-failure -w .github/workflows/ci.yml
+  $ pitstop inject --job build --detached --hold failure -w .github/workflows/ci.yml
   $ pitstop inject --remove -w .github/workflows/ci.yml
 `
 
@@ -54,6 +64,10 @@ type injectOptions struct {
 	uses   string
 	with   multiFlag
 	matrix multiFlag
+	// onFailure, detached and hold choose the kind of pause.
+	onFailure bool
+	detached  bool
+	hold      string
 }
 
 func init() {
@@ -76,21 +90,25 @@ func runInject(io *IO, args []string) error {
 	fs.StringVar(&o.uses, "uses", injector.DefaultUses, "the action `REF` the pause step uses (a fork, a tag, or a local path like ./agent)")
 	fs.Var(&o.with, "with", "an input for the pause step as `KEY=VALUE`, e.g. wait-timeout=5m (repeatable)")
 	fs.Var(&o.matrix, "matrix", "pause only the matrix leg where `KEY=VALUE` (repeatable)")
+	fs.BoolVar(&o.onFailure, "on-failure", false, "pause only if an earlier step failed (after step N, or at the end of the job)")
+	fs.BoolVar(&o.detached, "detached", false, "start the SSH server at step N (default 0) without stopping the job; hold at its end")
+	fs.StringVar(&o.hold, "hold", "", "with --detached: when the end of the job holds for the people connected: `always`, failure or never (default always)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
+	kind := o.onFailure || o.detached || o.hold != ""
 
 	switch {
 	case len(pos) > 1:
 		return usagef("one workflow file at a time, got %d: %s", len(pos), strings.Join(pos, " "))
 	case o.write && o.diff:
 		return usagef("-w and -d do not go together: -w writes the file, -d only shows the change")
-	case o.list && (o.remove || o.write || o.diff || o.after != ""):
+	case o.list && (o.remove || o.write || o.diff || o.after != "" || kind):
 		return usagef("--list only lists; it takes no other flags but a FILE")
-	case o.remove && (o.after != "" || o.job != "" || len(o.with) > 0 || len(o.matrix) > 0):
-		return usagef("--remove takes out every pause; it takes no --job, --ssh-after-step, --with or --matrix")
-	case !o.list && !o.remove && o.after == "":
+	case o.remove && (o.after != "" || o.job != "" || len(o.with) > 0 || len(o.matrix) > 0 || kind):
+		return usagef("--remove takes out every pause; it takes no --job, --ssh-after-step, --with, --matrix, --on-failure, --detached or --hold")
+	case !o.list && !o.remove && o.after == "" && !o.onFailure && !o.detached:
 		return usagef("say where to pause with --ssh-after-step N (see the step numbers with --list)")
 	}
 	file := "-"
@@ -143,7 +161,7 @@ func runInject(io *IO, args []string) error {
 		if o.remove {
 			fmt.Fprintf(io.Err, "%s: removed %d pause(s)\n", name, res.Removed)
 		} else {
-			fmt.Fprintf(io.Err, "%s: job %q pauses %s\n", name, res.Job, where(res.After))
+			fmt.Fprintf(io.Err, "%s: job %q %s\n", name, res.Job, o.describe(res.After))
 		}
 	default:
 		io.Out.Write(res.Out)
@@ -155,7 +173,10 @@ func runInject(io *IO, args []string) error {
 // flag package cannot: a step number that is not a number, a malformed
 // KEY=VALUE.
 func (o *injectOptions) insertOptions() (injector.Options, error) {
-	n, err := strconv.Atoi(o.after)
+	n, err := 0, error(nil)
+	if o.after != "" {
+		n, err = strconv.Atoi(o.after)
+	}
 	if err != nil {
 		return injector.Options{}, usagef("--ssh-after-step wants a step number (0 pauses before the first step), got %q", o.after)
 	}
@@ -170,7 +191,29 @@ func (o *injectOptions) insertOptions() (injector.Options, error) {
 	if err != nil {
 		return injector.Options{}, err
 	}
-	return injector.Options{Job: o.job, After: n, Uses: o.uses, With: with, Matrix: matrix}, nil
+	return injector.Options{
+		Job: o.job, After: n, Uses: o.uses, With: with, Matrix: matrix,
+		// --on-failure without a step pauses at the end of the job.
+		End:       o.onFailure && o.after == "",
+		OnFailure: o.onFailure,
+		Detached:  o.detached,
+		Hold:      o.hold,
+	}, nil
+}
+
+// describe says what the inserted pause does, for the message after -w.
+func (o *injectOptions) describe(after int) string {
+	switch {
+	case o.onFailure:
+		return "pauses " + where(after) + " if an earlier step failed"
+	case o.detached:
+		hold := o.hold
+		if hold == "" {
+			hold = injector.HoldAlways
+		}
+		return "starts a detached pause " + where(after) + "; the end of the job holds: " + hold
+	}
+	return "pauses " + where(after)
 }
 
 func keyValues(flagName string, list []string) ([]injector.Input, error) {
@@ -238,7 +281,7 @@ func listSteps(io *IO, name string, src []byte) error {
 		n = 0
 		for _, s := range job.Steps {
 			if injector.IsPause(s) {
-				fmt.Fprintf(tw, "  -\t%s\tline %d\t<- the pause (pitstop inject --remove takes it out)\n", s.Label(), s.Pos.Line)
+				fmt.Fprintf(tw, "  -\t%s\tline %d\t<- %s (pitstop inject --remove takes it out)\n", s.Label(), s.Pos.Line, pauseKind(s))
 				continue
 			}
 			n++
@@ -249,6 +292,34 @@ func listSteps(io *IO, name string, src []byte) error {
 		}
 	}
 	return nil
+}
+
+// pauseKind says what a pitstop step will do when the job runs, from
+// what the injector wrote into it.
+func pauseKind(s *workflows.Step) string {
+	with := map[string]string{}
+	for _, kv := range s.With {
+		with[kv.Key] = kv.Value
+	}
+	switch {
+	case s.ID == injector.HoldID:
+		hold := with["hold"]
+		if hold == "" {
+			hold = injector.HoldAlways
+		}
+		switch hold {
+		case injector.HoldFailure:
+			return "the end of the job holds for the people connected if the job failed"
+		case injector.HoldNever:
+			return "the end of the job stops the detached pause without holding"
+		}
+		return "the end of the job holds for the people connected (and waits for a first one)"
+	case with["detached"] == "true":
+		return "the detached pause starts here; the job runs on while you connect"
+	case strings.Contains(s.If, "failure()"):
+		return "the pause, only if an earlier step failed"
+	}
+	return "the pause"
 }
 
 // diffLabels names the two sides of a diff so that `git apply` and

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The end-of-job step of a detached pause (role: hold): runs `pitstop
+# hold` from the pause's state directory, which holds the job while
+# someone is connected, or as the hold input says. With no state (the
+# pause step was skipped, or failed before it had one) there is nothing
+# to hold, and the step succeeds: the job's result is its own.
+set -euo pipefail
+
+state="${PITSTOP_STATE:-}"
+bin="$state/bin/pitstop"
+if [[ -z $state || ! -x $bin ]]; then
+	echo "pitstop: no detached pause was started in this job; nothing to hold"
+	exit 0
+fi
+hold="${PITSTOP_HOLD:-always}"
+status="${PITSTOP_JOB_STATUS:-}"
+unset PITSTOP_STATE PITSTOP_HOLD PITSTOP_JOB_STATUS
+exec "$bin" hold --state "$state" --hold "$hold" --job-status "$status"

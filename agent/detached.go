@@ -1,0 +1,150 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// A detached pause (Config.Detached) runs next to the job instead of
+// stopping it. The step that starts it returns at once; users connect
+// whenever they like and get the environment of that step. At the end of
+// the job a second step sends a HoldRequest over the control socket, and
+// the pause then behaves like an ordinary one: it holds the job while
+// someone is connected, or waits WaitTimeout for a first connection.
+
+// The hold policies of HoldRequest.Hold.
+const (
+	HoldAlways  = "always"  // hold whatever the job's result
+	HoldFailure = "failure" // hold only when the job failed
+	HoldNever   = "never"   // never hold: the agent stops with the job
+)
+
+// HoldRequest is what the end-of-job step of a detached pause sends.
+type HoldRequest struct {
+	Hold string `json:"hold"` // HoldAlways, HoldFailure or HoldNever
+	// JobStatus is the workflow's job.status: "success", "failure" or
+	// "cancelled".
+	JobStatus string `json:"job_status"`
+}
+
+func (r HoldRequest) check() error {
+	switch r.Hold {
+	case HoldAlways, HoldFailure, HoldNever:
+	default:
+		return fmt.Errorf("hold %q is not one of %s, %s, %s", r.Hold, HoldAlways, HoldFailure, HoldNever)
+	}
+	switch r.JobStatus {
+	case "success", "failure", "cancelled":
+	default:
+		return fmt.Errorf("job status %q is not one of success, failure, cancelled", r.JobStatus)
+	}
+	return nil
+}
+
+// endOfJob applies r: either the pause now holds the job (true), or it
+// ends, and why says why not.
+func (p *pause) endOfJob(r HoldRequest) (holding bool, why string, err error) {
+	if err := r.check(); err != nil {
+		return false, "", err
+	}
+	p.mu.Lock()
+	switch {
+	case p.ended:
+		why = "the pause has already ended"
+	case !p.detached:
+		p.mu.Unlock()
+		return false, "", errors.New("this pause is not detached; it holds the job already")
+	case r.Hold == HoldNever:
+		why = "hold is never"
+	case r.Hold == HoldFailure && r.JobStatus == "success":
+		why = "the job succeeded and hold is failure"
+	case r.JobStatus == "cancelled":
+		// Cancelling must end things promptly, even for someone at
+		// work: the runner (or act) kills what is left soon after, and
+		// a session cut off by that loses more than one closed now.
+		why = "the job was cancelled"
+	case p.conns == 0 && p.connected:
+		why = "everyone who connected has left"
+	}
+	if why != "" {
+		p.mu.Unlock()
+		p.finish(EndJobEnded)
+		return false, why, nil
+	}
+	p.holding = true
+	if p.conns == 0 {
+		// Nobody has come yet: give them WaitTimeout from now.
+		p.waitUntil = p.now().Add(p.wait)
+		p.armLocked("wait", p.wait, func() { p.finish(EndWaitTimeout) })
+	}
+	p.mu.Unlock()
+	return true, "", nil
+}
+
+// watchJob ends the pause when the process pid has exited: the runner or
+// act is gone, so the job is over whether or not its last step ran. It
+// returns when ctx is done.
+func watchJob(ctx context.Context, pid int, every time.Duration, gone func()) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if !processAlive(pid) {
+				gone()
+				return
+			}
+		}
+	}
+}
+
+// Mode values of Status.
+const (
+	ModePause    = "pause"    // an ordinary pause: the job waits
+	ModeDetached = "detached" // the job runs on; users may connect
+	ModeHolding  = "holding"  // a detached pause holds the end of the job
+)
+
+func mode(t pauseTimes) string {
+	switch {
+	case t.Holding:
+		return ModeHolding
+	case t.Detached:
+		return ModeDetached
+	}
+	return ModePause
+}
+
+// Hold sends the end-of-job request to a detached agent and returns its
+// status: Mode is ModeHolding when the job now holds; otherwise the
+// pause is ending.
+func Hold(ctx context.Context, socket string, r HoldRequest) (Status, error) {
+	return call(ctx, socket, controlRequest{Op: "hold", Hold: r.Hold, JobStatus: r.JobStatus})
+}
+
+// Cancel ends the pause as cancelled, as when the job is.
+func Cancel(ctx context.Context, socket string) (Status, error) {
+	return call(ctx, socket, controlRequest{Op: "cancel"})
+}
+
+// WaitGone returns once the agent listening on socket has exited (its
+// socket is gone), polling every interval, or when ctx is done.
+func WaitGone(ctx context.Context, socket string, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := os.Stat(socket); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
