@@ -9,7 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// TestReadmeDocumentsEveryActionInput keeps the README's tables of the
+// TestReadmeDocumentsEveryActionInput keeps docs/action.md's tables of the
 // action's inputs and outputs in step with agent/action.yml: each one is
 // listed, with the default the action really has.
 func TestReadmeDocumentsEveryActionInput(t *testing.T) {
@@ -29,19 +29,19 @@ func TestReadmeDocumentsEveryActionInput(t *testing.T) {
 	if len(action.Inputs) == 0 || len(action.Outputs) == 0 {
 		t.Fatal("agent/action.yml declares no inputs or no outputs")
 	}
-	doc := strings.Join(readme(t), "\n")
+	doc := strings.Join(docLines(t, "docs/action.md"), "\n")
 	for name, in := range action.Inputs {
 		def := "—"
 		if in.Default != "" {
 			def = "`" + in.Default + "`"
 		}
 		if row := "| `" + name + "` | " + def + " |"; !strings.Contains(doc, row) {
-			t.Errorf("the README's input table has no row starting %q", row)
+			t.Errorf("docs/action.md's input table has no row starting %q", row)
 		}
 	}
 	for name := range action.Outputs {
 		if row := "| `" + name + "` |"; !strings.Contains(doc, row) {
-			t.Errorf("the README's output table has no row for %q", name)
+			t.Errorf("docs/action.md's output table has no row for %q", name)
 		}
 	}
 }

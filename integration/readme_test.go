@@ -10,9 +10,13 @@ import (
 )
 
 // readme returns the README's lines.
-func readme(t *testing.T) []string {
+func readme(t *testing.T) []string { return docLines(t, "README.md") }
+
+// docLines returns the lines of a documentation file, named from the
+// repository's root (README.md, docs/act.md).
+func docLines(t *testing.T, name string) []string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(sourceRoot, "README.md"))
+	data, err := os.ReadFile(filepath.Join(sourceRoot, filepath.FromSlash(name)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,12 +24,24 @@ func readme(t *testing.T) []string {
 }
 
 // TestReadmeConsoleExamples runs every "$ pitstop inject ..." line of the
-// README's console blocks from the repository root and compares what it
-// prints with the lines shown under it, so the README cannot drift from
-// what the tool does.
+// console blocks in the README and under docs/ from the repository root
+// and compares what it prints with the lines shown under it, so the
+// documentation cannot drift from what the tool does. docs/modes.md has
+// its own test, below.
 func TestReadmeConsoleExamples(t *testing.T) {
-	if consoleBlocks(t, readme(t)) == 0 {
-		t.Fatal("the README has no console examples to check")
+	docs, err := filepath.Glob(filepath.Join(sourceRoot, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := consoleBlocks(t, readme(t))
+	for _, d := range docs {
+		if filepath.Base(d) == "modes.md" {
+			continue
+		}
+		ran += consoleBlocks(t, docLines(t, "docs/"+filepath.Base(d)))
+	}
+	if ran == 0 {
+		t.Fatal("the README and docs/ have no console examples to check")
 	}
 }
 

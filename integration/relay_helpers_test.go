@@ -25,10 +25,10 @@ import (
 )
 
 // The relay tests run a real OpenSSH sshd on 127.0.0.1 as the relay (a
-// bastion), configured the way the README's relay section says, and the
+// bastion), configured the way docs/bastion.md says, and the
 // real pitstop binary and ssh client around it.
 
-// readmeRelay is the relay setup the README's relay section gives: the
+// readmeRelay is the relay setup docs/bastion.md gives: the
 // sshd_config block, and the authorized_keys options of the agent's line
 // and of a user's line. The tests configure their sshd with exactly these,
 // so the walkthrough cannot drift from what was tested.
@@ -39,13 +39,13 @@ type readmeRelay struct {
 
 func readRelayReadme(t *testing.T) readmeRelay {
 	t.Helper()
-	lines := readme(t)
+	lines := docLines(t, "docs/bastion.md")
 	var r readmeRelay
 	in, block := false, ""
 	for _, line := range lines {
 		switch {
-		case strings.HasPrefix(line, "## "):
-			in = line == "## Reaching runners behind NAT: a relay"
+		case block == "" && strings.HasPrefix(line, "#"):
+			in = line == "# Your own OpenSSH bastion"
 		case !in:
 		case block == "" && strings.HasPrefix(line, "```"):
 			block = strings.TrimPrefix(line, "```")
@@ -60,13 +60,13 @@ func readRelayReadme(t *testing.T) readmeRelay {
 		}
 	}
 	if len(r.sshdConfig) < 2 || !strings.HasPrefix(r.sshdConfig[0], "Match User ") || r.agentOptions == "" || r.userOpt == "" {
-		t.Fatalf("the README's relay section lacks its sshd_config block or authorized_keys lines: %+v", r)
+		t.Fatalf("docs/bastion.md lacks its sshd_config block or authorized_keys lines: %+v", r)
 	}
 	return r
 }
 
 // socketUserOptions is the user's line without permitopen, which also
-// limits unix socket paths and cannot name one (the README says so).
+// limits unix socket paths and cannot name one (docs/bastion.md says so).
 func socketUserOptions(userOptions string) string {
 	return strings.Replace(userOptions, `permitopen="127.0.0.1:*",`, "", 1)
 }
@@ -122,7 +122,7 @@ type relayHost struct {
 	log     *testutil.Buffer
 }
 
-// startRelay starts sshd on a free port with the README's settings,
+// startRelay starts sshd on a free port with docs/bastion.md's settings,
 // authorizedKeys as root's authorized_keys, and extra config lines.
 func startRelay(t *testing.T, authorizedKeys []string, extra ...string) *relayHost {
 	t.Helper()
@@ -150,7 +150,7 @@ func startRelay(t *testing.T, authorizedKeys []string, extra ...string) *relayHo
 		"PasswordAuthentication no",
 		"KbdInteractiveAuthentication no",
 	}
-	// The README's block, for root instead of a dedicated user, with the
+	// docs/bastion.md's block, for root instead of a dedicated user, with the
 	// test's authorized_keys, and extra first (sshd takes the first value
 	// it reads for an option).
 	match := readRelayReadme(t).sshdConfig

@@ -9,16 +9,16 @@ import (
 	"time"
 )
 
-// TestActWalkthrough follows the README's "Debugging locally" walkthrough:
+// TestActWalkthrough follows the walkthrough in docs/act.md:
 // a small Go project whose CI is examples/go.yml, run with pitstop act and
 // paused after the build; the user lands in a shell in the workspace, with
 // the build's output there, and the job finishes after they leave.
 func TestActWalkthrough(t *testing.T) {
 	tool(t, "ssh", sshInstall)
-	// The command the README tells the reader to run, word for word.
+	// The command the walkthrough tells the reader to run, word for word.
 	const command = "pitstop act --job test --ssh-after-step 3 --action-source ~/pitstop"
-	if !strings.Contains(strings.Join(readme(t), "\n"), "\n"+command+"\n") {
-		t.Fatalf("the README's walkthrough no longer runs %q; update this test with it", command)
+	if !strings.Contains(strings.Join(docLines(t, "docs/act.md"), "\n"), "\n"+command+"\n") {
+		t.Fatalf("the walkthrough in docs/act.md no longer runs %q; update this test with it", command)
 	}
 	example, err := os.ReadFile(filepath.Join(sourceRoot, "examples", "go.yml"))
 	if err != nil {
