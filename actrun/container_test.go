@@ -139,3 +139,20 @@ func TestCheckDocker(t *testing.T) {
 		t.Errorf("ssh DOCKER_HOST: %v", err)
 	}
 }
+
+func TestGateSees(t *testing.T) {
+	var out strings.Builder
+	g := &gate{w: &out}
+	// A message split across writes, after more output than the gate keeps.
+	g.Write([]byte(strings.Repeat("x", 1000) + "[ci/build] Unable to "))
+	if g.saw("Unable to clone") {
+		t.Fatal("seen before it was written")
+	}
+	g.Write([]byte("clone https://github.com/pitstopci/pitstop refs/tags/v1\n"))
+	if !g.saw("Unable to clone") {
+		t.Error("a message split across writes was missed")
+	}
+	if !strings.HasSuffix(out.String(), "refs/tags/v1\n") || len(out.String()) != 1000+len("[ci/build] Unable to clone https://github.com/pitstopci/pitstop refs/tags/v1\n") {
+		t.Errorf("the output was not passed through as it was: %q", out.String())
+	}
+}

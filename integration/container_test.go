@@ -311,3 +311,86 @@ func TestActContainerNeedsDocker(t *testing.T) {
 		t.Errorf("act was run although Docker is missing:\n%s", out)
 	}
 }
+
+// TestActionInBusybox: the action's install path needs nothing from an
+// image but /bin/sh: in busybox (no bash, curl or libc), with no network,
+// install.sh takes a static pitstop by its path, agent.sh runs the agent
+// (which says that the job's container is only reachable from its
+// machine), and outputs.sh reads the ready file. A dynamically linked
+// build is refused with a message saying so.
+func TestActionInBusybox(t *testing.T) {
+	docker := dockerReady(t)
+	bins := t.TempDir()
+	build := exec.Command("go", "build", "-buildvcs=false", "-o", filepath.Join(bins, "pitstop"), "./cmd/pitstop")
+	build.Dir = sourceRoot
+	build.Env = withEnv(os.Environ(), map[string]string{"CGO_ENABLED": "0", "GOOS": "linux"})
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("static build: %v\n%s", err, out)
+	}
+	dynamic, err := os.ReadFile(pitstopBin) // built with cgo: needs glibc's loader
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bins, "pitstop-dynamic"), dynamic, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	action := filepath.Dir(filepath.Dir(actionCopy(t))) // DIR, holding agent/action/*.sh
+	key := strings.TrimSpace(newKeyPair(t, "me").public)
+
+	script := `set -u
+export GITHUB_OUTPUT=/tmp/out RUNNER_TEMP=/tmp
+PITSTOP_INSTALL=/bins/pitstop sh /action/agent/action/install.sh || { echo "install-failed"; exit 1; }
+bin=$(sed -n 's/^bin=//p' /tmp/out); state=$(sed -n 's/^state=//p' /tmp/out)
+PITSTOP_BIN=$bin PITSTOP_STATE=$state PITSTOP_LISTEN=127.0.0.1:0 PITSTOP_WAIT_TIMEOUT=1s \
+  PITSTOP_AUTHORIZED_KEYS="$KEY" PITSTOP_MIN_PERMISSION=write sh /action/agent/action/agent.sh
+echo "agent-exit=[$?]"
+PITSTOP_STATE=$state sh /action/agent/action/outputs.sh
+cat /tmp/out
+command -v bash curl wget >/dev/null 2>&1 && echo "has-more-than-sh" || true
+rm -f /tmp/out
+PITSTOP_INSTALL=/bins/pitstop-dynamic sh /action/agent/action/install.sh; echo "dynamic-exit=[$?]"
+`
+	cmd := exec.Command(docker, "run", "--rm", "--network", "none",
+		"-v", bins+":/bins:ro", "-v", action+":/action:ro", "-e", "KEY="+key,
+		imageBusybox, "sh", "-c", script)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker run: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"pitstop: using /bins/pitstop",
+		"runs in a container",
+		"agent-exit=[0]",
+		"ssh-command=ssh -p ",
+		"known-hosts=[127.0.0.1]:",
+		"a job container needs a static build (CGO_ENABLED=0)",
+		"dynamic-exit=[1]",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "has-more-than-sh") || strings.Contains(string(out), "install-failed") {
+		t.Errorf("unexpected:\n%s", out)
+	}
+}
+
+// TestActContainerInterrupted: Ctrl-C during the pause of a container job
+// cancels the job, and act's containers are gone when pitstop act ends.
+func TestActContainerInterrupted(t *testing.T) {
+	docker := dockerReady(t)
+	name := "ctr-interrupted"
+	e := newActRepo(t, map[string]string{".github/workflows/ci.yml": containerWorkflow(name, imageBusybox, "")})
+	r := e.start(t, "--job", "build", "--ssh-after-step", "1", "--wait-timeout", "3m", "--action-source", sourceRoot)
+	r.connectLine(t)
+	if err := r.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := r.wait(t, 3*time.Minute); code == 0 {
+		t.Errorf("pitstop act exited 0 after an interrupt, want the cancelled job's failure")
+	}
+	if strings.Contains(r.stderr.String(), "saw-file=") {
+		t.Errorf("the step after the pause ran although the job was cancelled")
+	}
+	noneLeft(t, docker, name)
+}
