@@ -23,7 +23,8 @@ job's result (0 when it succeeded).
 
 The pause is injected into a temporary copy of the workflow; your files are
 not changed. The job runs on this machine (act's host mode) unless --docker
-is given. Your public keys (~/.ssh/*.pub and the ssh-agent's) may log in,
+is given or the job has container:; those need Docker, and get a static
+pitstop built for the container (see docs/containers.md). Your public keys (~/.ssh/*.pub and the ssh-agent's) may log in,
 and the pause's host key is pinned for you.
 
 On a terminal, pitstop act connects you itself. Otherwise (or with
