@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +52,7 @@ func readJobSpec(src []byte, job string) jobSpec {
 	for id := range j.Services {
 		spec.Services = append(spec.Services, id)
 	}
+	sort.Strings(spec.Services)
 	return spec
 }
 

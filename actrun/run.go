@@ -148,6 +148,9 @@ func Run(ctx context.Context, o Options) (int, error) {
 			actionDir = ctr.actionDir
 		}
 	}
+	if ctr == nil && len(spec.Services) > 0 {
+		fmt.Fprintf(o.Stderr, "pitstop: the job's services (%s) run only in Docker; on this machine act does not start them. Add --docker to have them\n", strings.Join(spec.Services, ", "))
+	}
 	localRepo := ""
 	if actionDir != "" {
 		if localRepo, err = localRepository(o.Uses, actionDir); err != nil {

@@ -266,6 +266,11 @@ func TestActServices(t *testing.T) {
 
 	pauseSession(t, e, line)
 	jobWentOn(t, r)
+	// act's first run would have asked which images to use (and died on
+	// the closed stdin); pitstop act answered with act's default.
+	if !strings.Contains(r.stderr.String(), "using act's default") {
+		t.Errorf("pitstop act did not say which images it chose for act")
+	}
 	noneLeft(t, docker, name)
 }
 
@@ -391,6 +396,26 @@ func TestActContainerInterrupted(t *testing.T) {
 	}
 	if strings.Contains(r.stderr.String(), "saw-file=") {
 		t.Errorf("the step after the pause ran although the job was cancelled")
+	}
+	noneLeft(t, docker, name)
+}
+
+// TestActContainerJobFails: when a container job fails after the pause,
+// pitstop act exits with the failure and act's containers are still gone
+// (act keeps them on failure unless told otherwise).
+func TestActContainerJobFails(t *testing.T) {
+	docker := dockerReady(t)
+	name := "ctr-fails"
+	wf := strings.Replace(containerWorkflow(name, imageBusybox, ""),
+		`echo "saw-artifact=[$(cat artifact.txt)]"`, `echo "saw-artifact=[$(cat artifact.txt)]"; exit 3`, 1)
+	e := newActRepo(t, map[string]string{".github/workflows/ci.yml": wf})
+	r := e.start(t, "--job", "build", "--ssh-after-step", "1", "--wait-timeout", "2s", "--action-source", sourceRoot)
+	r.connectLine(t)
+	if code := r.wait(t, 3*time.Minute); code == 0 {
+		t.Errorf("pitstop act exited 0, want the failed job's status")
+	}
+	if !strings.Contains(r.stderr.String(), "saw-artifact=[made-in-step-1]") || !strings.Contains(r.stderr.String(), "Job failed") {
+		t.Errorf("the job did not go on past the pause to fail")
 	}
 	noneLeft(t, docker, name)
 }

@@ -19,11 +19,13 @@ set -- agent --ready-file "${PITSTOP_READY_FILE:-$PITSTOP_STATE/ready.json}"
 
 # authorized-users: spaces, commas and newlines all separate names. The
 # unquoted expansion splits on IFS; with globbing off (set -f) a "*" stays
-# a name instead of becoming the names of the files here.
+# a name instead of becoming the names of the files here. Two commas in a
+# row make an empty field, which is no name.
 set -f
 oldifs="$IFS"
 IFS=" ,	$nl"
 for user in ${PITSTOP_AUTHORIZED_USERS:-}; do
+	[ -n "$user" ] || continue
 	set -- "$@" --github-user "$user"
 done
 IFS="$oldifs"
