@@ -72,8 +72,14 @@ type actConfig struct {
 	Labels    []string // runs-on labels to run on the host (host mode)
 	Docker    bool     // leave the platforms to act and the user's .actrc
 	LocalRepo string   // "owner/repo@ref=DIR" for --local-repository, or ""
-	MountDir  string   // Docker mode: a directory the job must share with us
 	Extra     []string // the user's own act arguments, last so they win
+
+	// In Docker: options for the job's container (--container-options,
+	// which act reads for jobs without container:), the -P act gets when
+	// nothing configures one, and whether containers are involved at all.
+	ContainerOptions string
+	Platforms        []string
+	Containers       bool
 }
 
 // args builds act's argument list. The user's extra arguments come last:
@@ -98,13 +104,20 @@ func (c actConfig) args() []string {
 			// "-self-hosted" is act's name for "run on this machine".
 			args = append(args, "-P", l+"=-self-hosted")
 		}
-	} else if c.MountDir != "" {
-		// The agent writes its ready file here; in a container it must be
-		// the same path as on the host.
-		args = append(args, "--container-options", "-v "+c.MountDir+":"+c.MountDir)
+	} else if c.ContainerOptions != "" {
+		args = append(args, "--container-options", c.ContainerOptions)
 	}
 	if c.LocalRepo != "" {
 		args = append(args, "--local-repository", c.LocalRepo)
+	}
+	for _, p := range c.Platforms {
+		args = append(args, "-P", p)
+	}
+	if c.Containers {
+		// Images already here are used as they are (act pulls only the
+		// missing ones), and act removes the job's containers also when
+		// the job fails or is cancelled, not only when it succeeds.
+		args = append(args, "--pull=false", "--rm")
 	}
 	return append(args, c.Extra...)
 }

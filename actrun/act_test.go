@@ -13,8 +13,9 @@ func TestActArgs(t *testing.T) {
 		Job:       "build",
 		Labels:    []string{"ubuntu-latest", "self-hosted", "ubuntu-latest"},
 		LocalRepo: "pitstopci/pitstop@v1=/src/pitstop",
-		MountDir:  "/tmp/p", // only used with Docker
 		Extra:     []string{"pull_request", "-P", "ubuntu-latest=-self-hosted"},
+		// Only used with Docker:
+		ContainerOptions: "-v /tmp/p:/tmp/p",
 	}
 	want := []string{
 		"-W", "/tmp/p/ci.yml", "-C", "/src/app", "-j", "build", "--rm",
@@ -30,12 +31,31 @@ func TestActArgs(t *testing.T) {
 	docker.Docker = true
 	docker.LocalRepo = ""
 	docker.Extra = nil
+	docker.Containers = true
+	docker.Platforms = []string{"ubuntu-latest=img"}
 	want = []string{
 		"-W", "/tmp/p/ci.yml", "-C", "/src/app", "-j", "build", "--rm",
 		"--container-options", "-v /tmp/p:/tmp/p",
+		"-P", "ubuntu-latest=img",
+		"--pull=false", "--rm",
 	}
 	if got := docker.args(); !reflect.DeepEqual(got, want) {
 		t.Errorf("docker mode:\n got %q\nwant %q", got, want)
+	}
+
+	// A container: job in host mode: the platforms stay on this machine
+	// (act ignores them for such a job), containers are not pulled.
+	ctr := host
+	ctr.Extra = nil
+	ctr.Containers = true
+	want = []string{
+		"-W", "/tmp/p/ci.yml", "-C", "/src/app", "-j", "build",
+		"-P", "self-hosted=-self-hosted", "-P", "ubuntu-latest=-self-hosted",
+		"--local-repository", "pitstopci/pitstop@v1=/src/pitstop",
+		"--pull=false", "--rm",
+	}
+	if got := ctr.args(); !reflect.DeepEqual(got, want) {
+		t.Errorf("container job in host mode:\n got %q\nwant %q", got, want)
 	}
 }
 

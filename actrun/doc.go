@@ -26,4 +26,14 @@
 //   - a first interrupt cancels the job: steps whose if: is false once the
 //     run is cancelled (the pause's `!cancelled()`) are killed and
 //     `if: always()` steps still run; a second interrupt kills everything.
+//
+// And in Docker (a job with container:, or --docker; see container.go):
+//   - without any -P (flag or actrc), act asks which images to use on a
+//     terminal and dies with EOF otherwise;
+//   - --container-options applies only to jobs without container:, whose
+//     own container.options act uses instead;
+//   - job containers use the host's network unless the job has services,
+//     which get a network of its own;
+//   - --pull=false pulls only missing images; --rm also removes the
+//     containers, volumes and network of a failed or cancelled job.
 package actrun

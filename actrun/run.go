@@ -147,14 +147,9 @@ func Run(ctx context.Context, o Options) (int, error) {
 			return 0, err
 		}
 	}
-	localRepo, err := o.localRepository()
+	source, err := o.actionSource()
 	if err != nil {
 		return 0, err
-	}
-	if o.AgentBinary == "" && localRepo != "" && !o.Docker {
-		if exe, err := os.Executable(); err == nil {
-			o.AgentBinary = exe
-		}
 	}
 
 	tmp, err := os.MkdirTemp("", "pitstop-act-")
@@ -168,9 +163,52 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	injected, job, labels, err := o.inject(workflow, readyFile, keys, matrix)
+	// A job with container:, or any job with --docker, runs in Docker;
+	// the pause then needs a static binary and a directory shared with
+	// the job's container (see container.go).
+	spec := o.jobSpec(workflow)
+	pause := pauseInputs{listen: HostListen, readyFile: readyFile}
+	var ctr *containerSetup
+	actionDir := source
+	if o.Docker || spec.Image != "" {
+		if ctr, err = o.setupContainer(tmp, spec, source); err != nil {
+			return 0, err
+		}
+		pause = ctr.pause
+		readyFile = ctr.pause.readyFile
+		if ctr.actionDir != "" {
+			actionDir = ctr.actionDir
+		}
+	}
+	if ctr == nil && len(spec.Services) > 0 {
+		fmt.Fprintf(o.Stderr, "pitstop: the job's services (%s) run only in Docker; on this machine act does not start them. Add --docker to have them\n", strings.Join(spec.Services, ", "))
+	}
+	localRepo := ""
+	if actionDir != "" {
+		if localRepo, err = localRepository(o.Uses, actionDir); err != nil {
+			return 0, err
+		}
+	}
+	// On this machine the pause runs this very binary (or AgentBinary):
+	// no Go build in the step. The released action, fetched by act when
+	// there is no local source, installs its own release instead.
+	if ctr == nil && localRepo != "" {
+		pause.install = o.AgentBinary
+		if pause.install == "" {
+			if exe, err := os.Executable(); err == nil {
+				pause.install = exe
+			}
+		}
+	}
+
+	injected, job, labels, err := o.inject(workflow, pause, keys, matrix)
 	if err != nil {
 		return 0, err
+	}
+	if ctr != nil && spec.Image != "" {
+		if injected, err = withContainerOptions(injected, job, ctr.options); err != nil {
+			return 0, fmt.Errorf("give the job's container pitstop's directory: %w", err)
+		}
 	}
 	// The copy keeps the file's name: act names the workflow after it when
 	// it has no name:, and prefixes every log line with that.
@@ -192,15 +230,22 @@ func Run(ctx context.Context, o Options) (int, error) {
 		// act's own filter, KEY:VALUE; it may be given more than once.
 		cfg.Extra = append([]string{"--matrix", m.Key + ":" + m.Value}, cfg.Extra...)
 	}
-	if o.Docker {
-		cfg.MountDir = tmp
+	if ctr != nil {
+		ctr.configure(&cfg)
 	}
 	if localRepo == "" {
 		fmt.Fprintf(o.Stderr, "pitstop: no pitstop source found (--action-source); act fetches %s\n", o.Uses)
 	}
 	r := &run{o: o, tmp: tmp, readyFile: readyFile, out: &gate{w: o.Stderr}, job: job, jobIf: jobIf(injected, job)}
 	r.log = &actLog{next: r.out, noColor: o.NoColor}
-	return r.act(ctx, act, cfg.args())
+	code, err := r.act(ctx, act, cfg.args())
+	if ctr != nil {
+		removeContainers(o.Env, ctr.label, o.Stderr)
+	}
+	if localRepo == "" && r.out.saw("Unable to clone") {
+		fmt.Fprintf(o.Stderr, "pitstop: act could not fetch %s (offline?); point pitstop act at a pitstop source tree with --action-source DIR\n", o.Uses)
+	}
+	return code, err
 }
 
 func (o *Options) defaults() error {
@@ -234,9 +279,10 @@ func (o *Options) defaults() error {
 	return nil
 }
 
-// localRepository decides where act finds the action: the source given,
-// else a checkout around the working directory or the running binary.
-func (o *Options) localRepository() (string, error) {
+// actionSource decides where act finds the action: the source given,
+// else a checkout around the working directory or the running binary, else
+// "" (act fetches it).
+func (o *Options) actionSource() (string, error) {
 	src := o.ActionSource
 	if src != "" {
 		abs, err := filepath.Abs(src)
@@ -257,16 +303,13 @@ func (o *Options) localRepository() (string, error) {
 				src = FindSource(filepath.Dir(exe))
 			}
 		}
-		if src == "" {
-			return "", nil
-		}
 	}
-	return localRepository(o.Uses, src)
+	return src, nil
 }
 
 // inject returns the workflow with the pause inserted, the job it is in,
 // and that job's literal runs-on labels. Injector warnings go to Stderr.
-func (o *Options) inject(workflow, readyFile string, keys []byte, matrix []injector.Input) ([]byte, string, []string, error) {
+func (o *Options) inject(workflow string, pause pauseInputs, keys []byte, matrix []injector.Input) ([]byte, string, []string, error) {
 	src, err := workflows.ReadFile(workflow)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, "", nil, fmt.Errorf("%s: no such file", workflow)
@@ -275,8 +318,8 @@ func (o *Options) inject(workflow, readyFile string, keys []byte, matrix []injec
 		return nil, "", nil, err
 	}
 	with := []injector.Input{
-		{Key: "listen", Value: HostListen},
-		{Key: "ready-file", Value: readyFile},
+		{Key: "listen", Value: pause.listen},
+		{Key: "ready-file", Value: pause.readyFile},
 		{Key: "authorized-keys", Value: strings.TrimSpace(string(keys))},
 	}
 	if o.WaitTimeout > 0 {
@@ -285,8 +328,8 @@ func (o *Options) inject(workflow, readyFile string, keys []byte, matrix []injec
 	if o.MaxDuration > 0 {
 		with = append(with, injector.Input{Key: "max-duration", Value: o.MaxDuration.String()})
 	}
-	if o.AgentBinary != "" && !hasInput(o.With, "install") {
-		with = append(with, injector.Input{Key: "install", Value: o.AgentBinary})
+	if pause.install != "" && !hasInput(o.With, "install") {
+		with = append(with, injector.Input{Key: "install", Value: pause.install})
 	}
 	with = append(with, o.With...)
 	// Messages name the file as the user would: relative to where pitstop
@@ -546,15 +589,41 @@ type gate struct {
 	w    io.Writer
 	held bool
 	buf  bytes.Buffer
+	// What act said that pitstop act explains afterwards (watched), and
+	// the end of the output so far, for a message split across writes.
+	seen map[string]bool
+	tail []byte
 }
+
+// watched are messages of act's that pitstop act adds a hint to.
+var watched = []string{"Unable to clone"}
 
 func (g *gate) Write(p []byte) (int, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.tail = append(g.tail, p...)
+	for _, w := range watched {
+		if bytes.Contains(g.tail, []byte(w)) {
+			if g.seen == nil {
+				g.seen = map[string]bool{}
+			}
+			g.seen[w] = true
+		}
+	}
+	if n := len(g.tail); n > 256 {
+		g.tail = append(g.tail[:0], g.tail[n-256:]...)
+	}
 	if g.held {
 		return g.buf.Write(p)
 	}
 	return g.w.Write(p)
+}
+
+// saw reports whether act printed one of the watched messages.
+func (g *gate) saw(msg string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.seen[msg]
 }
 
 func (g *gate) printf(format string, args ...any) {

@@ -120,3 +120,14 @@ func lookPath(prog string, env []string) string {
 	}
 	return ""
 }
+
+// inContainer reports whether the agent runs in a container (a job's
+// `container:`): Docker and Podman leave a marker file at the root.
+func inContainer() bool {
+	for _, f := range []string{"/.dockerenv", "/run/.containerenv"} {
+		if _, err := os.Stat(f); err == nil {
+			return true
+		}
+	}
+	return false
+}

@@ -149,6 +149,13 @@ func writeReady(path string, r Ready) error {
 		return fmt.Errorf("write ready file: %w", err)
 	}
 	defer os.Remove(tmp.Name())
+	// Readable by all: it holds nothing secret (the address and the public
+	// host key), and in a job container the agent may run as root while
+	// the tool that reads it (pitstop act) runs as the user outside.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write ready file: %w", err)
+	}
 	if _, err := tmp.Write(append(data, '\n')); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write ready file: %w", err)

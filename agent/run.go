@@ -90,6 +90,13 @@ func Run(ctx context.Context, cfg Config) error {
 	// Deferred, so it runs after the server's shutdown: the users'
 	// connections run through the relay connection.
 	defer rl.close()
+	if cfg.Relay == nil && plan.platform != platformAct && inContainer() {
+		// pitstop act connects from the machine that runs the container,
+		// which reaches its network; nobody else does.
+		log.Warn().Msg("this job runs in a container: the address below is on the container's network, which only the runner's machine reaches. " +
+			"To connect from elsewhere use a relay (input relay; on GitHub-hosted runners there is no other way in), " +
+			"or on a self-hosted runner publish the port: container options -p PORT:PORT with listen 0.0.0.0:PORT")
+	}
 
 	s := newServer(cfg, log, ring, signer)
 	s.audit = audit

@@ -239,9 +239,9 @@ func TestActionInstallPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ install, want string }{
-		{"/no/such/pitstop", `input install is "/no/such/pitstop", which is not an executable file on this runner`},
-		{other, other + " (input install) does not run as pitstop here"},
-		{"binary", `input install is "binary"; valid values: auto, release, source, or the path of a pitstop binary`},
+		{"/no/such/pitstop", `input install names /no/such/pitstop, which is not a file here`},
+		{other, other + " does not run here"},
+		{"binary", `input install is "binary"; valid values: auto, release, source, or the absolute path of a pitstop binary`},
 	} {
 		out, err, _ := runScript(t, filepath.Join(action, "install.sh"), map[string]string{"PITSTOP_INSTALL": tc.install, "PATH": "/usr/bin:/bin"})
 		if err == nil || !strings.Contains(out, tc.want) {

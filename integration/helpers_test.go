@@ -192,7 +192,9 @@ func runScript(t *testing.T, script string, env map[string]string) (string, erro
 			outer = append(outer, kv)
 		}
 	}
-	cmd := exec.Command(tool(t, "bash", "apt-get install bash"), script)
+	// sh, as action.yml runs them: the scripts must do with POSIX sh, which
+	// is all a job container may have.
+	cmd := exec.Command(tool(t, "sh", "apt-get install dash"), script)
 	cmd.Env = withEnv(outer, base)
 	out, err := cmd.CombinedOutput()
 	got := map[string]string{}

@@ -1,6 +1,7 @@
-#!/usr/bin/env bash
+#!/bin/sh
 # Sourced by agent.sh for `detached: true`: starts the agent in the
 # background and returns once it listens, so the job goes on at once.
+# POSIX sh, like agent.sh: in a job container there may be no bash.
 #
 # Why a background process is enough: GitHub's runner leaves processes a
 # step started running until the job ends (then it kills orphans), and so
@@ -13,33 +14,36 @@
 
 # start_detached BIN STATE READY ARGS...
 start_detached() {
-	local bin="$1" state="$2" ready="$3"
+	d_bin="$1" d_state="$2" d_ready="$3"
 	shift 3
-	local log="$state/agent.log"
+	d_log="$d_state/agent.log"
 	# A stale ready file from an earlier start must not be taken as ours.
-	rm -f "$ready"
-	local launch=()
-	command -v setsid >/dev/null 2>&1 && launch=(setsid)
-	${launch[@]+"${launch[@]}"} "$bin" "$@" --detached --watch-pid "$PPID" </dev/null >"$log" 2>&1 &
-	local pid=$!
-	while [[ ! -s $ready ]]; do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			cat "$log"
-			local code=0
-			wait "$pid" || code=$?
-			echo "::error title=pitstop::the detached pause did not start (exit status $code)"
-			return "$code"
+	rm -f "$d_ready"
+	if command -v setsid >/dev/null 2>&1; then
+		setsid "$d_bin" "$@" --detached --watch-pid "$PPID" </dev/null >"$d_log" 2>&1 &
+	else
+		"$d_bin" "$@" --detached --watch-pid "$PPID" </dev/null >"$d_log" 2>&1 &
+	fi
+	d_pid=$!
+	while [ ! -s "$d_ready" ]; do
+		if ! kill -0 "$d_pid" 2>/dev/null; then
+			cat "$d_log"
+			d_code=0
+			wait "$d_pid" || d_code=$?
+			echo "::error title=pitstop::the detached pause did not start (exit status $d_code)"
+			return "$d_code"
 		fi
 		sleep 0.1
 	done
 	# The end-of-job step finds the agent through this directory.
-	[[ $ready != "$state/ready.json" ]] && cp "$ready" "$state/ready.json"
+	if [ "$d_ready" != "$d_state/ready.json" ]; then
+		cp "$d_ready" "$d_state/ready.json"
+	fi
 	# Show what the agent said so far (who may log in, how to connect);
 	# the end-of-job step shows the rest from this offset on.
-	local size
-	size=$(wc -c <"$log")
-	head -c "$size" "$log"
-	echo "$size" >"$log.offset"
-	echo "pitstop: the pause runs in the background (pid $pid); the job goes on."
+	d_size=$(wc -c <"$d_log" | tr -d ' ')
+	head -c "$d_size" "$d_log"
+	echo "$d_size" >"$d_log.offset"
+	echo "pitstop: the pause runs in the background (pid $d_pid); the job goes on."
 	return 0
 }

@@ -1,49 +1,47 @@
-#!/usr/bin/env bash
+#!/bin/sh
 # Puts a pitstop binary for this runner into a fresh directory under
 # RUNNER_TEMP and reports it as the step outputs `bin` and `state`.
 #
-# Two ways, chosen by PITSTOP_INSTALL (auto|release|source):
+# POSIX sh, not bash: in a job that runs in a container (`container:`) the
+# action's steps run inside that container, which may have nothing but
+# /bin/sh (busybox, distroless-like images). The binary is static, so it
+# runs there too.
+#
+# The ways, chosen by PITSTOP_INSTALL (auto|release|source|PATH):
 #   release  download the build pinned in this ref (release + checksums.txt
 #            next to this script) and run it only if its SHA-256 matches;
 #   source   build the action's own source with a Go toolchain from PATH or
-#            from the runner's tool cache.
+#            from the runner's tool cache;
+#   /PATH    an absolute path: use that pitstop binary as it is (pitstop act
+#            passes the one it runs with, shared into the job's container).
 # auto takes the release when this ref pins one for this OS/arch and falls
 # back to source when the download fails. A checksum mismatch never falls
 # back: it means the file is not what was released, and the step fails.
-# A path (it holds a "/") names a pitstop binary already on this machine,
-# which is copied: `pitstop act` passes itself, so that a run on a cold Go
-# cache does not spend most of a minute building the agent.
 #
 # Nothing here writes to GITHUB_PATH or GITHUB_ENV: the job is being
 # debugged as it is, so its PATH, GOROOT and GOFLAGS stay the user's.
-set -euo pipefail
+set -eu
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+here="$(cd "$(dirname "$0")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
 mode="${PITSTOP_INSTALL:-auto}"
 
-# Seconds with millisecond precision where the shell can tell (bash 5);
-# whole seconds otherwise (the bash 3.2 of macOS).
+# Seconds with millisecond precision where date can tell (GNU date),
+# whole seconds otherwise (busybox, macOS).
 now() {
-	if [[ -n ${EPOCHREALTIME:-} ]]; then
-		printf '%s' "${EPOCHREALTIME/,/.}"
-	else
-		date +%s
-	fi
+	t="$(date +%s.%N 2>/dev/null || true)"
+	case "$t" in
+	*N* | "") date +%s ;;
+	*) printf '%s' "$t" ;;
+	esac
 }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
 started="$(now)"
 
 case "$mode" in
-auto | release | source) ;;
-*/*)
-	if [[ ! -f $mode || ! -x $mode ]]; then
-		echo "::error title=pitstop::input install is \"$mode\", which is not an executable file on this runner"
-		exit 1
-	fi
-	;;
+auto | release | source | /*) ;;
 *)
-	echo "::error title=pitstop::input install is \"$mode\"; valid values: auto, release, source, or the path of a pitstop binary"
+	echo "::error title=pitstop::input install is \"$mode\"; valid values: auto, release, source, or the absolute path of a pitstop binary"
 	exit 1
 	;;
 esac
@@ -60,7 +58,7 @@ ARM64 | arm64 | aarch64) goarch=arm64 cachearch=arm64 ;;
 *) goarch="" cachearch="" ;;
 esac
 exe=""
-[[ $goos == windows ]] && exe=".exe"
+[ "$goos" = windows ] && exe=".exe"
 
 state="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/pitstop.XXXXXX")"
 # The agent puts the directory of its own binary first on the sessions'
@@ -76,20 +74,35 @@ sha256() {
 	fi
 }
 
+# fetch URL FILE downloads with curl, else wget (busybox has one), so that
+# an image without curl can still install a release.
+fetch() {
+	if command -v curl >/dev/null 2>&1; then
+		curl -fsSL --proto '=https,file' --retry 3 --connect-timeout 10 -o "$2" "$1"
+	elif command -v wget >/dev/null 2>&1; then
+		case "$1" in
+		https://*) wget -q -O "$2" "$1" ;;
+		*) return 1 ;; # wget has no --proto: only https leaves the runner
+		esac
+	else
+		echo "::warning title=pitstop::neither curl nor wget is installed to download pitstop"
+		return 1
+	fi
+}
+
 # install_release prints nothing and returns 1 when this ref pins no build
 # for this platform or the download fails (a fallback is still possible);
 # it exits the script on a checksum mismatch.
 install_release() {
-	local release="$here/release" sums="$here/checksums.txt"
-	[[ -f $release && -f $sums && -n $goos && -n $goarch ]] || return 1
-	local version repository archive want url
+	release="$here/release" sums="$here/checksums.txt"
+	[ -f "$release" ] && [ -f "$sums" ] && [ -n "$goos" ] && [ -n "$goarch" ] || return 1
 	version="$(sed -n 's/^version=//p' "$release")"
 	repository="$(sed -n 's/^repository=//p' "$release")"
-	[[ -n $version && -n $repository ]] || return 1
+	[ -n "$version" ] && [ -n "$repository" ] || return 1
 	archive="pitstop_${version#v}_${goos}_${goarch}.tar.gz"
-	[[ $goos == windows ]] && archive="pitstop_${version#v}_${goos}_${goarch}.zip"
+	[ "$goos" = windows ] && archive="pitstop_${version#v}_${goos}_${goarch}.zip"
 	want="$(awk -v f="$archive" '$2 == f || $2 == "*" f { print $1 }' "$sums")"
-	[[ -n $want ]] || return 1
+	[ -n "$want" ] || return 1
 
 	# PITSTOP_DOWNLOAD_URL points at a mirror of the release files (a
 	# GitHub Enterprise Server without access to github.com, or tests).
@@ -97,18 +110,17 @@ install_release() {
 	# the checksum pinned in this ref.
 	url="${PITSTOP_DOWNLOAD_URL:-https://github.com/$repository/releases/download/$version}/$archive"
 	echo "pitstop: downloading $url"
-	if ! curl -fsSL --proto '=https,file' --retry 3 --connect-timeout 10 -o "$state/$archive" "$url"; then
+	if ! fetch "$url" "$state/$archive"; then
 		echo "::warning title=pitstop::could not download $url"
 		return 1
 	fi
-	local got
 	got="$(sha256 "$state/$archive")"
-	if [[ $got != "$want" ]]; then
+	if [ "$got" != "$want" ]; then
 		rm -f "$state/$archive"
 		echo "::error title=pitstop::checksum mismatch for $archive: got $got, this action pins $want; refusing to run it"
 		exit 1
 	fi
-	if [[ $goos == windows ]]; then
+	if [ "$goos" = windows ]; then
 		unzip -q -o "$state/$archive" "pitstop$exe" -d "$state/bin"
 	else
 		tar -xzf "$state/$archive" -C "$state/bin" pitstop
@@ -125,17 +137,17 @@ find_go() {
 		command -v go
 		return 0
 	fi
-	local cache="${RUNNER_TOOL_CACHE:-${AGENT_TOOLSDIRECTORY:-}}" found=""
-	if [[ -n $cache && -n $cachearch && -d $cache/go ]]; then
+	cache="${RUNNER_TOOL_CACHE:-${AGENT_TOOLSDIRECTORY:-}}" found=""
+	if [ -n "$cache" ] && [ -n "$cachearch" ] && [ -d "$cache/go" ]; then
 		found="$(ls -d "$cache"/go/*/"$cachearch"/bin/go"$exe" 2>/dev/null | sort -V | tail -n 1 || true)"
 	fi
-	[[ -n $found ]] || return 1
+	[ -n "$found" ] || return 1
 	printf '%s\n' "$found"
 }
 
 install_source() {
-	local go cache="${RUNNER_TOOL_CACHE:-}"
-	[[ -n $cache ]] || cache="the runner's tool cache"
+	cache="${RUNNER_TOOL_CACHE:-}"
+	[ -n "$cache" ] || cache="the runner's tool cache"
 	if ! go="$(find_go)"; then
 		echo "::error title=pitstop::no released build is pinned for this ref and no Go toolchain was found on PATH or in $cache; add actions/setup-go before this step, or use a released ref such as pitstopci/pitstop/agent@v1"
 		exit 1
@@ -160,21 +172,25 @@ install_source() {
 	echo "pitstop: built from source in $(since "$started")"
 }
 
-# install_path copies the binary rather than running it in place: the
-# agent puts its own directory first on the sessions' PATH, which must
-# hold pitstop alone.
-install_path() {
-	cp "$mode" "$bin"
-	chmod 755 "$bin"
-	if ! "$bin" version >/dev/null; then
-		echo "::error title=pitstop::$mode (input install) does not run as pitstop here"
+# install_file copies a binary the caller already has (pitstop act's own,
+# shared into the job's container) and checks that it runs here: a
+# dynamically linked build would fail only later, with a confusing
+# "not found" from the kernel.
+install_file() {
+	if [ ! -f "$mode" ]; then
+		echo "::error title=pitstop::input install names $mode, which is not a file here; in a job container it must be a path inside the container"
 		exit 1
 	fi
-	echo "pitstop: using $mode in $(since "$started")"
+	cp "$mode" "$bin"
+	chmod 755 "$bin"
+	if ! out="$("$bin" version 2>&1)"; then
+		echo "::error title=pitstop::$mode does not run here ($out); a job container needs a static build (CGO_ENABLED=0)"
+		exit 1
+	fi
+	echo "pitstop: using $mode ($out, sha256 $(sha256 "$bin"))"
 }
 
 case "$mode" in
-*/*) install_path ;;
 release)
 	if ! install_release; then
 		echo "::error title=pitstop::install is \"release\" but no verified build could be installed for ${goos:-this OS}/${goarch:-this architecture}"
@@ -183,6 +199,7 @@ release)
 	;;
 source) install_source ;;
 auto) install_release || install_source ;;
+/*) install_file ;;
 esac
 
 {

@@ -1,16 +1,16 @@
-#!/usr/bin/env bash
+#!/bin/sh
 # Copies what the agent wrote to its ready file into the action's outputs.
 # The agent holds the step until the pause is over, so the outputs are
 # there for later steps (a job summary, a notification) rather than for
-# connecting.
-set -euo pipefail
+# connecting. POSIX sh (see install.sh).
+set -eu
 
 # state first: the end-of-job step of a detached pause needs it even when
 # the agent did not start (it then says so and holds nothing).
 echo "state=${PITSTOP_STATE:?}" >>"$GITHUB_OUTPUT"
 
 ready="${PITSTOP_READY_FILE:-${PITSTOP_STATE:?}/ready.json}"
-if [[ ! -s $ready ]]; then
+if [ ! -s "$ready" ]; then
 	echo "pitstop: no ready file at $ready (the agent did not start listening); no outputs"
 	exit 0
 fi

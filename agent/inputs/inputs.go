@@ -45,7 +45,7 @@ var enums = map[string][]string{
 // does not show it: an empty default lets the agent choose by mode.
 var durations = map[string]bool{"wait-timeout": true}
 
-// paths are the enum inputs that also take a path (holding a "/").
+// paths are the enum inputs that also take an absolute path.
 var paths = map[string]bool{"install": true}
 
 var all = sync.OnceValues(func() ([]Input, error) { return parse(agent.ActionYAML) })
@@ -120,12 +120,12 @@ func Check(with []injector.Input) error {
 // words in enums.
 func badValue(in Input, value string) string {
 	if words, ok := enums[in.Name]; ok {
-		if slices.Contains(words, value) || paths[in.Name] && strings.Contains(value, "/") {
+		if slices.Contains(words, value) || paths[in.Name] && strings.HasPrefix(value, "/") {
 			return ""
 		}
 		also := ""
 		if paths[in.Name] {
-			also = ", or the path of a pitstop binary"
+			also = ", or the absolute path of a pitstop binary"
 		}
 		return fmt.Sprintf("want one of %s%s", strings.Join(words, ", "), also)
 	}

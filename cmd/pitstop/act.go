@@ -32,11 +32,13 @@ default), only if it failed (--hold failure), or not at all (--hold never).
 
 The pause is injected into a temporary copy of the workflow; your files are
 not changed. The job runs on this machine (act's host mode) unless --docker
-is given, in act's copy of the repository: edits made in the session do
-not reach your checkout, and the copy is deleted when the job ends. Your
-public keys (~/.ssh/*.pub and the ssh-agent's) may log in, and the pause's
-host key is pinned for you. If the job ends without reaching the pause,
-pitstop act says why and exits non-zero.
+is given or the job has container:; those need Docker, and get a static
+pitstop built for the container (see docs/containers.md). The job works in
+act's copy of the repository: edits made in the session do not reach your
+checkout, and the copy is deleted when the job ends. Your public keys
+(~/.ssh/*.pub and the ssh-agent's) may log in, and the pause's host key is
+pinned for you. If the job ends without reaching the pause, pitstop act
+says why and exits non-zero.
 
 On a terminal, pitstop act connects you itself. Otherwise (or with
 --no-connect) it prints the command to connect on stdout, one line starting

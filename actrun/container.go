@@ -1,0 +1,366 @@
+package actrun
+
+import (
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// dockerOptions are the docker run options pitstop act adds to the job's
+// container: its shared directory, at the same path inside, and a label
+// that finds the container again for cleaning up.
+func dockerOptions(share, label string) string {
+	return "-v " + shellQuote(share+":"+share) + " --label " + shellQuote(label)
+}
+
+// platformsConfigured reports whether act will get a -P from its
+// configuration files (the places act reads, in its order) or from args.
+// Without one, act asks on its first run which images to use, a question
+// that reads from a terminal pitstop act does not give it.
+func platformsConfigured(env []string, args []string) bool {
+	for _, a := range args {
+		if a == "-P" || a == "--platform" || strings.HasPrefix(a, "-P") || strings.HasPrefix(a, "--platform=") {
+			return true
+		}
+	}
+	var files []string
+	home := lookup(env, "HOME")
+	if x := lookup(env, "XDG_CONFIG_HOME"); x != "" {
+		files = append(files, filepath.Join(x, "act", "actrc"))
+	} else if home != "" {
+		if runtime.GOOS == "darwin" {
+			files = append(files, filepath.Join(home, "Library", "Application Support", "act", "actrc"))
+		}
+		files = append(files, filepath.Join(home, ".config", "act", "actrc"))
+	}
+	if home != "" {
+		files = append(files, filepath.Join(home, ".actrc"))
+	}
+	files = append(files, ".actrc")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimSpace(line)
+			if strings.HasPrefix(line, "-P") || strings.HasPrefix(line, "--platform") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// defaultPlatforms are the images act's first-run question offers as its
+// default ("Medium"), for the runs-on labels it maps.
+var defaultPlatforms = []string{
+	"ubuntu-latest=catthehacker/ubuntu:act-latest",
+	"ubuntu-24.04=catthehacker/ubuntu:act-24.04",
+	"ubuntu-22.04=catthehacker/ubuntu:act-22.04",
+	"ubuntu-20.04=catthehacker/ubuntu:act-20.04",
+}
+
+// errNoDocker is wrapped by checkDocker's error.
+var errNoDocker = errors.New("no Docker daemon answers")
+
+// checkDocker tells whether a Docker daemon answers where act will look:
+// DOCKER_HOST, else the usual sockets. A remote or unusual DOCKER_HOST is
+// left to act.
+func checkDocker(env []string) error {
+	var tried []string
+	if h := lookup(env, "DOCKER_HOST"); h != "" {
+		network, addr, ok := strings.Cut(h, "://")
+		if !ok || (network != "unix" && network != "tcp") {
+			return nil
+		}
+		if dial(network, addr) {
+			return nil
+		}
+		return fmt.Errorf("%w at DOCKER_HOST=%s", errNoDocker, h)
+	}
+	socks := []string{"/var/run/docker.sock"}
+	if x := lookup(env, "XDG_RUNTIME_DIR"); x != "" {
+		socks = append(socks, filepath.Join(x, "docker.sock"))
+	}
+	if home := lookup(env, "HOME"); home != "" {
+		socks = append(socks,
+			filepath.Join(home, ".docker", "run", "docker.sock"),
+			filepath.Join(home, ".docker", "desktop", "docker.sock"),
+			filepath.Join(home, ".colima", "default", "docker.sock"),
+			filepath.Join(home, ".colima", "docker.sock"))
+	}
+	for _, s := range socks {
+		if dial("unix", s) {
+			return nil
+		}
+		tried = append(tried, s)
+	}
+	return fmt.Errorf("%w (tried %s; or set DOCKER_HOST)", errNoDocker, strings.Join(tried, ", "))
+}
+
+func dial(network, addr string) bool {
+	c, err := net.DialTimeout(network, addr, 3*time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// stageAction copies the action's own files (agent/action.yml and
+// agent/action/) from the source tree into dir, laid out the same, for
+// act to copy into the job's container in place of the whole checkout.
+func stageAction(source, dir string) error {
+	for _, rel := range []string{"agent/action.yml", "agent/action"} {
+		from := filepath.Join(source, filepath.FromSlash(rel))
+		err := filepath.Walk(from, func(p string, fi os.FileInfo, err error) error {
+			if err != nil {
+				return err
+			}
+			r, err := filepath.Rel(source, p)
+			if err != nil {
+				return err
+			}
+			to := filepath.Join(dir, r)
+			if fi.IsDir() {
+				return os.MkdirAll(to, 0o755)
+			}
+			if !fi.Mode().IsRegular() {
+				return nil
+			}
+			if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+				return err
+			}
+			return copyFile(p, to, fi.Mode().Perm())
+		})
+		if err != nil {
+			return fmt.Errorf("copy the action for the job's container: %w", err)
+		}
+	}
+	return nil
+}
+
+func copyFile(from, to string, perm os.FileMode) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// staticBinary puts a pitstop that runs in any Linux container at dst: a
+// build of source with cgo off when there is a source tree and a Go
+// toolchain, else the running binary when it is a static Linux build.
+func staticBinary(env []string, source, dst string, log io.Writer) error {
+	if source != "" {
+		if goBin, err := lookPath("go", env); err == nil {
+			fmt.Fprintf(log, "pitstop: building a static pitstop (linux/%s) for the job's container from %s\n", runtime.GOARCH, source)
+			cmd := exec.Command(goBin, "build", "-buildvcs=false", "-o", dst, "./cmd/pitstop")
+			cmd.Dir = source
+			cmd.Env = append(without(env, "GOOS", "GOARCH", "CGO_ENABLED", "GOFLAGS", "GOWORK"),
+				"CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("build a static pitstop for the job's container: %w\n%s", err, out)
+			}
+			return nil
+		}
+	}
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err != nil {
+		return fmt.Errorf("find the pitstop binary for the job's container: %w", err)
+	}
+	if runtime.GOOS != "linux" || !isStatic(exe) {
+		return fmt.Errorf("the job runs in a container, which needs a static Linux pitstop: %s is not one, and there is no pitstop source (--action-source) and Go toolchain to build one; build it with CGO_ENABLED=0", exe)
+	}
+	return copyFile(exe, dst, 0o755)
+}
+
+// isStatic reports whether an ELF file needs no dynamic loader.
+func isStatic(path string) bool {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return false
+		}
+	}
+	return true
+}
+
+func lookPath(name string, env []string) (string, error) {
+	for _, d := range filepath.SplitList(lookup(env, "PATH")) {
+		if d == "" {
+			continue
+		}
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found on PATH", name)
+}
+
+// without returns env minus the given variables.
+func without(env []string, keys ...string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		drop := false
+		for _, key := range keys {
+			if k == key {
+				drop = true
+			}
+		}
+		if !drop {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// removeContainers removes the containers with label, which act left
+// behind when it was stopped before it could clean up. It needs the
+// docker command; without it there is nothing more pitstop act can do.
+func removeContainers(env []string, label string, log io.Writer) {
+	docker, err := lookPath("docker", env)
+	if err != nil {
+		return
+	}
+	cmd := exec.Command(docker, "ps", "-aq", "--filter", "label="+label)
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil {
+		return
+	}
+	ids := strings.Fields(string(out))
+	if len(ids) == 0 {
+		return
+	}
+	fmt.Fprintf(log, "pitstop: removing the job's container act left behind (%s)\n", strings.Join(ids, " "))
+	rm := exec.Command(docker, append([]string{"rm", "-f", "-v"}, ids...)...)
+	rm.Env = env
+	if out, err := rm.CombinedOutput(); err != nil {
+		fmt.Fprintf(log, "pitstop: docker rm: %v\n%s", err, out)
+	}
+}
+
+// pauseInputs are the pause step's inputs that depend on where the job runs.
+type pauseInputs struct {
+	listen    string // the agent's listen address
+	readyFile string // where the agent writes its ready file
+	install   string // the action's install input, "" for its default
+}
+
+// containerSetup is what a job that runs in Docker needs.
+type containerSetup struct {
+	pause     pauseInputs
+	share     string // shared with the job's container at the same path
+	actionDir string // the action's files for act to copy in, or ""
+	label     string // on the job's container, to find it again
+	options   string // docker options for the job's container
+	docker    bool   // --docker: platform images too, not only container:
+	platforms []string
+}
+
+// jobSpec reads the container and services of the job pitstop act runs
+// (the one job when o.Job is empty). Errors are the injector's to report.
+func (o *Options) jobSpec(workflow string) jobSpec {
+	src, err := os.ReadFile(workflow)
+	if err != nil {
+		return jobSpec{}
+	}
+	job := o.Job
+	if job == "" {
+		var doc struct {
+			Jobs map[string]any `yaml:"jobs"`
+		}
+		if yaml.Unmarshal(src, &doc) != nil || len(doc.Jobs) != 1 {
+			return jobSpec{}
+		}
+		for id := range doc.Jobs {
+			job = id
+		}
+	}
+	return readJobSpec(src, job)
+}
+
+// setupContainer prepares a job that runs in Docker: it checks that Docker
+// answers, puts a static pitstop and the action's files in a directory
+// the job's container shares, and decides where the agent listens.
+func (o *Options) setupContainer(tmp string, spec jobSpec, source string) (*containerSetup, error) {
+	why := "--docker runs the job in Docker"
+	if spec.Image != "" {
+		why = fmt.Sprintf("the job runs in a container (container: %s)", spec.Image)
+	}
+	if err := checkDocker(o.Env); err != nil {
+		return nil, fmt.Errorf("%s, which needs Docker: %w. Start Docker; pitstop act without --docker runs other jobs on this machine without it", why, err)
+	}
+	c := &containerSetup{
+		share:  filepath.Join(tmp, "share"),
+		label:  "pitstop.act=" + filepath.Base(tmp),
+		docker: o.Docker,
+	}
+	if err := os.Mkdir(c.share, 0o755); err != nil {
+		return nil, fmt.Errorf("create the directory shared with the job's container: %w", err)
+	}
+	bin := filepath.Join(c.share, "pitstop")
+	if err := staticBinary(o.Env, source, bin, o.Stderr); err != nil {
+		return nil, err
+	}
+	if source != "" {
+		c.actionDir = filepath.Join(tmp, "action")
+		if err := stageAction(source, c.actionDir); err != nil {
+			return nil, err
+		}
+	}
+	c.options = dockerOptions(c.share, c.label)
+	c.pause = pauseInputs{listen: HostListen, readyFile: filepath.Join(c.share, "ready.json"), install: bin}
+	if len(spec.Services) > 0 {
+		// With services, act puts the job's container on a network of its
+		// own, where the host's loopback is not the container's: the agent
+		// listens on the container's address, which this machine reaches
+		// (and the ready file names).
+		c.pause.listen = "0.0.0.0:0"
+		fmt.Fprintf(o.Stderr, "pitstop: the job has services, so its container has a network of its own; the pause listens on the container's address\n")
+	}
+	if o.Docker && !platformsConfigured(o.Env, o.ActArgs) {
+		c.platforms = defaultPlatforms
+		fmt.Fprintf(o.Stderr, "pitstop: no act configuration names images (-P); using act's default, %s (choose others with -- -P LABEL=IMAGE or in ~/.actrc)\n", strings.Join(defaultPlatforms, ", "))
+	}
+	return c, nil
+}
+
+// configure adds what running in Docker needs to act's command line.
+func (c *containerSetup) configure(cfg *actConfig) {
+	cfg.Containers = true
+	cfg.Platforms = c.platforms
+	if c.docker {
+		cfg.ContainerOptions = c.options
+	}
+}

@@ -1,0 +1,158 @@
+package actrun
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+func TestWithContainerOptions(t *testing.T) {
+	const opts = "-v '/tmp/p s:/tmp/p s' --label pitstop.act=x"
+	for _, tt := range []struct {
+		name, in, want string
+	}{
+		{
+			"plain image",
+			"jobs:\n  b:\n    container: node:20 # the image\n    steps: []\n",
+			"jobs:\n  b:\n    container: {image: \"node:20\", options: \"-v '/tmp/p s:/tmp/p s' --label pitstop.act=x\"} # the image\n    steps: []\n",
+		},
+		{
+			"quoted expression",
+			"jobs:\n  b:\n    container: \"${{ matrix.img }}\"\n",
+			"jobs:\n  b:\n    container: {image: \"${{ matrix.img }}\", options: \"-v '/tmp/p s:/tmp/p s' --label pitstop.act=x\"}\n",
+		},
+		{
+			"mapping without options",
+			"jobs:\n  b:\n    container:\n      image: 'alpine'\n      env: {A: b}\n",
+			"jobs:\n  b:\n    container:\n      options: \"-v '/tmp/p s:/tmp/p s' --label pitstop.act=x\"\n      image: 'alpine'\n      env: {A: b}\n",
+		},
+		{
+			"mapping with options",
+			"jobs:\n  b:\n    container:\n      image: alpine\n      options: --cpus 1\n",
+			"jobs:\n  b:\n    container:\n      image: alpine\n      options: \"--cpus 1 -v '/tmp/p s:/tmp/p s' --label pitstop.act=x\"\n",
+		},
+		{
+			"flow mapping",
+			"jobs:\n  b:\n    container: {image: alpine}\n",
+			"jobs:\n  b:\n    container: {options: \"-v '/tmp/p s:/tmp/p s' --label pitstop.act=x\", image: alpine}\n",
+		},
+	} {
+		got, err := withContainerOptions([]byte(tt.in), "b", opts)
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if string(got) != tt.want {
+			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
+			continue
+		}
+		// What act will read: the same image, and the options.
+		var doc struct {
+			Jobs map[string]struct {
+				Container struct {
+					Image   string `yaml:"image"`
+					Options string `yaml:"options"`
+				} `yaml:"container"`
+			} `yaml:"jobs"`
+		}
+		if err := yaml.Unmarshal(got, &doc); err != nil {
+			t.Errorf("%s: the result does not parse: %v", tt.name, err)
+			continue
+		}
+		if c := doc.Jobs["b"].Container; !strings.HasSuffix(c.Options, opts) || c.Image == "" {
+			t.Errorf("%s: act would read image %q, options %q", tt.name, c.Image, c.Options)
+		}
+	}
+
+	for _, in := range []string{
+		"jobs:\n  b:\n    steps: []\n",
+		"jobs:\n  b:\n    container:\n      image: alpine\n      options: >\n        --cpus 1\n",
+	} {
+		if got, err := withContainerOptions([]byte(in), "b", opts); err == nil {
+			t.Errorf("%q: got %q, want an error", in, got)
+		}
+	}
+}
+
+func TestReadJobSpec(t *testing.T) {
+	src := []byte(`jobs:
+  a:
+    container: alpine
+    services:
+      redis: {image: redis}
+      web: {image: nginx}
+  b:
+    container:
+      image: node:20
+  c:
+    runs-on: ubuntu-latest
+`)
+	a := readJobSpec(src, "a")
+	slices.Sort(a.Services)
+	if a.Image != "alpine" || !slices.Equal(a.Services, []string{"redis", "web"}) {
+		t.Errorf("a: %+v", a)
+	}
+	if b := readJobSpec(src, "b"); b.Image != "node:20" || len(b.Services) != 0 {
+		t.Errorf("b: %+v", b)
+	}
+	if c := readJobSpec(src, "c"); c.Image != "" || len(c.Services) != 0 {
+		t.Errorf("c: %+v", c)
+	}
+}
+
+func TestPlatformsConfigured(t *testing.T) {
+	home := t.TempDir()
+	env := []string{"HOME=" + home, "XDG_CONFIG_HOME=" + filepath.Join(home, "xdg")}
+	t.Chdir(t.TempDir()) // act also reads ./.actrc
+	if platformsConfigured(env, []string{"push"}) {
+		t.Error("nothing configures a platform, yet it says so")
+	}
+	if !platformsConfigured(env, []string{"-P", "ubuntu-latest=img"}) || !platformsConfigured(env, []string{"--platform=ubuntu-latest=img"}) {
+		t.Error("a -P among the extra arguments is not seen")
+	}
+	if err := os.WriteFile(filepath.Join(home, ".actrc"), []byte("--container-architecture linux/amd64\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if platformsConfigured(env, nil) {
+		t.Error("an actrc without -P counts as configuring one")
+	}
+	if err := os.WriteFile(filepath.Join(home, ".actrc"), []byte("-P ubuntu-latest=img\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !platformsConfigured(env, nil) {
+		t.Error("~/.actrc's -P is not seen")
+	}
+}
+
+func TestCheckDocker(t *testing.T) {
+	missing := "unix://" + filepath.Join(t.TempDir(), "docker.sock")
+	err := checkDocker([]string{"DOCKER_HOST=" + missing})
+	if err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("got %v, want an error naming %s", err, missing)
+	}
+	// Schemes it cannot check (ssh://) are left to act.
+	if err := checkDocker([]string{"DOCKER_HOST=ssh://me@builder"}); err != nil {
+		t.Errorf("ssh DOCKER_HOST: %v", err)
+	}
+}
+
+func TestGateSees(t *testing.T) {
+	var out strings.Builder
+	g := &gate{w: &out}
+	// A message split across writes, after more output than the gate keeps.
+	g.Write([]byte(strings.Repeat("x", 1000) + "[ci/build] Unable to "))
+	if g.saw("Unable to clone") {
+		t.Fatal("seen before it was written")
+	}
+	g.Write([]byte("clone https://github.com/pitstopci/pitstop refs/tags/v1\n"))
+	if !g.saw("Unable to clone") {
+		t.Error("a message split across writes was missed")
+	}
+	if !strings.HasSuffix(out.String(), "refs/tags/v1\n") || len(out.String()) != 1000+len("[ci/build] Unable to clone https://github.com/pitstopci/pitstop refs/tags/v1\n") {
+		t.Errorf("the output was not passed through as it was: %q", out.String())
+	}
+}
