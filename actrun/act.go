@@ -115,9 +115,9 @@ func (c actConfig) args() []string {
 	}
 	if c.Containers {
 		// Images already here are used as they are (act pulls only the
-		// missing ones), and act removes the job's containers also when
-		// the job fails or is cancelled, not only when it succeeds.
-		args = append(args, "--pull=false", "--rm")
+		// missing ones). --rm, always given, makes act remove the job's
+		// containers also when the job fails or is cancelled.
+		args = append(args, "--pull=false")
 	}
 	return append(args, c.Extra...)
 }

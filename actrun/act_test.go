@@ -37,7 +37,7 @@ func TestActArgs(t *testing.T) {
 		"-W", "/tmp/p/ci.yml", "-C", "/src/app", "-j", "build", "--rm",
 		"--container-options", "-v /tmp/p:/tmp/p",
 		"-P", "ubuntu-latest=img",
-		"--pull=false", "--rm",
+		"--pull=false",
 	}
 	if got := docker.args(); !reflect.DeepEqual(got, want) {
 		t.Errorf("docker mode:\n got %q\nwant %q", got, want)
@@ -49,10 +49,10 @@ func TestActArgs(t *testing.T) {
 	ctr.Extra = nil
 	ctr.Containers = true
 	want = []string{
-		"-W", "/tmp/p/ci.yml", "-C", "/src/app", "-j", "build",
+		"-W", "/tmp/p/ci.yml", "-C", "/src/app", "-j", "build", "--rm",
 		"-P", "self-hosted=-self-hosted", "-P", "ubuntu-latest=-self-hosted",
 		"--local-repository", "pitstopci/pitstop@v1=/src/pitstop",
-		"--pull=false", "--rm",
+		"--pull=false",
 	}
 	if got := ctr.args(); !reflect.DeepEqual(got, want) {
 		t.Errorf("container job in host mode:\n got %q\nwant %q", got, want)

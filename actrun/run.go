@@ -546,6 +546,11 @@ func (r *run) ready(rd *Ready, after time.Duration) (chan error, error) {
 // since the user asked for a pause and got none.
 func (r *run) notReached(code int) int {
 	started, failed, _ := r.log.state()
+	if r.o.OnFailure && started && failed == "" && code == 0 {
+		// Not reaching an on-failure pause is the good outcome.
+		fmt.Fprintf(r.o.Stderr, "pitstop: no step failed, so the pause (--on-failure) did not run; the job succeeded\n")
+		return 0
+	}
 	why := ""
 	switch {
 	case !started && r.jobIf != "":

@@ -238,18 +238,16 @@ func TestRunUsesItsOwnBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name   string
-		docker bool
-		with   []injector.Input
-		want   string
+		name string
+		with []injector.Input
+		want string
 	}{
-		{"host", false, nil, `install: "` + exe + `"`},
-		{"docker", true, nil, ""},
-		{"chosen", false, []injector.Input{{Key: "install", Value: "source"}}, `install: "source"`},
+		{"host", nil, `install: "` + exe + `"`},
+		{"chosen", []injector.Input{{Key: "install", Value: "source"}}, `install: "source"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
-			f.opts.Docker, f.opts.With = tc.docker, tc.with
+			f.opts.With = tc.with
 			runWith(t, f, "#!/bin/sh\nfor a in \"$@\"; do [ \"$prev\" = -W ] && cp \"$a\" \"$FAKE_LOG/workflow.yml\"; prev=\"$a\"; done\n")
 			wf := f.read(t, "workflow.yml")
 			if n := strings.Count(wf, "install:"); tc.want == "" && n != 0 || tc.want != "" && (n != 1 || !strings.Contains(wf, tc.want)) {

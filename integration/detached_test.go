@@ -265,6 +265,9 @@ func TestActOnFailure(t *testing.T) {
 		if !strings.Contains(stderr, "Job succeeded") || strings.Contains(stderr, "pitstop: the job is paused") {
 			t.Errorf("the pause was not skipped:\n%s", stderr)
 		}
+		if !strings.Contains(stderr, "pitstop: no step failed, so the pause (--on-failure) did not run") {
+			t.Errorf("pitstop act did not say why there was no pause:\n%s", stderr)
+		}
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/pitstopci/pitstop/agent"
 	"github.com/pitstopci/pitstop/internal/uptermtest"
 )
 
@@ -352,6 +353,13 @@ func TestUptermReconnects(t *testing.T) {
 	if out, err := uptermSSH(t, ctx, first, s, s.actor, "echo before").CombinedOutput(); err != nil {
 		t.Fatalf("before the drop: %v\n%s\n%s", err, out, a.stderr)
 	}
+	// The deadline as the first connection set it (the whole
+	// max-duration from then): the relay's drops must not move it.
+	st, err := agent.QueryStatus(ctx, first.ControlSocket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Deadline = st.Deadline
 	s.relay.DropHosts()
 	waitLog(t, a, "lost the connection to the relay upterm://"+s.relay.Addr, 10*time.Second)
 	second := a.readReady(t, 30*time.Second, func(r readyDoc) bool { return r.ForwardedAt.After(first.ForwardedAt) })

@@ -226,7 +226,9 @@ func runAgent(io *IO, args []string) error {
 	// pause cleanly, and the step still exits 0.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if io.Getenv("ACT") == "true" {
+	// A detached agent's parent, the step's shell, exits at once by
+	// design; --watch-pid names what it must outlive instead.
+	if io.Getenv("ACT") == "true" && !o.detached {
 		ctx = endWithParent(ctx, log, time.Second)
 	}
 	return agent.Run(ctx, cfg)
