@@ -229,9 +229,10 @@ func TestRunReconnectAfterDrop(t *testing.T) {
 	}
 }
 
-// TestRunUsesItsOwnBinary: the pause runs pitstop act's own binary rather
-// than building the action's source, unless the job runs in Docker or the
-// user chose another install.
+// TestRunUsesItsOwnBinary: on this machine the pause runs pitstop act's
+// own binary rather than building the action's source, unless the user
+// chose another install. (In Docker it runs a static build instead; the
+// container tests in integration check that.)
 func TestRunUsesItsOwnBinary(t *testing.T) {
 	exe, err := os.Executable()
 	if err != nil {
