@@ -29,6 +29,8 @@ type Status struct {
 	WaitingUntil time.Time     `json:"waiting_until,omitzero"`
 	Connections  int           `json:"connections"`
 	Sessions     []SessionInfo `json:"sessions"`
+	// Terminals are the shells on a pty, attached or not (terminal.go).
+	Terminals []TerminalInfo `json:"terminals"`
 }
 
 // Remaining is the time left until Deadline, as of Now.

@@ -177,6 +177,7 @@ func (s *server) status() Status {
 		Deadline:    t.Deadline,
 		Connections: t.Conns,
 		Sessions:    s.sessionsSnapshot(),
+		Terminals:   s.terms.infos(),
 	}
 	switch {
 	case !t.WaitUntil.IsZero():
