@@ -183,11 +183,15 @@ func (t *terminal) output(b []byte) {
 	}
 }
 
-// announceLocked shows a line on the terminal, to everyone attached and
-// in the emulator's screen, so that a later redraw shows it too.
+// announceLocked shows msg to everyone attached, on the top line of
+// their screens, in reverse video, with the cursor put back. It goes
+// neither to the shell nor to the emulator: a line written into the
+// stream would move the cursor behind the back of the program drawing
+// the screen (bash's line editor, vim) and garble what it draws next,
+// whereas the top line is only overdrawn until the program writes there
+// again, and a redraw never shows it.
 func (t *terminal) announceLocked(msg string) {
-	b := []byte("\r\n[pitstop: " + msg + "]\r\n")
-	t.emu.Write(b) //nolint:errcheck // see output
+	b := []byte("\x1b7\x1b[1;1H\x1b[7m[pitstop: " + msg + "]\x1b[m\x1b[K\x1b8")
 	for _, c := range t.clients {
 		c.queue(b, func() []byte { return t.redrawLocked("") })
 	}

@@ -111,6 +111,19 @@ func (s *sshTerm) waitText(want string) string {
 	return s.waitScreen(strconv.Quote(want), func(scr string) bool { return strings.Contains(scr, want) })
 }
 
+// waitRaw waits until the client has printed want, whether or not it is
+// still on the screen.
+func (s *sshTerm) waitRaw(want string) {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.raw.String(), want) {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the client never printed %q:\n%q", want, s.raw.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (s *sshTerm) typ(text string) {
 	s.t.Helper()
 	if _, err := io.WriteString(s.term, text); err != nil {
@@ -273,5 +286,116 @@ func TestDetachedTerminalEndsWithTheGrace(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+}
+
+// withBob lets a second GitHub user log in.
+func withBob(bob testUser) func(*harness) {
+	return func(h *harness) {
+		h.gh.setKeys("bob", bob.authorizedLine())
+		h.cfg.GitHubUsers = []string{"bob"}
+	}
+}
+
+// TestSharedTerminal: a second user joins a running terminal read-write
+// and both see what either types; a third client joins read-only and
+// what it types does not reach the shell. Joins and leaves are announced
+// and audited.
+func TestSharedTerminal(t *testing.T) {
+	bob := newTestUser(t, "bob")
+	h := startAgent(t, withBob(bob))
+	dir := t.TempDir()
+	a := startSSHTerm(t, h, h.alice.keyFile)
+	a.waitText("(pitstop) ")
+
+	b := startSSHTerm(t, h, bob.keyFile, "pitstop", "attach", "1")
+	b.waitText("attached to terminal 1 of alice")
+	a.waitRaw("[pitstop: bob joined]")
+	b.typ("echo 'FROM''BOB'\n")
+	a.waitText("FROMBOB")
+	b.waitText("FROMBOB")
+	a.typ("echo 'FROM''ALICE'\n")
+	b.waitText("FROMALICE")
+
+	r := startSSHTerm(t, h, bob.keyFile, "pitstop", "attach", "--read-only")
+	r.waitText("attached to terminal 1 of alice (read-only)")
+	a.waitRaw("[pitstop: bob joined (read-only)]")
+	r.typ("touch " + dir + "/leak; echo 'LE''AK'\n")
+	r.typ("\x03") // nor does an interrupt
+	a.typ("echo 'AFTER''READONLY'\n")
+	r.waitText("AFTERREADONLY")
+	a.waitText("AFTERREADONLY")
+	if _, err := os.Stat(filepath.Join(dir, "leak")); err == nil {
+		t.Error("a read-only client's keystrokes reached the shell")
+	}
+	if strings.Contains(a.raw.String(), "LEAK") {
+		t.Errorf("a read-only client's keystrokes show on the terminal:\n%s", a.screen())
+	}
+
+	st, err := QueryStatus(context.Background(), h.ready.ControlSocket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Terminals) != 1 || len(st.Terminals[0].Clients) != 3 || !st.Terminals[0].Clients[2].ReadOnly {
+		t.Errorf("status: %+v", st.Terminals)
+	}
+	b.kill()
+	a.waitRaw("[pitstop: bob left]")
+	var joins, leaves int
+	for _, e := range h.logs.entries(t) {
+		switch e["event"] {
+		case "terminal_attach":
+			if e["github_user"] == "bob" && e["terminal_owner"] == "alice" {
+				joins++
+			}
+		case "terminal_detach":
+			if e["github_user"] == "bob" {
+				leaves++
+			}
+		}
+	}
+	if joins != 2 || leaves != 1 {
+		t.Errorf("audit log has %d joins and %d leaves of bob, want 2 and 1:\n%s", joins, leaves, h.logs)
+	}
+	// The owner's exit ends the shell for everyone attached.
+	a.typ("exit 3\n")
+	if err := r.cmd.Wait(); r.cmd.ProcessState.ExitCode() != 3 {
+		t.Errorf("the read-only client ended with %v, want the shell's status 3", err)
+	}
+	h.waitEnd(EndShellsExited, 10*time.Second)
+}
+
+// TestNewTerminalBesideADetachedOne: "pitstop new" as the command gives a
+// new shell although one is waiting to be reattached; the detached one
+// is still there for a plain login.
+func TestNewTerminalBesideADetachedOne(t *testing.T) {
+	h := startAgent(t, nil)
+	a := startSSHTerm(t, h, h.alice.keyFile)
+	a.waitText("(pitstop) ")
+	a.typ("echo $$ | sed 's/^/FIRST=/'\n")
+	a.waitText("FIRST=")
+	a.kill()
+
+	n := startSSHTerm(t, h, h.alice.keyFile, "pitstop", "new")
+	n.waitText("(pitstop) ")
+	if strings.Contains(n.raw.String(), "reattached") {
+		t.Fatalf("pitstop new reattached: %q", n.raw.String())
+	}
+	n.typ("echo $PITSTOP_TERMINAL | sed 's/^/TERM=/'\n")
+	n.waitText("TERM=2")
+
+	r := startSSHTerm(t, h, h.alice.keyFile)
+	r.waitText("reattached to your terminal 1")
+	r.waitText("FIRST=")
+
+	bad := exec.Command(openSSH(t), h.sshArgs(h.alice.keyFile, "pitstop attach 9")...)
+	out, err := bad.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "needs a terminal") {
+		t.Errorf("pitstop attach without a terminal: %v %s", err, out)
+	}
+	bad = exec.Command(openSSH(t), h.sshArgs(h.alice.keyFile, "-tt", "pitstop attach 9")...)
+	out, err = bad.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no terminal 9; terminals: 1 (alice), 2 (alice)") {
+		t.Errorf("pitstop attach 9: %v %s", err, out)
 	}
 }
