@@ -48,13 +48,17 @@ type SessionInfo struct {
 }
 
 type controlRequest struct {
-	Op       string `json:"op"`                 // "continue", "extend" or "status"
+	Op       string `json:"op"`                 // "continue", "extend", "status" or "attach"
 	Duration string `json:"duration,omitempty"` // for "extend", in time.ParseDuration form
+	// For "attach" (terminal_control.go).
+	Attach *attachRequest `json:"attach,omitempty"`
 }
 
 type controlResponse struct {
 	Error  string  `json:"error,omitempty"`
 	Status *Status `json:"status,omitempty"`
+	// Attached is the terminal an "attach" joined.
+	Attached *TerminalInfo `json:"attached,omitempty"`
 }
 
 // controlTimeout bounds one request on either side.
@@ -69,6 +73,9 @@ type controlServer struct {
 	status func() Status
 	cont   func()
 	extend func(time.Duration) error
+	// attach serves an "attach" request: it answers, then carries the
+	// terminal over conn until either side is done.
+	attach func(conn net.Conn, req attachRequest)
 	wg     sync.WaitGroup
 }
 
@@ -111,6 +118,10 @@ func (c *controlServer) handle(conn net.Conn) {
 	var req controlRequest
 	if err := json.NewDecoder(conn).Decode(&req); err != nil {
 		json.NewEncoder(conn).Encode(controlResponse{Error: "bad request: " + err.Error()}) //nolint:errcheck // peer may be gone
+		return
+	}
+	if req.Op == "attach" && req.Attach != nil && c.attach != nil {
+		c.attach(conn, *req.Attach)
 		return
 	}
 	var resp controlResponse

@@ -108,6 +108,7 @@ func Run(ctx context.Context, cfg Config) error {
 	ctl := &controlServer{
 		ln:     ctlLn,
 		status: s.status,
+		attach: s.controlAttach,
 		cont: func() {
 			log.Info().Msg("pitstop continue was run")
 			s.pause.finish(EndContinue)

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -170,7 +171,7 @@ func parseTermCommand(command string) (req termRequest, ok bool, err error) {
 // newTerminal starts the session's shell as a terminal. The terminal,
 // not the session, now counts as a shell for the pause.
 func (s *server) newTerminal(ls *liveSession, prog program, first *termClient) (*terminal, error) {
-	t := &terminal{owner: ls.info.User, forge: ls.forge, command: strings.Join(prog.argv, " "),
+	t := &terminal{owner: ls.info.User, forge: ls.forge, command: filepath.Base(prog.argv[0]),
 		started: s.cfg.Now(), now: s.cfg.Now, grace: s.cfg.ReconnectGrace}
 	s.terms.add(t)
 	prog.env = append(prog.env, TerminalEnv+"="+strconv.Itoa(t.id))
@@ -237,7 +238,7 @@ func (s *server) runTerminal(sess ssh.Session, ls *liveSession, al auditLog, pro
 	if t == nil {
 		// The banner goes straight to the client, not through the pty or
 		// the emulator: a redraw shows the shell's screen, not greetings.
-		c.queue([]byte(strings.ReplaceAll(s.banner(), "\n", "\r\n")), nil)
+		c.queue([]byte(strings.ReplaceAll(s.banner()+s.terminalsBanner(), "\n", "\r\n")), nil)
 		var err error
 		if t, err = s.newTerminal(ls, prog, c); err != nil {
 			close(c.gone)
@@ -310,4 +311,20 @@ func (s *server) auditAttach(al auditLog, t *terminal, c *termClient, reattach b
 	al.info(evTermAttach, "attached to terminal", func(e *zerolog.Event) *zerolog.Event {
 		return e.Int("terminal_id", t.id).Str("terminal_owner", t.owner).Bool("read_only", c.readOnly).Bool("redrawn", reattach)
 	})
+}
+
+// terminalsBanner lists, for a new shell's banner, the terminals one may
+// join.
+func (s *server) terminalsBanner() string {
+	infos := s.terms.infos()
+	if len(infos) == 0 {
+		return ""
+	}
+	now := s.cfg.Now()
+	var b strings.Builder
+	b.WriteString("  Terminals to join (pitstop attach ID, --read-only to watch):\n")
+	for _, ti := range infos {
+		fmt.Fprintf(&b, "    %d  %s  %s  %s\n", ti.ID, ti.Owner, ti.Command, ti.Describe(now))
+	}
+	return b.String()
 }

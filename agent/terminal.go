@@ -387,3 +387,21 @@ func (t *terminal) info() TerminalInfo {
 	}
 	return ti
 }
+
+// Describe says who is attached and how long the terminal has been idle,
+// as of now.
+func (ti TerminalInfo) Describe(now time.Time) string {
+	idle := "idle " + now.Sub(ti.LastActive).Round(time.Second).String()
+	if len(ti.Clients) == 0 {
+		return "detached " + now.Sub(ti.DetachedSince).Round(time.Second).String() + ", " + idle
+	}
+	var who []string
+	for _, c := range ti.Clients {
+		if c.ReadOnly {
+			who = append(who, c.User+" (read-only)")
+		} else {
+			who = append(who, c.User)
+		}
+	}
+	return "attached: " + strings.Join(who, ", ") + "; " + idle
+}

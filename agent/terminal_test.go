@@ -124,6 +124,24 @@ func (s *sshTerm) waitRaw(want string) {
 	}
 }
 
+// waitPromptAfter waits for a shell prompt printed after the last
+// marker: the program that printed marker has exited, and what is typed
+// next goes to the shell.
+func (s *sshTerm) waitPromptAfter(marker string) {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		raw := s.raw.String()
+		if i := strings.LastIndex(raw, marker); i >= 0 && strings.Contains(raw[i:], "(pitstop) ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("no prompt after %q:\n%q", marker, raw)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (s *sshTerm) typ(text string) {
 	s.t.Helper()
 	if _, err := io.WriteString(s.term, text); err != nil {
@@ -398,4 +416,68 @@ func TestNewTerminalBesideADetachedOne(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "no terminal 9; terminals: 1 (alice), 2 (alice)") {
 		t.Errorf("pitstop attach 9: %v %s", err, out)
 	}
+}
+
+// TestAttachInsideASession: "pitstop attach" typed in one's own shell
+// joins another terminal through the control socket; Ctrl-] leaves it
+// and the own shell is back.
+func TestAttachInsideASession(t *testing.T) {
+	bob := newTestUser(t, "bob")
+	h := startAgent(t, withBob(bob))
+	a := startSSHTerm(t, h, h.alice.keyFile)
+	a.waitText("(pitstop) ")
+	b := startSSHTerm(t, h, bob.keyFile)
+	b.waitText("(pitstop) ")
+
+	b.typ("pitstop attach 2\n")
+	b.waitPromptAfter("you are in terminal 2 already")
+	b.typ("pitstop attach --read-only\n")
+	b.waitText("attached to terminal 1 of alice (read-only)")
+	a.waitRaw("[pitstop: bob joined (read-only)]")
+	b.typ("echo 'SHOULD''NOT'\n")
+	a.typ("echo 'ALICE''TYPED'\n")
+	b.waitText("ALICETYPED")
+	if strings.Contains(a.raw.String(), "SHOULDNOT") {
+		t.Error("keystrokes of a read-only attach reached the terminal")
+	}
+	b.typ("\x1d")
+	b.waitPromptAfter("detached from terminal 1")
+	a.waitRaw("[pitstop: bob left]")
+
+	b.typ("pitstop attach\n")
+	b.waitText("attached to terminal 1 of alice. Leave with Ctrl-].")
+	b.typ("echo 'BOB''WAS''HERE'\n")
+	a.waitText("BOBWASHERE")
+	// Alice's shell ends: bob's attach ends with it, and his own shell is
+	// back.
+	a.typ("exit\n")
+	b.waitPromptAfter("terminal 1 ended")
+	b.typ("echo 'OWN''SHELL' $PITSTOP_TERMINAL\n")
+	b.waitText("OWNSHELL 2")
+	var via bool
+	for _, e := range h.logs.entries(t) {
+		if e["event"] == "terminal_attach" && e["via_terminal"] == float64(2) && e["github_user"] == "bob" {
+			via = true
+		}
+	}
+	if !via {
+		t.Errorf("the attach through the control socket is not in the audit log:\n%s", h.logs)
+	}
+	b.typ("exit\n")
+	h.waitEnd(EndShellsExited, 10*time.Second)
+}
+
+// TestBannerListsTerminals: a new shell's greeting lists the terminals
+// one may join, with who is attached.
+func TestBannerListsTerminals(t *testing.T) {
+	bob := newTestUser(t, "bob")
+	h := startAgent(t, withBob(bob))
+	a := startSSHTerm(t, h, h.alice.keyFile)
+	a.waitText("(pitstop) ")
+	if strings.Contains(a.raw.String(), "Terminals to join") {
+		t.Errorf("the first shell's banner lists terminals: %q", a.raw.String())
+	}
+	b := startSSHTerm(t, h, bob.keyFile)
+	b.waitText("Terminals to join (pitstop attach ID, --read-only to watch):")
+	b.waitText("1  alice  bash  attached: alice; idle")
 }
