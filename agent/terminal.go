@@ -34,10 +34,12 @@ import (
 
 // Terminal limits.
 const (
-	// scrollbackLines caps the lines kept above the screen, per terminal:
-	// the emulator's default of 10000 full-width lines is tens of MiB for
-	// a busy build log. Clients keep their own scrollback of what they saw.
-	scrollbackLines = 1000
+	// scrollbackLines caps the lines the emulator keeps above the screen,
+	// per terminal. A reattach redraws the screen only (the clients'
+	// terminals keep their own scrollback of what they saw), so nothing
+	// above it is needed; the emulator's default of 10000 lines of cells
+	// would cost megabytes per busy terminal. 1 is the least it accepts.
+	scrollbackLines = 1
 	// maxPending is how much output may wait for a slow client. Beyond
 	// it the client's backlog is replaced by a redraw of the screen, so a
 	// stalled connection costs bounded memory and never holds up the

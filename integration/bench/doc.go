@@ -15,6 +15,8 @@
 //   - the agent's time from start to its ready file, its resident memory
 //     idle and with sessions open, and the size of its binary;
 //   - many exec sessions at once;
+//   - memory with 20 interactive shells printing without a pause, which
+//     the agent keeps in terminal emulators for reattaching;
 //   - the injector's time per file over a corpus of real workflows.
 //
 // Run it with `task bench`, or `go run ./integration/bench -h` for the
