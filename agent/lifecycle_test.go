@@ -267,6 +267,9 @@ func TestClosedChannelDetachesItsTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	kept := ptyShell(t, c, 24, 80)
+	// Its own new shell, not the other one reattached: that would happen
+	// if the other were detached already.
+	kept.out.waitFor(t, "you are in job")
 
 	gone.Close() // the channel only; the connection stays
 	time.Sleep(500 * time.Millisecond)

@@ -169,10 +169,11 @@ func parseTermCommand(command string) (req termRequest, ok bool, err error) {
 }
 
 // newTerminal starts the session's shell as a terminal. The terminal,
-// not the session, now counts as a shell for the pause.
+// not the session, now counts as a shell for the pause: the caller has
+// counted it (see runTerminal), and terminalEnded uncounts it.
 func (s *server) newTerminal(ls *liveSession, prog program, first *termClient) (*terminal, error) {
 	t := &terminal{owner: ls.info.User, forge: ls.forge, command: filepath.Base(prog.argv[0]),
-		started: s.cfg.Now(), now: s.cfg.Now, grace: s.cfg.ReconnectGrace}
+		started: s.cfg.Now(), now: s.cfg.Now, grace: s.cfg.ReconnectGrace, done: make(chan struct{})}
 	s.terms.add(t)
 	prog.env = append(prog.env, TerminalEnv+"="+strconv.Itoa(t.id))
 	s.sessWG.Add(1)  // the session holds one: shutdown cannot be waiting at zero
@@ -182,7 +183,6 @@ func (s *server) newTerminal(ls *liveSession, prog program, first *termClient) (
 		s.sessWG.Done()
 		return nil, err
 	}
-	s.pause.shellStarted()
 	s.termAudit(t).info(evTermStart, "terminal started", nil)
 	return t, nil
 }
@@ -214,6 +214,19 @@ func (s *server) termAudit(t *terminal) auditLog {
 // Once the caller has sent the exit status it calls sent.
 func (s *server) runTerminal(sess ssh.Session, ls *liveSession, al auditLog, prog program, req termRequest) (out outcome, sent func()) {
 	sent = func() {}
+	// Counted as a shell from the start, as a session was before
+	// terminals: a shell exiting meanwhile must not end the pause while
+	// this one is on its way. A new terminal takes the count over; joining
+	// one gives it back.
+	s.pause.shellStarted()
+	counted := true
+	uncount := func() {
+		if counted {
+			counted = false
+			s.pause.shellEnded(false)
+		}
+	}
+	defer uncount()
 	st := sessionStateOf(sess)
 	ptyReq, _ := st.ptyRequest()
 	user := ls.info.User
@@ -244,6 +257,7 @@ func (s *server) runTerminal(sess ssh.Session, ls *liveSession, al auditLog, pro
 			close(c.gone)
 			return outcome{status: 127, err: err}, sent
 		}
+		counted = false // the terminal's now
 	} else {
 		if !t.attach(c, redraw, note, user+" joined"+roNote(req.readOnly)) {
 			close(c.gone)
@@ -251,6 +265,7 @@ func (s *server) runTerminal(sess ssh.Session, ls *liveSession, al auditLog, pro
 		}
 	}
 	sent = t.exiting.Done
+	uncount()
 	s.auditAttach(al, t, c, redraw)
 
 	go func() {
@@ -326,5 +341,6 @@ func (s *server) terminalsBanner() string {
 	for _, ti := range infos {
 		fmt.Fprintf(&b, "    %d  %s  %s  %s\n", ti.ID, ti.Owner, ti.Command, ti.Describe(now))
 	}
+	b.WriteString("  From outside: ssh -t <as you logged in> pitstop attach ID\n")
 	return b.String()
 }

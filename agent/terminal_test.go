@@ -480,4 +480,5 @@ func TestBannerListsTerminals(t *testing.T) {
 	b := startSSHTerm(t, h, bob.keyFile)
 	b.waitText("Terminals to join (pitstop attach ID, --read-only to watch):")
 	b.waitText("1  alice  bash  attached: alice; idle")
+	b.waitText("From outside: ssh -t <as you logged in> pitstop attach ID")
 }

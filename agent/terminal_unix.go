@@ -15,12 +15,19 @@ import (
 // ended is called once the shell has exited and its output was read,
 // after done is closed.
 func startTerminal(t *terminal, p program, first *termClient, ended func(*terminal)) error {
+	// t is listed already (it has its ID): hold others off until it runs.
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fail := func(err error) error {
+		t.exited = true // attach and hangUp leave it alone
+		return err
+	}
 	cmd := exec.Command(p.argv[0], p.argv[1:]...)
 	cmd.Env = p.env
 	cmd.Dir = p.dir
 	master, tty, err := openPTY()
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	t.size = p.pty.Window
 	setWindow(master, p.pty.Window)
@@ -32,9 +39,9 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 	tty.Close() // the child has its copy; ours would keep the pty open after it exits
 	if err != nil {
 		master.Close()
-		return fmt.Errorf("start %s: %w", cmd.Path, err)
+		return fail(fmt.Errorf("start %s: %w", cmd.Path, err))
 	}
-	t.cmd, t.master, t.done = cmd, master, make(chan struct{})
+	t.cmd, t.master = cmd, master
 	t.active = t.now()
 	t.newEmulator(p.pty.Window)
 	t.clients = []*termClient{first}

@@ -14,11 +14,13 @@ import (
 	"time"
 )
 
-// terminalOutput is what each terminal's shell prints while memory is
-// read: 20 lines of 80 columns five times a second, so that before the
-// first reading every terminal has scrolled far past its screen and
-// whatever the emulator keeps of it is at its bound.
-const terminalOutput = `seq -f '%05g the quick brown fox jumps over the lazy dog; the quick brown fox again' 20; sleep 0.2`
+// terminalOutput prints, until the file named by its argument exists,
+// 20 lines of 80 columns five times a second, so that before the first
+// reading every terminal has scrolled far past its screen and whatever
+// the emulator keeps of it is at its bound. One perl process per shell:
+// a shell loop would fork seq and sleep hundreds of times a second across
+// the shells, and measure the machine's fork rate more than the servers.
+const terminalOutput = `perl -e '$|=1; until (-e $ARGV[0]) { printf "%05d the quick brown fox jumps over the lazy dog; the quick brown fox again\n", $_ for 1..20; select(undef, undef, undef, 0.2) }'`
 
 // terminalSettle and terminalSpan: memory is read once the terminals
 // have printed for terminalSettle, and again terminalSpan later. Equal
@@ -121,7 +123,7 @@ func (l *lab) holdShell(srv *server, stop string) (*heldShell, error) {
 	}
 	// Keeps stdin open (a closed one would end the shell) and types the
 	// loop; the shell exits when the loop ends.
-	loop := fmt.Sprintf("echo UP''-; while [ ! -e %s ]; do %s; done; exit\n", stop, terminalOutput)
+	loop := fmt.Sprintf("echo UP''-; %s %s; exit\n", terminalOutput, stop)
 	go func() {
 		io.WriteString(stdin, loop) //nolint:errcheck // the session's start is checked below
 		<-ctx.Done()
