@@ -141,7 +141,9 @@ func (c *termClient) writeTo(w io.Writer) {
 	}
 }
 
-// newEmulator is a screen of w×h for the terminal's output.
+// newEmulator is a screen of w×h for the terminal's output. Each costs
+// about 4 MiB whatever it shows: vt.NewEmulator allocates a fixed buffer
+// for escape sequences' payloads, which v0.1.0 does not let us size.
 func (t *terminal) newEmulator(w ssh.Window) {
 	t.emu = vt.NewEmulator(max(w.Width, 1), max(w.Height, 1))
 	t.emu.SetScrollbackSize(scrollbackLines)
