@@ -280,6 +280,10 @@ func (s *server) runTerminal(sess ssh.Session, ls *liveSession, al auditLog, pro
 			}
 		}
 	}()
+	// Sizes come both ways: synchronously from now on, and through winch
+	// for one that came before; resizing to the same size does nothing.
+	st.setOnWindow(func(w ssh.Window) { t.resize(c, w) })
+	defer st.setOnWindow(nil)
 	go func() {
 		for w := range st.winch {
 			t.resize(c, w)
