@@ -22,6 +22,10 @@ const (
 	evForward       = "forward"        // a forwarded connection or listener opened
 	evForwardEnd    = "forward_end"    // and closed, with the bytes it carried
 	evForwardDenied = "forward_refused"
+	evTermStart     = "terminal_start"  // a shell on a pty started (terminal.go)
+	evTermEnd       = "terminal_end"    // and exited, or was hung up
+	evTermAttach    = "terminal_attach" // a client joined a terminal, or came back to it
+	evTermDetach    = "terminal_detach" // and left, or its connection dropped
 )
 
 // auditor writes the audit trail: each event goes to the job log and,

@@ -37,6 +37,8 @@ type Status struct {
 	// JobStep is what a detached pause's job runs now, as far as the
 	// agent can see ("" when it cannot tell, or the job is not running).
 	JobStep string `json:"job_step,omitempty"`
+	// Terminals are the shells on a pty, attached or not (terminal.go).
+	Terminals []TerminalInfo `json:"terminals"`
 }
 
 // Remaining is the time left until Deadline, as of Now.
@@ -54,16 +56,20 @@ type SessionInfo struct {
 }
 
 type controlRequest struct {
-	Op       string `json:"op"`                 // "continue", "extend", "status", "hold" or "cancel"
+	Op       string `json:"op"`                 // "continue", "extend", "status", "hold", "cancel" or "attach"
 	Duration string `json:"duration,omitempty"` // for "extend", in time.ParseDuration form
 	// For "hold" (see HoldRequest).
 	Hold      string `json:"hold,omitempty"`
 	JobStatus string `json:"job_status,omitempty"`
+	// For "attach" (terminal_control.go).
+	Attach *attachRequest `json:"attach,omitempty"`
 }
 
 type controlResponse struct {
 	Error  string  `json:"error,omitempty"`
 	Status *Status `json:"status,omitempty"`
+	// Attached is the terminal an "attach" joined.
+	Attached *TerminalInfo `json:"attached,omitempty"`
 }
 
 // controlTimeout bounds one request on either side.
@@ -81,6 +87,9 @@ type controlServer struct {
 	// hold and cancel serve a detached pause's end-of-job step.
 	hold   func(HoldRequest) error
 	cancel func()
+	// attach serves an "attach" request: it answers, then carries the
+	// terminal over conn until either side is done.
+	attach func(conn net.Conn, req attachRequest)
 	wg     sync.WaitGroup
 }
 
@@ -123,6 +132,10 @@ func (c *controlServer) handle(conn net.Conn) {
 	var req controlRequest
 	if err := json.NewDecoder(conn).Decode(&req); err != nil {
 		json.NewEncoder(conn).Encode(controlResponse{Error: "bad request: " + err.Error()}) //nolint:errcheck // peer may be gone
+		return
+	}
+	if req.Op == "attach" && req.Attach != nil && c.attach != nil {
+		c.attach(conn, *req.Attach)
 		return
 	}
 	var resp controlResponse

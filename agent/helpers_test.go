@@ -54,14 +54,35 @@ func fakePitstop(args []string) int {
 		}
 	case len(args) == 1 && args[0] == "status":
 		st, err = QueryStatus(ctx, socket)
+	case len(args) >= 1 && args[0] == "attach":
+		return fakeAttach(ctx, socket, args[1:])
 	default:
-		err = fmt.Errorf("usage: pitstop continue|extend D|status")
+		err = fmt.Errorf("usage: pitstop continue|extend D|status|attach [ID] [--read-only]")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pitstop:", err)
 		return 1
 	}
 	json.NewEncoder(os.Stdout).Encode(st) //nolint:errcheck // test helper
+	return 0
+}
+
+// fakeAttach is "pitstop attach [ID] [--read-only]".
+func fakeAttach(ctx context.Context, socket string, args []string) int {
+	var o AttachOptions
+	o.From, _ = strconv.Atoi(os.Getenv(TerminalEnv))
+	for _, a := range args {
+		if a == "--read-only" {
+			o.ReadOnly = true
+		} else if o.Terminal, _ = strconv.Atoi(a); o.Terminal == 0 {
+			fmt.Fprintf(os.Stderr, "pitstop: %q is not a terminal ID\n", a)
+			return 2
+		}
+	}
+	if err := RunAttach(ctx, socket, o, os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "pitstop:", err)
+		return 1
+	}
 	return 0
 }
 

@@ -246,12 +246,13 @@ func TestPauseTimersIgnoreStaleFires(t *testing.T) {
 	}
 }
 
-// TestClosedChannelEndsItsSession: a session channel closed while its
-// connection stays up (one "ssh -S socket" client killed while its
-// ControlMaster lives on) is a dropped session: its program gets SIGHUP,
-// status stops listing it, and it does not hold the pause open.
-func TestClosedChannelEndsItsSession(t *testing.T) {
-	h := startAgent(t, nil)
+// TestClosedChannelDetachesItsTerminal: a session channel closed while
+// its connection stays up (one "ssh -S socket" client killed while its
+// ControlMaster lives on) is a dropped session: its shell goes on,
+// detached, for the reconnect grace period, then gets SIGHUP; status
+// stops listing the session, and the shell does not hold the pause open.
+func TestClosedChannelDetachesItsTerminal(t *testing.T) {
+	h := startAgent(t, func(h *harness) { h.cfg.ReconnectGrace = 1500 * time.Millisecond })
 	c := h.mustDial(h.alice)
 	gone := ptyShell(t, c, 24, 80)
 	pidFile := filepath.Join(t.TempDir(), "pid")
@@ -266,14 +267,14 @@ func TestClosedChannelEndsItsSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	kept := ptyShell(t, c, 24, 80)
+	// Its own new shell, not the other one reattached: that would happen
+	// if the other were detached already.
+	kept.out.waitFor(t, "you are in job")
 
 	gone.Close() // the channel only; the connection stays
-	deadline := time.Now().Add(5 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the shell of the closed channel (pid %d) is still running\nlog:\n%s", pid, h.logs)
-		}
-		time.Sleep(20 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
+	if !alive(pid) {
+		t.Fatalf("the shell of the closed channel (pid %d) did not outlive it\nlog:\n%s", pid, h.logs)
 	}
 	st, err := QueryStatus(context.Background(), h.ready.ControlSocket)
 	if err != nil {
@@ -281,6 +282,16 @@ func TestClosedChannelEndsItsSession(t *testing.T) {
 	}
 	if len(st.Sessions) != 1 {
 		t.Errorf("status lists %d sessions, want only the one still open: %+v", len(st.Sessions), st.Sessions)
+	}
+	if len(st.Terminals) != 2 || st.Terminals[0].DetachedSince.IsZero() || len(st.Terminals[1].Clients) != 1 {
+		t.Errorf("status lists terminals %+v, want the first detached and the second attached", st.Terminals)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for alive(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the detached shell (pid %d) is still running after the grace period\nlog:\n%s", pid, h.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	var dropped bool
 	for _, e := range h.logs.entries(t) {

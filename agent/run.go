@@ -117,6 +117,7 @@ func Run(ctx context.Context, cfg Config) error {
 	ctl := &controlServer{
 		ln:     ctlLn,
 		status: s.status,
+		attach: s.controlAttach,
 		cont: func() {
 			log.Info().Msg("pitstop continue was run")
 			s.pause.finish(EndContinue)
@@ -208,6 +209,7 @@ func (s *server) status() Status {
 		Connections: t.Conns,
 		Sessions:    s.sessionsSnapshot(),
 		Mode:        mode(t),
+		Terminals:   s.terms.infos(),
 	}
 	if t.Detached && !t.Holding {
 		st.JobStep = currentStep(s.cfg.WatchPID)

@@ -105,6 +105,7 @@ type server struct {
 	closing  bool
 	nextID   int
 	sessions map[int]*liveSession
+	terms    terminals // shells on a pty, which outlive their sessions
 	conns    map[*connState]*connInfo
 	logins   []string // "user from address", for the step summary
 	raw      map[*trackedConn]struct{}
@@ -531,6 +532,7 @@ func (s *server) shutdown(reason EndReason, timeout time.Duration) {
 	for _, ls := range live {
 		ls.end(reason)
 	}
+	s.terms.hangUpAll() // detached ones too
 	waitTimeout(&s.sessWG, time.Until(deadline))
 	// Let clients hang up themselves: one that gets its exit status and
 	// then a reset connection reports failure (OpenSSH exits 255).

@@ -115,6 +115,12 @@ func (s *server) handleSession(sess ssh.Session) {
 	// gliderlabs never rewrites the session's output.
 	st := sessionStateOf(sess)
 	ptyReq, isPty := st.ptyRequest()
+	// "pitstop new" and "pitstop attach" given over SSH are about the
+	// terminals (session_terminal.go): shells, not commands.
+	treq, isTerm, terr := parseTermCommand(sess.RawCommand())
+	if isTerm {
+		kind = kindShell
+	}
 	ls := s.register(sess, kind, isPty)
 	if ls == nil {
 		fmt.Fprintln(sess.Stderr(), "pitstop: the pause is over; the job has moved on.")
@@ -124,13 +130,22 @@ func (s *server) handleSession(sess ssh.Session) {
 	defer s.unregister(ls)
 	al := s.sessionAudit(ls)
 	al.info(evSessionStart, "session started", func(e *zerolog.Event) *zerolog.Event {
-		if kind == kindExec {
+		if kind == kindExec || isTerm {
 			e = e.Str("command", sess.RawCommand())
 		}
 		return e
 	})
 	if kind == kindExec {
 		s.auditLegacySCP(al, sess.RawCommand())
+	}
+	if isTerm && terr == nil && !isPty {
+		terr = fmt.Errorf("%s needs a terminal: ssh -t ... %s", strings.Join(strings.Fields(sess.RawCommand())[:2], " "), sess.RawCommand())
+	}
+	if terr != nil {
+		fmt.Fprintf(sess.Stderr(), "pitstop: %v\n", terr)
+		s.auditSessionEnd(al, ls, 2, false)
+		sess.Exit(2) //nolint:errcheck // the client may be gone
+		return
 	}
 
 	prog := program{
@@ -141,11 +156,6 @@ func (s *server) handleSession(sess ssh.Session) {
 	}
 	if isPty {
 		prog.pty = &ptyReq
-	}
-	if kind == kindShell && isPty {
-		// Straight to the client, not through the pty: the line ends are
-		// the terminal's.
-		sess.Write([]byte(strings.ReplaceAll(s.banner(), "\n", "\r\n"))) //nolint:errcheck // a failed write shows up as a dropped session
 	}
 	if ssh.AgentRequested(sess) {
 		sock, stop, err := s.forwardAgent(sess, al)
@@ -158,12 +168,16 @@ func (s *server) handleSession(sess ssh.Session) {
 	}
 	// Only a shell on a terminal is someone at a prompt. One without
 	// ("ssh host < script", "echo cmd | ssh host") is a script, like an
-	// exec: its end says nothing about the user being done.
-	interactive := kind == kindShell && isPty
-	if interactive {
-		s.pause.shellStarted()
+	// exec: its end says nothing about the user being done. A shell on a
+	// terminal outlives the session (session_terminal.go); the terminal
+	// tells the pause when it ends.
+	var out outcome
+	sent := func() {}
+	if kind == kindShell && isPty {
+		out, sent = s.runTerminal(sess, ls, al, prog, treq)
+	} else {
+		out = runProgram(sess, prog, ls.stop)
 	}
-	out := runProgram(sess, prog, ls.stop)
 	if out.err != nil {
 		al.job.Warn().Err(out.err).Msg("could not start the session's program")
 		fmt.Fprintf(sess.Stderr(), "pitstop: %v\n", out.err)
@@ -174,9 +188,7 @@ func (s *server) handleSession(sess ssh.Session) {
 	// The exit status goes out before the pause is told, so a client
 	// whose shell ended the pause still gets its status.
 	sess.Exit(out.status) //nolint:errcheck // the client may be gone
-	if interactive {
-		s.pause.shellEnded(!out.dropped && out.err == nil)
-	}
+	sent()
 }
 
 // sessionAudit is the audit log for one session.

@@ -56,6 +56,16 @@ type sessionState struct {
 	// winch carries the latest window size, never more than one pending;
 	// it is closed when the channel's requests end.
 	winch chan ssh.Window
+	// onWindow, when set, is called with each new size before the request
+	// is answered, so a command typed after the client's resize sees it.
+	onWindow func(ssh.Window)
+}
+
+// setOnWindow sets onWindow.
+func (st *sessionState) setOnWindow(f func(ssh.Window)) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.onWindow = f
 }
 
 func newSessionState() *sessionState {
@@ -229,8 +239,8 @@ func (f sessionFilter) answer(r *gossh.Request) (ok, handled bool) {
 			return false, true
 		}
 		st.mu.Lock()
-		defer st.mu.Unlock()
 		if st.pty == nil {
+			st.mu.Unlock()
 			return false, true
 		}
 		w := window(m.Columns, m.Rows)
@@ -242,6 +252,11 @@ func (f sessionFilter) answer(r *gossh.Request) (ok, handled bool) {
 		default:
 		}
 		st.winch <- w
+		f := st.onWindow
+		st.mu.Unlock()
+		if f != nil {
+			f(w)
+		}
 		return true, true
 	}
 	return false, false

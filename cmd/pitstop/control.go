@@ -193,6 +193,12 @@ func printStatus(w io.Writer, st agent.Status) {
 		fmt.Fprintf(w, "nobody is connected; waiting until %s\n", st.WaitingUntil.UTC().Format("15:04:05 MST"))
 	}
 	fmt.Fprintf(w, "connections: %d\n", st.Connections)
+	if len(st.Terminals) > 0 {
+		fmt.Fprintln(w, "terminals (pitstop attach ID [--read-only]):")
+		for _, t := range st.Terminals {
+			fmt.Fprintf(w, "  %-3d %-16s %-8s %s\n", t.ID, t.Owner, t.Command, t.Describe(st.Now))
+		}
+	}
 	if len(st.Sessions) == 0 {
 		return
 	}

@@ -17,6 +17,8 @@
 //   - many exec sessions at once;
 //   - pitstop act on an empty Go build cache, from act's start to the
 //     pause being ready (and the same building the agent from source);
+//   - memory with 20 interactive shells printing without a pause, which
+//     the agent keeps in terminal emulators for reattaching;
 //   - the injector's time per file over a corpus of real workflows.
 //
 // Run it with `task bench`, or `go run ./integration/bench -h` for the

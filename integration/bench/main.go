@@ -27,6 +27,7 @@ type options struct {
 	readyRuns    int
 	openSessions int
 	concurrent   int
+	terminals    int
 	only         map[string]bool
 	keep         bool
 }
@@ -45,6 +46,7 @@ var measurements = []struct {
 	{"memory", (*bench).measureMemory},
 	{"binary", (*bench).measureBinary},
 	{"concurrent", (*bench).measureConcurrent},
+	{"terminals", (*bench).measureTerminals},
 	{"inject", (*bench).measureCorpus},
 }
 
@@ -72,6 +74,7 @@ Flags:
 	fs.IntVar(&o.readyRuns, "ready-runs", 10, "agent starts timed")
 	fs.IntVar(&o.openSessions, "open-sessions", 20, "sessions held open while memory is read")
 	fs.IntVar(&o.concurrent, "concurrent", 50, "exec sessions started at once")
+	fs.IntVar(&o.terminals, "terminals", 20, "interactive shells under output while memory is read")
 	fs.StringVar(&only, "only", "", "comma-separated `measurements` to run, of: "+measurementNames())
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, configurations) and print where it is")
 	if err := fs.Parse(args); err != nil {
@@ -90,7 +93,7 @@ Flags:
 	for _, n := range []struct {
 		flag string
 		v    int
-	}{{"--runs", o.runs}, {"--keystrokes", o.keystrokes}, {"--ready-runs", o.readyRuns}, {"--open-sessions", o.openSessions}, {"--concurrent", o.concurrent}} {
+	}{{"--runs", o.runs}, {"--keystrokes", o.keystrokes}, {"--ready-runs", o.readyRuns}, {"--open-sessions", o.openSessions}, {"--concurrent", o.concurrent}, {"--terminals", o.terminals}} {
 		if n.v <= 0 {
 			return nil, fmt.Errorf("%s must be positive, not %d", n.flag, n.v)
 		}
@@ -178,6 +181,7 @@ func runBench(o *options, stderr io.Writer) (*report, error) {
 	b.rep.Settings = map[string]any{
 		"runs": o.runs, "bulk_bytes": o.bulkSize, "sftp_bytes": o.sftpSize, "keystrokes": o.keystrokes,
 		"ready_runs": o.readyRuns, "open_sessions": o.openSessions, "concurrent": o.concurrent,
+		"terminals": o.terminals,
 	}
 	b.rep.Machine = describeMachine()
 	b.progress("building pitstop")

@@ -1,0 +1,93 @@
+//go:build unix
+
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/term"
+)
+
+// DetachKey leaves "pitstop attach": Ctrl-], as in telnet and virsh
+// console. The SSH client's own escape (~.) would end the session
+// "pitstop attach" runs in, not just the attachment.
+const DetachKey = 0x1d
+
+// RunAttach joins a terminal through the control socket and shows it on
+// the caller's own terminal (in and out, which must be one) until the
+// caller presses DetachKey or the terminal ends. It says which on out.
+func RunAttach(ctx context.Context, socket string, o AttachOptions, in *os.File, out io.Writer) error {
+	fd := int(in.Fd())
+	if !term.IsTerminal(fd) {
+		return errors.New("pitstop attach needs a terminal: run it in an interactive session")
+	}
+	if cols, rows, err := term.GetSize(fd); err == nil {
+		o.Cols, o.Rows = cols, rows
+	}
+	a, err := Attach(ctx, socket, o)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	old, err := term.MakeRaw(fd)
+	if err != nil {
+		return fmt.Errorf("put the terminal in raw mode: %w", err)
+	}
+	// Our own window's size changes follow.
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	defer signal.Stop(winch)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case <-winch:
+				if cols, rows, err := term.GetSize(fd); err == nil {
+					a.Resize(cols, rows) //nolint:errcheck // a closed attachment ends the copy below
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	detached := make(chan struct{})
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := in.Read(buf)
+			b := buf[:n]
+			for i, c := range b {
+				if c == DetachKey {
+					a.Write(b[:i]) //nolint:errcheck // leaving anyway
+					close(detached)
+					a.Close()
+					return
+				}
+			}
+			if len(b) > 0 {
+				if _, err := a.Write(b); err != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	io.Copy(out, a)       //nolint:errcheck // ends when either side closes
+	term.Restore(fd, old) //nolint:errcheck // best effort: the shell resets the terminal too
+	select {
+	case <-detached:
+		fmt.Fprintf(out, "\r\npitstop: detached from terminal %d.\r\n", a.Terminal.ID)
+	default:
+		fmt.Fprintf(out, "\r\npitstop: terminal %d ended.\r\n", a.Terminal.ID)
+	}
+	return nil
+}

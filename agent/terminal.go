@@ -1,0 +1,411 @@
+package agent
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/vt"
+	"github.com/gliderlabs/ssh"
+)
+
+// A terminal is an interactive shell on a pty that outlives the
+// connections showing it, as under tmux or screen: a dropped connection
+// detaches its client, the shell goes on, and the same user logging in
+// again gets the terminal back with its screen redrawn. Other users (and
+// other keys) may attach too, read-write or read-only.
+//
+// The screen is kept by a terminal emulator, charmbracelet/x/vt: Charm
+// maintains it (it backs their own multiplexing tools), it is pure Go,
+// keeps the main and alternate screens apart and reports mode changes,
+// which is what a faithful redraw of vim or less needs. It is fed every
+// byte the shell writes; a client attaching later gets the emulator's
+// screen rendered, then the live stream.
+//
+// The terminal's size follows the smallest attached client: everyone then
+// sees the whole screen, where "the latest client wins" would cut the
+// screen of anyone on a smaller window (a colleague watching from a
+// laptop) and garble full-screen programs for them.
+
+// Terminal limits.
+const (
+	// scrollbackLines caps the lines the emulator keeps above the screen,
+	// per terminal. A reattach redraws the screen only (the clients'
+	// terminals keep their own scrollback of what they saw), so nothing
+	// above it is needed; the emulator's default of 10000 lines of cells
+	// would cost megabytes per busy terminal. 1 is the least it accepts.
+	scrollbackLines = 1
+	// maxPending is how much output may wait for a slow client. Beyond
+	// it the client's backlog is replaced by a redraw of the screen, so a
+	// stalled connection costs bounded memory and never holds up the
+	// shell or the other clients.
+	maxPending = 256 << 10
+)
+
+// terminal is one shell on a pty, with the clients attached to it.
+type terminal struct {
+	id      int
+	owner   string // who started it: a forge user or a key's source
+	forge   bool
+	command string
+	started time.Time
+	now     func() time.Time
+	grace   time.Duration // how long it lives detached
+
+	cmd    *exec.Cmd
+	master *os.File
+	done   chan struct{} // closed once the shell exited and its output is read
+
+	mu      sync.Mutex
+	emu     *vt.Emulator
+	modes   map[ansi.Mode]bool // DEC and ANSI modes the programs set, for redraws
+	clients []*termClient      // in the order they attached
+	size    ssh.Window
+	active  time.Time   // last input or output
+	detach  time.Time   // when the last client left; zero while attached
+	timer   *time.Timer // hangs up a terminal left detached for grace
+	hungUp  bool        // ended by a hang-up (grace or the pause's end), not by exit
+	status  int
+	exited  bool
+	kill    *time.Timer
+
+	// exiting counts the clients still to send the shell's exit status.
+	exiting sync.WaitGroup
+}
+
+// termClient is one client attached to a terminal: an SSH session or a
+// "pitstop attach" on the control socket.
+type termClient struct {
+	user     string // who, for announcements and status
+	readOnly bool
+	win      ssh.Window
+	since    time.Time
+
+	mu      sync.Mutex
+	pending []byte
+	wake    chan struct{} // a token when pending has data
+	gone    chan struct{} // closed when it detached or the terminal ended
+	written chan struct{} // closed when the writer is done
+}
+
+func newTermClient(user string, readOnly bool, win ssh.Window, since time.Time) *termClient {
+	return &termClient{user: user, readOnly: readOnly, win: win, since: since,
+		wake: make(chan struct{}, 1), gone: make(chan struct{}), written: make(chan struct{})}
+}
+
+// queue adds output for the client. redraw, called only when the backlog
+// is over maxPending, returns the whole screen to send instead.
+func (c *termClient) queue(b []byte, redraw func() []byte) {
+	c.mu.Lock()
+	if len(c.pending)+len(b) > maxPending {
+		c.pending = append(c.pending[:0], redraw()...)
+	} else {
+		c.pending = append(c.pending, b...)
+	}
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writeTo sends the client's output to w until the client is gone, then
+// what is still pending. A failed write ends it: the connection is gone,
+// and detaching is the session's business.
+func (c *termClient) writeTo(w io.Writer) {
+	defer close(c.written)
+	for {
+		ended := false
+		select {
+		case <-c.wake:
+		case <-c.gone:
+			ended = true
+		}
+		c.mu.Lock()
+		b := c.pending
+		c.pending = nil
+		c.mu.Unlock()
+		if len(b) > 0 {
+			if _, err := w.Write(b); err != nil {
+				return
+			}
+		}
+		if ended {
+			return
+		}
+	}
+}
+
+// newEmulator is a screen of w×h for the terminal's output. Each costs
+// about 4 MiB whatever it shows: vt.NewEmulator allocates a fixed buffer
+// for escape sequences' payloads, which v0.1.0 does not let us size.
+func (t *terminal) newEmulator(w ssh.Window) {
+	t.emu = vt.NewEmulator(max(w.Width, 1), max(w.Height, 1))
+	t.emu.SetScrollbackSize(scrollbackLines)
+	t.modes = map[ansi.Mode]bool{}
+	// Called from emu.Write, under t.mu.
+	t.emu.SetCallbacks(vt.Callbacks{
+		EnableMode:  func(m ansi.Mode) { t.modes[m] = true },
+		DisableMode: func(m ansi.Mode) { delete(t.modes, m) },
+	})
+	// The emulator answers the programs' queries (cursor position,
+	// device attributes) into a pipe. The clients' own terminals answer
+	// them already, so the answers are dropped; the pipe must be read or
+	// the emulator blocks.
+	go io.Copy(io.Discard, t.emu) //nolint:errcheck // ends when the emulator is closed
+}
+
+// pump reads the shell's output until the pty is closed, into the
+// emulator and to every client.
+func (t *terminal) pump(outDone chan<- struct{}) {
+	defer close(outDone)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := t.master.Read(buf)
+		if n > 0 {
+			t.output(buf[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// output feeds b to the emulator and the clients.
+func (t *terminal) output(b []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.emu.Write(b) //nolint:errcheck // the emulator never fails a write before Close
+	t.active = t.now()
+	for _, c := range t.clients {
+		c.queue(b, func() []byte { return t.redrawLocked("") })
+	}
+}
+
+// announceLocked shows msg to everyone attached, on the top line of
+// their screens, in reverse video, with the cursor put back. It goes
+// neither to the shell nor to the emulator: a line written into the
+// stream would move the cursor behind the back of the program drawing
+// the screen (bash's line editor, vim) and garble what it draws next,
+// whereas the top line is only overdrawn until the program writes there
+// again, and a redraw never shows it.
+func (t *terminal) announceLocked(msg string) {
+	b := []byte("\x1b7\x1b[1;1H\x1b[7m[pitstop: " + msg + "]\x1b[m\x1b[K\x1b8")
+	for _, c := range t.clients {
+		c.queue(b, func() []byte { return t.redrawLocked("") })
+	}
+}
+
+// attach adds c; redraw says whether the screen is to be redrawn for
+// it, with note as its first line. It returns false when the shell has
+// already ended; otherwise c counts in exiting until it is done.
+func (t *terminal) attach(c *termClient, redraw bool, note, announce string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.exited {
+		return false
+	}
+	t.exiting.Add(1) // under mu, before exited is set: never concurrent with Wait
+	if t.timer != nil {
+		t.timer.Stop()
+		t.timer = nil
+	}
+	t.detach = time.Time{}
+	if announce != "" && len(t.clients) > 0 {
+		t.announceLocked(announce)
+	}
+	t.clients = append(t.clients, c)
+	t.resizeLocked()
+	if redraw {
+		c.queue(t.redrawLocked(note), nil)
+	} else if note != "" {
+		c.queue([]byte(strings.ReplaceAll(note, "\n", "\r\n")), nil)
+	}
+	return true
+}
+
+// leave detaches c. A terminal left without clients is hung up once it
+// has been detached for its grace period, unless someone attaches.
+func (t *terminal) leave(c *termClient, announce string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, o := range t.clients {
+		if o == c {
+			t.clients = append(t.clients[:i], t.clients[i+1:]...)
+			close(c.gone)
+			break
+		}
+	}
+	if t.exited {
+		return
+	}
+	if len(t.clients) > 0 {
+		if announce != "" {
+			t.announceLocked(announce)
+		}
+		t.resizeLocked()
+		return
+	}
+	t.detach = t.now()
+	t.timer = time.AfterFunc(t.grace, t.hangUp)
+}
+
+// resize records c's new window size.
+func (t *terminal) resize(c *termClient, w ssh.Window) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c.win = w
+	t.resizeLocked()
+}
+
+// resizeLocked sizes the pty and the emulator to the smallest client.
+func (t *terminal) resizeLocked() {
+	var w ssh.Window
+	for _, c := range t.clients {
+		if c.win.Width <= 0 || c.win.Height <= 0 {
+			continue
+		}
+		if w.Width == 0 || c.win.Width < w.Width {
+			w.Width = c.win.Width
+		}
+		if w.Height == 0 || c.win.Height < w.Height {
+			w.Height = c.win.Height
+		}
+	}
+	if w.Width == 0 || w == t.size || t.exited {
+		return
+	}
+	t.size = w
+	t.emu.Resize(w.Width, w.Height)
+	setWindow(t.master, w) // the kernel sends the shell SIGWINCH
+}
+
+// input writes what a read-write client typed to the shell.
+func (t *terminal) input(b []byte) error {
+	t.mu.Lock()
+	t.active = t.now()
+	t.mu.Unlock()
+	_, err := t.master.Write(b)
+	return err
+}
+
+// redrawLocked renders the screen for a client that attaches now: the
+// note (if any) as a line of its own, the screen's cells with their
+// styles, the modes the programs set (cursor keys, bracketed paste,
+// mouse) and the cursor. A full-screen program's alternate screen is
+// entered as such, so that the client's own screen comes back when the
+// program ends; the note is left on that main screen.
+func (t *terminal) redrawLocked(note string) []byte {
+	e := t.emu
+	var b strings.Builder
+	b.WriteString(ansi.ResetStyle)
+	lines := strings.Split(e.Render(), "\n")
+	cur := e.CursorPosition()
+	top := 0 // the client's row of the screen's first line
+	if e.IsAltScreen() {
+		if note != "" {
+			b.WriteString("\r\n" + note + "\r\n")
+		}
+		b.WriteString(ansi.SetMode(ansi.ModeAltScreenSaveCursor))
+		b.WriteString(ansi.CursorHomePosition + ansi.EraseEntireScreen)
+		for y, l := range lines {
+			fmt.Fprintf(&b, "\x1b[%d;1H%s%s", y+1, l, ansi.ResetStyle)
+		}
+	} else {
+		// The main screen is written as a stream from the top, after the
+		// note: what does not fit scrolls into the client's scrollback,
+		// as it would have on a terminal that stayed attached.
+		n := cur.Y + 1
+		for y := len(lines) - 1; y >= n; y-- {
+			if strings.TrimSpace(lines[y]) != "" {
+				n = y + 1
+				break
+			}
+		}
+		b.WriteString(ansi.CursorHomePosition + ansi.EraseEntireScreen)
+		rows := 0
+		if note != "" {
+			b.WriteString(note)
+			rows++
+		}
+		for y := 0; y < n && y < len(lines); y++ {
+			if rows > 0 {
+				b.WriteString("\r\n")
+			}
+			b.WriteString(lines[y] + ansi.ResetStyle)
+			rows++
+		}
+		top = rows - n - max(0, rows-e.Height())
+	}
+	for m := range t.modes {
+		switch m {
+		case ansi.ModeAltScreen, ansi.ModeAltScreenSaveCursor, ansi.ModeSaveCursor, ansi.ModeTextCursorEnable:
+			// Entered above, or a one-off action rather than a state.
+		default:
+			b.WriteString(ansi.SetMode(m))
+		}
+	}
+	fmt.Fprintf(&b, "\x1b[%d;%dH", cur.Y+top+1, cur.X+1)
+	if e.CursorHidden() {
+		b.WriteString(ansi.HideCursor)
+	} else {
+		b.WriteString(ansi.ShowCursor)
+	}
+	return []byte(b.String())
+}
+
+// TerminalInfo describes a terminal, for "pitstop status" and the banner.
+type TerminalInfo struct {
+	ID      int       `json:"id"`
+	Owner   string    `json:"owner"`
+	Command string    `json:"command"`
+	Since   time.Time `json:"since"`
+	// LastActive is the time of the last input or output: idle time is
+	// the time since.
+	LastActive time.Time `json:"last_active"`
+	// DetachedSince is set while nobody is attached: the shell is hung up
+	// ReconnectGrace after it.
+	DetachedSince time.Time    `json:"detached_since,omitzero"`
+	Clients       []ClientInfo `json:"clients"`
+}
+
+// ClientInfo is someone attached to a terminal.
+type ClientInfo struct {
+	User     string    `json:"user"`
+	ReadOnly bool      `json:"read_only"`
+	Since    time.Time `json:"since"`
+}
+
+func (t *terminal) info() TerminalInfo {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ti := TerminalInfo{ID: t.id, Owner: t.owner, Command: t.command, Since: t.started,
+		LastActive: t.active, DetachedSince: t.detach, Clients: []ClientInfo{}}
+	for _, c := range t.clients {
+		ti.Clients = append(ti.Clients, ClientInfo{User: c.user, ReadOnly: c.readOnly, Since: c.since})
+	}
+	return ti
+}
+
+// Describe says who is attached and how long the terminal has been idle,
+// as of now.
+func (ti TerminalInfo) Describe(now time.Time) string {
+	idle := "idle " + now.Sub(ti.LastActive).Round(time.Second).String()
+	if len(ti.Clients) == 0 {
+		return "detached " + now.Sub(ti.DetachedSince).Round(time.Second).String() + ", " + idle
+	}
+	var who []string
+	for _, c := range ti.Clients {
+		if c.ReadOnly {
+			who = append(who, c.User+" (read-only)")
+		} else {
+			who = append(who, c.User)
+		}
+	}
+	return "attached: " + strings.Join(who, ", ") + "; " + idle
+}

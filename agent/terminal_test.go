@@ -1,0 +1,484 @@
+package agent
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/vt"
+	"github.com/creack/pty"
+)
+
+// sshTerm is the real OpenSSH client on a terminal of its own, whose
+// screen the test reads through a terminal emulator, as the user would
+// see it.
+type sshTerm struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	term *os.File
+	raw  *syncBuffer // every byte the client printed
+	mu   sync.Mutex
+	emu  *vt.Emulator  // the screen those bytes draw, under mu
+	done chan struct{} // closed when the client's output ends
+}
+
+// startSSHTerm runs ssh -tt as the holder of keyFile on a 24×80 terminal,
+// with extra arguments (a command) after the destination.
+func startSSHTerm(t *testing.T, h *harness, keyFile string, extra ...string) *sshTerm {
+	t.Helper()
+	cmd := exec.Command(openSSH(t), h.sshArgs(keyFile, append([]string{"-tt"}, extra...)...)...)
+	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
+	term, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &sshTerm{t: t, cmd: cmd, term: term, raw: &syncBuffer{}, emu: vt.NewEmulator(80, 24), done: make(chan struct{})}
+	// The emulator's answers to queries are not needed: the programs
+	// under test work without them.
+	go io.Copy(io.Discard, st.emu) //nolint:errcheck // ends with the test binary
+	go func() {
+		defer close(st.done)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := term.Read(buf)
+			if n > 0 {
+				st.raw.Write(buf[:n]) //nolint:errcheck // in memory
+				st.mu.Lock()
+				st.emu.Write(buf[:n]) //nolint:errcheck // in memory
+				st.mu.Unlock()
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		st.emu.InputPipe().(io.Closer).Close() // ends the goroutine reading its answers
+		term.Close()
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill() //nolint:errcheck // may have exited
+			cmd.Wait()         //nolint:errcheck // killed
+		}
+	})
+	return st
+}
+
+// screen is what the client's terminal shows.
+func (s *sshTerm) screen() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var b strings.Builder
+	for y := 0; y < s.emu.Height(); y++ {
+		for x := 0; x < s.emu.Width(); x++ {
+			if c := s.emu.CellAt(x, y); c != nil && c.Content != "" {
+				b.WriteString(c.Content)
+			} else if c == nil || c.Width != 0 {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// waitScreen waits until the screen matches ok, and returns it.
+func (s *sshTerm) waitScreen(what string, ok func(string) bool) string {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		scr := s.screen()
+		if ok(scr) {
+			return scr
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the screen never showed %s:\n%s\nraw output: %q", what, scr, s.raw.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *sshTerm) waitText(want string) string {
+	s.t.Helper()
+	return s.waitScreen(strconv.Quote(want), func(scr string) bool { return strings.Contains(scr, want) })
+}
+
+// waitRaw waits until the client has printed want, whether or not it is
+// still on the screen.
+func (s *sshTerm) waitRaw(want string) {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.raw.String(), want) {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the client never printed %q:\n%q", want, s.raw.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitPromptAfter waits for a shell prompt printed after the last
+// marker: the program that printed marker has exited, and what is typed
+// next goes to the shell.
+func (s *sshTerm) waitPromptAfter(marker string) {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		raw := s.raw.String()
+		if i := strings.LastIndex(raw, marker); i >= 0 && strings.Contains(raw[i:], "(pitstop) ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("no prompt after %q:\n%q", marker, raw)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *sshTerm) typ(text string) {
+	s.t.Helper()
+	if _, err := io.WriteString(s.term, text); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// kill ends the client as a dropped connection would: SIGKILL, no
+// goodbye to the server.
+func (s *sshTerm) kill() {
+	s.cmd.Process.Signal(syscall.SIGKILL) //nolint:errcheck // checked by Wait
+	s.cmd.Wait()                          //nolint:errcheck // killed
+}
+
+var tickRE = regexp.MustCompile(`tick (\d+)`)
+
+// lastTick is the highest "tick N" on the screen.
+func lastTick(scr string) int {
+	n := 0
+	for _, m := range tickRE.FindAllStringSubmatch(scr, -1) {
+		if v, _ := strconv.Atoi(m[1]); v > n {
+			n = v
+		}
+	}
+	return n
+}
+
+// TestReattachAfterDrop: the client is killed while a command runs; the
+// shell, its variables and the command go on, and the next login gets the
+// same terminal back with its screen.
+func TestReattachAfterDrop(t *testing.T) {
+	h := startAgent(t, nil)
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	a := startSSHTerm(t, h, h.alice.keyFile)
+	a.waitText("(pitstop) ")
+	stopFile := filepath.Join(t.TempDir(), "stop")
+	a.typ("export MARKER=kept-across; echo $$ > " + pidFile + "\n")
+	// The long command stops when the test says so: a ^C may reach bash
+	// between two commands of the loop and not end it.
+	a.typ("i=0; while [ ! -e " + stopFile + " ]; do i=$((i+1)); echo \"tick $i\"; sleep 0.1; done\n")
+	before := lastTick(a.waitScreen("ticks", func(s string) bool { return lastTick(s) >= 3 }))
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	a.kill()
+
+	// The shell goes on without a client.
+	time.Sleep(500 * time.Millisecond)
+	if !alive(pid) {
+		t.Fatalf("the shell (pid %d) died with its connection\nlog:\n%s", pid, h.logs)
+	}
+	st, err := QueryStatus(context.Background(), h.ready.ControlSocket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Terminals) != 1 || len(st.Terminals[0].Clients) != 0 || st.Terminals[0].DetachedSince.IsZero() {
+		t.Errorf("status while detached: %+v", st.Terminals)
+	}
+
+	b := startSSHTerm(t, h, h.alice.keyFile)
+	b.waitText("reattached to your terminal 1")
+	// The screen is redrawn with the command's output, which goes on.
+	b.waitScreen("ticks going on after the reattach", func(s string) bool { return lastTick(s) > before+5 })
+	if err := os.WriteFile(stopFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.waitText("(pitstop) ")
+	b.typ("echo \"VAR=$MARKER PID=$$\" | tr a-z A-Z\n")
+	b.waitText("VAR=KEPT-ACROSS PID=" + strconv.Itoa(pid))
+	if !h.logged("attached to terminal") || !h.logged("detached from terminal") {
+		t.Errorf("attach and detach are not in the audit log:\n%s", h.logs)
+	}
+	b.typ("exit\n")
+	h.waitEnd(EndShellsExited, 10*time.Second)
+}
+
+// TestReattachRedrawsVim: a full-screen program open across a reattach is
+// drawn again as it was, and goes on working.
+func TestReattachRedrawsVim(t *testing.T) {
+	h := startAgent(t, nil)
+	file := filepath.Join(h.workspace, "notes.txt")
+	var lines []string
+	for i := 1; i <= 40; i++ {
+		lines = append(lines, "line "+strconv.Itoa(i)+" of the notes")
+	}
+	if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startSSHTerm(t, h, h.alice.keyFile)
+	a.waitText("(pitstop) ")
+	a.typ("vim -u NONE -i NONE -N -n notes.txt\n")
+	a.waitText("line 23 of the notes")
+	a.typ("10jx") // the cursor on line 11, its first character deleted
+	want := a.waitText("\nine 11 of the notes")
+	a.kill()
+
+	b := startSSHTerm(t, h, h.alice.keyFile)
+	// The redraw may come in several reads: wait for all of it.
+	b.waitScreen("vim's screen as before the drop:\n"+want, func(s string) bool { return s == want })
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b.mu.Lock()
+		pos := b.emu.CursorPosition()
+		b.mu.Unlock()
+		if pos.Y == 10 && pos.X == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cursor at %+v after the reattach, want row 10, column 0", pos)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// vim goes on: delete the line, quit, and the shell is back.
+	b.typ("dd:wq\r")
+	b.waitText("(pitstop) ")
+	b.typ("grep -c notes notes.txt | sed 's/^/COUNT=/'\n")
+	b.waitText("COUNT=39")
+	// The note is on the main screen, which vim's end brought back.
+	if !strings.Contains(b.raw.String(), "reattached to your terminal 1") {
+		t.Errorf("no reattach note in the output: %q", b.raw.String())
+	}
+	b.typ("exit\n")
+	h.waitEnd(EndShellsExited, 10*time.Second)
+}
+
+// TestDetachedTerminalEndsWithTheGrace: nobody comes back within the
+// reconnect grace period: the detached shell and what it started get
+// SIGHUP, and the pause ends.
+func TestDetachedTerminalEndsWithTheGrace(t *testing.T) {
+	h := startAgent(t, func(h *harness) { h.cfg.ReconnectGrace = time.Second })
+	dir := t.TempDir()
+	a := startSSHTerm(t, h, h.alice.keyFile)
+	a.waitText("(pitstop) ")
+	a.typ("echo $$ > " + dir + "/shell; sleep 300 & echo $! > " + dir + "/child; echo 'STAR''TED'\n")
+	a.waitText("STARTED")
+	var pids []int
+	for _, f := range []string{"shell", "child"} {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+		pids = append(pids, pid)
+	}
+	a.kill()
+	time.Sleep(300 * time.Millisecond)
+	for _, pid := range pids {
+		if !alive(pid) {
+			t.Fatalf("pid %d ended with the connection, before the grace period", pid)
+		}
+	}
+	h.waitEnd(EndReconnectGrace, 10*time.Second)
+	deadline := time.Now().Add(killGrace + 2*time.Second)
+	for _, pid := range pids {
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				t.Fatalf("pid %d still runs after the grace period and the pause ended\nlog:\n%s", pid, h.logs)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// withBob lets a second GitHub user log in.
+func withBob(bob testUser) func(*harness) {
+	return func(h *harness) {
+		h.gh.setKeys("bob", bob.authorizedLine())
+		h.cfg.GitHubUsers = []string{"bob"}
+	}
+}
+
+// TestSharedTerminal: a second user joins a running terminal read-write
+// and both see what either types; a third client joins read-only and
+// what it types does not reach the shell. Joins and leaves are announced
+// and audited.
+func TestSharedTerminal(t *testing.T) {
+	bob := newTestUser(t, "bob")
+	h := startAgent(t, withBob(bob))
+	dir := t.TempDir()
+	a := startSSHTerm(t, h, h.alice.keyFile)
+	a.waitText("(pitstop) ")
+
+	b := startSSHTerm(t, h, bob.keyFile, "pitstop", "attach", "1")
+	b.waitText("attached to terminal 1 of alice")
+	a.waitRaw("[pitstop: bob joined]")
+	b.typ("echo 'FROM''BOB'\n")
+	a.waitText("FROMBOB")
+	b.waitText("FROMBOB")
+	a.typ("echo 'FROM''ALICE'\n")
+	b.waitText("FROMALICE")
+
+	r := startSSHTerm(t, h, bob.keyFile, "pitstop", "attach", "--read-only")
+	r.waitText("attached to terminal 1 of alice (read-only)")
+	a.waitRaw("[pitstop: bob joined (read-only)]")
+	r.typ("touch " + dir + "/leak; echo 'LE''AK'\n")
+	r.typ("\x03") // nor does an interrupt
+	a.typ("echo 'AFTER''READONLY'\n")
+	r.waitText("AFTERREADONLY")
+	a.waitText("AFTERREADONLY")
+	if _, err := os.Stat(filepath.Join(dir, "leak")); err == nil {
+		t.Error("a read-only client's keystrokes reached the shell")
+	}
+	if strings.Contains(a.raw.String(), "LEAK") {
+		t.Errorf("a read-only client's keystrokes show on the terminal:\n%s", a.screen())
+	}
+
+	st, err := QueryStatus(context.Background(), h.ready.ControlSocket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Terminals) != 1 || len(st.Terminals[0].Clients) != 3 || !st.Terminals[0].Clients[2].ReadOnly {
+		t.Errorf("status: %+v", st.Terminals)
+	}
+	b.kill()
+	a.waitRaw("[pitstop: bob left]")
+	var joins, leaves int
+	for _, e := range h.logs.entries(t) {
+		switch e["event"] {
+		case "terminal_attach":
+			if e["github_user"] == "bob" && e["terminal_owner"] == "alice" {
+				joins++
+			}
+		case "terminal_detach":
+			if e["github_user"] == "bob" {
+				leaves++
+			}
+		}
+	}
+	if joins != 2 || leaves != 1 {
+		t.Errorf("audit log has %d joins and %d leaves of bob, want 2 and 1:\n%s", joins, leaves, h.logs)
+	}
+	// The owner's exit ends the shell for everyone attached.
+	a.typ("exit 3\n")
+	if err := r.cmd.Wait(); r.cmd.ProcessState.ExitCode() != 3 {
+		t.Errorf("the read-only client ended with %v, want the shell's status 3", err)
+	}
+	h.waitEnd(EndShellsExited, 10*time.Second)
+}
+
+// TestNewTerminalBesideADetachedOne: "pitstop new" as the command gives a
+// new shell although one is waiting to be reattached; the detached one
+// is still there for a plain login.
+func TestNewTerminalBesideADetachedOne(t *testing.T) {
+	h := startAgent(t, nil)
+	a := startSSHTerm(t, h, h.alice.keyFile)
+	a.waitText("(pitstop) ")
+	a.typ("echo $$ | sed 's/^/FIRST=/'\n")
+	a.waitText("FIRST=")
+	a.kill()
+
+	n := startSSHTerm(t, h, h.alice.keyFile, "pitstop", "new")
+	n.waitText("(pitstop) ")
+	if strings.Contains(n.raw.String(), "reattached") {
+		t.Fatalf("pitstop new reattached: %q", n.raw.String())
+	}
+	n.typ("echo $PITSTOP_TERMINAL | sed 's/^/TERM=/'\n")
+	n.waitText("TERM=2")
+
+	r := startSSHTerm(t, h, h.alice.keyFile)
+	r.waitText("reattached to your terminal 1")
+	r.waitText("FIRST=")
+
+	bad := exec.Command(openSSH(t), h.sshArgs(h.alice.keyFile, "pitstop attach 9")...)
+	out, err := bad.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "needs a terminal") {
+		t.Errorf("pitstop attach without a terminal: %v %s", err, out)
+	}
+	bad = exec.Command(openSSH(t), h.sshArgs(h.alice.keyFile, "-tt", "pitstop attach 9")...)
+	out, err = bad.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no terminal 9; terminals: 1 (alice), 2 (alice)") {
+		t.Errorf("pitstop attach 9: %v %s", err, out)
+	}
+}
+
+// TestAttachInsideASession: "pitstop attach" typed in one's own shell
+// joins another terminal through the control socket; Ctrl-] leaves it
+// and the own shell is back.
+func TestAttachInsideASession(t *testing.T) {
+	bob := newTestUser(t, "bob")
+	h := startAgent(t, withBob(bob))
+	a := startSSHTerm(t, h, h.alice.keyFile)
+	a.waitText("(pitstop) ")
+	b := startSSHTerm(t, h, bob.keyFile)
+	b.waitText("(pitstop) ")
+
+	b.typ("pitstop attach 2\n")
+	b.waitPromptAfter("you are in terminal 2 already")
+	b.typ("pitstop attach --read-only\n")
+	b.waitText("attached to terminal 1 of alice (read-only)")
+	a.waitRaw("[pitstop: bob joined (read-only)]")
+	b.typ("echo 'SHOULD''NOT'\n")
+	a.typ("echo 'ALICE''TYPED'\n")
+	b.waitText("ALICETYPED")
+	if strings.Contains(a.raw.String(), "SHOULDNOT") {
+		t.Error("keystrokes of a read-only attach reached the terminal")
+	}
+	b.typ("\x1d")
+	b.waitPromptAfter("detached from terminal 1")
+	a.waitRaw("[pitstop: bob left]")
+
+	b.typ("pitstop attach\n")
+	b.waitText("attached to terminal 1 of alice. Leave with Ctrl-].")
+	b.typ("echo 'BOB''WAS''HERE'\n")
+	a.waitText("BOBWASHERE")
+	// Alice's shell ends: bob's attach ends with it, and his own shell is
+	// back.
+	a.typ("exit\n")
+	b.waitPromptAfter("terminal 1 ended")
+	b.typ("echo 'OWN''SHELL' $PITSTOP_TERMINAL\n")
+	b.waitText("OWNSHELL 2")
+	var via bool
+	for _, e := range h.logs.entries(t) {
+		if e["event"] == "terminal_attach" && e["via_terminal"] == float64(2) && e["github_user"] == "bob" {
+			via = true
+		}
+	}
+	if !via {
+		t.Errorf("the attach through the control socket is not in the audit log:\n%s", h.logs)
+	}
+	b.typ("exit\n")
+	h.waitEnd(EndShellsExited, 10*time.Second)
+}
+
+// TestBannerListsTerminals: a new shell's greeting lists the terminals
+// one may join, with who is attached.
+func TestBannerListsTerminals(t *testing.T) {
+	bob := newTestUser(t, "bob")
+	h := startAgent(t, withBob(bob))
+	a := startSSHTerm(t, h, h.alice.keyFile)
+	a.waitText("(pitstop) ")
+	if strings.Contains(a.raw.String(), "Terminals to join") {
+		t.Errorf("the first shell's banner lists terminals: %q", a.raw.String())
+	}
+	b := startSSHTerm(t, h, bob.keyFile)
+	b.waitText("Terminals to join (pitstop attach ID, --read-only to watch):")
+	b.waitText("1  alice  bash  attached: alice; idle")
+	b.waitText("From outside: ssh -t <as you logged in> pitstop attach ID")
+}

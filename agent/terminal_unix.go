@@ -1,0 +1,111 @@
+//go:build unix
+
+package agent
+
+import (
+	"fmt"
+	"io"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// startTerminal starts p (which has a pty request) on a new pty, with
+// first attached from the start so that it misses none of the output.
+// ended is called once the shell has exited and its output was read,
+// after done is closed.
+func startTerminal(t *terminal, p program, first *termClient, ended func(*terminal)) error {
+	// t is listed already (it has its ID): hold others off until it runs.
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fail := func(err error) error {
+		t.exited = true // attach and hangUp leave it alone
+		return err
+	}
+	cmd := exec.Command(p.argv[0], p.argv[1:]...)
+	cmd.Env = p.env
+	cmd.Dir = p.dir
+	master, tty, err := openPTY()
+	if err != nil {
+		return fail(err)
+	}
+	t.size = p.pty.Window
+	setWindow(master, p.pty.Window)
+	// As sshd does; a terminal without them still works, with defaults.
+	applyModes(tty, p.pty.Modes) //nolint:errcheck // see above
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	err = cmd.Start()
+	tty.Close() // the child has its copy; ours would keep the pty open after it exits
+	if err != nil {
+		master.Close()
+		return fail(fmt.Errorf("start %s: %w", cmd.Path, err))
+	}
+	t.cmd, t.master = cmd, master
+	t.active = t.now()
+	t.newEmulator(p.pty.Window)
+	t.clients = []*termClient{first}
+	outDone := make(chan struct{})
+	go t.pump(outDone)
+	go func() {
+		err := cmd.Wait()
+		status := exitStatus(cmd, err)
+		// Drain what the shell wrote before it exited, then close the pty
+		// even if a background job still holds it, which ends the pump.
+		select {
+		case <-outDone:
+		case <-time.After(drainGrace):
+		}
+		t.mu.Lock()
+		t.exited = true
+		t.status = status
+		master.Close()
+		if t.timer != nil {
+			t.timer.Stop()
+		}
+		if t.kill != nil {
+			t.kill.Stop()
+		}
+		t.mu.Unlock()
+		<-outDone
+		t.mu.Lock()
+		// Ends the goroutine reading the emulator's answers. Not emu.Close:
+		// that sets a flag the reading goroutine reads unlocked.
+		if c, ok := t.emu.InputPipe().(io.Closer); ok {
+			c.Close()
+		}
+		for _, c := range t.clients {
+			close(c.gone)
+		}
+		t.clients = nil
+		t.mu.Unlock()
+		close(t.done)
+		ended(t)
+	}()
+	return nil
+}
+
+// hangUp ends the shell as a dropped connection does under sshd: SIGHUP
+// to its process group, SIGKILL if it is still there killGrace later.
+func (t *terminal) hangUp() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.exited {
+		return
+	}
+	t.hungUp = true
+	signalGroup(t.cmd, syscall.SIGHUP)
+	signalGroup(t.cmd, syscall.SIGCONT) // a stopped job must run to see the HUP
+	if t.kill == nil {
+		t.kill = time.AfterFunc(killGrace, func() { signalGroup(t.cmd, syscall.SIGKILL) })
+	}
+}
+
+// signal forwards a client's signal to the shell's process group.
+func (t *terminal) signal(sig syscall.Signal) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.exited {
+		signalGroup(t.cmd, sig)
+	}
+}

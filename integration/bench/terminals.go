@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// terminalOutput prints, until the file named by its argument exists,
+// 20 lines of 80 columns five times a second, so that before the first
+// reading every terminal has scrolled far past its screen and whatever
+// the emulator keeps of it is at its bound. One perl process per shell:
+// a shell loop would fork seq and sleep hundreds of times a second across
+// the shells, and measure the machine's fork rate more than the servers.
+const terminalOutput = `perl -e '$|=1; until (-e $ARGV[0]) { printf "%05d the quick brown fox jumps over the lazy dog; the quick brown fox again\n", $_ for 1..20; select(undef, undef, undef, 0.2) }'`
+
+// terminalSettle and terminalSpan: memory is read once the terminals
+// have printed for terminalSettle, and again terminalSpan later. Equal
+// readings show the memory is bounded, not growing with the output.
+const (
+	terminalSettle = 15 * time.Second
+	terminalSpan   = 15 * time.Second
+)
+
+// measureTerminals holds shells on a pty (the agent keeps each in a
+// terminal emulator, so that a dropped connection can be reattached)
+// printing without a pause, and reads the memory of the agent and of
+// sshd with the same shells.
+func (b *bench) measureTerminals() error {
+	n := b.opts.terminals
+	b.progress("terminals: %d shells under output", n)
+	// Its own agent: the shells' exit at the end ends that agent's pause.
+	agent, err := b.lab.startAgent("terminals")
+	if err != nil {
+		return fmt.Errorf("terminals: %w", err)
+	}
+	defer agent.stop()
+	stop := filepath.Join(b.lab.dir, "terminals.stop")
+	os.Remove(stop)
+	var shells []*heldShell
+	defer func() {
+		os.WriteFile(stop, nil, 0o600) //nolint:errcheck // the cancel below ends them otherwise
+		var wg sync.WaitGroup
+		for _, s := range shells {
+			wg.Add(1)
+			go func() { defer wg.Done(); s.close() }()
+		}
+		wg.Wait()
+	}()
+	for _, srv := range []*server{agent, b.sshd} {
+		for i := 0; i < n; i++ {
+			s, err := b.lab.holdShell(srv, stop)
+			if err != nil {
+				return fmt.Errorf("terminals: shell %d: %w", i+1, err)
+			}
+			shells = append(shells, s)
+		}
+	}
+	time.Sleep(terminalSettle)
+	rss1, err := rssMB([]int{agent.pid()})
+	if err != nil {
+		return err
+	}
+	time.Sleep(terminalSpan)
+	rss2, err := rssMB([]int{agent.pid()})
+	if err != nil {
+		return err
+	}
+	pssA, err := pssMB([]int{agent.pid()})
+	if err != nil {
+		return err
+	}
+	sshdProcs := processTree(b.sshd.pid(), "sshd")
+	pssS, err := pssMB(sshdProcs)
+	if err != nil {
+		return err
+	}
+	b.rep.Runs["terminals"] = map[string]float64{"agent_rss_mb_first": rss1, "agent_rss_mb_later": rss2}
+	x := row{Name: fmt.Sprintf("resident memory (VmRSS), %d terminals under output", n), Unit: "MB", Pitstop: rss2,
+		Note: fmt.Sprintf("%s after %s of output, %s after %s: the emulator's scrollback cap bounds it",
+			num(rss1), terminalSettle, num(rss2), terminalSettle+terminalSpan)}
+	b.rep.add(x)
+	y := compared(fmt.Sprintf("memory (PSS), %d terminals under output", n), "MB", pssA, pssS, nil)
+	y.Note = fmt.Sprintf("pitstop keeps each screen in an emulator for reattach; sshd keeps none (its %d processes)", len(sshdProcs))
+	b.rep.add(y)
+	return nil
+}
+
+// heldShell is an interactive shell on a pty (ssh -tt with no command)
+// printing until the stop file exists.
+type heldShell struct {
+	cmd    *exec.Cmd
+	cancel context.CancelFunc
+}
+
+func (l *lab) holdShell(srv *server, stop string) (*heldShell, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &heldShell{cancel: cancel}
+	args := []string{"-F", l.sshConfig, "-p", strconv.Itoa(srv.port), "-c", benchCiphers[0].name, "-tt", "127.0.0.1"}
+	h.cmd = exec.CommandContext(ctx, l.ssh, args...)
+	h.cmd.Env = os.Environ()
+	stdin, err := h.cmd.StdinPipe()
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("open ssh stdin: %w", err)
+	}
+	out, err := h.cmd.StdoutPipe()
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("open ssh stdout: %w", err)
+	}
+	if err := h.cmd.Start(); err != nil {
+		cancel()
+		return nil, fmt.Errorf("start ssh: %w", err)
+	}
+	// Keeps stdin open (a closed one would end the shell) and types the
+	// loop; the shell exits when the loop ends.
+	loop := fmt.Sprintf("echo UP''-; %s %s; exit\n", terminalOutput, stop)
+	go func() {
+		io.WriteString(stdin, loop) //nolint:errcheck // the session's start is checked below
+		<-ctx.Done()
+		stdin.Close()
+	}()
+	up := make(chan bool, 1)
+	var seen strings.Builder // what came before the marker, for the error
+	var seenMu sync.Mutex
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			seenMu.Lock()
+			if seen.Len() < 2000 {
+				seen.WriteString(sc.Text() + "\n")
+			}
+			seenMu.Unlock()
+			// Not the typed line's echo, which has UP''-.
+			if strings.Contains(sc.Text(), "UP-") {
+				up <- true
+				io.Copy(io.Discard, out) //nolint:errcheck // drained until the session ends
+				return
+			}
+		}
+		up <- false
+	}()
+	select {
+	case ok := <-up:
+		if ok {
+			return h, nil
+		}
+	case <-time.After(60 * time.Second):
+	}
+	h.close()
+	seenMu.Lock()
+	defer seenMu.Unlock()
+	return nil, fmt.Errorf("%s: the shell did not start; it printed %q", srv.name, seen.String())
+}
+
+// close waits for the shell to end (the stop file exists by then), or
+// ends the client.
+func (h *heldShell) close() {
+	done := make(chan struct{})
+	go func() { h.cmd.Wait(); close(done) }() //nolint:errcheck // ended on purpose
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		h.cancel()
+		<-done
+	}
+	h.cancel()
+}
