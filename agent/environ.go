@@ -13,13 +13,13 @@ import (
 // run inside a session, where the agent's control socket is.
 const SocketEnv = "PITSTOP_SOCKET"
 
-// stripped reports whether a variable of the agent's own environment must
+// keptFromSessions reports whether a variable of the agent's own environment must
 // not reach sessions. The aim is that a session sees what the job's next
 // step would see: the step's environment (PATH as GITHUB_PATH left it,
 // variables from GITHUB_ENV, and GITHUB_ENV/GITHUB_PATH/GITHUB_OUTPUT
 // themselves so the user can change what later steps see), minus what was
 // only there to configure the agent.
-func stripped(name string) bool {
+func keptFromSessions(name string) bool {
 	switch {
 	case strings.HasPrefix(name, "INPUT_"):
 		// Action inputs (github-token, authorized-keys, ...).
@@ -42,7 +42,7 @@ func baseEnv(cfg Config, socket string) []string {
 	pathSeen := false
 	for _, kv := range cfg.Env {
 		name, value, _ := strings.Cut(kv, "=")
-		if stripped(name) {
+		if keptFromSessions(name) {
 			continue
 		}
 		if name == "PATH" {

@@ -61,15 +61,15 @@ func init() {
 
 // agentOptions are the flags of "pitstop agent".
 type agentOptions struct {
-	listen, advertise            string
-	users, keyFiles, keyData     multiFlag
-	keysURL, apiURL              string
-	waitTimeout, maxDuration     time.Duration
-	reconnectGrace, lookupTimout time.Duration
-	readyFile, label, shell      string
-	logFormat                    string
-	relay                        relayOptions
-	security                     securityOptions
+	listen, advertise             string
+	users, keyFiles, keyData      multiFlag
+	keysURL, apiURL               string
+	waitTimeout, maxDuration      time.Duration
+	reconnectGrace, lookupTimeout time.Duration
+	readyFile, label, shell       string
+	logFormat                     string
+	relay                         relayOptions
+	security                      securityOptions
 	// detached, watchPID: a pause that runs next to the job (detached.go).
 	detached bool
 	watchPID int
@@ -89,7 +89,7 @@ func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
 	fs.DurationVar(&o.waitTimeout, "wait-timeout", agent.DefaultWaitTimeout, "end the pause if nobody connects within this `duration`")
 	fs.DurationVar(&o.maxDuration, "max-duration", agent.DefaultMaxDuration, "end the pause this `duration` after the first connection at the latest (pitstop extend adds time)")
 	fs.DurationVar(&o.reconnectGrace, "reconnect-grace", agent.DefaultReconnectGrace, "after everyone left without being done, wait this `duration` for a reconnect")
-	fs.DurationVar(&o.lookupTimout, "lookup-timeout", agent.DefaultLookupTimeout, "give up fetching keys after this `duration`")
+	fs.DurationVar(&o.lookupTimeout, "lookup-timeout", agent.DefaultLookupTimeout, "give up fetching keys after this `duration`")
 	fs.StringVar(&o.readyFile, "ready-file", "", "once listening, write the connection details as JSON to this `file`")
 	fs.StringVar(&o.label, "label", "", "what is paused, e.g. \"after step 4 (Run tests)\", shown in the banner and log")
 	fs.StringVar(&o.shell, "shell", "", "`program` for sessions (default: bash from the step's PATH, else /bin/sh)")
@@ -115,7 +115,7 @@ func (o *agentOptions) config(io *IO) (agent.Config, error) {
 		WaitTimeout:    o.waitTimeout,
 		MaxDuration:    o.maxDuration,
 		ReconnectGrace: o.reconnectGrace,
-		LookupTimeout:  o.lookupTimout,
+		LookupTimeout:  o.lookupTimeout,
 		ReadyFile:      o.readyFile,
 		Label:          o.label,
 		Shell:          o.shell,
@@ -132,7 +132,7 @@ func (o *agentOptions) config(io *IO) (agent.Config, error) {
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
-	}{{"--wait-timeout", o.waitTimeout}, {"--max-duration", o.maxDuration}, {"--reconnect-grace", o.reconnectGrace}, {"--lookup-timeout", o.lookupTimout}} {
+	}{{"--wait-timeout", o.waitTimeout}, {"--max-duration", o.maxDuration}, {"--reconnect-grace", o.reconnectGrace}, {"--lookup-timeout", o.lookupTimeout}} {
 		if d.v <= 0 {
 			return cfg, usagef("%s must be positive, not %v", d.flag, d.v)
 		}
