@@ -86,18 +86,25 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 }
 
 // hangUp ends the shell as a dropped connection does under sshd: SIGHUP
-// to its process group, SIGKILL if it is still there killGrace later.
+// to its process group and the rest of its session (its background
+// jobs), SIGKILL to whatever is still there killGrace later.
 func (t *terminal) hangUp() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.exited {
+	if t.exited || t.cmd.Process == nil {
 		return
 	}
 	t.hungUp = true
+	leader := t.cmd.Process.Pid
 	signalGroup(t.cmd, syscall.SIGHUP)
+	signalSession(leader, syscall.SIGHUP)
 	signalGroup(t.cmd, syscall.SIGCONT) // a stopped job must run to see the HUP
+	signalSession(leader, syscall.SIGCONT)
 	if t.kill == nil {
-		t.kill = time.AfterFunc(killGrace, func() { signalGroup(t.cmd, syscall.SIGKILL) })
+		t.kill = time.AfterFunc(killGrace, func() {
+			signalGroup(t.cmd, syscall.SIGKILL)
+			signalSession(leader, syscall.SIGKILL)
+		})
 	}
 }
 
