@@ -38,7 +38,8 @@ act's copy of the repository: edits made in the session do not reach your
 checkout, and the copy is deleted when the job ends. Your public keys
 (~/.ssh/*.pub and the ssh-agent's) may log in, and the pause's host key is
 pinned for you. If the job ends without reaching the pause, pitstop act
-says why and exits non-zero.
+says why and exits non-zero (with --on-failure, a job where no step failed
+exits 0).
 
 On a terminal, pitstop act connects you itself. Otherwise (or with
 --no-connect) it prints the command to connect on stdout, one line starting
@@ -91,7 +92,7 @@ func runAct(io *IO, args []string) error {
 	fs.StringVar(&o.workflow, "W", "", "the workflow `FILE` (default: the one under .github/workflows with the job)")
 	fs.StringVar(&o.job, "job", "", "the job to run, by its `ID` (optional when the workflow has one job)")
 	fs.StringVar(&o.after, "ssh-after-step", "", "pause after step `N` (counted from 1; 0 pauses before the first step)")
-	fs.DurationVar(&o.waitTimeout, "wait-timeout", 0, "how long the pause waits for a first connection (default 15m)")
+	fs.DurationVar(&o.waitTimeout, "wait-timeout", 0, "how long the pause waits for a first connection (default 15m; 10m with --detached)")
 	fs.DurationVar(&o.maxDuration, "max-duration", 0, "longest the pause may last (default 1h)")
 	fs.StringVar(&o.source, "action-source", "", "a pitstop source `DIR` to take the action from (default: the checkout pitstop runs from)")
 	fs.StringVar(&o.uses, "uses", injector.DefaultUses, "the action `REF` the pause step uses")

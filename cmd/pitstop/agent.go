@@ -24,7 +24,7 @@ PITSTOP_GITHUB_TOKEN or GITHUB_TOKEN, never from a flag), plus
 --github-user and --authorized-keys; with no key to admit, the agent
 refuses to start (exit 1). The pause ends, and the agent exits 0, when the
 last shell exits, on "pitstop continue", when a time limit runs out, or on
-SIGTERM/SIGINT. More: https://github.com/pitstopci/pitstop#the-action
+SIGTERM/SIGINT. More: https://github.com/pitstopci/pitstop/blob/main/docs/action.md
 
 With --detached the agent runs next to the job instead: none of this ends it
 while the job runs (only --max-duration, counted from the first connection,
