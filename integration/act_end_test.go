@@ -336,7 +336,7 @@ func TestActPauseStepFails(t *testing.T) {
 	}
 	stderr := r.stderr.String()
 	for _, want := range []string{
-		`input install is "/no/such/pitstop", which is not an executable file on this runner`,
+		`input install names /no/such/pitstop, which is not a file here`,
 		"pitstop: the pause was not reached: the pause step itself failed before the agent was ready (see its output above)",
 	} {
 		if !strings.Contains(stderr, want) {
