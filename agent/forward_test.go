@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +19,8 @@ import (
 	"github.com/creack/pty"
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // jobService is an HTTP server on the runner, as a job's dev server or
@@ -31,16 +32,6 @@ func jobService(t *testing.T) (*httptest.Server, string) {
 	}))
 	t.Cleanup(srv.Close)
 	return srv, strings.TrimPrefix(srv.URL, "http://")
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // getUntil fetches url until it answers (the forward is set up
@@ -90,7 +81,7 @@ func TestLocalForwardWithOpenSSH(t *testing.T) {
 	_, svc := jobService(t)
 	audit := t.TempDir() + "/audit.jsonl"
 	h := startAgent(t, func(h *harness) { h.cfg.AuditLog = audit })
-	lport := freePort(t)
+	lport := testutil.FreePort(t)
 	startSSH(t, h.sshArgs(h.alice.keyFile, "-N", "-o", "ExitOnForwardFailure=yes",
 		"-L", fmt.Sprintf("127.0.0.1:%d:%s", lport, svc)))
 	if body := getUntil(t, fmt.Sprintf("http://127.0.0.1:%d/", lport)); body != "hello from the job" {
