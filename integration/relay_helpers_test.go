@@ -204,30 +204,9 @@ func (r *relayHost) processes() []int {
 	if r.cmd == nil || r.cmd.Process == nil {
 		return nil
 	}
-	parent := map[int]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...; comm may hold spaces.
-		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(fields) > 1 {
-			parent[pid], _ = strconv.Atoi(fields[1])
-		}
-	}
-	all := []int{r.cmd.Process.Pid}
-	for i := 0; i < len(all); i++ {
-		for pid, pp := range parent {
-			if pp == all[i] {
-				all = append(all, pid)
-			}
-		}
+	var all []int
+	for _, p := range testutil.ProcessTree(r.cmd.Process.Pid) {
+		all = append(all, p.PID)
 	}
 	return all
 }
