@@ -178,12 +178,9 @@ func TestAgentForwarding(t *testing.T) {
 			if err := agent.ForwardToAgent(c, keyring); err != nil {
 				t.Fatal(err)
 			}
-			s, err := c.NewSession()
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := newSession(t, c)
 			defer s.Close()
-			err = agent.RequestAgentForwarding(s)
+			err := agent.RequestAgentForwarding(s)
 			if !allowed {
 				if err == nil {
 					t.Fatal("the agent forwarding request was accepted although it is off")
@@ -239,10 +236,7 @@ func TestCtrlCAndTERMWithOpenSSH(t *testing.T) {
 func TestSignalReachesExec(t *testing.T) {
 	h := startAgent(t, nil)
 	c := h.mustDial(h.alice)
-	s, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSession(t, c)
 	defer s.Close()
 	out := &syncBuffer{}
 	s.Stdout = out
@@ -255,7 +249,7 @@ func TestSignalReachesExec(t *testing.T) {
 	if err := s.Signal(gossh.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	err = s.Wait()
+	err := s.Wait()
 	var exit *gossh.ExitError
 	if !errors.As(err, &exit) || exit.ExitStatus() != 128+2 {
 		t.Errorf("after SIGINT: %v, want exit status 130", err)
