@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +19,8 @@ import (
 	"github.com/creack/pty"
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // jobService is an HTTP server on the runner, as a job's dev server or
@@ -31,16 +32,6 @@ func jobService(t *testing.T) (*httptest.Server, string) {
 	}))
 	t.Cleanup(srv.Close)
 	return srv, strings.TrimPrefix(srv.URL, "http://")
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // getUntil fetches url until it answers (the forward is set up
@@ -90,7 +81,7 @@ func TestLocalForwardWithOpenSSH(t *testing.T) {
 	_, svc := jobService(t)
 	audit := t.TempDir() + "/audit.jsonl"
 	h := startAgent(t, func(h *harness) { h.cfg.AuditLog = audit })
-	lport := freePort(t)
+	lport := testutil.FreePort(t)
 	startSSH(t, h.sshArgs(h.alice.keyFile, "-N", "-o", "ExitOnForwardFailure=yes",
 		"-L", fmt.Sprintf("127.0.0.1:%d:%s", lport, svc)))
 	if body := getUntil(t, fmt.Sprintf("http://127.0.0.1:%d/", lport)); body != "hello from the job" {
@@ -187,12 +178,9 @@ func TestAgentForwarding(t *testing.T) {
 			if err := agent.ForwardToAgent(c, keyring); err != nil {
 				t.Fatal(err)
 			}
-			s, err := c.NewSession()
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := newSession(t, c)
 			defer s.Close()
-			err = agent.RequestAgentForwarding(s)
+			err := agent.RequestAgentForwarding(s)
 			if !allowed {
 				if err == nil {
 					t.Fatal("the agent forwarding request was accepted although it is off")
@@ -248,10 +236,7 @@ func TestCtrlCAndTERMWithOpenSSH(t *testing.T) {
 func TestSignalReachesExec(t *testing.T) {
 	h := startAgent(t, nil)
 	c := h.mustDial(h.alice)
-	s, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSession(t, c)
 	defer s.Close()
 	out := &syncBuffer{}
 	s.Stdout = out
@@ -264,7 +249,7 @@ func TestSignalReachesExec(t *testing.T) {
 	if err := s.Signal(gossh.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	err = s.Wait()
+	err := s.Wait()
 	var exit *gossh.ExitError
 	if !errors.As(err, &exit) || exit.ExitStatus() != 128+2 {
 		t.Errorf("after SIGINT: %v, want exit status 130", err)

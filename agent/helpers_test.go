@@ -432,6 +432,16 @@ func (h *harness) mustDial(u testUser) *gossh.Client {
 	return c
 }
 
+// newSession opens a session on c or fails the test; the caller closes it.
+func newSession(t *testing.T, c *gossh.Client) *gossh.Session {
+	t.Helper()
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // run runs command in a new exec session and returns its output and
 // exit status.
 func run(t *testing.T, c *gossh.Client, command string) (stdout, stderr string, status int) {

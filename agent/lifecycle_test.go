@@ -175,10 +175,7 @@ func TestEndCancelledClosesSessionsPromptly(t *testing.T) {
 	c := h.mustDial(h.alice)
 	s := ptyShell(t, c, 24, 80)
 	errOut := s.err
-	execSess, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
+	execSess := newSession(t, c)
 	execDone := make(chan error, 1)
 	go func() { execDone <- execSess.Run("sleep 60") }()
 	time.Sleep(200 * time.Millisecond)
@@ -321,10 +318,7 @@ func alive(pid int) bool {
 func TestEndOfWriteSendsEOF(t *testing.T) {
 	h := startAgent(t, nil)
 	c := h.mustDial(h.alice)
-	s, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSession(t, c)
 	defer s.Close()
 	stdout, _ := s.StdoutPipe()
 	if err := s.Start("echo started; sleep 30"); err != nil {

@@ -10,13 +10,12 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
-// describe rewrites the connection details of rd for the relay forward
-// ep: users go through the relay, so the address, command and
-// known_hosts line are the relay's, not the runner's.
-func (r *relay) describe(rd *Ready, ep relayEndpoint, host gossh.PublicKey, loginUser string) {
+// throughRelay returns rd with its connection details replaced by those
+// of the relay forward ep: users go through the relay, so the address,
+// command and known_hosts line are the relay's, not the runner's.
+func (r *relay) throughRelay(rd Ready, ep relayEndpoint, host gossh.PublicKey, loginUser string) Ready {
 	if r.upterm != nil {
-		r.describeUpterm(rd, ep, host, loginUser)
-		return
+		return r.throughUpterm(rd, ep, host, loginUser)
 	}
 	rd.Relay = r.name
 	rd.Jump = r.cfg.Jump
@@ -41,6 +40,7 @@ func (r *relay) describe(rd *Ready, ep relayEndpoint, host gossh.PublicKey, logi
 	// With -J (or a local forward) the user's ssh checks the agent's key
 	// under the address it was told to dial, [127.0.0.1]:PORT.
 	rd.KnownHosts = knownhosts.Line([]string{knownhosts.Normalize(net.JoinHostPort(rd.Host, strconv.Itoa(rd.Port)))}, host)
+	return rd
 }
 
 // destination turns a -J style [USER@]HOST[:PORT] into ssh's own
@@ -67,8 +67,7 @@ func destination(jump string) string {
 // ready file and print the new command, based on what Run first wrote.
 func (r *relay) followReady(cfg Config, base Ready, host gossh.PublicKey, times func() pauseTimes) {
 	announce := func(ep relayEndpoint) {
-		rd := base
-		r.describe(&rd, ep, host, cfg.LoginUser)
+		rd := r.throughRelay(base, ep, host, cfg.LoginUser)
 		rd.Deadline = times().Deadline // pitstop extend may have moved it
 		if cfg.ReadyFile != "" {
 			if err := writeReady(cfg.ReadyFile, rd); err != nil {

@@ -192,10 +192,10 @@ func uptermHostAlias(host gossh.PublicKey) string {
 	return "pitstop-" + hex.EncodeToString(sum[:5])
 }
 
-// describeUpterm rewrites the connection details for the upterm session
-// ep: users jump through the relay, logged in as the session, to the
-// agent's own server, whose key they check.
-func (r *relay) describeUpterm(rd *Ready, ep relayEndpoint, host gossh.PublicKey, loginUser string) {
+// throughUpterm returns rd with its connection details replaced by those
+// of the upterm session ep: users jump through the relay, logged in as
+// the session, to the agent's own server, whose key they check.
+func (r *relay) throughUpterm(rd Ready, ep relayEndpoint, host gossh.PublicKey, loginUser string) Ready {
 	jumpHost, jumpPort, _ := net.SplitHostPort(r.hostport)
 	jump := ep.session + "@" + jumpHost
 	if strings.Contains(jumpHost, ":") {
@@ -217,6 +217,7 @@ func (r *relay) describeUpterm(rd *Ready, ep relayEndpoint, host gossh.PublicKey
 	rd.Port = 22
 	rd.SSHCommand = fmt.Sprintf("ssh -J %s %s@%s", jump, loginUser, alias)
 	rd.KnownHosts = knownhosts.Line([]string{alias}, host)
+	return rd
 }
 
 // publicKeys are the keys that may log in.

@@ -76,8 +76,7 @@ func TestDescribeUpterm(t *testing.T) {
 		"[2001:db8::1]:2222":     "S:Tk9ERQ==@[2001:db8::1]:2222",
 	} {
 		r := &relay{hostport: hostport, name: "upterm://" + hostport, fan: &fanIn{}}
-		var rd Ready
-		r.describeUpterm(&rd, relayEndpoint{session: "S:Tk9ERQ=="}, host.PublicKey(), "runner")
+		rd := r.throughUpterm(Ready{}, relayEndpoint{session: "S:Tk9ERQ=="}, host.PublicKey(), "runner")
 		if want := "ssh -J " + jump + " runner@" + alias; rd.SSHCommand != want || rd.Jump != jump {
 			t.Errorf("%s: command %q, jump %q; want %q", hostport, rd.SSHCommand, rd.Jump, want)
 		}

@@ -140,7 +140,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	ready, err := newReady(cfg, ln.Addr(), signer.PublicKey(), socket, ring, plan, s.pause.times())
 	if err == nil && rl != nil {
-		rl.describe(&ready, rl.endpoint(), signer.PublicKey(), cfg.LoginUser)
+		ready = rl.throughRelay(ready, rl.endpoint(), signer.PublicKey(), cfg.LoginUser)
 	}
 	if err == nil && cfg.ReadyFile != "" {
 		err = writeReady(cfg.ReadyFile, ready)

@@ -34,10 +34,7 @@ func TestExecReturnsItsStatus(t *testing.T) {
 func TestExecDoesNotWaitForStdinEOF(t *testing.T) {
 	h := startAgent(t, nil)
 	c := h.mustDial(h.alice)
-	s, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSession(t, c)
 	defer s.Close()
 	stdin, _ := s.StdinPipe() // held open, never closed
 	defer stdin.Close()
@@ -56,10 +53,7 @@ func TestExecDoesNotWaitForStdinEOF(t *testing.T) {
 func TestExecReadsStdin(t *testing.T) {
 	h := startAgent(t, nil)
 	c := h.mustDial(h.alice)
-	s, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSession(t, c)
 	defer s.Close()
 	s.Stdin = strings.NewReader("line one\nline two\n")
 	out, err := s.Output("wc -l")
@@ -107,10 +101,7 @@ type shell struct {
 // ptyShell starts an interactive shell on a pty of rows×cols.
 func ptyShell(t *testing.T, c *gossh.Client, rows, cols int) shell {
 	t.Helper()
-	s, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSession(t, c)
 	if err := s.RequestPty("xterm", rows, cols, gossh.TerminalModes{gossh.ECHO: 0}); err != nil {
 		t.Fatal(err)
 	}
@@ -236,10 +227,7 @@ func TestOpenSSH(t *testing.T) {
 func TestShellWithoutPTYReadsCommandsFromStdin(t *testing.T) {
 	h := startAgent(t, nil)
 	c := h.mustDial(h.alice)
-	s, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSession(t, c)
 	defer s.Close()
 	s.Stdin = strings.NewReader("echo \"$FROM_GITHUB_ENV\"\nexit 4\n")
 	var out bytes.Buffer
@@ -247,7 +235,7 @@ func TestShellWithoutPTYReadsCommandsFromStdin(t *testing.T) {
 	if err := s.Shell(); err != nil {
 		t.Fatal(err)
 	}
-	err = s.Wait()
+	err := s.Wait()
 	if e, ok := err.(*gossh.ExitError); !ok || e.ExitStatus() != 4 {
 		t.Errorf("status: %v, want 4", err)
 	}
@@ -390,10 +378,7 @@ func TestPTYOutputIsNotRewritten(t *testing.T) {
 func TestTerminalModesAreApplied(t *testing.T) {
 	h := startAgent(t, nil)
 	c := h.mustDial(h.alice)
-	s, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSession(t, c)
 	defer s.Close()
 	modes := gossh.TerminalModes{gossh.ECHO: 0, gossh.ONLCR: 0, gossh.VINTR: 7, gossh.ICANON: 1, gossh.ISIG: 1}
 	if err := s.RequestPty("xterm", 24, 80, modes); err != nil {

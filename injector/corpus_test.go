@@ -1,12 +1,10 @@
 package injector
 
 import (
-	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/pitstopci/pitstop/internal/testutil"
 	"github.com/pitstopci/pitstop/workflows"
 )
 
@@ -27,14 +25,7 @@ func loadCorpus(tb testing.TB) []corpusFile {
 		tb.Skipf("%s is not set; run with %s=/path/to/workflow-corpus go test ./injector", corpusEnv, corpusEnv)
 	}
 	var files []corpusFile
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		ext := strings.ToLower(filepath.Ext(path))
-		if d.IsDir() || (ext != ".yml" && ext != ".yaml") {
-			return nil
-		}
+	err := testutil.WalkWorkflows(dir, func(path string) error {
 		src, err := workflows.ReadFile(path)
 		if err != nil {
 			return err

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // The images .ci/test-images builds from Debian packages (no registry is
@@ -245,7 +247,7 @@ func TestActServices(t *testing.T) {
 	r := e.start(t, "--docker", "--job", "build", "--ssh-after-step", "1", "--wait-timeout", "3m", "--action-source", sourceRoot)
 	line := r.connectLine(t)
 
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	fwd := sshWith(ctx, line, "-N", "-L", fmt.Sprintf("127.0.0.1:%d:web:8080", port),

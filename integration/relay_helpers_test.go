@@ -100,17 +100,6 @@ func newKeyPair(t *testing.T, name string) keyPair {
 	return keyPair{private: file, public: line, key: signer.PublicKey()}
 }
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // relayHost is a real sshd acting as the relay.
 type relayHost struct {
 	t       *testing.T
@@ -132,7 +121,7 @@ func startRelay(t *testing.T, authorizedKeys []string, extra ...string) *relayHo
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
 		t.Fatalf("create sshd's privilege separation directory: %v", err)
 	}
-	r := &relayHost{t: t, dir: t.TempDir(), port: freePort(t), log: &testutil.Buffer{}}
+	r := &relayHost{t: t, dir: t.TempDir(), port: testutil.FreePort(t), log: &testutil.Buffer{}}
 	r.hostKey = newKeyPair(t, "relay_host_ed25519")
 	ak := filepath.Join(r.dir, "authorized_keys")
 	if err := os.WriteFile(ak, []byte(strings.Join(authorizedKeys, "\n")+"\n"), 0o600); err != nil {
@@ -215,30 +204,9 @@ func (r *relayHost) processes() []int {
 	if r.cmd == nil || r.cmd.Process == nil {
 		return nil
 	}
-	parent := map[int]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...; comm may hold spaces.
-		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(fields) > 1 {
-			parent[pid], _ = strconv.Atoi(fields[1])
-		}
-	}
-	all := []int{r.cmd.Process.Pid}
-	for i := 0; i < len(all); i++ {
-		for pid, pp := range parent {
-			if pp == all[i] {
-				all = append(all, pid)
-			}
-		}
+	var all []int
+	for _, p := range testutil.ProcessTree(r.cmd.Process.Pid) {
+		all = append(all, p.PID)
 	}
 	return all
 }

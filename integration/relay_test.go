@@ -138,7 +138,7 @@ func TestRelayFailsFast(t *testing.T) {
 	noForwarding := startRelay(t, []string{readRelayReadme(t).agentOptions + " " + s.agentKey.public}, "AllowTcpForwarding no")
 	noForwardingHosts := filepath.Join(t.TempDir(), "known_hosts")
 	os.WriteFile(noForwardingHosts, []byte(noForwarding.knownHosts()+"\n"), 0o600)
-	dead := "root@127.0.0.1:" + strconv.Itoa(freePort(t))
+	dead := "root@127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
 
 	relay := "root@" + s.relay.address()
 	for _, tt := range []struct {
@@ -315,7 +315,7 @@ func TestRelaySocket(t *testing.T) {
 
 	// Run the printed forward in the foreground (not -f, so the test can
 	// stop it) on a free local port rather than 2222, which may be taken.
-	local := freePort(t)
+	local := testutil.FreePort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	fwdDoc := readyDoc{SSHCommand: fmt.Sprintf("ssh -N -o ExitOnForwardFailure=yes -L %d:%s %s", local, sock, jump)}

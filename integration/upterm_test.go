@@ -16,6 +16,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/internal/testutil"
 	"github.com/pitstopci/pitstop/internal/uptermtest"
 )
 
@@ -234,7 +235,7 @@ func TestUptermFailsFast(t *testing.T) {
 		good.relay.Addr[strings.LastIndex(good.relay.Addr, ":"):], 1)+"\n"), 0o600)
 	// Something that is not SSH at all, as a wrong port might answer.
 	notSSH := startNotSSH(t)
-	deadAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	deadAddr := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
 	for _, tt := range []struct {
 		name  string
 		addr  string

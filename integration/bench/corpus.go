@@ -2,13 +2,12 @@ package main
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/pitstopci/pitstop/injector"
+	"github.com/pitstopci/pitstop/internal/testutil"
 	"github.com/pitstopci/pitstop/workflows"
 )
 
@@ -46,14 +45,7 @@ func (b *bench) measureCorpus() error {
 	b.progress("injector: every workflow under %s", dir)
 	var perFile []float64
 	skipped := 0
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		ext := strings.ToLower(filepath.Ext(path))
-		if d.IsDir() || (ext != ".yml" && ext != ".yaml") {
-			return nil
-		}
+	err := testutil.WalkWorkflows(dir, func(path string) error {
 		src, err := workflows.ReadFile(path)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", path, err)

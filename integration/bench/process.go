@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // measureReady starts the agent again and again, each time timing from
@@ -240,41 +242,10 @@ func parseStatCPU(stat string) (float64, error) {
 
 // processTree is root and its descendants whose command name is comm.
 func processTree(root int, comm string) []int {
-	parent := map[int]int{}
-	name := map[int]string{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
-		s := string(b)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < open {
-			continue
-		}
-		name[pid] = s[open+1 : end]
-		if f := strings.Fields(s[end+1:]); len(f) > 1 {
-			parent[pid], _ = strconv.Atoi(f[1])
-		}
-	}
-	all := []int{root}
-	for i := 0; i < len(all); i++ {
-		for pid, pp := range parent {
-			if pp == all[i] {
-				all = append(all, pid)
-			}
-		}
-	}
 	var out []int
-	for _, pid := range all {
-		if pid == root || name[pid] == comm {
-			out = append(out, pid)
+	for _, p := range testutil.ProcessTree(root) {
+		if p.PID == root || p.Comm == comm {
+			out = append(out, p.PID)
 		}
 	}
 	return out

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // benchActor is the user the agent takes for the one who triggered the
@@ -317,7 +319,7 @@ func (l *lab) startSSHD() (*server, error) {
 	if err := os.WriteFile(ak, []byte(l.userPub+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("write authorized_keys: %w", err)
 	}
-	port, err := freePort()
+	port, err := testutil.PickPort()
 	if err != nil {
 		return nil, err
 	}
@@ -365,15 +367,6 @@ func (l *lab) startSSHD() (*server, error) {
 		return nil, fmt.Errorf("sshd: %w (log: %s)", err, tail(s.log))
 	}
 	return s, l.addKnownHost(fmt.Sprintf("[127.0.0.1]:%d %s", port, hostPub))
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // waitGreeting waits until the port answers with an SSH banner.

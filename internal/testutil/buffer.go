@@ -1,5 +1,7 @@
 // Package testutil holds small helpers that the tests of several packages
-// share. It is imported by tests only.
+// share. It is imported by tests, and by the benchmark harness
+// (integration/bench) for what it measures the same way, never by
+// pitstop itself.
 package testutil
 
 import (

@@ -1,0 +1,23 @@
+package agent
+
+import (
+	"fmt"
+	"time"
+)
+
+// banner greets an interactive session.
+func (s *server) banner() string {
+	t := s.pause.times()
+	left := t.Deadline.Sub(s.cfg.Now()).Round(time.Second)
+	if t.Detached && !t.Holding {
+		return fmt.Sprintf("pitstop: you are in %s, which runs on (detached); %s left (until %s).\n"+
+			"  You have the environment of the step the pause started at. At the end of the job\n"+
+			"  it holds while you are connected; to let it end without you: pitstop continue\n"+
+			"  Which step runs now, time left: pitstop status    More time: pitstop extend 30m\n",
+			s.cfg.Label, left, t.Deadline.UTC().Format("15:04 MST"))
+	}
+	return fmt.Sprintf("pitstop: you are in %s, paused; %s left (until %s).\n"+
+		"  The job goes on when you exit the last shell, or run: pitstop continue\n"+
+		"  More time: pitstop extend 30m    Who is here, time left: pitstop status\n",
+		s.cfg.Label, left, t.Deadline.UTC().Format("15:04 MST"))
+}
