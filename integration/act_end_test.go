@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-
 	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
@@ -121,26 +119,8 @@ func TestActReconnectsOnEnter(t *testing.T) {
 	e := newActEnv(t)
 	cmd := exec.Command(pitstopBin, "act", "--job", "build", "--ssh-after-step", "1", "--wait-timeout", "3m", "--action-source", sourceRoot)
 	cmd.Dir, cmd.Env = e.repo, e.env
-	stderr := &testutil.Buffer{}
-	cmd.Stderr = stderr
-	term, err := pty.Start(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer term.Close()
-	screen := &testutil.Buffer{}
-	go func() { _, _ = io.Copy(screen, term) }()
-	done, exited := make(chan error, 1), make(chan struct{})
-	go func() {
-		done <- cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		stopProcess(cmd, exited)
-		if t.Failed() {
-			t.Logf("stderr:\n%s\nterminal:\n%s", stderr.String(), screen.String())
-		}
-	})
+	r := startOnTerminal(t, cmd)
+	term, screen, stderr, done := r.term, r.screen, r.stderr, r.done
 	waitFor := func(b *testutil.Buffer, s string, timeout time.Duration) {
 		t.Helper()
 		for deadline := time.Now().Add(timeout); !strings.Contains(b.String(), s); time.Sleep(100 * time.Millisecond) {

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-
 	"github.com/pitstopci/pitstop/internal/ghfake"
 	"github.com/pitstopci/pitstop/internal/testutil"
 )
@@ -224,26 +222,8 @@ func TestGitHubRunConnectsOnTerminal(t *testing.T) {
 	e := newGHEnv(t, map[string]string{".github/workflows/ci.yml": string(src)})
 	cmd := exec.Command(pitstopBin, "run", "--job", "build", "--ssh-after-step", "1", "--with", "listen=127.0.0.1:0", "--with", "wait-timeout=3m")
 	cmd.Dir, cmd.Env = e.repo, e.env
-	stderr := &testutil.Buffer{}
-	cmd.Stderr = stderr // stdin and stdout are the terminal
-	term, err := pty.Start(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer term.Close()
-	screen := &testutil.Buffer{}
-	go func() { _, _ = io.Copy(screen, term) }()
-	done, exited := make(chan error, 1), make(chan struct{})
-	go func() {
-		done <- cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		stopProcess(cmd, exited)
-		if t.Failed() {
-			t.Logf("stderr:\n%s\nterminal:\n%s", stderr.String(), screen.String())
-		}
-	})
+	r := startOnTerminal(t, cmd)
+	term, screen, stderr, done := r.term, r.screen, r.stderr, r.done
 	deadline := time.Now().Add(readyTimeout)
 	for !strings.Contains(stderr.String(), "pitstop: connecting (host key SHA256:") {
 		if time.Now().After(deadline) {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // Set by TestMain before any test runs.
@@ -206,4 +210,41 @@ func runScript(t *testing.T, script string, env map[string]string) (string, erro
 		}
 	}
 	return string(out), err, got
+}
+
+// onTerminal is a pitstop command whose stdin and stdout are a terminal
+// (a pty), so it behaves as it does for a person at one, with its stderr
+// kept apart.
+type onTerminal struct {
+	term           *os.File         // the terminal's other end: type here
+	screen, stderr *testutil.Buffer // what it printed to each
+	done           chan error       // receives cmd.Wait's result
+}
+
+// startOnTerminal starts cmd on a new terminal. When the test ends the
+// terminal is closed and the command stopped; a failed test logs both of
+// its outputs.
+func startOnTerminal(t *testing.T, cmd *exec.Cmd) *onTerminal {
+	t.Helper()
+	r := &onTerminal{screen: &testutil.Buffer{}, stderr: &testutil.Buffer{}, done: make(chan error, 1)}
+	cmd.Stderr = r.stderr
+	term, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.term = term
+	go func() { _, _ = io.Copy(r.screen, term) }()
+	exited := make(chan struct{})
+	go func() {
+		r.done <- cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		term.Close()
+		stopProcess(cmd, exited)
+		if t.Failed() {
+			t.Logf("stderr:\n%s\nterminal:\n%s", r.stderr.String(), r.screen.String())
+		}
+	})
+	return r
 }
