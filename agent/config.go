@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/pitstopci/pitstop/relay"
 )
 
 // Defaults for the zero values of Config.
@@ -47,10 +49,10 @@ type Config struct {
 	Listen string
 	// Relay, when set, makes the agent reachable through a relay it
 	// dials, for runners that accept no incoming connections: an OpenSSH
-	// server (a bastion) or an uptermd. See RelayConfig. Nil on a
+	// server (a bastion) or an uptermd. See relay.Config. Nil on a
 	// GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted in Env) with
 	// no Listen means upterm's public relay; elsewhere, a local listener.
-	Relay *RelayConfig
+	Relay *relay.Config
 	// AdvertiseHost is the host users are told to dial. Default: when
 	// Listen names a host, that host; otherwise the address this machine
 	// uses for outbound traffic, falling back to a non-loopback interface

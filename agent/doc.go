@@ -17,7 +17,8 @@
 //
 // It does not parse flags (cmd/pitstop does), knows nothing about workflow
 // files (see workflows and injector), and does not install or fetch itself
-// onto a runner (agent/action.yml does).
+// onto a runner (agent/action.yml does). It decides whether users reach it
+// through a relay, but the relay connection itself is the relay package's.
 //
 // The entry point is [Run], configured by a [Config] whose zero value means
 // the defaults. [Continue], [Extend] and [QueryStatus] are the client side of

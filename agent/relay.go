@@ -2,191 +2,25 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
-	"strconv"
-	"strings"
-	"sync"
-	"time"
 
 	"github.com/rs/zerolog"
 	gossh "golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/pitstopci/pitstop/relay"
 	"github.com/pitstopci/pitstop/upterm"
 )
-
-// Relay mode: the agent dials an OpenSSH server the team runs (a bastion),
-// asks it for a remote forward on its loopback, and serves SSH on the
-// connections that come back through that forward. Nothing of ours runs on
-// the relay, no port on the runner needs to be reachable, and the user's
-// session stays end-to-end encrypted with the agent: the relay only
-// carries an SSH connection inside an SSH channel.
-
-// Defaults for the zero values of RelayConfig.
-const (
-	DefaultRelayKeepalive    = 15 * time.Second
-	DefaultRelayKeepaliveMax = 3
-	DefaultRelayDialTimeout  = 20 * time.Second
-	DefaultRelayMaxBackoff   = 30 * time.Second
-)
-
-// RelaySocketLocalPort is the local port in the connect command printed
-// for a unix socket forward: OpenSSH's -J cannot reach a socket, so users
-// forward a local port to it first.
-const RelaySocketLocalPort = 2222
-
-// RelayConfig makes the agent reachable through an OpenSSH server it
-// dials, instead of through a local listener. The zero value of every
-// field but Address and Key or KeyFile (for an uptermd, Address only)
-// means its default.
-type RelayConfig struct {
-	// Kind is the kind of relay: an OpenSSH server (the zero value), an
-	// uptermd (RelayUpterm), or none (RelayNone). See RelayKind.
-	Kind RelayKind
-	// Address is the relay's sshd as USER@HOST[:PORT]; the port defaults
-	// to 22. USER is the account the agent logs in as, best a dedicated
-	// one that may only forward ports. For an uptermd it is HOST[:PORT].
-	Address string
-	// Key is the private key the agent logs in to the relay with
-	// (OpenSSH or PEM format, no passphrase), e.g. from a CI secret passed
-	// in the environment, so that no copy of it lands on disk. When set,
-	// KeyFile is not read.
-	Key []byte
-	// KeyFile holds the private key, as Key, when Key is not given. It is
-	// read once, at start.
-	KeyFile string
-	// KnownHostsFile holds the relay's host key in known_hosts format
-	// (what ssh-keyscan prints). Required unless InsecureIgnoreHostKey,
-	// or for the public upterm relay, whose published key ships pinned.
-	KnownHostsFile string
-	// InsecureIgnoreHostKey accepts any host key the relay shows. Whoever
-	// can intercept the agent's connection can then pose as the relay and
-	// hand out a different address; the users' sessions stay protected by
-	// the agent's own host key, which they check.
-	InsecureIgnoreHostKey bool
-	// Port is the TCP port asked for on the relay's loopback. Default 0:
-	// the relay picks a free one.
-	Port int
-	// Socket, when set, asks the relay for a unix socket at this path
-	// (streamlocal-forward@openssh.com) instead of a TCP port. File
-	// permissions on the relay then decide who may connect.
-	Socket string
-	// Jump is what users pass to ssh -J, [USER@]HOST[:PORT], when it is
-	// not Address (users log in to the bastion with their own accounts).
-	// Default: Address.
-	Jump string
-	// Keepalive is how often the agent checks that the relay answers.
-	// Default 15s.
-	Keepalive time.Duration
-	// KeepaliveMax unanswered keepalives in a row mean the relay is gone;
-	// the agent then reconnects. Default 3.
-	KeepaliveMax int
-	// DialTimeout bounds one attempt to connect and log in. Default 20s.
-	DialTimeout time.Duration
-	// MaxBackoff caps the wait between reconnect attempts. Default 30s.
-	MaxBackoff time.Duration
-}
-
-// relayEndpoint is where the relay listens for users, for one forward.
-type relayEndpoint struct {
-	port    int    // TCP port on the relay's loopback; 0 for a socket
-	socket  string // unix socket path on the relay
-	session string // for an uptermd, the session's SSH user there
-	since   time.Time
-}
-
-func (ep relayEndpoint) String() string {
-	if ep.session != "" {
-		return "session " + ep.session
-	}
-	if ep.socket != "" {
-		return ep.socket
-	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(ep.port))
-}
-
-// relay is the agent's connection to the relay, kept up for the whole
-// pause. Its listener, a fanIn, is what the SSH server serves on.
-type relay struct {
-	cfg      RelayConfig
-	log      zerolog.Logger
-	user     string // login on the relay
-	hostport string // the relay's HOST:PORT
-	name     string // USER@HOST:PORT, for messages
-	client   *gossh.ClientConfig
-	fan      *fanIn
-	now      func() time.Time
-	upterm   *upterm.Host // set for an uptermd
-
-	ctx    context.Context // ends with close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	mu        sync.Mutex
-	ep        relayEndpoint
-	hostKeyFP string              // the relay's host key, once seen
-	keyErr    error               // why the host key check failed, if it did
-	follow    func(relayEndpoint) // told about every new forward
-}
-
-// parseRelayAddress splits USER@HOST[:PORT].
-func parseRelayAddress(s string) (user, hostport string, err error) {
-	user, host, ok := strings.Cut(s, "@")
-	if !ok || user == "" || host == "" {
-		return "", "", fmt.Errorf("relay address %q is not USER@HOST[:PORT]", s)
-	}
-	port := "22"
-	if h, p, err := net.SplitHostPort(host); err == nil {
-		host, port = h, p
-	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
-		host = host[1 : len(host)-1]
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return "", "", fmt.Errorf("relay address %q has an invalid port %q", s, port)
-	}
-	if host == "" || strings.ContainsAny(host, "/ ") {
-		return "", "", fmt.Errorf("relay address %q has an invalid host", s)
-	}
-	return user, net.JoinHostPort(host, port), nil
-}
-
-// withDefaults fills in the zero fields.
-func (rc RelayConfig) withDefaults() (RelayConfig, error) {
-	if rc.Keepalive < 0 || rc.DialTimeout < 0 || rc.MaxBackoff < 0 || rc.KeepaliveMax < 0 {
-		return rc, errors.New("relay durations and counts must not be negative")
-	}
-	if rc.Keepalive == 0 {
-		rc.Keepalive = DefaultRelayKeepalive
-	}
-	if rc.KeepaliveMax == 0 {
-		rc.KeepaliveMax = DefaultRelayKeepaliveMax
-	}
-	if rc.DialTimeout == 0 {
-		rc.DialTimeout = DefaultRelayDialTimeout
-	}
-	if rc.MaxBackoff == 0 {
-		rc.MaxBackoff = DefaultRelayMaxBackoff
-	}
-	if rc.Port < 0 || rc.Port > 65535 {
-		return rc, fmt.Errorf("relay port %d is out of range", rc.Port)
-	}
-	if rc.Jump == "" {
-		rc.Jump = rc.Address
-	}
-	return rc, nil
-}
 
 // listen returns what the SSH server serves on: a local TCP listener, or
 // in relay mode the relay's forward, plus a local listener only when
 // cfg.Listen asks for one. In relay mode it fails, naming the relay, when
 // the relay cannot be reached, refuses the agent or refuses the forward;
 // nothing is left running then.
-// guests are the keys that may log in, which an uptermd is asked to admit.
-func listen(ctx context.Context, cfg Config, guests []gossh.PublicKey) (net.Listener, *relay, error) {
+// host is the agent's host key; guests are the keys that may log in,
+// which an uptermd is asked to admit.
+func listen(ctx context.Context, cfg Config, host gossh.PublicKey, guests []gossh.PublicKey) (net.Listener, *relay.Relay, error) {
 	if cfg.Relay == nil {
 		ln, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
@@ -194,416 +28,105 @@ func listen(ctx context.Context, cfg Config, guests []gossh.PublicKey) (net.List
 		}
 		return ln, nil, nil
 	}
-	var r *relay
-	var err error
-	if cfg.Relay.Kind == RelayUpterm {
-		r, err = newUptermRelay(*cfg.Relay, cfg.Log.With().Str("relay", cfg.Relay.Address).Logger(), cfg.Now, guests)
-	} else {
-		r, err = newRelay(*cfg.Relay, cfg.Log.With().Str("relay", cfg.Relay.Address).Logger(), cfg.Now)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	c, ep, fwd, err := r.connect(ctx)
-	if err != nil {
-		r.cancel()
-		return nil, nil, err
-	}
-	r.setEndpoint(ep)
-	if cfg.Listen != "" {
-		ln, err := net.Listen("tcp", cfg.Listen)
-		if err != nil {
-			fwd.Close()
-			c.Close()
-			r.cancel()
-			return nil, nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-		}
-		r.fan.addr = ln.Addr()
-		r.fan.closers = append(r.fan.closers, ln)
-		r.wg.Add(1)
-		go r.pump(ln)
-	}
-	r.log.Info().Str("relay_address", ep.String()).Str("relay_host_key_fingerprint", r.hostKeyFP).
-		Msgf("connected to the relay %s; it forwards %s to this agent", r.name, ep)
-	if r.upterm != nil {
-		r.logRelayPin()
-	}
-	r.wg.Add(1)
-	go r.run(c, fwd)
-	return r.fan, r, nil
+	return relay.Listen(ctx, *cfg.Relay, relay.Options{
+		Log:       relayLog(cfg),
+		Now:       cfg.Now,
+		HostKey:   host,
+		LoginUser: cfg.LoginUser,
+		Guests:    guests,
+		Listen:    cfg.Listen,
+		SSH:       gossh.Config{KeyExchanges: kexAlgorithms, Ciphers: cipherAlgorithms, MACs: macAlgorithms},
+	})
 }
 
-func newRelay(rc RelayConfig, log zerolog.Logger, now func() time.Time) (*relay, error) {
-	rc, err := rc.withDefaults()
-	if err != nil {
-		return nil, fmt.Errorf("configure relay: %w", err)
-	}
-	user, hostport, err := parseRelayAddress(rc.Address)
-	if err != nil {
-		return nil, err
-	}
-	r := &relay{cfg: rc, log: log, user: user, hostport: hostport, name: user + "@" + hostport, now: now}
-	pem, keyName := rc.Key, "(given directly)"
-	switch {
-	case len(pem) > 0:
-	case rc.KeyFile == "":
-		return nil, fmt.Errorf("relay %s: no key to log in with (--relay-key FILE or PITSTOP_RELAY_KEY)", r.name)
-	default:
-		keyName = rc.KeyFile
-		if pem, err = os.ReadFile(rc.KeyFile); err != nil {
-			return nil, fmt.Errorf("read relay key: %w", err)
-		}
-	}
-	signer, err := gossh.ParsePrivateKey(pem)
-	if err != nil {
-		var pp *gossh.PassphraseMissingError
-		if errors.As(err, &pp) {
-			return nil, fmt.Errorf("relay key %s is protected by a passphrase; the agent needs one without (keep it in a CI secret instead)", keyName)
-		}
-		return nil, fmt.Errorf("parse relay key %s: %w", keyName, err)
-	}
-	hostKeys, algos, err := r.hostKeyCheck()
-	if err != nil {
-		return nil, err
-	}
-	r.client = &gossh.ClientConfig{
-		User:              user,
-		Auth:              []gossh.AuthMethod{gossh.PublicKeys(signer)},
-		HostKeyCallback:   hostKeys,
-		HostKeyAlgorithms: algos,
-		Timeout:           rc.DialTimeout,
-		ClientVersion:     "SSH-2.0-pitstop",
-		Config: gossh.Config{
-			KeyExchanges: kexAlgorithms,
-			Ciphers:      cipherAlgorithms,
-			MACs:         macAlgorithms,
-		},
-	}
-	r.ctx, r.cancel = context.WithCancel(context.Background())
-	r.fan = &fanIn{conns: make(chan net.Conn), done: make(chan struct{})}
-	if rc.InsecureIgnoreHostKey {
-		log.Warn().Msgf("not checking the host key of the relay %s (insecure): whoever can intercept the connection can pose as the relay; pass a known_hosts file instead", r.name)
-	}
-	r.log.Info().Str("relay_key_fingerprint", gossh.FingerprintSHA256(signer.PublicKey())).Msg("logging in to the relay " + r.name)
-	return r, nil
+// relayLog is the log for what concerns the relay.
+func relayLog(cfg Config) zerolog.Logger {
+	return cfg.Log.With().Str("relay", cfg.Relay.Address).Logger()
 }
 
-// hostKeyCheck builds the host key callback, and the host key algorithms
-// to ask for: those of the keys known for the relay, so a relay with
-// several keys shows one the file has.
-func (r *relay) hostKeyCheck() (gossh.HostKeyCallback, []string, error) {
-	record := func(key gossh.PublicKey, err error) error {
-		r.mu.Lock()
-		r.hostKeyFP, r.keyErr = gossh.FingerprintSHA256(key), err
-		r.mu.Unlock()
-		return err
-	}
-	if r.cfg.InsecureIgnoreHostKey {
-		return func(_ string, _ net.Addr, key gossh.PublicKey) error { return record(key, nil) }, nil, nil
-	}
-	if r.cfg.KnownHostsFile == "" {
-		return nil, nil, fmt.Errorf("relay %s: no known_hosts file to check its host key against (--relay-known-hosts FILE, e.g. from ssh-keyscan; or --relay-insecure-ignore-host-key)", r.name)
-	}
-	check, err := knownhosts.New(r.cfg.KnownHostsFile)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read relay known_hosts: %w", err)
-	}
-	cb := func(host string, remote net.Addr, key gossh.PublicKey) error {
-		return record(key, check(host, remote, key))
-	}
-	return cb, knownAlgorithms(check, r.hostport), nil
+// throughRelay returns rd with its connection details replaced by those
+// of the relay's forward: users go through the relay, so the address,
+// command and known_hosts line are the relay's, not the runner's.
+func throughRelay(rd Ready, a relay.Access) Ready {
+	rd.Relay = a.Relay
+	rd.Jump = a.Jump
+	rd.ForwardedAt = a.ForwardedAt
+	rd.Listen = a.Listen
+	rd.Address = a.Address
+	rd.Host = a.Host
+	rd.Port = a.Port
+	rd.SSHCommand = a.SSHCommand
+	rd.KnownHosts = a.KnownHosts
+	return rd
 }
 
-// knownAlgorithms lists the host key algorithms of the keys check knows
-// for hostport, in x/crypto's order of preference; nil if none.
-func knownAlgorithms(check gossh.HostKeyCallback, hostport string) []string {
-	// Asking about a key nobody has yields a KeyError listing the keys
-	// the file holds for the host.
-	probe, err := newHostKey()
-	if err != nil {
-		return nil
-	}
-	addr, _ := net.ResolveTCPAddr("tcp", hostport)
-	if addr == nil {
-		addr = &net.TCPAddr{}
-	}
-	var ke *knownhosts.KeyError
-	if !errors.As(check(hostport, addr, probe.PublicKey()), &ke) || len(ke.Want) == 0 {
-		return nil
-	}
-	have := map[string]bool{}
-	for _, k := range ke.Want {
-		have[k.Key.Type()] = true
-	}
-	var algos []string
-	for _, a := range gossh.SupportedAlgorithms().HostKeys {
-		if have[a] || (have[gossh.KeyAlgoRSA] && (a == gossh.KeyAlgoRSASHA256 || a == gossh.KeyAlgoRSASHA512)) {
-			algos = append(algos, a)
-		}
-	}
-	return algos
-}
-
-// connect dials the relay, logs in and asks for the forward.
-func (r *relay) connect(ctx context.Context) (*gossh.Client, relayEndpoint, net.Listener, error) {
-	if r.upterm != nil {
-		return r.connectUpterm(ctx)
-	}
-	c, err := r.dial(ctx)
-	if err != nil {
-		return nil, relayEndpoint{}, nil, err
-	}
-	ep, fwd, err := r.forward(c)
-	if err != nil {
-		c.Close()
-		return nil, relayEndpoint{}, nil, err
-	}
-	return c, ep, fwd, nil
-}
-
-func (r *relay) dial(ctx context.Context) (*gossh.Client, error) {
-	d := net.Dialer{Timeout: r.cfg.DialTimeout}
-	conn, err := d.DialContext(ctx, "tcp", r.hostport)
-	if err != nil {
-		return nil, fmt.Errorf("connect to the relay %s: %w", r.name, err)
-	}
-	// The handshake takes no context: bound it by a deadline, and cut it
-	// short when ctx ends.
-	conn.SetDeadline(time.Now().Add(r.cfg.DialTimeout)) //nolint:errcheck // a TCP conn supports deadlines
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	sc, chans, reqs, err := gossh.NewClientConn(conn, r.hostport, r.client)
-	stop()
-	if err != nil {
-		conn.Close()
-		return nil, r.explain(err)
-	}
-	conn.SetDeadline(time.Time{}) //nolint:errcheck // as above
-	return gossh.NewClient(sc, chans, reqs), nil
-}
-
-// explain turns a failed login into a message that says what to fix.
-func (r *relay) explain(err error) error {
-	r.mu.Lock()
-	fp, keyErr := r.hostKeyFP, r.keyErr
-	r.mu.Unlock()
-	var ke *knownhosts.KeyError
-	var revoked *knownhosts.RevokedError
-	switch {
-	case errors.As(keyErr, &revoked):
-		return fmt.Errorf("relay %s showed host key %s, which %s marks as revoked", r.name, fp, r.cfg.KnownHostsFile)
-	case errors.As(keyErr, &ke) && len(ke.Want) == 0:
-		return fmt.Errorf("relay %s showed host key %s, which is not in %s; if that is the relay's key, add it (ssh-keyscan -p PORT HOST), or pass --relay-insecure-ignore-host-key", r.name, fp, r.cfg.KnownHostsFile)
-	case errors.As(keyErr, &ke):
-		return fmt.Errorf("relay %s showed host key %s, but %s:%d has a different key for it (%s): someone may be intercepting the connection, or the relay's key changed",
-			r.name, fp, ke.Want[0].Filename, ke.Want[0].Line, gossh.FingerprintSHA256(ke.Want[0].Key))
-	case keyErr != nil:
-		return fmt.Errorf("check the host key of the relay %s: %w", r.name, keyErr)
-	case strings.Contains(err.Error(), "unable to authenticate"):
-		return fmt.Errorf("relay %s refused the agent's key (check that the relay key's public half is in %s's authorized_keys there): %w", r.name, r.user, err)
-	}
-	return fmt.Errorf("log in to the relay %s: %w", r.name, err)
-}
-
-// forward asks the relay to listen for users. On a reconnect the port of
-// the last forward is asked for first, so the command users have keeps
-// working; if it is taken, the relay picks another.
-func (r *relay) forward(c *gossh.Client) (relayEndpoint, net.Listener, error) {
-	ep := relayEndpoint{socket: r.cfg.Socket, since: r.now()}
-	if ep.socket != "" {
-		ln, err := c.ListenUnix(ep.socket)
-		if err != nil {
-			return ep, nil, fmt.Errorf("relay %s refused to listen on the socket %s (it needs AllowStreamLocalForwarding, and StreamLocalBindUnlink yes to replace a stale socket): %w", r.name, ep.socket, err)
-		}
-		return ep, ln, nil
-	}
-	loopback := net.IPv4(127, 0, 0, 1)
-	r.mu.Lock()
-	port := r.ep.port
-	r.mu.Unlock()
-	var ln net.Listener
-	var err error
-	if port != 0 && port != r.cfg.Port {
-		ln, err = c.ListenTCP(&net.TCPAddr{IP: loopback, Port: port})
-	}
-	if ln == nil {
-		ln, err = c.ListenTCP(&net.TCPAddr{IP: loopback, Port: r.cfg.Port})
-	}
-	if err != nil {
-		return ep, nil, fmt.Errorf("relay %s refused to forward port %d on its loopback (it needs AllowTcpForwarding remote or yes, and a permitlisten that allows it): %w", r.name, r.cfg.Port, err)
-	}
-	ep.port = ln.Addr().(*net.TCPAddr).Port
-	return ep, ln, nil
-}
-
-func (r *relay) setEndpoint(ep relayEndpoint) {
-	r.mu.Lock()
-	r.ep = ep
-	r.mu.Unlock()
-}
-
-// endpoint is the current forward.
-func (r *relay) endpoint() relayEndpoint {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.ep
-}
-
-// run keeps the relay connection up until close: it serves the forward,
-// and when the connection is lost, reconnects with backoff and tells
-// follow the new address. Once the pause is over (the fanIn is closed) a
-// lost connection is not replaced.
-func (r *relay) run(c *gossh.Client, fwd net.Listener) {
-	defer r.wg.Done()
-	for {
-		err := r.serve(c, fwd)
-		c.Close()
-		if r.ctx.Err() != nil || r.fan.closed() {
-			return
-		}
-		r.log.Warn().Err(err).Msgf("lost the connection to the relay %s; reconnecting (the pause goes on)", r.name)
-		var ep relayEndpoint
-		if c, ep, fwd = r.reconnect(); c == nil {
-			return
-		}
-		r.setEndpoint(ep)
-		r.mu.Lock()
-		follow := r.follow
-		r.mu.Unlock()
-		r.log.Info().Str("relay_address", ep.String()).Msgf("reconnected to the relay %s; it forwards %s to this agent", r.name, ep)
-		if follow != nil {
-			follow(ep)
-		}
-	}
-}
-
-// serve pumps the forward's connections into the fanIn and checks the
-// relay answers, until the connection is lost or the relay is closed. It
-// returns why the connection ended.
-func (r *relay) serve(c *gossh.Client, fwd net.Listener) error {
-	dead := make(chan error, 1)
-	stop := make(chan struct{})
-	r.wg.Add(3)
-	go func() {
-		defer r.wg.Done()
-		err := c.Wait()
-		if err == nil {
-			err = errors.New("the relay closed the connection")
-		}
-		dead <- err
-	}()
-	go r.pump(fwd)
-	go r.keepalive(c, stop)
-	defer close(stop)
-	accepting := r.fan.done
-	for {
-		select {
-		case err := <-dead:
-			fwd.Close()
-			return err
-		case <-r.ctx.Done():
-			fwd.Close()
-			return nil
-		case <-accepting:
-			// The pause is over: no new connections, but the ones
-			// through this forward keep going until the server is done.
-			fwd.Close()
-			accepting = nil
-		}
-	}
-}
-
-// pump hands ln's connections to the SSH server until ln is closed.
-func (r *relay) pump(ln net.Listener) {
-	defer r.wg.Done()
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		if !r.fan.push(conn) {
-			return
-		}
-	}
-}
-
-// keepalive sends keepalive@openssh.com requests, as OpenSSH's
-// ServerAliveInterval does, and closes c when KeepaliveMax in a row go
-// unanswered: a relay that vanished without closing the TCP connection
-// (a reboot, a dropped NAT mapping) is noticed and replaced.
-func (r *relay) keepalive(c *gossh.Client, stop <-chan struct{}) {
-	defer r.wg.Done()
-	t := time.NewTicker(r.cfg.Keepalive)
-	defer t.Stop()
-	replies := make(chan error, 1)
-	pending, missed := false, 0
-	for {
-		select {
-		case <-stop:
-			return
-		case err := <-replies:
-			pending = false
-			if err != nil {
-				return // the connection is closing; serve sees it
+// followReady makes every later forward (after a reconnect) rewrite the
+// ready file and print the new command, based on what Run first wrote.
+func followReady(cfg Config, rl *relay.Relay, base Ready, times func() pauseTimes) {
+	log := relayLog(cfg)
+	rl.Follow(base.ForwardedAt, func(a relay.Access) {
+		rd := throughRelay(base, a)
+		rd.Deadline = times().Deadline // pitstop extend may have moved it
+		if cfg.ReadyFile != "" {
+			if err := writeReady(cfg.ReadyFile, rd); err != nil {
+				log.Warn().Err(err).Msg("could not rewrite the ready file")
 			}
-			missed = 0
-			continue
-		case <-t.C:
 		}
-		if pending {
-			missed++
-			if missed >= r.cfg.KeepaliveMax {
-				r.log.Warn().Int("missed", missed).Msgf("the relay %s stopped answering keepalives", r.name)
-				c.Close()
-				return
-			}
-			continue
-		}
-		pending = true
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			// Any answer counts, even a refusal: the relay is alive.
-			_, _, err := c.SendRequest("keepalive@openssh.com", true, nil)
-			replies <- err
-		}()
-	}
+		log.Info().Str("ssh_command", rd.SSHCommand).Str("relay_address", rd.Address).Msg("connect with: " + rd.SSHCommand)
+		log.Info().Str("known_hosts", rd.KnownHosts).Msg("for strict host key checking, add to known_hosts: " + rd.KnownHosts)
+		notice(cfg, rd)
+	})
 }
 
-// reconnect tries until it is back or the relay is closed, waiting
-// longer after each failure, up to MaxBackoff. It returns a nil client
-// when it gave up.
-func (r *relay) reconnect() (*gossh.Client, relayEndpoint, net.Listener) {
-	wait := time.Second
-	for attempt := 1; ; attempt++ {
-		c, ep, fwd, err := r.connect(r.ctx)
-		if err == nil {
-			return c, ep, fwd
-		}
-		if r.ctx.Err() != nil || r.fan.closed() {
-			return nil, ep, nil
-		}
-		// Jitter, so agents sharing a relay do not retry in step.
-		d := wait/2 + rand.N(wait/2+1)
-		r.log.Warn().Err(err).Int("attempt", attempt).Str("retry_in", d.Round(time.Millisecond).String()).Msg("could not reconnect to the relay")
-		select {
-		case <-time.After(d):
-		case <-r.ctx.Done():
-			return nil, ep, nil
-		case <-r.fan.done:
-			return nil, ep, nil
-		}
-		wait = min(2*wait, r.cfg.MaxBackoff)
+// publicKeys are the keys that may log in.
+func (r *keyring) publicKeys() []gossh.PublicKey {
+	keys := make([]gossh.PublicKey, 0, len(r.keys))
+	for _, k := range r.keys {
+		keys = append(keys, k.key)
 	}
+	return keys
 }
 
-// close ends the relay connection and waits for its goroutines. Call it
-// only once the SSH server is shut down: the users' connections run
-// through it.
-func (r *relay) close() {
-	if r == nil {
-		return
+// githubHosted says whether env (default os.Environ()) is a job's on a
+// GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted), which accepts
+// no incoming connections. act in host mode inherits the environment of
+// the machine it runs on, which may be a GitHub-hosted runner; its jobs
+// are reached directly all the same.
+func githubHosted(env []string) bool {
+	if env == nil {
+		env = os.Environ()
 	}
-	r.fan.Close() //nolint:errcheck // never fails
-	r.cancel()
-	r.wg.Wait()
+	e := parseEnv(env)
+	return e.get("RUNNER_ENVIRONMENT") == "github-hosted" && e.get("ACT") != "true"
+}
+
+// chooseRelay settles how the agent is reached when cfg leaves it open,
+// and returns what to tell the log about it once there is one. A
+// GitHub-hosted runner (hosted; see githubHosted) accepts no incoming
+// connections, so with neither a relay nor a listen address given, the
+// agent goes through upterm's public relay. Self-hosted runners and act
+// (even run on a GitHub-hosted runner) keep listening directly.
+// relay.None asks for a direct listener anywhere; on a GitHub-hosted
+// runner that earns a warning.
+func chooseRelay(cfg Config, hosted bool) (Config, func(zerolog.Logger)) {
+	unreachable := func(log zerolog.Logger) {
+		log.Warn().Msg("this is a GitHub-hosted runner, which accepts no incoming connections: nobody can reach the address printed below unless a tunnel carries it (leave relay unset to go through upterm's public relay)")
+	}
+	switch {
+	case cfg.Relay != nil && cfg.Relay.Kind == relay.None:
+		cfg.Relay = nil
+		if hosted {
+			return cfg, unreachable
+		}
+	case cfg.Relay == nil && hosted && cfg.Listen == "":
+		cfg.Relay = &relay.Config{Kind: relay.Upterm, Address: upterm.PublicRelayAddr}
+		return cfg, func(log zerolog.Logger) {
+			log.Info().Str("relay", "upterm://"+upterm.PublicRelayAddr).Msg("GitHub-hosted runner: reached through upterm's public relay " + upterm.PublicRelayHost +
+				", which carries the SSH session encrypted end to end with this agent (it cannot read it, type into it or pose as this agent, whose host key you check);" +
+				" to use your own, set relay: upterm://HOST[:PORT] (an uptermd) or USER@HOST (an OpenSSH bastion)")
+		}
+	case cfg.Relay == nil && hosted:
+		return cfg, unreachable
+	}
+	return cfg, func(zerolog.Logger) {}
 }

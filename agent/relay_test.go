@@ -1,116 +1,83 @@
 package agent
 
 import (
-	"io"
 	"net"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/rs/zerolog"
 	gossh "golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
+	"github.com/pitstopci/pitstop/relay"
 )
 
-func TestParseRelayAddress(t *testing.T) {
-	for _, tt := range []struct{ in, user, hostport, err string }{
-		{"pitstop@bastion.example.com", "pitstop", "bastion.example.com:22", ""},
-		{"pitstop@bastion.example.com:2222", "pitstop", "bastion.example.com:2222", ""},
-		{"me@[2001:db8::1]:2222", "me", "[2001:db8::1]:2222", ""},
-		{"me@[2001:db8::1]", "me", "[2001:db8::1]:22", ""},
-		{"bastion.example.com", "", "", "not USER@HOST[:PORT]"},
-		{"@bastion", "", "", "not USER@HOST[:PORT]"},
-		{"me@bastion:0", "", "", "invalid port"},
-		{"me@bastion:ssh", "", "", "invalid port"},
-		{"me@/tmp/x", "", "", "invalid host"},
+// TestChooseRelay: with nothing said, a GitHub-hosted runner goes through
+// upterm's public relay and says so; elsewhere the agent listens
+// directly; relay none on a GitHub-hosted runner warns that nobody can
+// reach it.
+func TestChooseRelay(t *testing.T) {
+	hosted := []string{"RUNNER_ENVIRONMENT=github-hosted"}
+	self := []string{"RUNNER_ENVIRONMENT=self-hosted"}
+	for _, tt := range []struct {
+		name  string
+		cfg   Config
+		relay relay.Kind // "-" for none
+		log   string
+	}{
+		{"hosted, nothing given", Config{Env: hosted}, relay.Upterm, "reached through upterm's public relay uptermd.upterm.dev"},
+		{"self-hosted", Config{Env: self}, "-", ""},
+		{"act", Config{Env: []string{"ACT=true"}}, "-", ""},
+		{"act on a hosted runner", Config{Env: []string{"ACT=true", "RUNNER_ENVIRONMENT=github-hosted"}}, "-", ""},
+		{"hosted, none", Config{Env: hosted, Relay: &relay.Config{Kind: relay.None}}, "-", "nobody can reach the address"},
+		{"self-hosted, none", Config{Env: self, Relay: &relay.Config{Kind: relay.None}}, "-", ""},
+		{"hosted, listen given", Config{Env: hosted, Listen: "127.0.0.1:0"}, "-", "nobody can reach the address"},
+		{"hosted, own relay", Config{Env: hosted, Relay: &relay.Config{Kind: relay.Upterm, Address: "relay.example.com"}}, relay.Upterm, ""},
 	} {
-		user, hostport, err := parseRelayAddress(tt.in)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("%q: error %v, want one saying %q", tt.in, err, tt.err)
-			}
-			continue
+		cfg, note := chooseRelay(tt.cfg, githubHosted(tt.cfg.Env))
+		var buf testutil.Buffer
+		note(zerolog.New(&buf))
+		switch {
+		case tt.relay == "-" && cfg.Relay != nil:
+			t.Errorf("%s: relay %+v, want none", tt.name, cfg.Relay)
+		case tt.relay != "-" && (cfg.Relay == nil || cfg.Relay.Kind != tt.relay):
+			t.Errorf("%s: relay %+v, want kind %q", tt.name, cfg.Relay, tt.relay)
 		}
-		if err != nil || user != tt.user || hostport != tt.hostport {
-			t.Errorf("%q: %q, %q, %v; want %q, %q", tt.in, user, hostport, err, tt.user, tt.hostport)
-		}
-	}
-}
-
-func TestDestination(t *testing.T) {
-	for in, want := range map[string]string{
-		"pitstop@bastion:2222": "-p 2222 pitstop@bastion",
-		"pitstop@bastion:22":   "pitstop@bastion",
-		"bastion:2222":         "-p 2222 bastion",
-		"pitstop@bastion":      "pitstop@bastion",
-	} {
-		if got := destination(in); got != want {
-			t.Errorf("destination(%q) = %q, want %q", in, got, want)
+		if (tt.log == "") != (buf.String() == "") || !strings.Contains(buf.String(), tt.log) {
+			t.Errorf("%s: logged %q, want %q", tt.name, buf.String(), tt.log)
 		}
 	}
 }
 
-// TestKnownAlgorithms: the agent asks the relay for the kinds of host key
-// the known_hosts file has, so a relay that also has other kinds of keys
-// shows the one that can be checked.
-func TestKnownAlgorithms(t *testing.T) {
-	signer, err := newHostKey()
+// TestSummaryThroughRelay: a pause reached through a relay takes the
+// relay's command into the ready file and the summary, which names the
+// relay and what it can see; a direct pause's summary mentions no relay.
+func TestSummaryThroughRelay(t *testing.T) {
+	host, err := newHostKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(t.TempDir(), "known_hosts")
-	line := knownhosts.Line([]string{knownhosts.Normalize("bastion:2222")}, signer.PublicKey())
-	if err := os.WriteFile(file, []byte(line+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	check, err := knownhosts.New(file)
+	direct, err := newReady(Config{LoginUser: "runner", AdvertiseHost: "203.0.113.7"}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 2},
+		host.PublicKey(), "/tmp/control.sock", &keyring{}, accessPlan{}, pauseTimes{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := knownAlgorithms(check, "bastion:2222"); !slices.Equal(got, []string{gossh.KeyAlgoED25519}) {
-		t.Errorf("known algorithms %v, want only %s", got, gossh.KeyAlgoED25519)
+	if s := summaryStart(Config{Label: "job"}, direct); strings.Contains(s, "relay") || !strings.Contains(s, direct.SSHCommand) {
+		t.Errorf("a direct pause's summary: %q", s)
 	}
-	if got := knownAlgorithms(check, "elsewhere:22"); got != nil {
-		t.Errorf("for an unknown host: %v, want nil (x/crypto's defaults)", got)
+	a := relay.Access{Relay: "upterm://relay.example.com:2222", Jump: "S:Tk9ERQ==@relay.example.com:2222", Address: "relay.example.com:2222",
+		Host: "pitstop-0123456789", Port: 22, SSHCommand: "ssh -J S:Tk9ERQ==@relay.example.com:2222 runner@pitstop-0123456789",
+		KnownHosts: "pitstop-0123456789 " + strings.TrimSpace(string(gossh.MarshalAuthorizedKey(host.PublicKey())))}
+	rd := throughRelay(direct, a)
+	if rd.Relay != a.Relay || rd.Jump != a.Jump || rd.Address != a.Address || rd.Host != a.Host || rd.Port != a.Port ||
+		rd.SSHCommand != a.SSHCommand || rd.KnownHosts != a.KnownHosts || rd.Listen != "" {
+		t.Errorf("through the relay: %+v, want the relay's %+v", rd, a)
 	}
-}
-
-// TestFanIn: connections from any source come out of Accept; once closed,
-// Accept fails, connections still arriving are closed, and the local
-// listeners are closed with it.
-func TestFanIn(t *testing.T) {
-	local, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if rd.HostKeyFingerprint != direct.HostKeyFingerprint || rd.ControlSocket != direct.ControlSocket {
+		t.Errorf("through the relay, the agent's own details changed: %+v", rd)
 	}
-	f := &fanIn{conns: make(chan net.Conn), done: make(chan struct{}), addr: local.Addr(), closers: []io.Closer{local}}
-	a, b := net.Pipe()
-	defer b.Close()
-	go f.push(a)
-	got, err := f.Accept()
-	if err != nil || got != a {
-		t.Fatalf("Accept: %v, %v", got, err)
-	}
-	if f.Addr() != local.Addr() {
-		t.Errorf("Addr %v, want the local listener's %v", f.Addr(), local.Addr())
-	}
-	f.Close()
-	f.Close() // twice is fine
-	if _, err := f.Accept(); err == nil {
-		t.Error("Accept after Close succeeded")
-	}
-	c, d := net.Pipe()
-	defer d.Close()
-	if f.push(c) {
-		t.Error("push after Close was accepted")
-	}
-	d.SetReadDeadline(time.Now().Add(time.Second))
-	if _, err := d.Read(make([]byte, 1)); err == nil {
-		t.Error("a connection pushed after Close was left open")
-	}
-	if _, err := local.Accept(); err == nil {
-		t.Error("the local listener is still open")
+	s := summaryStart(Config{Label: "job"}, rd)
+	if !strings.Contains(s, "Through the relay `upterm://relay.example.com:2222`") || !strings.Contains(s, a.SSHCommand) || strings.Contains(s, direct.SSHCommand) {
+		t.Errorf("summary through the relay: %q", s)
 	}
 }

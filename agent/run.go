@@ -25,7 +25,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if !sessionsSupported {
 		return fmt.Errorf("start agent: %w", errUnsupported)
 	}
-	cfg, reachNote := chooseRelay(cfg)
+	cfg, reachNote := chooseRelay(cfg, githubHosted(cfg.Env))
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return fmt.Errorf("configure agent: %w", err)
@@ -82,14 +82,14 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	// In relay mode this dials the relay: one that cannot be reached or
 	// refuses the agent stops the start here, before any waiting.
-	ln, rl, err := listen(ctx, cfg, ring.publicKeys())
+	ln, rl, err := listen(ctx, cfg, signer.PublicKey(), ring.publicKeys())
 	if err != nil {
 		ctlLn.Close()
 		return err
 	}
 	// Deferred, so it runs after the server's shutdown: the users'
 	// connections run through the relay connection.
-	defer rl.close()
+	defer rl.Close()
 	if cfg.Relay == nil && plan.platform != platformAct && inContainer() {
 		// pitstop act connects from the machine that runs the container,
 		// which reaches its network; nobody else does.
@@ -140,7 +140,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	ready, err := newReady(cfg, ln.Addr(), signer.PublicKey(), socket, ring, plan, s.pause.times())
 	if err == nil && rl != nil {
-		ready = rl.throughRelay(ready, rl.endpoint(), signer.PublicKey(), cfg.LoginUser)
+		ready = throughRelay(ready, rl.Access())
 	}
 	if err == nil && cfg.ReadyFile != "" {
 		err = writeReady(cfg.ReadyFile, ready)
@@ -164,7 +164,7 @@ func Run(ctx context.Context, cfg Config) error {
 	notice(cfg, ready)
 	published := publishCheckRun(ctx, cfg, ready)
 	if rl != nil {
-		rl.followReady(cfg, ready, signer.PublicKey(), s.pause.times)
+		followReady(cfg, rl, ready, s.pause.times)
 	}
 	if err := appendSummary(cfg, summaryStart(cfg, ready)); err != nil {
 		log.Warn().Err(err).Msg("could not write the step summary")

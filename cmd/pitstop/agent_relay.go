@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/relay"
 	"github.com/pitstopci/pitstop/upterm"
 )
 
@@ -26,15 +26,15 @@ func (o *relayOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.socket, "relay-socket", "", "ask the relay for a unix socket at this `path` instead of a TCP port")
 	fs.IntVar(&o.port, "relay-port", 0, "TCP `port` to ask for on the relay's loopback (default: the relay picks)")
 	fs.StringVar(&o.jump, "relay-jump", "", "the `[USER@]HOST[:PORT]` users pass to ssh -J (default: the --relay address)")
-	fs.DurationVar(&o.keepalive, "relay-keepalive", agent.DefaultRelayKeepalive, "check that the relay answers every `duration`; 3 missed answers in a row mean reconnect")
+	fs.DurationVar(&o.keepalive, "relay-keepalive", relay.DefaultKeepalive, "check that the relay answers every `duration`; 3 missed answers in a row mean reconnect")
 }
 
 // config returns the relay configuration, nil without --relay (the
 // agent then picks by the runner). envKey is PITSTOP_RELAY_KEY, the key's
 // text, used when --relay-key is not given.
-func (o *relayOptions) config(envKey string) (*agent.RelayConfig, error) {
+func (o *relayOptions) config(envKey string) (*relay.Config, error) {
 	switch {
-	case o.address == "" || o.address == string(agent.RelayNone):
+	case o.address == "" || o.address == string(relay.None):
 		for flag, set := range map[string]bool{
 			"--relay-key": o.key != "", "--relay-known-hosts": o.knownHosts != "", "--relay-socket": o.socket != "",
 			"--relay-jump": o.jump != "", "--relay-port": o.port != 0, "--relay-insecure-ignore-host-key": o.insecure,
@@ -46,7 +46,7 @@ func (o *relayOptions) config(envKey string) (*agent.RelayConfig, error) {
 		if o.address == "" {
 			return nil, nil
 		}
-		return &agent.RelayConfig{Kind: agent.RelayNone}, nil
+		return &relay.Config{Kind: relay.None}, nil
 	case o.address == "upterm" || strings.HasPrefix(o.address, "upterm://"):
 		return o.uptermConfig(envKey)
 	}
@@ -65,7 +65,7 @@ func (o *relayOptions) config(envKey string) (*agent.RelayConfig, error) {
 	case o.keepalive <= 0:
 		return nil, usagef("--relay-keepalive must be positive, not %v", o.keepalive)
 	}
-	rc := &agent.RelayConfig{
+	rc := &relay.Config{
 		Address:               o.address,
 		KeyFile:               o.key,
 		KnownHostsFile:        o.knownHosts,
@@ -82,7 +82,7 @@ func (o *relayOptions) config(envKey string) (*agent.RelayConfig, error) {
 }
 
 // uptermConfig is the configuration for --relay upterm[://HOST[:PORT]].
-func (o *relayOptions) uptermConfig(envKey string) (*agent.RelayConfig, error) {
+func (o *relayOptions) uptermConfig(envKey string) (*relay.Config, error) {
 	addr := strings.TrimPrefix(o.address, "upterm://")
 	public := o.address == "upterm"
 	if public {
@@ -107,8 +107,8 @@ func (o *relayOptions) uptermConfig(envKey string) (*agent.RelayConfig, error) {
 	case o.keepalive <= 0:
 		return nil, usagef("--relay-keepalive must be positive, not %v", o.keepalive)
 	}
-	return &agent.RelayConfig{
-		Kind:                  agent.RelayUpterm,
+	return &relay.Config{
+		Kind:                  relay.Upterm,
 		Address:               addr,
 		KnownHostsFile:        o.knownHosts,
 		InsecureIgnoreHostKey: o.insecure,

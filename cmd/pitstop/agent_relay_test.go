@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/relay"
 )
 
 // TestRelayKeyFromEnvironment: --relay-key names a file; without it the
@@ -46,14 +46,14 @@ func TestRelayKinds(t *testing.T) {
 	for _, tt := range []struct {
 		args      []string
 		env       map[string]string
-		kind      agent.RelayKind
+		kind      relay.Kind
 		addr, err string
 	}{
 		{args: nil, kind: "", addr: ""},
-		{args: []string{"--relay", "none"}, kind: agent.RelayNone},
-		{args: []string{"--relay", "upterm"}, kind: agent.RelayUpterm, addr: "uptermd.upterm.dev:22"},
-		{args: []string{"--relay", "upterm://upterm.example.com:2222", "--relay-known-hosts", "kh"}, kind: agent.RelayUpterm, addr: "upterm.example.com:2222"},
-		{args: []string{"--relay", "ssh://pitstop@bastion:2222", "--relay-known-hosts", "kh", "--relay-key", "k"}, kind: agent.RelayOpenSSH, addr: "pitstop@bastion:2222"},
+		{args: []string{"--relay", "none"}, kind: relay.None},
+		{args: []string{"--relay", "upterm"}, kind: relay.Upterm, addr: "uptermd.upterm.dev:22"},
+		{args: []string{"--relay", "upterm://upterm.example.com:2222", "--relay-known-hosts", "kh"}, kind: relay.Upterm, addr: "upterm.example.com:2222"},
+		{args: []string{"--relay", "ssh://pitstop@bastion:2222", "--relay-known-hosts", "kh", "--relay-key", "k"}, kind: relay.OpenSSH, addr: "pitstop@bastion:2222"},
 		{args: []string{"--relay", "upterm://upterm.example.com"}, err: "needs --relay-known-hosts"},
 		{args: []string{"--relay", "upterm", "--relay-key", "k"}, err: "--relay-key is for OpenSSH relays"},
 		{args: []string{"--relay", "upterm"}, env: map[string]string{"PITSTOP_RELAY_KEY": "x"}, err: "relay-key (PITSTOP_RELAY_KEY) is for OpenSSH relays"},

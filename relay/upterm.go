@@ -1,4 +1,4 @@
-package agent
+package relay
 
 import (
 	"context"
@@ -7,45 +7,25 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/rs/zerolog"
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/pitstopci/pitstop/upterm"
 )
 
-// RelayKind is how the agent is reached when it cannot be dialed.
-type RelayKind string
-
-// The kinds of relay.
-const (
-	// RelayOpenSSH is an OpenSSH server the team runs: the agent logs in
-	// and asks for a remote forward. The zero value.
-	RelayOpenSSH RelayKind = ""
-	// RelayUpterm is an uptermd, upterm's relay: the public one or the
-	// team's own. The agent registers as an upterm host; users jump
-	// through the relay to the agent's own SSH server.
-	RelayUpterm RelayKind = "upterm"
-	// RelayNone listens directly even where a relay would be the
-	// default (GitHub-hosted runners), for runners that are reachable.
-	RelayNone RelayKind = "none"
-)
-
-// A relay with RelayUpterm: uptermd terminates the SSH connection the
+// A relay with Upterm: uptermd terminates the SSH connection the
 // agent makes to it, so what travels inside that connection is readable
 // there. The upterm package allows only direct-tcpip on it, and what
 // those channels carry is an ordinary SSH connection from the user to
 // this agent's server, checked against the agent's host key: the relay
 // carries only its ciphertext.
 
-// newUptermRelay prepares a relay of kind RelayUpterm; guests are the keys
-// the relay is asked to admit.
-func newUptermRelay(rc RelayConfig, log zerolog.Logger, now func() time.Time, guests []gossh.PublicKey) (*relay, error) {
+// newUptermRelay prepares a relay of kind Upterm; opts.Guests are the
+// keys the relay is asked to admit.
+func newUptermRelay(rc Config, opts Options) (*Relay, error) {
 	rc, err := rc.withDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("configure relay: %w", err)
@@ -54,7 +34,8 @@ func newUptermRelay(rc RelayConfig, log zerolog.Logger, now func() time.Time, gu
 	if err != nil {
 		return nil, err
 	}
-	r := &relay{cfg: rc, log: log, hostport: hostport, name: "upterm://" + hostport, now: now}
+	log := opts.Log
+	r := &Relay{cfg: rc, opts: opts, log: log, hostport: hostport, name: "upterm://" + hostport, now: opts.Now}
 	cb, err := r.uptermHostKeyCheck()
 	if err != nil {
 		return nil, err
@@ -62,9 +43,9 @@ func newUptermRelay(rc RelayConfig, log zerolog.Logger, now func() time.Time, gu
 	r.upterm = &upterm.Host{
 		Addr:            hostport,
 		HostKeyCallback: cb,
-		AuthorizedKeys:  guests,
+		AuthorizedKeys:  opts.Guests,
 		Timeout:         rc.DialTimeout,
-		Config:          gossh.Config{KeyExchanges: kexAlgorithms, Ciphers: cipherAlgorithms, MACs: macAlgorithms},
+		Config:          opts.SSH,
 		Refused: func(what string) {
 			r.log.Warn().Str("refused", what).Msg("refused what the relay asked for: only direct-tcpip to this agent's SSH server goes through it")
 		},
@@ -108,7 +89,7 @@ func isPublicUpterm(hostport string) bool {
 // uptermHostKeyCheck pins the relay's key: the published one for the
 // public relay, else the known_hosts file. It records what was seen, for
 // messages.
-func (r *relay) uptermHostKeyCheck() (gossh.HostKeyCallback, error) {
+func (r *Relay) uptermHostKeyCheck() (gossh.HostKeyCallback, error) {
 	var check gossh.HostKeyCallback
 	switch {
 	case r.cfg.InsecureIgnoreHostKey:
@@ -136,18 +117,18 @@ func (r *relay) uptermHostKeyCheck() (gossh.HostKeyCallback, error) {
 // connectUpterm registers a session with the uptermd. What users dial
 // is the session; the inner connections come out of the session's
 // Accept.
-func (r *relay) connectUpterm(ctx context.Context) (*gossh.Client, relayEndpoint, net.Listener, error) {
+func (r *Relay) connectUpterm(ctx context.Context) (*gossh.Client, endpoint, net.Listener, error) {
 	s, err := r.upterm.Dial(ctx)
 	if err != nil {
-		return nil, relayEndpoint{}, nil, r.explainUpterm(err)
+		return nil, endpoint{}, nil, r.explainUpterm(err)
 	}
-	ep := relayEndpoint{session: s.SSHUser, since: r.now()}
+	ep := endpoint{session: s.SSHUser, since: r.now()}
 	return s.Client, ep, s, nil
 }
 
 // explainUpterm turns a failed registration into a message that names
 // the relay and says what to try.
-func (r *relay) explainUpterm(err error) error {
+func (r *Relay) explainUpterm(err error) error {
 	r.mu.Lock()
 	fp, keyErr := r.hostKeyFP, r.keyErr
 	r.mu.Unlock()
@@ -175,7 +156,7 @@ func (r *relay) explainUpterm(err error) error {
 // logRelayPin tells users how to pin the public relay's own key for
 // the -J hop too. Not needed for the session's safety (the agent's key
 // is what protects it), but it spares them a first-use prompt.
-func (r *relay) logRelayPin() {
+func (r *Relay) logRelayPin() {
 	if !isPublicUpterm(r.hostport) || r.cfg.KnownHostsFile != "" || r.cfg.InsecureIgnoreHostKey {
 		return
 	}
@@ -192,10 +173,10 @@ func uptermHostAlias(host gossh.PublicKey) string {
 	return "pitstop-" + hex.EncodeToString(sum[:5])
 }
 
-// throughUpterm returns rd with its connection details replaced by those
-// of the upterm session ep: users jump through the relay, logged in as
-// the session, to the agent's own server, whose key they check.
-func (r *relay) throughUpterm(rd Ready, ep relayEndpoint, host gossh.PublicKey, loginUser string) Ready {
+// accessUpterm describes the upterm session ep: users jump through the
+// relay, logged in as the session, to the agent's own server, whose key
+// they check.
+func (r *Relay) accessUpterm(ep endpoint) Access {
 	jumpHost, jumpPort, _ := net.SplitHostPort(r.hostport)
 	jump := ep.session + "@" + jumpHost
 	if strings.Contains(jumpHost, ":") {
@@ -204,67 +185,15 @@ func (r *relay) throughUpterm(rd Ready, ep relayEndpoint, host gossh.PublicKey, 
 	if jumpPort != "22" {
 		jump += ":" + jumpPort
 	}
-	alias := uptermHostAlias(host)
-	rd.Relay = r.name
-	rd.Jump = jump
-	rd.ForwardedAt = ep.since
-	rd.Listen = ""
+	alias := uptermHostAlias(r.opts.HostKey)
+	a := Access{Relay: r.name, Jump: jump, ForwardedAt: ep.since}
 	if r.fan.addr != nil {
-		rd.Listen = r.fan.addr.String()
+		a.Listen = r.fan.addr.String()
 	}
-	rd.Address = r.hostport
-	rd.Host = alias
-	rd.Port = 22
-	rd.SSHCommand = fmt.Sprintf("ssh -J %s %s@%s", jump, loginUser, alias)
-	rd.KnownHosts = knownhosts.Line([]string{alias}, host)
-	return rd
-}
-
-// publicKeys are the keys that may log in.
-func (r *keyring) publicKeys() []gossh.PublicKey {
-	keys := make([]gossh.PublicKey, 0, len(r.keys))
-	for _, k := range r.keys {
-		keys = append(keys, k.key)
-	}
-	return keys
-}
-
-// chooseRelay settles how the agent is reached when cfg leaves it open,
-// and returns what to tell the log about it once there is one. A
-// GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted) accepts no
-// incoming connections, so with neither a relay nor a listen address
-// given, the agent goes through upterm's public relay. Self-hosted
-// runners and act (even run on a GitHub-hosted runner) keep listening
-// directly. RelayNone asks for a direct
-// listener anywhere; on a GitHub-hosted runner that earns a warning.
-func chooseRelay(cfg Config) (Config, func(zerolog.Logger)) {
-	env := cfg.Env
-	if env == nil {
-		env = os.Environ()
-	}
-	// act in host mode inherits the environment of the machine it runs
-	// on, which may be a GitHub-hosted runner; its jobs are reached
-	// directly all the same.
-	e := parseEnv(env)
-	hosted := e.get("RUNNER_ENVIRONMENT") == "github-hosted" && e.get("ACT") != "true"
-	unreachable := func(log zerolog.Logger) {
-		log.Warn().Msg("this is a GitHub-hosted runner, which accepts no incoming connections: nobody can reach the address printed below unless a tunnel carries it (leave relay unset to go through upterm's public relay)")
-	}
-	switch {
-	case cfg.Relay != nil && cfg.Relay.Kind == RelayNone:
-		cfg.Relay = nil
-		if hosted {
-			return cfg, unreachable
-		}
-	case cfg.Relay == nil && hosted && cfg.Listen == "":
-		cfg.Relay = &RelayConfig{Kind: RelayUpterm, Address: upterm.PublicRelayAddr}
-		return cfg, func(log zerolog.Logger) {
-			log.Info().Str("relay", "upterm://"+upterm.PublicRelayAddr).Msg("GitHub-hosted runner: reached through upterm's public relay " + upterm.PublicRelayHost +
-				", which carries the SSH session encrypted end to end with this agent (it cannot read it, type into it or pose as this agent, whose host key you check);" +
-				" to use your own, set relay: upterm://HOST[:PORT] (an uptermd) or USER@HOST (an OpenSSH bastion)")
-		}
-	case cfg.Relay == nil && hosted:
-		return cfg, unreachable
-	}
-	return cfg, func(zerolog.Logger) {}
+	a.Address = r.hostport
+	a.Host = alias
+	a.Port = 22
+	a.SSHCommand = fmt.Sprintf("ssh -J %s %s@%s", jump, r.opts.LoginUser, alias)
+	a.KnownHosts = knownhosts.Line([]string{alias}, r.opts.HostKey)
+	return a
 }
