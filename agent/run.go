@@ -25,14 +25,17 @@ func Run(ctx context.Context, cfg Config) error {
 	if !sessionsSupported {
 		return fmt.Errorf("start agent: %w", errUnsupported)
 	}
+	if cfg.Env == nil {
+		cfg.Env = os.Environ()
+	}
+	job := ReadJob(cfg.Env)
 	cfg, reachNote := chooseRelay(cfg)
-	cfg, err := cfg.withDefaults()
+	cfg, err := cfg.withJob(job).withDefaults()
 	if err != nil {
 		return fmt.Errorf("configure agent: %w", err)
 	}
 	log := cfg.Log
 	reachNote(log)
-	env := parseEnv(cfg.Env)
 	audit, err := openAudit(cfg)
 	if err != nil {
 		return err
@@ -40,13 +43,13 @@ func Run(ctx context.Context, cfg Config) error {
 	defer audit.close()
 	// Who may debug (permission.go): the event first, as it needs no
 	// network; then the keys; then each user's permission.
-	if err := checkEvent(cfg, env); err != nil {
+	if err := checkEvent(cfg, job); err != nil {
 		return audit.runRefused(err)
 	}
 
-	ring, plan, err := loadKeys(ctx, cfg, env)
+	ring, plan, err := loadKeys(ctx, cfg, job)
 	if err == nil {
-		err = checkPermissions(ctx, cfg, env, plan)
+		err = checkPermissions(ctx, cfg, job.repository, plan)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -103,6 +106,7 @@ func Run(ctx context.Context, cfg Config) error {
 	s.socket = socket
 	s.env = baseEnv(cfg, socket)
 	s.shell = pickShell(cfg, s.env)
+	s.workspace, s.home = job.workspace, job.home
 	if s.rcFile, err = writeRC(dir, s.env); err != nil {
 		ln.Close()
 		ctlLn.Close()
@@ -161,12 +165,14 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Info().Time("wait_deadline", ready.WaitDeadline).Time("deadline", ready.Deadline).
 			Msgf("waiting %s for a first connection; from then on the pause lasts at most %s", cfg.WaitTimeout, cfg.MaxDuration)
 	}
-	notice(cfg, ready)
-	published := publishCheckRun(ctx, cfg, ready)
+	if job.actions {
+		notice(cfg, ready)
+	}
+	published := publishCheckRun(ctx, cfg, job, ready)
 	if rl != nil {
 		rl.followReady(cfg, ready, signer.PublicKey(), s.pause.times)
 	}
-	if err := appendSummary(cfg, summaryStart(cfg, ready)); err != nil {
+	if err := appendSummary(job.stepSummary, summaryStart(cfg, ready)); err != nil {
 		log.Warn().Err(err).Msg("could not write the step summary")
 	}
 
@@ -190,7 +196,7 @@ func Run(ctx context.Context, cfg Config) error {
 	published.finish(cfg, reason)
 
 	t := s.pause.times()
-	if err := appendSummary(cfg, summaryEnd(reason, s.loginList(), cfg.Now().Sub(t.Started))); err != nil {
+	if err := appendSummary(job.stepSummary, summaryEnd(reason, s.loginList(), cfg.Now().Sub(t.Started))); err != nil {
 		log.Warn().Err(err).Msg("could not write the step summary")
 	}
 	log.Info().Msg("the job continues")

@@ -98,6 +98,9 @@ type server struct {
 	limits   *limiter
 	budget   *preLoginBudget // lines peers cause before they log in
 
+	workspace string // GITHUB_WORKSPACE, where sessions start
+	home      string // HOME, where sftp starts
+
 	// remoteFwd are the "ssh -R" listeners, by connection.
 	remoteFwd remoteForwards
 
