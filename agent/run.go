@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // shutdownTimeout bounds how long the agent waits, once the pause is
@@ -60,14 +62,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		return audit.runRefused(err)
 	}
-	ev := log.Info().Str("platform", plan.platform.String()).Strs("github_users", plan.users).Int("keys", len(ring.keys))
-	if plan.actorSkipped != "" {
-		ev = ev.Str("actor_not_looked_up", plan.actor).Str("why", plan.actorSkipped)
-	}
-	ev.Msg("who may log in: " + describeOwners(ring))
-	for _, k := range ring.keys {
-		log.Info().Str("owner", k.owner).Str("key_type", k.key.Type()).Str("key_fingerprint", k.fingerprint).Msg("authorized key")
-	}
+	logAccess(log, ring, plan)
 
 	s, err := newServer(ctx, cfg, job, audit, ring)
 	if err != nil {
@@ -84,36 +79,9 @@ func Run(ctx context.Context, cfg Config) error {
 			"or on a self-hosted runner publish the port: container options -p PORT:PORT with listen 0.0.0.0:PORT")
 	}
 	s.start()
-
-	ready, err := newReady(cfg, s.ln.Addr(), s.hostKey, s.socket, ring, plan, s.pause.times())
-	if err == nil && s.rl != nil {
-		ready = s.rl.throughRelay(ready, s.rl.endpoint(), s.hostKey, cfg.LoginUser)
-	}
-	if err == nil && cfg.ReadyFile != "" {
-		err = writeReady(cfg.ReadyFile, ready)
-	}
+	published, err := s.announce(ctx, job, plan)
 	if err != nil {
 		return err // close ends the pause as cancelled
-	}
-	log.Info().Str("ssh_command", ready.SSHCommand).Str("listen", ready.Listen).Msg("connect with: " + ready.SSHCommand)
-	log.Info().Str("host_key_fingerprint", ready.HostKeyFingerprint).Msg("host key " + ready.HostKeyFingerprint)
-	log.Info().Str("known_hosts", ready.KnownHosts).Msg("for strict host key checking, add to known_hosts: " + ready.KnownHosts)
-	if cfg.Detached {
-		log.Info().Msgf("detached: the job goes on; connect at any time while it runs. At its end the job holds while someone is connected, or waits %s for a first connection; a session lasts at most %s",
-			cfg.WaitTimeout, cfg.MaxDuration)
-	} else {
-		log.Info().Time("wait_deadline", ready.WaitDeadline).Time("deadline", ready.Deadline).
-			Msgf("waiting %s for a first connection; from then on the pause lasts at most %s", cfg.WaitTimeout, cfg.MaxDuration)
-	}
-	if job.actions {
-		notice(cfg, ready)
-	}
-	published := publishCheckRun(ctx, cfg, job, ready)
-	if s.rl != nil {
-		s.rl.followReady(cfg, ready, s.hostKey, s.pause.times)
-	}
-	if err := appendSummary(job.stepSummary, summaryStart(cfg, ready)); err != nil {
-		log.Warn().Err(err).Msg("could not write the step summary")
 	}
 
 	if cfg.WatchPID > 0 {
@@ -135,6 +103,57 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	log.Info().Msg("the job continues")
 	return nil
+}
+
+// logAccess says in the job log who may log in, and with which keys.
+func logAccess(log zerolog.Logger, ring *keyring, plan accessPlan) {
+	ev := log.Info().Str("platform", plan.platform.String()).Strs("github_users", plan.users).Int("keys", len(ring.keys))
+	if plan.actorSkipped != "" {
+		ev = ev.Str("actor_not_looked_up", plan.actor).Str("why", plan.actorSkipped)
+	}
+	ev.Msg("who may log in: " + describeOwners(ring))
+	for _, k := range ring.keys {
+		log.Info().Str("owner", k.owner).Str("key_type", k.key.Type()).Str("key_fingerprint", k.fingerprint).Msg("authorized key")
+	}
+}
+
+// announce tells everyone who needs it how to connect, once the server
+// serves: the ready file (an error if it cannot be written), the job
+// log, the run's annotation and check run, and the step summary. The
+// check run is returned, to be completed when the pause ends.
+func (s *server) announce(ctx context.Context, job Job, plan accessPlan) (*checkRun, error) {
+	cfg, log := s.cfg, s.log
+	ready, err := newReady(cfg, s.ln.Addr(), s.hostKey, s.socket, s.ring, plan, s.pause.times())
+	if err == nil && s.rl != nil {
+		ready = s.rl.throughRelay(ready, s.rl.endpoint(), s.hostKey, cfg.LoginUser)
+	}
+	if err == nil && cfg.ReadyFile != "" {
+		err = writeReady(cfg.ReadyFile, ready)
+	}
+	if err != nil {
+		return nil, err
+	}
+	log.Info().Str("ssh_command", ready.SSHCommand).Str("listen", ready.Listen).Msg("connect with: " + ready.SSHCommand)
+	log.Info().Str("host_key_fingerprint", ready.HostKeyFingerprint).Msg("host key " + ready.HostKeyFingerprint)
+	log.Info().Str("known_hosts", ready.KnownHosts).Msg("for strict host key checking, add to known_hosts: " + ready.KnownHosts)
+	if cfg.Detached {
+		log.Info().Msgf("detached: the job goes on; connect at any time while it runs. At its end the job holds while someone is connected, or waits %s for a first connection; a session lasts at most %s",
+			cfg.WaitTimeout, cfg.MaxDuration)
+	} else {
+		log.Info().Time("wait_deadline", ready.WaitDeadline).Time("deadline", ready.Deadline).
+			Msgf("waiting %s for a first connection; from then on the pause lasts at most %s", cfg.WaitTimeout, cfg.MaxDuration)
+	}
+	if job.actions {
+		notice(cfg, ready)
+	}
+	published := publishCheckRun(ctx, cfg, job, ready)
+	if s.rl != nil {
+		s.rl.followReady(cfg, ready, s.hostKey, s.pause.times)
+	}
+	if err := appendSummary(job.stepSummary, summaryStart(cfg, ready)); err != nil {
+		log.Warn().Err(err).Msg("could not write the step summary")
+	}
+	return published, nil
 }
 
 // newServer does every step of the start that can fail: the host key,
