@@ -27,11 +27,11 @@ import (
 //  5. Every user named with --github-user must have at least one key.
 //  6. If, after all that, no key may log in, the agent refuses to start.
 //
-// A run is under act when ACT=true and RUNNER_ENVIRONMENT is unset (ReadJob
-// decides, in job.go). The
-// GitHub runner always sets RUNNER_ENVIRONMENT (github-hosted or
-// self-hosted) and act never does, so a workflow that sets ACT=true on
-// GitHub still gets rule 2: the relaxation cannot leak onto a real run.
+// A run is under act when ACT=true and RUNNER_ENVIRONMENT is unset
+// (ReadJob decides, in job.go). The GitHub runner always sets
+// RUNNER_ENVIRONMENT (github-hosted or self-hosted) and act never does,
+// so a workflow that sets ACT=true on GitHub still gets rule 2: the
+// relaxation cannot leak onto a real run.
 // Gitea and Forgejo runners, built on act, look the same as act does; so
 // rule 3 is the only relaxation, and it admits no more than the keys that
 // whoever wrote the step gave. Who may debug (permission.go) is checked

@@ -3,8 +3,9 @@ package agent
 // Job is what the step's environment says about the job the agent runs
 // in: who triggered it, where its repository and API are, and where it
 // runs (GitHub Actions, act, or neither). Run reads it once from
-// Config.Env; every "are we on GitHub?" question is answered here, by
-// ReadJob, and nowhere else.
+// Config.Env and hands each part only the fields it needs. ReadJob is
+// the one place that decides what GITHUB_ACTIONS, ACT and
+// RUNNER_ENVIRONMENT mean; they answer several questions, one field each.
 type Job struct {
 	// platform is where the job runs, for the access rules (access.go).
 	// It fails closed: ACT=true alone does not make a run act's.
