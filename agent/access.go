@@ -27,10 +27,11 @@ import (
 //  5. Every user named with --github-user must have at least one key.
 //  6. If, after all that, no key may log in, the agent refuses to start.
 //
-// A run is under act when ACT=true and RUNNER_ENVIRONMENT is unset. The
-// GitHub runner always sets RUNNER_ENVIRONMENT (github-hosted or
-// self-hosted) and act never does, so a workflow that sets ACT=true on
-// GitHub still gets rule 2: the relaxation cannot leak onto a real run.
+// A run is under act when ACT=true and RUNNER_ENVIRONMENT is unset
+// (ReadJob decides, in job.go). The GitHub runner always sets
+// RUNNER_ENVIRONMENT (github-hosted or self-hosted) and act never does,
+// so a workflow that sets ACT=true on GitHub still gets rule 2: the
+// relaxation cannot leak onto a real run.
 // Gitea and Forgejo runners, built on act, look the same as act does; so
 // rule 3 is the only relaxation, and it admits no more than the keys that
 // whoever wrote the step gave. Who may debug (permission.go) is checked
@@ -56,25 +57,6 @@ func (p platform) String() string {
 	}
 }
 
-func detectPlatform(env envMap) platform {
-	switch {
-	case env.get("ACT") == "true" && env.get("RUNNER_ENVIRONMENT") == "":
-		return platformAct
-	case env.get("GITHUB_ACTIONS") == "true":
-		return platformGitHub
-	default:
-		return platformOther
-	}
-}
-
-// triggeringUser applies rule 1.
-func triggeringUser(env envMap) string {
-	if u := env.get("GITHUB_TRIGGERING_ACTOR"); u != "" {
-		return u
-	}
-	return env.get("GITHUB_ACTOR")
-}
-
 // accessPlan is whose keys must be fetched, decided before any network
 // traffic so the rules can be tested on their own.
 type accessPlan struct {
@@ -90,8 +72,8 @@ type accessPlan struct {
 // change the path of the request it is put into.
 var validUser = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 
-func planAccess(env envMap, extraUsers []string, directKeys int) (accessPlan, error) {
-	p := accessPlan{platform: detectPlatform(env), actor: triggeringUser(env)}
+func planAccess(j Job, extraUsers []string, directKeys int) (accessPlan, error) {
+	p := accessPlan{platform: j.platform, actor: j.actor}
 	seen := map[string]bool{}
 	add := func(u string) {
 		if !seen[strings.ToLower(u)] {
@@ -227,15 +209,15 @@ func (cfg Config) keySource() (src KeySource, done func(), err error) {
 	return api, tr.CloseIdleConnections, nil
 }
 
-// addKeyHint says where a user adds an SSH key on the forge in use.
-func (cfg Config) addKeyHint(env envMap) string {
+// addKeyHint says where a user adds an SSH key on the forge in use;
+// server is the job's GITHUB_SERVER_URL, if any.
+func (cfg Config) addKeyHint(server string) string {
 	if cfg.KeysURL != "" {
 		if u, err := url.Parse(cfg.KeysURL); err == nil && u.Host != "" {
 			return "add an SSH key to your account on " + u.Scheme + "://" + u.Host
 		}
 		return "add an SSH key to your account on the forge"
 	}
-	server := env.get("GITHUB_SERVER_URL")
 	if server == "" {
 		server = defaultServerURL
 	}
@@ -244,7 +226,7 @@ func (cfg Config) addKeyHint(env envMap) string {
 
 // loadKeys applies the access rules and fetches every key. It fails
 // closed: any lookup error, or a required user without keys, is an error.
-func loadKeys(ctx context.Context, cfg Config, env envMap) (*keyring, accessPlan, error) {
+func loadKeys(ctx context.Context, cfg Config, j Job) (*keyring, accessPlan, error) {
 	ring := newKeyring()
 	direct := 0
 	for _, kt := range cfg.AuthorizedKeys {
@@ -257,7 +239,7 @@ func loadKeys(ctx context.Context, cfg Config, env envMap) (*keyring, accessPlan
 		}
 		direct += len(keys)
 	}
-	plan, err := planAccess(env, cfg.GitHubUsers, direct)
+	plan, err := planAccess(j, cfg.GitHubUsers, direct)
 	if err != nil {
 		return nil, plan, err
 	}
@@ -298,7 +280,7 @@ func loadKeys(ctx context.Context, cfg Config, env envMap) (*keyring, accessPlan
 			n++
 		}
 		if n == 0 {
-			return nil, plan, fmt.Errorf("%w: user %q has no usable SSH keys; %s and re-run the job", errNoKeys, u, cfg.addKeyHint(env))
+			return nil, plan, fmt.Errorf("%w: user %q has no usable SSH keys; %s and re-run the job", errNoKeys, u, cfg.addKeyHint(j.serverURL))
 		}
 	}
 	return ring, plan, nil

@@ -56,7 +56,7 @@ func TestPlanAccess(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := planAccess(parseEnv(tt.env), tt.extra, tt.directKeys)
+			p, err := planAccess(ReadJob(tt.env), tt.extra, tt.directKeys)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
@@ -84,7 +84,7 @@ func TestDetectPlatform(t *testing.T) {
 		"GITHUB_ACTIONS=true ACT=true RUNNER_ENVIRONMENT=github-hosted": platformGitHub,
 		"CI=true": platformOther,
 	} {
-		if got := detectPlatform(parseEnv(strings.Fields(env))); got != want {
+		if got := ReadJob(strings.Fields(env)).platform; got != want {
 			t.Errorf("%s: %v, want %v", env, got, want)
 		}
 	}

@@ -16,9 +16,9 @@ func escapeProperty(s string) string {
 }
 
 // notice writes the ::notice:: annotation that puts the connect command on
-// the run's page.
+// the run's page. Only a runner reads it: Run calls it on GitHub Actions.
 func notice(cfg Config, r Ready) {
-	if cfg.Annotations == nil || parseEnv(cfg.Env).get("GITHUB_ACTIONS") != "true" {
+	if cfg.Annotations == nil {
 		return
 	}
 	fmt.Fprintf(cfg.Annotations, "::notice title=%s::%s\n", escapeProperty("pitstop: "+cfg.Label+" is paused"),

@@ -52,11 +52,10 @@ type checkRun struct {
 // publishCheckRun creates the pause's check run when this is GitHub
 // Actions and a token is at hand. Failing to is not fatal: the pause goes
 // on, with a warning saying why (usually a token without checks: write).
-func publishCheckRun(ctx context.Context, cfg Config, r Ready) *checkRun {
-	env := parseEnv(cfg.Env)
-	repo, sha := env.get("GITHUB_REPOSITORY"), env.get("GITHUB_SHA")
-	owner, name, ok := strings.Cut(repo, "/")
-	if env.get("GITHUB_ACTIONS") != "true" || cfg.Token == "" || !ok || sha == "" {
+func publishCheckRun(ctx context.Context, cfg Config, j Job, r Ready) *checkRun {
+	sha := j.sha
+	owner, name, ok := strings.Cut(j.repository, "/")
+	if !j.actions || cfg.Token == "" || !ok || sha == "" {
 		return nil
 	}
 	api, err := NewGitHubAPI(cfg.APIURL, cfg.Token, nil)
@@ -65,7 +64,7 @@ func publishCheckRun(ctx context.Context, cfg Config, r Ready) *checkRun {
 		return nil
 	}
 	info := CheckRunInfo{
-		RunID: env.get("GITHUB_RUN_ID"), Job: env.get("GITHUB_JOB"), RunAttempt: env.get("GITHUB_RUN_ATTEMPT"), Label: cfg.Label,
+		RunID: j.runID, Job: j.name, RunAttempt: j.runAttempt, Label: cfg.Label,
 		Address: r.Address, User: r.User, SSHCommand: r.SSHCommand, KnownHosts: r.KnownHosts,
 		HostKeyFingerprint: r.HostKeyFingerprint, Jump: r.Jump, Deadline: r.Deadline,
 	}

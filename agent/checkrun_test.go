@@ -53,7 +53,7 @@ func TestCheckRun(t *testing.T) {
 	}
 	ready := Ready{Address: "203.0.113.7:2222", User: "runner", SSHCommand: "ssh -p 2222 runner@203.0.113.7",
 		KnownHosts: "[203.0.113.7]:2222 ssh-ed25519 AAAA", HostKeyFingerprint: "SHA256:xyz"}
-	cr := publishCheckRun(context.Background(), cfg, ready)
+	cr := publishCheckRun(context.Background(), cfg, ReadJob(cfg.Env), ready)
 	if cr == nil {
 		t.Fatalf("no check run published; log:\n%s", log.String())
 	}
@@ -74,12 +74,12 @@ func TestCheckRun(t *testing.T) {
 	mu.Unlock()
 
 	// Without checks: write the pause goes on, with a warning.
-	if publishCheckRun(context.Background(), cfg, ready) != nil || !strings.Contains(log.String(), "grant the job checks: write") {
+	if publishCheckRun(context.Background(), cfg, ReadJob(cfg.Env), ready) != nil || !strings.Contains(log.String(), "grant the job checks: write") {
 		t.Errorf("a refused check run should only warn; log:\n%s", log.String())
 	}
 	// Outside GitHub Actions, or without a token, nothing is asked.
 	for _, c := range []Config{{Token: "", APIURL: cfg.APIURL, Env: cfg.Env}, {Token: "t", APIURL: cfg.APIURL, Env: cfg.Env[1:]}} {
-		if publishCheckRun(context.Background(), c, ready) != nil {
+		if publishCheckRun(context.Background(), c, ReadJob(c.Env), ready) != nil {
 			t.Error("published without a token or outside GitHub Actions")
 		}
 	}

@@ -207,8 +207,24 @@ type KeyText struct {
 	Text   string
 }
 
+// withJob fills in the defaults that come from the job's environment.
+// Run calls it before withDefaults, which fills in the rest.
+func (cfg Config) withJob(j Job) Config {
+	if cfg.APIURL == "" {
+		cfg.APIURL = j.apiURL
+	}
+	if cfg.LoginUser == "" {
+		cfg.LoginUser = currentUser(j)
+	}
+	if cfg.Label == "" {
+		cfg.Label = defaultLabel(j)
+	}
+	return cfg
+}
+
 // withDefaults returns cfg with every zero field filled in, or an error
-// for values that can never work.
+// for values that can never work. The defaults taken from the job's
+// environment are withJob's.
 func (cfg Config) withDefaults() (Config, error) {
 	for _, d := range []struct {
 		name string
@@ -225,13 +241,6 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Listen == "" && cfg.Relay == nil {
 		cfg.Listen = DefaultListen
-	}
-	if cfg.Env == nil {
-		cfg.Env = os.Environ()
-	}
-	env := parseEnv(cfg.Env)
-	if cfg.APIURL == "" {
-		cfg.APIURL = env.get("GITHUB_API_URL")
 	}
 	if cfg.APIURL == "" {
 		cfg.APIURL = DefaultAPIURL
@@ -259,12 +268,6 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.WarnBefore == nil {
 		cfg.WarnBefore = DefaultWarnBefore
-	}
-	if cfg.LoginUser == "" {
-		cfg.LoginUser = currentUser(env)
-	}
-	if cfg.Label == "" {
-		cfg.Label = defaultLabel(env)
 	}
 	if cfg.BinDir == "" {
 		exe, err := os.Executable()
@@ -300,18 +303,18 @@ func (cfg Config) withDefaults() (Config, error) {
 	return cfg, nil
 }
 
-func currentUser(env envMap) string {
+func currentUser(j Job) string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		return u.Username
 	}
-	if u := env.get("USER"); u != "" {
-		return u
+	if j.user != "" {
+		return j.user
 	}
 	return "runner"
 }
 
-func defaultLabel(env envMap) string {
-	wf, job := env.get("GITHUB_WORKFLOW"), env.get("GITHUB_JOB")
+func defaultLabel(j Job) string {
+	wf, job := j.workflow, j.name
 	switch {
 	case wf != "" && job != "":
 		return fmt.Sprintf("job %q of workflow %q", job, wf)
@@ -323,7 +326,8 @@ func defaultLabel(env envMap) string {
 }
 
 // envMap is an environment looked up by name. Later duplicates win, as
-// with exec.Cmd.
+// with exec.Cmd. The job's environment is read once, by ReadJob; envMap
+// also serves lookups in the sessions' environment (PATH).
 type envMap map[string]string
 
 func parseEnv(kvs []string) envMap {

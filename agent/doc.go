@@ -22,7 +22,9 @@
 //
 // The entry point is [Run], configured by a [Config] whose zero value means
 // the defaults. [Continue], [Extend] and [QueryStatus] are the client side of
-// the control socket, used from inside a session.
+// the control socket, used from inside a session. [ReadJob] says what the
+// job's environment tells about where it runs, for callers that must know
+// before Run starts (colour in the log, act as the parent process).
 //
 // With Config.Detached the pause runs next to the job instead of holding
 // it (detached.go): the job's last step sends a [HoldRequest] with [Hold],

@@ -107,14 +107,14 @@ var errNotAllowed = errors.New("refusing to pause")
 
 // checkEvent applies rule 7. It reads the event payload only for the
 // events whose trust depends on it.
-func checkEvent(cfg Config, env envMap) error {
-	why, err := untrustedEvent(env)
-	if errors.Is(err, errNoPullRequest) && detectPlatform(env) == platformAct {
+func checkEvent(cfg Config, j Job) error {
+	why, err := untrustedEvent(j.event, j.eventPath)
+	if errors.Is(err, errNoPullRequest) && j.platform == platformAct {
 		// act without -e FILE makes up the payload {}: there is no pull
 		// request in it, so no fork to refuse. Runners built on act
 		// (Gitea, Forgejo) always send the pull request, and a fork's
 		// is refused below like anywhere else.
-		cfg.Log.Warn().Str("event", env.get("GITHUB_EVENT_NAME")).
+		cfg.Log.Warn().Str("event", j.event).
 			Msg("the event payload holds no pull request (act without -e FILE), so there is no pull request to judge; " +
 				"pass act a real event file to have it checked")
 		return nil
@@ -126,7 +126,7 @@ func checkEvent(cfg Config, env envMap) error {
 		return nil
 	}
 	if cfg.AllowUntrustedPRs {
-		cfg.Log.Warn().Str("event", env.get("GITHUB_EVENT_NAME")).
+		cfg.Log.Warn().Str("event", j.event).
 			Msg(why + "; allowed by allow-untrusted-prs (--allow-untrusted-prs): whoever logs in can read this job's secrets")
 		return nil
 	}
@@ -164,10 +164,9 @@ type eventPayload struct {
 var errNoPullRequest = errors.New("no pull request in the event")
 
 // untrustedEvent says why the run's event is not to be trusted, or ""
-// when it is. An event whose payload cannot be read is an error: the
-// check fails closed.
-func untrustedEvent(env envMap) (string, error) {
-	name := env.get("GITHUB_EVENT_NAME")
+// when it is: name is GITHUB_EVENT_NAME, path GITHUB_EVENT_PATH. An
+// event whose payload cannot be read is an error: the check fails closed.
+func untrustedEvent(name, path string) (string, error) {
 	switch name {
 	case "pull_request_target":
 		return "this run was triggered by pull_request_target, which runs with the repository's secrets on behalf of a pull request", nil
@@ -175,7 +174,6 @@ func untrustedEvent(env envMap) (string, error) {
 	default:
 		return "", nil
 	}
-	path := env.get("GITHUB_EVENT_PATH")
 	if path == "" {
 		return "", fmt.Errorf("this is a %s run but GITHUB_EVENT_PATH is not set, so it cannot tell whether the pull request comes from a fork", name)
 	}
@@ -231,13 +229,13 @@ func repoName(r *eventRepo) string {
 	return r.FullName
 }
 
-// checkPermissions applies rule 8 to every forge user of the plan.
-func checkPermissions(ctx context.Context, cfg Config, env envMap, plan accessPlan) error {
+// checkPermissions applies rule 8 to every forge user of the plan, on
+// repo (GITHUB_REPOSITORY).
+func checkPermissions(ctx context.Context, cfg Config, repo string, plan accessPlan) error {
 	log := cfg.Log
 	if len(plan.users) == 0 {
 		return nil
 	}
-	repo := env.get("GITHUB_REPOSITORY")
 	if repo == "" && plan.platform != platformGitHub {
 		log.Info().Msg("not a GitHub Actions run (no GITHUB_REPOSITORY): repository permissions are not checked")
 		return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 
 	"github.com/rs/zerolog"
 	gossh "golang.org/x/crypto/ssh"
@@ -87,22 +86,9 @@ func (r *keyring) publicKeys() []gossh.PublicKey {
 	return keys
 }
 
-// githubHosted says whether env (default os.Environ()) is a job's on a
-// GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted), which accepts
-// no incoming connections. act in host mode inherits the environment of
-// the machine it runs on, which may be a GitHub-hosted runner; its jobs
-// are reached directly all the same.
-func githubHosted(env []string) bool {
-	if env == nil {
-		env = os.Environ()
-	}
-	e := parseEnv(env)
-	return e.get("RUNNER_ENVIRONMENT") == "github-hosted" && e.get("ACT") != "true"
-}
-
 // chooseRelay settles how the agent is reached when cfg leaves it open,
 // and returns what to tell the log about it once there is one. A
-// GitHub-hosted runner (hosted; see githubHosted) accepts no incoming
+// GitHub-hosted runner (hosted; see Job.hostedRunner) accepts no incoming
 // connections, so with neither a relay nor a listen address given, the
 // agent goes through upterm's public relay. Self-hosted runners and act
 // (even run on a GitHub-hosted runner) keep listening directly.

@@ -34,7 +34,7 @@ func TestChooseRelay(t *testing.T) {
 		{"hosted, listen given", Config{Env: hosted, Listen: "127.0.0.1:0"}, "-", "nobody can reach the address"},
 		{"hosted, own relay", Config{Env: hosted, Relay: &relay.Config{Kind: relay.Upterm, Address: "relay.example.com"}}, relay.Upterm, ""},
 	} {
-		cfg, note := chooseRelay(tt.cfg, githubHosted(tt.cfg.Env))
+		cfg, note := chooseRelay(tt.cfg, ReadJob(tt.cfg.Env).hostedRunner)
 		var buf testutil.Buffer
 		note(zerolog.New(&buf))
 		switch {

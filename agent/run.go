@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // shutdownTimeout bounds how long the agent waits, once the pause is
@@ -25,14 +27,17 @@ func Run(ctx context.Context, cfg Config) error {
 	if !sessionsSupported {
 		return fmt.Errorf("start agent: %w", errUnsupported)
 	}
-	cfg, reachNote := chooseRelay(cfg, githubHosted(cfg.Env))
-	cfg, err := cfg.withDefaults()
+	if cfg.Env == nil {
+		cfg.Env = os.Environ()
+	}
+	job := ReadJob(cfg.Env)
+	cfg, reachNote := chooseRelay(cfg, job.hostedRunner)
+	cfg, err := cfg.withJob(job).withDefaults()
 	if err != nil {
 		return fmt.Errorf("configure agent: %w", err)
 	}
 	log := cfg.Log
 	reachNote(log)
-	env := parseEnv(cfg.Env)
 	audit, err := openAudit(cfg)
 	if err != nil {
 		return err
@@ -40,13 +45,13 @@ func Run(ctx context.Context, cfg Config) error {
 	defer audit.close()
 	// Who may debug (permission.go): the event first, as it needs no
 	// network; then the keys; then each user's permission.
-	if err := checkEvent(cfg, env); err != nil {
+	if err := checkEvent(cfg, job); err != nil {
 		return audit.runRefused(err)
 	}
 
-	ring, plan, err := loadKeys(ctx, cfg, env)
+	ring, plan, err := loadKeys(ctx, cfg, job)
 	if err == nil {
-		err = checkPermissions(ctx, cfg, env, plan)
+		err = checkPermissions(ctx, cfg, job.repository, plan)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -57,6 +62,51 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		return audit.runRefused(err)
 	}
+	logAccess(log, ring, plan)
+
+	s, err := newServer(ctx, cfg, job, audit, ring)
+	if err != nil {
+		return err
+	}
+	// Whatever happens from here on, close stops the server, then the
+	// relay connection, then removes the control directory.
+	defer s.close()
+	if cfg.Relay == nil && plan.platform != platformAct && inContainer() {
+		// pitstop act connects from the machine that runs the container,
+		// which reaches its network; nobody else does.
+		log.Warn().Msg("this job runs in a container: the address below is on the container's network, which only the runner's machine reaches. " +
+			"To connect from elsewhere use a relay (input relay; on GitHub-hosted runners there is no other way in), " +
+			"or on a self-hosted runner publish the port: container options -p PORT:PORT with listen 0.0.0.0:PORT")
+	}
+	s.start()
+	published, err := s.announce(ctx, job, plan)
+	if err != nil {
+		return err // close ends the pause as cancelled
+	}
+
+	if cfg.WatchPID > 0 {
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		go watchJob(watchCtx, cfg.WatchPID, watchEvery, func() {
+			log.Info().Int("pid", cfg.WatchPID).Msg("the job's runner has exited")
+			s.pause.finish(EndCancelled)
+		})
+	}
+	reason := s.wait(ctx)
+	log.Info().Str("reason", string(reason)).Msg("the pause is over: " + reason.Describe())
+	s.stop(reason)
+	published.finish(cfg, reason)
+
+	t := s.pause.times()
+	if err := appendSummary(job.stepSummary, summaryEnd(reason, s.loginList(), cfg.Now().Sub(t.Started))); err != nil {
+		log.Warn().Err(err).Msg("could not write the step summary")
+	}
+	log.Info().Msg("the job continues")
+	return nil
+}
+
+// logAccess says in the job log who may log in, and with which keys.
+func logAccess(log zerolog.Logger, ring *keyring, plan accessPlan) {
 	ev := log.Info().Str("platform", plan.platform.String()).Strs("github_users", plan.users).Int("keys", len(ring.keys))
 	if plan.actorSkipped != "" {
 		ev = ev.Str("actor_not_looked_up", plan.actor).Str("why", plan.actorSkipped)
@@ -65,56 +115,120 @@ func Run(ctx context.Context, cfg Config) error {
 	for _, k := range ring.keys {
 		log.Info().Str("owner", k.owner).Str("key_type", k.key.Type()).Str("key_fingerprint", k.fingerprint).Msg("authorized key")
 	}
+}
 
+// announce tells everyone who needs it how to connect, once the server
+// serves: the ready file (an error if it cannot be written), the job
+// log, the run's annotation and check run, and the step summary. The
+// check run is returned, to be completed when the pause ends.
+func (s *server) announce(ctx context.Context, job Job, plan accessPlan) (*checkRun, error) {
+	cfg, log := s.cfg, s.log
+	ready, err := newReady(cfg, s.ln.Addr(), s.hostKey, s.socket, s.ring, plan, s.pause.times())
+	if err == nil && s.rl != nil {
+		ready = throughRelay(ready, s.rl.Access())
+	}
+	if err == nil && cfg.ReadyFile != "" {
+		err = writeReady(cfg.ReadyFile, ready)
+	}
+	if err != nil {
+		return nil, err
+	}
+	log.Info().Str("ssh_command", ready.SSHCommand).Str("listen", ready.Listen).Msg("connect with: " + ready.SSHCommand)
+	log.Info().Str("host_key_fingerprint", ready.HostKeyFingerprint).Msg("host key " + ready.HostKeyFingerprint)
+	log.Info().Str("known_hosts", ready.KnownHosts).Msg("for strict host key checking, add to known_hosts: " + ready.KnownHosts)
+	if cfg.Detached {
+		log.Info().Msgf("detached: the job goes on; connect at any time while it runs. At its end the job holds while someone is connected, or waits %s for a first connection; a session lasts at most %s",
+			cfg.WaitTimeout, cfg.MaxDuration)
+	} else {
+		log.Info().Time("wait_deadline", ready.WaitDeadline).Time("deadline", ready.Deadline).
+			Msgf("waiting %s for a first connection; from then on the pause lasts at most %s", cfg.WaitTimeout, cfg.MaxDuration)
+	}
+	if job.actions {
+		notice(cfg, ready)
+	}
+	published := publishCheckRun(ctx, cfg, job, ready)
+	if s.rl != nil {
+		followReady(cfg, s.rl, ready, s.pause.times)
+	}
+	if err := appendSummary(job.stepSummary, summaryStart(cfg, ready)); err != nil {
+		log.Warn().Err(err).Msg("could not write the step summary")
+	}
+	return published, nil
+}
+
+// newServer does every step of the start that can fail: the host key,
+// the private control directory and the sessions' rc file in it, the
+// control socket, and the listener (in relay mode, the connection to the
+// relay). It returns a server that is complete but not yet serving
+// (start), or an error, having released whatever it made.
+func newServer(ctx context.Context, cfg Config, job Job, audit *auditor, ring *keyring) (_ *server, err error) {
 	signer, err := newHostKey()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	dir, err := os.MkdirTemp(cfg.ControlDir, "pitstop-")
 	if err != nil {
-		return fmt.Errorf("create control directory: %w", err)
+		return nil, fmt.Errorf("create control directory: %w", err)
 	}
-	defer os.RemoveAll(dir)
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
 	socket := filepath.Join(dir, "control.sock")
+	env := baseEnv(cfg, socket)
+	rcFile, err := writeRC(dir, env)
+	if err != nil {
+		return nil, err
+	}
 	ctlLn, err := listenControl(socket)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			ctlLn.Close()
+		}
+	}()
 	// In relay mode this dials the relay: one that cannot be reached or
 	// refuses the agent stops the start here, before any waiting.
 	ln, rl, err := listen(ctx, cfg, signer.PublicKey(), ring.publicKeys())
 	if err != nil {
-		ctlLn.Close()
-		return err
+		return nil, err
 	}
-	// Deferred, so it runs after the server's shutdown: the users'
-	// connections run through the relay connection.
-	defer rl.Close()
-	if cfg.Relay == nil && plan.platform != platformAct && inContainer() {
-		// pitstop act connects from the machine that runs the container,
-		// which reaches its network; nobody else does.
-		log.Warn().Msg("this job runs in a container: the address below is on the container's network, which only the runner's machine reaches. " +
-			"To connect from elsewhere use a relay (input relay; on GitHub-hosted runners there is no other way in), " +
-			"or on a self-hosted runner publish the port: container options -p PORT:PORT with listen 0.0.0.0:PORT")
-	}
+	// Nothing below can fail.
 
-	s := newServer(cfg, log, ring, signer)
-	s.audit = audit
-	s.socket = socket
-	s.env = baseEnv(cfg, socket)
-	s.shell = pickShell(cfg, s.env)
-	if s.rcFile, err = writeRC(dir, s.env); err != nil {
-		ln.Close()
-		ctlLn.Close()
-		return err
+	s := &server{
+		cfg:       cfg,
+		log:       cfg.Log,
+		ring:      ring,
+		hostKey:   signer.PublicKey(),
+		shell:     pickShell(cfg, env),
+		env:       env,
+		rcFile:    rcFile,
+		socket:    socket,
+		workspace: job.workspace,
+		home:      job.home,
+		dir:       dir,
+		ln:        ln,
+		rl:        rl,
+		serveErr:  make(chan error, 1),
+		audit:     audit,
+		limits:    newLimiter(cfg),
+		budget:    newPreLoginBudget(cfg.Now),
+		sessions:  map[int]*liveSession{},
+		conns:     map[*connState]*connInfo{},
+		raw:       map[*trackedConn]struct{}{},
 	}
+	s.srv = s.sshServer(signer)
+	log := cfg.Log
 	s.pause = newPause(cfg, func(left time.Duration, deadline time.Time) {
 		msg := fmt.Sprintf("pitstop: %s left in this pause (until %s). Run 'pitstop extend 30m' for more time.",
 			left.Round(time.Second), deadline.UTC().Format("15:04 MST"))
 		log.Warn().Str("time_left", left.Round(time.Second).String()).Msg("the pause ends soon")
 		s.tellAll(msg)
 	})
-	ctl := &controlServer{
+	s.ctl = &controlServer{
 		ln:     ctlLn,
 		status: s.status,
 		attach: s.controlAttach,
@@ -135,66 +249,44 @@ func Run(ctx context.Context, cfg Config) error {
 			s.pause.finish(EndCancelled)
 		},
 	}
-	ctl.serve()
-	s.serve(ln)
+	return s, nil
+}
 
-	ready, err := newReady(cfg, ln.Addr(), signer.PublicKey(), socket, ring, plan, s.pause.times())
-	if err == nil && rl != nil {
-		ready = throughRelay(ready, rl.Access())
-	}
-	if err == nil && cfg.ReadyFile != "" {
-		err = writeReady(cfg.ReadyFile, ready)
-	}
-	if err != nil {
-		s.pause.finish(EndCancelled)
-		s.shutdown(EndCancelled, shutdownTimeout)
-		ctl.close()
-		return err
-	}
-	log.Info().Str("ssh_command", ready.SSHCommand).Str("listen", ready.Listen).Msg("connect with: " + ready.SSHCommand)
-	log.Info().Str("host_key_fingerprint", ready.HostKeyFingerprint).Msg("host key " + ready.HostKeyFingerprint)
-	log.Info().Str("known_hosts", ready.KnownHosts).Msg("for strict host key checking, add to known_hosts: " + ready.KnownHosts)
-	if cfg.Detached {
-		log.Info().Msgf("detached: the job goes on; connect at any time while it runs. At its end the job holds while someone is connected, or waits %s for a first connection; a session lasts at most %s",
-			cfg.WaitTimeout, cfg.MaxDuration)
-	} else {
-		log.Info().Time("wait_deadline", ready.WaitDeadline).Time("deadline", ready.Deadline).
-			Msgf("waiting %s for a first connection; from then on the pause lasts at most %s", cfg.WaitTimeout, cfg.MaxDuration)
-	}
-	notice(cfg, ready)
-	published := publishCheckRun(ctx, cfg, ready)
-	if rl != nil {
-		followReady(cfg, rl, ready, s.pause.times)
-	}
-	if err := appendSummary(cfg, summaryStart(cfg, ready)); err != nil {
-		log.Warn().Err(err).Msg("could not write the step summary")
-	}
-
-	if cfg.WatchPID > 0 {
-		watchCtx, stopWatch := context.WithCancel(ctx)
-		defer stopWatch()
-		go watchJob(watchCtx, cfg.WatchPID, watchEvery, func() {
-			log.Info().Int("pid", cfg.WatchPID).Msg("the job's runner has exited")
-			s.pause.finish(EndCancelled)
-		})
-	}
+// wait returns why the pause ended, once it has; a cancelled ctx ends it.
+func (s *server) wait(ctx context.Context) EndReason {
 	select {
 	case <-s.pause.Done():
 	case <-ctx.Done():
 		s.pause.finish(EndCancelled)
 	}
-	reason := s.pause.Reason()
-	log.Info().Str("reason", string(reason)).Msg("the pause is over: " + reason.Describe())
-	s.shutdown(reason, shutdownTimeout)
-	ctl.close()
-	published.finish(cfg, reason)
+	return s.pause.Reason()
+}
 
-	t := s.pause.times()
-	if err := appendSummary(cfg, summaryEnd(reason, s.loginList(), cfg.Now().Sub(t.Started))); err != nil {
-		log.Warn().Err(err).Msg("could not write the step summary")
+// stop ends the pause for reason, if it is not over yet, and shuts the
+// SSH server and the control socket down. Only the first call counts.
+func (s *server) stop(reason EndReason) {
+	if s.stopped {
+		return
 	}
-	log.Info().Msg("the job continues")
-	return nil
+	s.stopped = true
+	s.pause.finish(reason)
+	if !s.started {
+		s.ln.Close()
+		s.ctl.ln.Close()
+		return
+	}
+	s.shutdown(reason, shutdownTimeout)
+	s.ctl.close()
+}
+
+// close releases everything newServer made, in the one order that
+// works: the server stops first (as cancelled, unless stop ran), then
+// the relay connection, which the users' connections ran through, then
+// the control directory.
+func (s *server) close() {
+	s.stop(EndCancelled)
+	s.rl.Close()
+	os.RemoveAll(s.dir)
 }
 
 // status is the control socket's answer.

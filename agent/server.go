@@ -15,6 +15,8 @@ import (
 
 	"github.com/gliderlabs/ssh"
 	"github.com/rs/zerolog"
+
+	"github.com/pitstopci/pitstop/relay"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -81,7 +83,8 @@ func newHostKey() (gossh.Signer, error) {
 	return signer, nil
 }
 
-// server is the agent's SSH server and everything that lives as long as it.
+// server is the agent's SSH server and everything that lives as long as
+// it. newServer (run.go) makes it complete; nothing is set afterwards.
 type server struct {
 	cfg      Config
 	log      zerolog.Logger
@@ -97,6 +100,15 @@ type server struct {
 	audit    *auditor
 	limits   *limiter
 	budget   *preLoginBudget // lines peers cause before they log in
+
+	hostKey   gossh.PublicKey
+	workspace string // GITHUB_WORKSPACE, where sessions start
+	home      string // HOME, where sftp starts
+	dir       string // the private directory of socket and rcFile
+	ctl       *controlServer
+	rl        *relay.Relay // nil without a relay
+	// started and stopped are for Run's goroutine alone.
+	started, stopped bool
 
 	// remoteFwd are the "ssh -R" listeners, by connection.
 	remoteFwd remoteForwards
@@ -122,20 +134,9 @@ type connInfo struct {
 	since                     time.Time
 }
 
-func newServer(cfg Config, log zerolog.Logger, ring *keyring, signer gossh.Signer) *server {
-	s := &server{
-		cfg:      cfg,
-		log:      log,
-		ring:     ring,
-		serveErr: make(chan error, 1),
-		sessions: map[int]*liveSession{},
-		conns:    map[*connState]*connInfo{},
-		raw:      map[*trackedConn]struct{}{},
-		audit:    &auditor{job: log, file: zerolog.Nop()},
-		limits:   newLimiter(cfg),
-		budget:   newPreLoginBudget(cfg.Now),
-	}
-	s.srv = &ssh.Server{
+// sshServer is the gliderlabs server, wired to s.
+func (s *server) sshServer(signer gossh.Signer) *ssh.Server {
+	return &ssh.Server{
 		Version:     strings.TrimPrefix(serverVersion, "SSH-2.0-"),
 		HostSigners: []ssh.Signer{signer},
 		Handler:     s.handleSession,
@@ -169,7 +170,6 @@ func newServer(cfg Config, log zerolog.Logger, ring *keyring, signer gossh.Signe
 			"sftp": s.handleSFTP,
 		},
 	}
-	return s
 }
 
 // serverConfig sets the algorithms; gliderlabs adds host keys and
@@ -506,10 +506,11 @@ func (s *server) isClosing() bool {
 	return s.closing
 }
 
-// serve runs the SSH server on ln until shutdown.
-func (s *server) serve(ln net.Listener) {
-	s.ln = ln
-	go func() { s.serveErr <- s.srv.Serve(ln) }()
+// start serves the control socket, and SSH on s.ln until shutdown.
+func (s *server) start() {
+	s.started = true
+	s.ctl.serve()
+	go func() { s.serveErr <- s.srv.Serve(s.ln) }()
 }
 
 // shutdown tells every session why the pause ended, stops their

@@ -277,7 +277,7 @@ func (s *server) argv(kind, command string, isPty bool) []string {
 // workdir is GITHUB_WORKSPACE, where the job's steps run; failing that,
 // the agent's own directory.
 func (s *server) workdir() string {
-	if ws := parseEnv(s.cfg.Env).get("GITHUB_WORKSPACE"); ws != "" {
+	if ws := s.workspace; ws != "" {
 		if fi, err := os.Stat(ws); err == nil && fi.IsDir() {
 			return ws
 		}

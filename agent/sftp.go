@@ -37,7 +37,7 @@ func (s *server) handleSFTP(sess ssh.Session) {
 	al := s.sessionAudit(ls)
 	al.info(evSessionStart, "session started", nil)
 
-	start := parseEnv(s.cfg.Env).get("HOME")
+	start := s.home
 	if fi, err := os.Stat(start); start == "" || err != nil || !fi.IsDir() {
 		start = s.workdir()
 	}

@@ -208,19 +208,19 @@ func runAgent(io *IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	onGitHub := io.Getenv("GITHUB_ACTIONS") == "true"
+	// The step's environment is the process's own: the runner applied
+	// GITHUB_ENV and GITHUB_PATH before starting this step.
+	cfg.Env = os.Environ()
+	job := agent.ReadJob(cfg.Env)
 	// The log goes to stderr, so it is stderr that must be a terminal
 	// (or GitHub's log viewer) for colour; a redirected log gets none.
-	color := (isTerminal(io.Err) || onGitHub) && io.Getenv("NO_COLOR") == ""
+	color := (isTerminal(io.Err) || job.OnActions()) && io.Getenv("NO_COLOR") == ""
 	log, err := agent.NewLogger(io.Err, o.logFormat, color)
 	if err != nil {
 		return usagef("%v", err)
 	}
 	cfg.Log = log
 	cfg.Annotations = io.Out
-	// The step's environment is the process's own: the runner applied
-	// GITHUB_ENV and GITHUB_PATH before starting this step.
-	cfg.Env = os.Environ()
 
 	// Job cancellation arrives as SIGINT, then SIGTERM: both end the
 	// pause cleanly, and the step still exits 0.
@@ -228,7 +228,7 @@ func runAgent(io *IO, args []string) error {
 	defer stop()
 	// A detached agent's parent, the step's shell, exits at once by
 	// design; --watch-pid names what it must outlive instead.
-	if io.Getenv("ACT") == "true" && !o.detached {
+	if job.UnderAct() && !o.detached {
 		ctx = endWithParent(ctx, log, time.Second)
 	}
 	return agent.Run(ctx, cfg)
