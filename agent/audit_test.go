@@ -74,3 +74,30 @@ func TestAuditLogOneLinePerEvent(t *testing.T) {
 		t.Errorf("audit file mode: %v, %v; want 0600", fi.Mode().Perm(), err)
 	}
 }
+
+// audited reports whether the job log has the audit event event with
+// every field of want (numbers as float64, as JSON decodes them).
+func (h *harness) audited(event string, want map[string]any) bool {
+	h.t.Helper()
+	return hasEvent(h.logs.entries(h.t), event, want)
+}
+
+// hasEvent reports whether entries hold the event event with every
+// field of want.
+func hasEvent(entries []map[string]any, event string, want map[string]any) bool {
+	for _, e := range entries {
+		if e["event"] != event {
+			continue
+		}
+		match := true
+		for k, v := range want {
+			if e[k] != v {
+				match = false
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
