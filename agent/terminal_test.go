@@ -457,6 +457,7 @@ func TestAttachInsideASession(t *testing.T) {
 	if !h.audited(evTermAttach, map[string]any{"via_terminal": float64(2), "terminal_id": float64(1), "github_user": "bob"}) {
 		t.Errorf("the attach through the control socket is not in the audit log:\n%s", h.logs)
 	}
+	noDuplicateKeys(t, "job log", h.logs.String())
 	b.typ("exit\n")
 	h.waitEnd(EndShellsExited, 10*time.Second)
 }
