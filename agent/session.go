@@ -128,11 +128,11 @@ func (s *server) handleSession(sess ssh.Session) {
 	}
 	defer s.unregister(ls)
 	al := s.sessionAudit(ls)
+	var kv []any
 	if kind == kindExec || isTerm {
-		al.info(evSessionStart, "session started", "command", sess.RawCommand())
-	} else {
-		al.info(evSessionStart, "session started")
+		kv = []any{"command", sess.RawCommand()}
 	}
+	al.info(evSessionStart, "session started", kv...)
 	if kind == kindExec {
 		s.auditLegacySCP(al, sess.RawCommand())
 	}
