@@ -70,32 +70,28 @@ func (a *auditor) runRefused(err error) error {
 	return err
 }
 
-// auditLog is the pair of loggers events go to, with the fields of one
-// connection or session attached.
+// auditLog writes audit events to both the job log and the audit file.
+// The fields of what the events are about are attached once, when it is
+// made: a connection's address when it arrives (trackConn), who logged in
+// with which key once it has (loginProven), then what a session, terminal
+// or forward is. Fields are key-value lists as zerolog's Fields takes
+// them: a string key, then its value. The caller computes each value
+// once, so both logs get the same one.
 type auditLog struct {
 	job, file zerolog.Logger
 }
 
 func (a *auditor) root() auditLog { return auditLog{job: a.job, file: a.file} }
 
-// with adds fields to both loggers.
-func (l auditLog) with(f func(zerolog.Context) zerolog.Context) auditLog {
-	return auditLog{job: f(l.job.With()).Logger(), file: f(l.file.With()).Logger()}
+// with returns l with the fields kv added to every event.
+func (l auditLog) with(kv ...any) auditLog {
+	return auditLog{job: l.job.With().Fields(kv).Logger(), file: l.file.With().Fields(kv).Logger()}
 }
 
-// event writes one audit event at level, with msg for people reading
-// the job log; fields adds what is particular to it (nil: nothing).
-func (l auditLog) event(level zerolog.Level, event, msg string, fields func(*zerolog.Event) *zerolog.Event) {
-	for _, lg := range []zerolog.Logger{l.job, l.file} {
-		e := lg.WithLevel(level).Str("event", event)
-		if fields != nil {
-			e = fields(e)
-		}
-		e.Msg(msg)
-	}
-}
-
-// info is event at info level, the level of every normal audit event.
-func (l auditLog) info(event, msg string, fields func(*zerolog.Event) *zerolog.Event) {
-	l.event(zerolog.InfoLevel, event, msg, fields)
+// info writes one audit event, at info level like every audit event,
+// with msg for the people reading the job log and kv for what is
+// particular to it.
+func (l auditLog) info(event, msg string, kv ...any) {
+	l.job.Info().Str("event", event).Fields(kv).Msg(msg)
+	l.file.Info().Str("event", event).Fields(kv).Msg(msg)
 }

@@ -33,21 +33,18 @@ import (
 // dialTimeout bounds connecting to an "ssh -L" destination.
 const dialTimeout = 10 * time.Second
 
-// ctxAudit is the audit log of the connection ctx belongs to.
+// ctxAudit is the audit log of the connection ctx belongs to: with who
+// logged in once one has, with only its address before.
 func (s *server) ctxAudit(ctx ssh.Context) auditLog {
-	cs, _ := ctx.Value(ctxKeyConn).(*connState)
-	var info *connInfo
-	if cs != nil {
+	if cs, _ := ctx.Value(ctxKeyConn).(*connState); cs != nil {
 		s.mu.Lock()
-		info = cs.info
+		info := cs.info
 		s.mu.Unlock()
+		if info != nil {
+			return info.audit
+		}
 	}
-	if info == nil {
-		return s.audit.root().with(func(z zerolog.Context) zerolog.Context {
-			return z.Str("remote_addr", ctx.RemoteAddr().String())
-		})
-	}
-	return s.connAudit(info)
+	return s.preLoginAudit(ctx)
 }
 
 // splice copies between an SSH channel and a socket both ways until both
@@ -79,12 +76,11 @@ func splice(ctx context.Context, ch gossh.Channel, c net.Conn) (toConn, toChan i
 	return toConn, toChan
 }
 
-// forwardEnded records the end of a forwarded connection.
+// forwardEnded records the end of a forwarded connection; al names the
+// forward.
 func forwardEnded(al auditLog, kind string, since time.Time, toConn, toChan int64) {
-	al.info(evForwardEnd, kind+" forward closed", func(e *zerolog.Event) *zerolog.Event {
-		return e.Str("forward", kind).Int64("bytes_to_runner", toConn).Int64("bytes_to_client", toChan).
-			Str("duration", time.Since(since).Round(time.Millisecond).String())
-	})
+	al.info(evForwardEnd, kind+" forward closed", "bytes_to_runner", toConn, "bytes_to_client", toChan,
+		"duration", time.Since(since).Round(time.Millisecond).String())
 }
 
 // directTCPIP serves "ssh -L": a connection from the runner to
@@ -101,11 +97,9 @@ func (s *server) directTCPIP(_ *ssh.Server, _ *gossh.ServerConn, newChan gossh.N
 		return
 	}
 	dest := net.JoinHostPort(d.DestAddr, strconv.FormatUint(uint64(d.DestPort), 10))
-	al := s.ctxAudit(ctx).with(func(z zerolog.Context) zerolog.Context {
-		return z.Str("forward", "local").Str("destination", dest)
-	})
+	al := s.ctxAudit(ctx).with("forward", "local", "destination", dest)
 	if s.cfg.NoLocalForwarding || s.isClosing() {
-		al.info(evForwardDenied, "refused a local forward (ssh -L): local forwarding is off", nil)
+		al.info(evForwardDenied, "refused a local forward (ssh -L): local forwarding is off")
 		newChan.Reject(gossh.Prohibited, "port forwarding is disabled") //nolint:errcheck // the client may be gone
 		return
 	}
@@ -113,7 +107,7 @@ func (s *server) directTCPIP(_ *ssh.Server, _ *gossh.ServerConn, newChan gossh.N
 	c, err := (&net.Dialer{}).DialContext(dctx, "tcp", dest)
 	cancel()
 	if err != nil {
-		al.info(evForwardDenied, "local forward (ssh -L) could not connect", func(e *zerolog.Event) *zerolog.Event { return e.Err(err) })
+		al.info(evForwardDenied, "local forward (ssh -L) could not connect", zerolog.ErrorFieldName, err)
 		newChan.Reject(gossh.ConnectionFailed, err.Error()) //nolint:errcheck // the client may be gone
 		return
 	}
@@ -124,7 +118,7 @@ func (s *server) directTCPIP(_ *ssh.Server, _ *gossh.ServerConn, newChan gossh.N
 	}
 	go gossh.DiscardRequests(reqs)
 	since := time.Now()
-	al.info(evForward, "local forward (ssh -L) to "+dest, nil)
+	al.info(evForward, "local forward (ssh -L) to "+dest)
 	toConn, toChan := splice(ctx, ch, c)
 	forwardEnded(al, "local", since, toConn, toChan)
 }
@@ -183,11 +177,9 @@ func (s *server) remoteForward(ctx ssh.Context, _ *ssh.Server, req *gossh.Reques
 		}
 		return false, nil
 	}
-	al := s.ctxAudit(ctx).with(func(z zerolog.Context) zerolog.Context {
-		return z.Str("forward", "remote").Str("requested", key)
-	})
+	al := s.ctxAudit(ctx).with("forward", "remote", "requested", key)
 	if !s.cfg.AllowRemoteForwarding || s.isClosing() {
-		al.info(evForwardDenied, "refused a remote forward (ssh -R): remote forwarding is off (--allow-remote-forwarding)", nil)
+		al.info(evForwardDenied, "refused a remote forward (ssh -R): remote forwarding is off (--allow-remote-forwarding)")
 		return false, nil
 	}
 	if r.BindPort > 65535 {
@@ -196,7 +188,7 @@ func (s *server) remoteForward(ctx ssh.Context, _ *ssh.Server, req *gossh.Reques
 	// Loopback only, whatever was asked for: see the top of this file.
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.FormatUint(uint64(r.BindPort), 10)))
 	if err != nil {
-		al.info(evForwardDenied, "remote forward (ssh -R) could not listen", func(e *zerolog.Event) *zerolog.Event { return e.Err(err) })
+		al.info(evForwardDenied, "remote forward (ssh -R) could not listen", zerolog.ErrorFieldName, err)
 		return false, nil
 	}
 	port := uint32(ln.Addr().(*net.TCPAddr).Port) //nolint:gosec // a TCP port fits
@@ -205,8 +197,8 @@ func (s *server) remoteForward(ctx ssh.Context, _ *ssh.Server, req *gossh.Reques
 		key = net.JoinHostPort(r.BindAddr, strconv.FormatUint(uint64(port), 10))
 	}
 	s.remoteFwd.add(conn, key, ln)
-	al = al.with(func(z zerolog.Context) zerolog.Context { return z.Str("listen", ln.Addr().String()) })
-	al.info(evForward, "remote forward (ssh -R) listening on "+ln.Addr().String(), nil)
+	al = al.with("listen", ln.Addr().String())
+	al.info(evForward, "remote forward (ssh -R) listening on "+ln.Addr().String())
 	stop := context.AfterFunc(ctx, func() {
 		s.remoteFwd.remove(conn, key)
 		ln.Close()
@@ -241,8 +233,8 @@ func (s *server) serveRemoteForward(ctx ssh.Context, conn *gossh.ServerConn, al 
 	}
 	go gossh.DiscardRequests(reqs)
 	since := time.Now()
-	al = al.with(func(z zerolog.Context) zerolog.Context { return z.Str("origin", origin.String()) })
-	al.info(evForward, "connection to a remote forward (ssh -R)", nil)
+	al = al.with("origin", origin.String())
+	al.info(evForward, "connection to a remote forward (ssh -R)")
 	toConn, toChan := splice(ctx, ch, c)
 	forwardEnded(al, "remote", since, toConn, toChan)
 }
@@ -265,8 +257,8 @@ func (s *server) forwardAgent(sess ssh.Session, al auditLog) (sock string, stop 
 		os.RemoveAll(dir)
 		return "", nil, fmt.Errorf("forward agent: %w", err)
 	}
-	al = al.with(func(z zerolog.Context) zerolog.Context { return z.Str("forward", "agent") })
-	al.info(evForward, "agent forwarding (ssh -A) for this session", nil)
+	al = al.with("forward", "agent")
+	al.info(evForward, "agent forwarding (ssh -A) for this session")
 	ctx := sess.Context()
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -87,7 +87,7 @@ func TestLocalForwardWithOpenSSH(t *testing.T) {
 	if body := getUntil(t, fmt.Sprintf("http://127.0.0.1:%d/", lport)); body != "hello from the job" {
 		t.Errorf("through the forward: %q", body)
 	}
-	if !h.logged("logged in") {
+	if !h.audited(evLogin, map[string]any{"github_user": "alice"}) {
 		t.Errorf("a login with -N is not in the log:\n%s", h.logs)
 	}
 	found := false
@@ -109,7 +109,7 @@ func TestLocalForwardCanBeTurnedOff(t *testing.T) {
 		conn.Close()
 		t.Fatal("a local forward was opened although local forwarding is off")
 	}
-	if !h.logged("refused a local forward (ssh -L): local forwarding is off") {
+	if !h.audited(evForwardDenied, map[string]any{"forward": "local", "destination": svc, "github_user": "alice"}) {
 		t.Errorf("the refusal is not in the log:\n%s", h.logs)
 	}
 }
@@ -133,7 +133,7 @@ func TestRemoteForwardWithOpenSSH(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("ssh -R kept running although the forward must be refused\n%s", h.logs)
 		}
-		if !h.logged("refused a remote forward (ssh -R): remote forwarding is off (--allow-remote-forwarding)") {
+		if !h.audited(evForwardDenied, map[string]any{"forward": "remote", "github_user": "alice"}) {
 			t.Errorf("the refusal is not in the log:\n%s", h.logs)
 		}
 	})
@@ -153,7 +153,7 @@ func TestRemoteForwardWithOpenSSH(t *testing.T) {
 		if body := getUntil(t, "http://127.0.0.1:"+port+"/"); body != "hello from the job" {
 			t.Errorf("through the remote forward: %q", body)
 		}
-		if !strings.Contains(h.logs.String(), `"listen":"127.0.0.1:`+port+`"`) {
+		if !h.audited(evForward, map[string]any{"forward": "remote", "listen": "127.0.0.1:" + port}) {
 			t.Errorf("the listener is not on loopback, or not in the log:\n%s", h.logs)
 		}
 	})
@@ -185,7 +185,7 @@ func TestAgentForwarding(t *testing.T) {
 				if err == nil {
 					t.Fatal("the agent forwarding request was accepted although it is off")
 				}
-				if !h.logged("refused agent forwarding (ssh -A): it is off (--allow-agent-forwarding)") {
+				if !h.audited(evForwardDenied, map[string]any{"forward": "agent", "github_user": "alice"}) {
 					t.Errorf("the refusal is not in the log:\n%s", h.logs)
 				}
 				return

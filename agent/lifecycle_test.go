@@ -144,13 +144,7 @@ func TestEndReconnectGraceAfterDrop(t *testing.T) {
 	c.Close() // the connection drops; the shell did not exit
 	h.stillRunning(400 * time.Millisecond)
 	h.waitEnd(EndReconnectGrace, 5*time.Second)
-	var dropped bool
-	for _, e := range h.logs.entries(t) {
-		if e["message"] == "session ended" && e["dropped"] == true {
-			dropped = true
-		}
-	}
-	if !dropped {
+	if !h.audited(evSessionEnd, map[string]any{"dropped": true}) {
 		t.Errorf("the session was not logged as dropped:\n%s", h.logs)
 	}
 }
@@ -290,13 +284,7 @@ func TestClosedChannelDetachesItsTerminal(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	var dropped bool
-	for _, e := range h.logs.entries(t) {
-		if e["message"] == "session ended" && e["dropped"] == true {
-			dropped = true
-		}
-	}
-	if !dropped {
+	if !h.audited(evSessionEnd, map[string]any{"dropped": true}) {
 		t.Errorf("the closed session was not logged as dropped:\n%s", h.logs)
 	}
 	// Dropped is not done: the pause goes on until the open shell exits.

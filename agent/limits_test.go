@@ -246,7 +246,7 @@ func TestStalledPlaceGoesToTheQueue(t *testing.T) {
 	if got := placed(stalled[0], 2*time.Second); got != "closed" {
 		t.Errorf("the oldest stalled connection: %s, want it closed to make room", got)
 	}
-	if !h.logged("closed a connection that had not logged in, to make room for another") {
+	if !h.audited(evConnRefused, map[string]any{"reason": "evicted"}) {
 		t.Errorf("the eviction is not in the log:\n%s", h.logs)
 	}
 }
@@ -340,10 +340,9 @@ func TestHeldConnectionGivesUp(t *testing.T) {
 	if got := placed(silent, 5*time.Second); got != "closed" {
 		t.Fatalf("the silent connection after half its grace time: %s, want it closed", got)
 	}
-	for _, want := range []string{"closed a connection before login: too many connections waiting to log in for 1s",
-		"closed a connection that sent no SSH version line within 1s"} {
-		if !h.logged(want) {
-			t.Errorf("%q is not in the log:\n%s", want, h.logs)
+	for _, reason := range []string{"too many connections waiting to log in for 1s", "no version line"} {
+		if !h.audited(evConnRefused, map[string]any{"reason": reason}) {
+			t.Errorf("%q is not in the log:\n%s", reason, h.logs)
 		}
 	}
 }
@@ -408,7 +407,7 @@ func TestLoginGraceTime(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("closed after %v, want about the 300ms grace time", d)
 	}
-	if !h.logged("closed a connection that did not log in within 300ms") {
+	if !h.audited(evConnRefused, map[string]any{"reason": "login grace time"}) {
 		t.Errorf("the closing is not in the log:\n%s", h.logs)
 	}
 	// A connection that logs in is not cut off by it.
@@ -471,7 +470,7 @@ func TestSilentAuthenticationGivesWay(t *testing.T) {
 	if _, err := h.dialFrom("127.0.0.2", h.alice); err == nil {
 		t.Fatal("alice got the place of a connection whose authorized key was being signed")
 	}
-	if !h.logged("closed a connection before login: too many connections waiting to log in for " + (grace / 2).String()) {
+	if !h.audited(evConnRefused, map[string]any{"reason": "too many connections waiting to log in for " + (grace / 2).String()}) {
 		t.Errorf("the refusal is not in the log:\n%s", h.logs)
 	}
 }

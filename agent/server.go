@@ -132,6 +132,7 @@ type connInfo struct {
 	name                      string // who the user is to people: authorizedKey.name
 	forge                     bool   // user is a forge user, not a key file
 	since                     time.Time
+	audit                     auditLog // its events, with who logged in from where
 }
 
 // sshServer is the gliderlabs server, wired to s.
@@ -201,19 +202,15 @@ func (s *server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 				// Only now, with the signature checked, is it a login.
 				s.loginProven(ctx)
 			case method == "publickey" && isAlgorithmRefusal(err):
-				s.preLogin(evKeyRefused, "refused a signature algorithm: ssh-rsa (RSA with SHA-1) and ssh-dss (DSA) are not accepted, "+
-					"as in OpenSSH 8.8 and later; RSA keys log in with rsa-sha2-256 or rsa-sha2-512", func(e *zerolog.Event) *zerolog.Event {
-					return e.Str("remote_addr", conn.RemoteAddr().String()).Str("error", peerError(err))
-				})
+				s.preLogin(s.preLoginAudit(ctx), evKeyRefused, "refused a signature algorithm: ssh-rsa (RSA with SHA-1) and ssh-dss (DSA) are not accepted, "+
+					"as in OpenSSH 8.8 and later; RSA keys log in with rsa-sha2-256 or rsa-sha2-512", "error", peerError(err))
 			case method == "none", method == "publickey":
 				// "none" is every client's first probe; refused keys
 				// are logged by authorize.
 			default:
 				// Someone trying a password is worth seeing in the job
 				// log; the method's name is the peer's text.
-				s.preLogin(evMethodRefused, "refused a login method other than public key", func(e *zerolog.Event) *zerolog.Event {
-					return e.Str("remote_addr", conn.RemoteAddr().String()).Str("method", peerText(method, maxPeerName))
-				})
+				s.preLogin(s.preLoginAudit(ctx), evMethodRefused, "refused a login method other than public key", "method", peerText(method, maxPeerName))
 				s.penalize(ctx, conn.RemoteAddr())
 			}
 		},
@@ -227,23 +224,29 @@ func isAlgorithmRefusal(err error) bool {
 	return strings.HasPrefix(msg, "ssh: algorithm ") && strings.HasSuffix(msg, " not accepted")
 }
 
-// preLogin writes an audit event caused by a peer that has not logged
-// in, within the pre-login budget (peerlog.go): anyone who can reach the
-// port can cause these.
-func (s *server) preLogin(event, msg string, fields func(*zerolog.Event) *zerolog.Event) {
+// preLogin writes to al, a connection's audit log before login, an
+// audit event caused by a peer that has not logged in, within the
+// pre-login budget (peerlog.go): anyone who can reach the port can cause
+// these.
+func (s *server) preLogin(al auditLog, event, msg string, kv ...any) {
 	ok, dropped := s.budget.take()
 	if !ok {
 		return
 	}
-	s.audit.root().info(event, msg, func(e *zerolog.Event) *zerolog.Event {
-		if fields != nil {
-			e = fields(e)
-		}
-		if dropped > 0 {
-			e = e.Int("dropped_lines", dropped)
-		}
-		return e
-	})
+	if dropped > 0 {
+		kv = append(kv, "dropped_lines", dropped)
+	}
+	al.info(event, msg, kv...)
+}
+
+// preLoginAudit is the audit log of ctx's connection before login: its
+// address.
+func (s *server) preLoginAudit(ctx ssh.Context) auditLog {
+	if cs, _ := ctx.Value(ctxKeyConn).(*connState); cs != nil {
+		return cs.audit
+	}
+	// Not a connection trackConn admitted; it admits every one.
+	return s.audit.root().with("remote_addr", fmt.Sprint(ctx.RemoteAddr()))
 }
 
 // authorize is the public-key check: the key must be in the keyring.
@@ -251,9 +254,7 @@ func (s *server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 	fp := gossh.FingerprintSHA256(key)
 	ak, ok := s.ring.lookup(key)
 	if !ok {
-		s.preLogin(evKeyRefused, "refused a key that may not log in", func(e *zerolog.Event) *zerolog.Event {
-			return e.Str("remote_addr", ctx.RemoteAddr().String()).Str("key_fingerprint", fp).Str("key_type", key.Type())
-		})
+		s.preLogin(s.preLoginAudit(ctx), evKeyRefused, "refused a key that may not log in", "key_fingerprint", fp, "key_type", key.Type())
 		s.penalize(ctx, ctx.RemoteAddr())
 		return false
 	}
@@ -305,6 +306,7 @@ type connState struct {
 	slot  *slot       // its place among connections logging in (limits.go)
 	grace *time.Timer // closes it if it has not logged in in time
 	info  *connInfo   // set, under server.mu, once it logged in
+	audit auditLog    // its events before login, with its address
 }
 
 // trackConn admits a new connection within the limits (limits.go), and
@@ -312,11 +314,10 @@ type connState struct {
 // reads the client's itself: until a connection has sent one it is idle,
 // and the first to be closed for a newcomer.
 func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
-	host, remote := hostOf(c.RemoteAddr()), c.RemoteAddr().String()
+	host := hostOf(c.RemoteAddr())
+	al := s.audit.root().with("remote_addr", c.RemoteAddr().String())
 	refused := func(msg, reason string) {
-		s.preLogin(evConnRefused, msg, func(e *zerolog.Event) *zerolog.Event {
-			return e.Str("remote_addr", remote).Str("reason", reason)
-		})
+		s.preLogin(al, evConnRefused, msg, "reason", reason)
 	}
 	// gliderlabs calls this on the connection's own goroutine, so a
 	// connection waiting here keeps nobody else waiting. It waits for at
@@ -357,7 +358,7 @@ func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
 		c.Close()
 		return nil
 	}
-	cs := &connState{conn: &trackedConn{Conn: c, r: io.MultiReader(bytes.NewReader(prefix), c), sent: []byte(serverVersion + "\r\n")}, slot: sl}
+	cs := &connState{conn: &trackedConn{Conn: c, r: io.MultiReader(bytes.NewReader(prefix), c), sent: []byte(serverVersion + "\r\n")}, slot: sl, audit: al}
 	cs.conn.done = func() { s.connEnded(cs) }
 	grace := s.cfg.LoginGraceTime - time.Since(start)
 	cs.grace = time.AfterFunc(grace, func() { s.loginTimedOut(cs) })
@@ -408,9 +409,7 @@ func (s *server) loginTimedOut(cs *connState) {
 	if loggedIn {
 		return
 	}
-	s.preLogin(evConnRefused, "closed a connection that did not log in within "+s.cfg.LoginGraceTime.String(), func(e *zerolog.Event) *zerolog.Event {
-		return e.Str("remote_addr", cs.conn.RemoteAddr().String()).Str("reason", "login grace time")
-	})
+	s.preLogin(cs.audit, evConnRefused, "closed a connection that did not log in within "+s.cfg.LoginGraceTime.String(), "reason", "login grace time")
 	cs.conn.Conn.Close() // not cs.conn.Close: that is gliderlabs' signal that it is done
 }
 
@@ -450,6 +449,7 @@ func (s *server) loginProven(ctx ssh.Context) {
 		return
 	}
 	info := &connInfo{user: ak.owner, name: ak.name, forge: ak.forge, fingerprint: ak.fingerprint, remote: cs.conn.RemoteAddr().String(), since: s.cfg.Now()}
+	info.audit = s.audit.root().with(ownerKey(info.forge), info.user, "key_fingerprint", info.fingerprint, "remote_addr", info.remote)
 	cs.info = info
 	s.conns[cs] = info
 	s.logins = append(s.logins, info.name+" from "+info.remote)
@@ -458,7 +458,7 @@ func (s *server) loginProven(ctx ssh.Context) {
 	s.mu.Unlock()
 	cs.grace.Stop()
 
-	s.connAudit(info).info(evLogin, "logged in", nil)
+	info.audit.info(evLogin, "logged in")
 	s.pause.connOpened()
 }
 
@@ -475,29 +475,20 @@ func (s *server) connEnded(cs *connState) {
 	s.mu.Unlock()
 	cs.grace.Stop()
 	if info != nil {
-		s.connAudit(info).info(evLogout, "logged out", func(e *zerolog.Event) *zerolog.Event {
-			return e.Str("connected_for", s.cfg.Now().Sub(info.since).Round(time.Second).String())
-		})
+		info.audit.info(evLogout, "logged out", "connected_for", s.cfg.Now().Sub(info.since).Round(time.Second).String())
 		s.pause.connClosed()
 		s.connWG.Done()
 	}
 	s.rawWG.Done()
 }
 
-// connAudit is the audit log for one connection.
-func (s *server) connAudit(c *connInfo) auditLog {
-	return s.audit.root().with(func(z zerolog.Context) zerolog.Context {
-		return withOwner(z, c.user, c.forge).Str("key_fingerprint", c.fingerprint).Str("remote_addr", c.remote)
-	})
-}
-
-// withOwner names whose key logged in: a forge user, or the file or
-// text the key came from.
-func withOwner(c zerolog.Context, owner string, forge bool) zerolog.Context {
+// ownerKey is the audit field that names whose key logged in: a forge
+// user, or the file or text the key came from.
+func ownerKey(forge bool) string {
 	if forge {
-		return c.Str("github_user", owner)
+		return "github_user"
 	}
-	return c.Str("key_source", owner)
+	return "key_source"
 }
 
 func (s *server) isClosing() bool {

@@ -32,8 +32,10 @@ func TestOnlyAuthorizedKeysGetIn(t *testing.T) {
 			t.Errorf("%s's key was admitted", u.name)
 		}
 	}
-	if !h.logged("refused a key that may not log in") {
-		t.Errorf("refused keys are not in the log:\n%s", h.logs)
+	for _, u := range []testUser{bob, stranger} {
+		if !h.audited(evKeyRefused, map[string]any{"key_fingerprint": u.fingerprint()}) {
+			t.Errorf("%s's refused key is not in the log:\n%s", u.name, h.logs)
+		}
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gliderlabs/ssh"
-	"github.com/rs/zerolog"
 )
 
 // Session kinds, as logged and shown by "pitstop status".
@@ -129,12 +128,11 @@ func (s *server) handleSession(sess ssh.Session) {
 	}
 	defer s.unregister(ls)
 	al := s.sessionAudit(ls)
-	al.info(evSessionStart, "session started", func(e *zerolog.Event) *zerolog.Event {
-		if kind == kindExec || isTerm {
-			e = e.Str("command", sess.RawCommand())
-		}
-		return e
-	})
+	var kv []any
+	if kind == kindExec || isTerm {
+		kv = []any{"command", sess.RawCommand()}
+	}
+	al.info(evSessionStart, "session started", kv...)
 	if kind == kindExec {
 		s.auditLegacySCP(al, sess.RawCommand())
 	}
@@ -191,24 +189,20 @@ func (s *server) handleSession(sess ssh.Session) {
 	sent()
 }
 
-// sessionAudit is the audit log for one session.
+// sessionAudit is the audit log for one session. Its user is who the
+// key is to people (authorizedKey.name), as in pitstop status.
 func (s *server) sessionAudit(ls *liveSession) auditLog {
-	return s.audit.root().with(func(z zerolog.Context) zerolog.Context {
-		return withOwner(z, ls.info.User, ls.forge).Str("key_fingerprint", ls.info.KeyFingerprint).
-			Str("remote_addr", ls.info.RemoteAddr).Str("session_kind", ls.info.Kind).Bool("pty", ls.pty).
-			Int("session_id", ls.info.ID)
-	})
+	return s.audit.root().with(ownerKey(ls.forge), ls.info.User, "key_fingerprint", ls.info.KeyFingerprint,
+		"remote_addr", ls.info.RemoteAddr, "session_kind", ls.info.Kind, "pty", ls.pty, "session_id", ls.info.ID)
 }
 
 // auditSessionEnd records how a session ended.
 func (s *server) auditSessionEnd(al auditLog, ls *liveSession, status int, dropped bool) {
-	al.info(evSessionEnd, "session ended", func(e *zerolog.Event) *zerolog.Event {
-		e = e.Int("exit_status", status).Str("duration", s.cfg.Now().Sub(ls.info.Since).Round(time.Millisecond).String())
-		if dropped {
-			e = e.Bool("dropped", true)
-		}
-		return e
-	})
+	kv := []any{"exit_status", status, "duration", s.cfg.Now().Sub(ls.info.Since).Round(time.Millisecond).String()}
+	if dropped {
+		kv = append(kv, "dropped", true)
+	}
+	al.info(evSessionEnd, "session ended", kv...)
 }
 
 // auditLegacySCP records the file transfer that an exec of "scp -t" (a
@@ -235,9 +229,7 @@ func (s *server) auditLegacySCP(al auditLog, command string) {
 	if dir == "" {
 		return
 	}
-	al.info(evTransfer, "scp "+dir, func(e *zerolog.Event) *zerolog.Event {
-		return e.Str("protocol", "scp").Str("direction", dir).Strs("paths", paths)
-	})
+	al.info(evTransfer, "scp "+dir, "protocol", "scp", "direction", dir, "paths", paths)
 }
 
 func ptyTerm(p ptyRequest, isPty bool) string {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gliderlabs/ssh"
-	"github.com/rs/zerolog"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -154,8 +153,7 @@ func (s *server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, newChan
 	defer cancel()
 	cctx.SetValue(ctxKeySession, st)
 	f := sessionFilter{NewChannel: newChan, state: st, closed: cancel, allowAgent: s.cfg.AllowAgentForwarding, refused: func() {
-		s.ctxAudit(ctx).info(evForwardDenied, "refused agent forwarding (ssh -A): it is off (--allow-agent-forwarding)",
-			func(e *zerolog.Event) *zerolog.Event { return e.Str("forward", "agent") })
+		s.ctxAudit(ctx).info(evForwardDenied, "refused agent forwarding (ssh -A): it is off (--allow-agent-forwarding)", "forward", "agent")
 	}}
 	ssh.DefaultSessionHandler(srv, conn, f, cctx)
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gliderlabs/ssh"
-	"github.com/rs/zerolog"
 )
 
 // TerminalEnv is set in a terminal's shell to the terminal's ID, so that
@@ -175,6 +174,7 @@ func (s *server) newTerminal(ls *liveSession, prog program, first *termClient) (
 	t := &terminal{owner: ls.info.User, forge: ls.forge, command: filepath.Base(prog.argv[0]),
 		started: s.cfg.Now(), now: s.cfg.Now, grace: s.cfg.ReconnectGrace, done: make(chan struct{})}
 	s.terms.add(t)
+	t.audit = s.audit.root().with(ownerKey(t.forge), t.owner, "terminal_id", t.id)
 	prog.env = append(prog.env, TerminalEnv+"="+strconv.Itoa(t.id))
 	s.sessWG.Add(1)  // the session holds one: shutdown cannot be waiting at zero
 	t.exiting.Add(1) // first's
@@ -183,7 +183,7 @@ func (s *server) newTerminal(ls *liveSession, prog program, first *termClient) (
 		s.sessWG.Done()
 		return nil, err
 	}
-	s.termAudit(t).info(evTermStart, "terminal started", nil)
+	t.audit.info(evTermStart, "terminal started")
 	return t, nil
 }
 
@@ -193,18 +193,9 @@ func (s *server) newTerminal(ls *liveSession, prog program, first *termClient) (
 func (s *server) terminalEnded(t *terminal) {
 	waitTimeout(&t.exiting, time.Second)
 	s.terms.remove(t)
-	s.termAudit(t).info(evTermEnd, "terminal ended", func(e *zerolog.Event) *zerolog.Event {
-		return e.Int("exit_status", t.status).Bool("hung_up", t.hungUp)
-	})
+	t.audit.info(evTermEnd, "terminal ended", "exit_status", t.status, "hung_up", t.hungUp)
 	s.pause.shellEnded(!t.hungUp)
 	s.sessWG.Done()
-}
-
-// termAudit is the audit log for a terminal.
-func (s *server) termAudit(t *terminal) auditLog {
-	return s.audit.root().with(func(z zerolog.Context) zerolog.Context {
-		return withOwner(z, t.owner, t.forge).Int("terminal_id", t.id)
-	})
 }
 
 // runTerminal serves an interactive session: it attaches the session to a
@@ -303,9 +294,7 @@ func (s *server) runTerminal(sess ssh.Session, ls *liveSession, al auditLog, pro
 			return outcome{status: t.status}, sent
 		case <-sess.Context().Done():
 			t.leave(c, user+" left")
-			al.info(evTermDetach, "detached from terminal", func(e *zerolog.Event) *zerolog.Event {
-				return e.Int("terminal_id", t.id)
-			})
+			al.info(evTermDetach, "detached from terminal", "terminal_id", t.id)
 			return outcome{status: 255, dropped: true}, sent
 		case <-stop:
 			stop = nil
@@ -327,9 +316,7 @@ func roNote(readOnly bool) string {
 
 // auditAttach records a client joining a terminal.
 func (s *server) auditAttach(al auditLog, t *terminal, c *termClient, reattach bool) {
-	al.info(evTermAttach, "attached to terminal", func(e *zerolog.Event) *zerolog.Event {
-		return e.Int("terminal_id", t.id).Str("terminal_owner", t.owner).Bool("read_only", c.readOnly).Bool("redrawn", reattach)
-	})
+	al.info(evTermAttach, "attached to terminal", "terminal_id", t.id, "terminal_owner", t.owner, "read_only", c.readOnly, "redrawn", reattach)
 }
 
 // terminalsBanner lists, for a new shell's banner, the terminals one may

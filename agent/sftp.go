@@ -14,7 +14,6 @@ import (
 
 	"github.com/gliderlabs/ssh"
 	"github.com/pkg/sftp"
-	"github.com/rs/zerolog"
 )
 
 // handleSFTP serves the sftp subsystem: sftp, and scp in its default
@@ -35,7 +34,7 @@ func (s *server) handleSFTP(sess ssh.Session) {
 	}
 	defer s.unregister(ls)
 	al := s.sessionAudit(ls)
-	al.info(evSessionStart, "session started", nil)
+	al.info(evSessionStart, "session started")
 
 	start := s.home
 	if fi, err := os.Stat(start); start == "" || err != nil || !fi.IsDir() {
@@ -206,13 +205,11 @@ func (fs *sftpFS) PosixRename(r *sftp.Request) error {
 }
 
 func (fs *sftpFS) changed(r *sftp.Request) {
-	fs.audit.info(evFileChange, "sftp "+r.Method, func(e *zerolog.Event) *zerolog.Event {
-		e = e.Str("op", r.Method).Str("path", r.Filepath)
-		if r.Target != "" {
-			e = e.Str("target", r.Target)
-		}
-		return e
-	})
+	kv := []any{"op", r.Method, "path", r.Filepath}
+	if r.Target != "" {
+		kv = append(kv, "target", r.Target)
+	}
+	fs.audit.info(evFileChange, "sftp "+r.Method, kv...)
 }
 
 // unwrapPathError keeps the errno, which is what the client is told.
@@ -347,13 +344,11 @@ func (t *transferFile) Close() error {
 		if t.upload {
 			dir, n = "upload", t.written.Load()
 		}
-		t.audit.info(evTransfer, "sftp "+dir+" "+t.path, func(e *zerolog.Event) *zerolog.Event {
-			e = e.Str("protocol", "sftp").Str("direction", dir).Str("path", t.path).Int64("bytes", n)
-			if t.failed != nil {
-				e = e.AnErr("incomplete", t.failed)
-			}
-			return e
-		})
+		kv := []any{"protocol", "sftp", "direction", dir, "path", t.path, "bytes", n}
+		if t.failed != nil {
+			kv = append(kv, "incomplete", t.failed)
+		}
+		t.audit.info(evTransfer, "sftp "+dir+" "+t.path, kv...)
 	})
 	return err
 }

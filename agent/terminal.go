@@ -56,6 +56,7 @@ type terminal struct {
 	started time.Time
 	now     func() time.Time
 	grace   time.Duration // how long it lives detached
+	audit   auditLog      // its events: whose it is, its id
 
 	cmd    *exec.Cmd
 	master *os.File

@@ -10,8 +10,6 @@ import (
 	"io"
 	"net"
 	"time"
-
-	"github.com/rs/zerolog"
 )
 
 // "pitstop attach" inside a session joins another terminal through the
@@ -74,9 +72,9 @@ func (s *server) controlAttach(conn net.Conn, req attachRequest) {
 		return
 	}
 	defer t.exiting.Done()
-	al := s.termAudit(from).with(func(z zerolog.Context) zerolog.Context {
-		return z.Int("via_terminal", from.id)
-	})
+	// The one attaching is from's owner; each event names the terminal
+	// joined, t.
+	al := s.audit.root().with(ownerKey(from.forge), from.owner, "via_terminal", from.id)
 	s.auditAttach(al, t, c, true)
 	// The terminal's end (or the client's leaving, when the connection is
 	// closed already) closes the connection, which ends the reading.
@@ -97,9 +95,7 @@ func (s *server) controlAttach(conn net.Conn, req attachRequest) {
 	case <-t.done:
 	default:
 		t.leave(c, user+" left")
-		al.info(evTermDetach, "detached from terminal", func(e *zerolog.Event) *zerolog.Event {
-			return e.Int("terminal_id", t.id)
-		})
+		al.info(evTermDetach, "detached from terminal", "terminal_id", t.id)
 	}
 }
 

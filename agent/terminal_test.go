@@ -213,7 +213,7 @@ func TestReattachAfterDrop(t *testing.T) {
 	b.waitText("(pitstop) ")
 	b.typ("echo \"VAR=$MARKER PID=$$\" | tr a-z A-Z\n")
 	b.waitText("VAR=KEPT-ACROSS PID=" + strconv.Itoa(pid))
-	if !h.logged("attached to terminal") || !h.logged("detached from terminal") {
+	if !h.audited(evTermAttach, map[string]any{"github_user": "alice", "redrawn": true}) || !h.audited(evTermDetach, map[string]any{"github_user": "alice"}) {
 		t.Errorf("attach and detach are not in the audit log:\n%s", h.logs)
 	}
 	b.typ("exit\n")
@@ -454,15 +454,10 @@ func TestAttachInsideASession(t *testing.T) {
 	b.waitPromptAfter("terminal 1 ended")
 	b.typ("echo 'OWN''SHELL' $PITSTOP_TERMINAL\n")
 	b.waitText("OWNSHELL 2")
-	var via bool
-	for _, e := range h.logs.entries(t) {
-		if e["event"] == "terminal_attach" && e["via_terminal"] == float64(2) && e["github_user"] == "bob" {
-			via = true
-		}
-	}
-	if !via {
+	if !h.audited(evTermAttach, map[string]any{"via_terminal": float64(2), "terminal_id": float64(1), "github_user": "bob"}) {
 		t.Errorf("the attach through the control socket is not in the audit log:\n%s", h.logs)
 	}
+	noDuplicateKeys(t, "job log", h.logs.String())
 	b.typ("exit\n")
 	h.waitEnd(EndShellsExited, 10*time.Second)
 }

@@ -74,7 +74,7 @@ func TestRelayEndToEnd(t *testing.T) {
 	}
 	// The agent's log reaches the test through a pipe, so the refusal may
 	// land a moment after the stranger's ssh has given up.
-	waitLog(t, a, "refused a key", 10*time.Second)
+	waitLog(t, a, "event=key_refused", 10*time.Second)
 
 	// A login shell on a pty, through the relay, ends the pause when it exits.
 	shell := userSSH(t, ctx, r, s.relay, s.actor, "-tt")

@@ -202,7 +202,7 @@ func TestUptermStrangerRefusedByTheAgent(t *testing.T) {
 		strings.Contains(string(out), "should-not-run") {
 		t.Errorf("a stranger let in by the relay: %v\n%s\nwant the agent's Permission denied (publickey)", err, out)
 	}
-	waitLog(t, a, "refused a key", 10*time.Second)
+	waitLog(t, a, "event=key_refused", 10*time.Second)
 }
 
 // TestUptermImpostor: a relay that answers the jump itself, posing as the
