@@ -36,7 +36,7 @@ func dockerReady(t *testing.T) string {
 	if out, err := exec.Command(docker, "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
 		t.Fatalf("Docker does not answer (%v: %s); start it with: %s", err, strings.TrimSpace(string(out)), dockerInstall)
 	}
-	for _, img := range []string{imageBusybox, imageDebianSudo, imageDebianNoSudo, imageHTTPD} {
+	for _, img := range []string{imageBusybox, imageDebianSudo, imageDebianNoSudo, imageHTTPD, imageShell} {
 		if out, err := exec.Command(docker, "image", "inspect", img).CombinedOutput(); err != nil {
 			t.Fatalf("test image %s is missing (%v: %s); build it with: %s", img, err, firstLine(out), dockerInstall)
 		}
