@@ -205,9 +205,9 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if ctr != nil && spec.Image != "" {
-		if injected, err = withContainerOptions(injected, job, ctr.options); err != nil {
-			return 0, fmt.Errorf("give the job's container pitstop's directory: %w", err)
+	if ctr != nil {
+		if injected, err = ctr.editWorkflow(injected, job, spec); err != nil {
+			return 0, err
 		}
 	}
 	// The copy keeps the file's name: act names the workflow after it when

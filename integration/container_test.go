@@ -105,6 +105,12 @@ jobs:
 // returns what the session printed.
 func pauseSession(t *testing.T, e *actEnv, line string, extra ...string) string {
 	t.Helper()
+	return pauseSessionAs(t, e, line, "0", extra...) // root in the test images
+}
+
+// pauseSessionAs is pauseSession in a container that runs as uid.
+func pauseSessionAs(t *testing.T, e *actEnv, line, uid string, extra ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	lines := []string{
@@ -134,7 +140,7 @@ func pauseSession(t *testing.T, e *actEnv, line string, extra ...string) string 
 		"artifact=[made-in-step-1]",
 		"in-workspace",
 		"in-container",
-		"uid=[0]", // whoever the container runs as: root in these images
+		"uid=[" + uid + "]", // whoever the container runs as
 		"on-a-pty",
 	} {
 		if !strings.Contains(string(out), want) {
