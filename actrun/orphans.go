@@ -14,20 +14,31 @@ import (
 // Labels on every container pitstop act has act start (the job's and its
 // services'): which pitstop act owns it, so that a later one can tell
 // whether the owner is gone. The process's start time goes with its PID
-// because a PID is reused; the host name because a Docker daemon may
-// serve several machines, whose processes cannot be checked from here.
+// because a PID is reused; the host (ownerHost) because a Docker daemon
+// may serve several machines, whose processes cannot be checked from
+// here.
 const (
 	labelHost  = "pitstop.act.host"
 	labelPID   = "pitstop.act.pid"
 	labelStart = "pitstop.act.start"
 )
 
+// ownerHost names where this process runs: the host name and, on Linux,
+// the PID namespace, since containers on one machine (devcontainers that
+// share its Docker) may have the same name and each its own PIDs.
+func ownerHost() string {
+	host, _ := os.Hostname()
+	if ns := pidNamespace(); ns != "" {
+		host += "/" + ns
+	}
+	return host
+}
+
 // ownerLabels are the labels that name this process as the owner.
 func ownerLabels() []string {
-	host, _ := os.Hostname()
 	pid := os.Getpid()
 	return []string{
-		labelHost + "=" + host,
+		labelHost + "=" + ownerHost(),
 		labelPID + "=" + strconv.Itoa(pid),
 		labelStart + "=" + processStart(pid),
 	}
@@ -44,7 +55,7 @@ type orphan struct {
 // act, which gets SIGTERM then, dies on its first write to the pipe that
 // pitstop act read, before it cleans up.
 func findOrphans(docker string, env []string) ([]orphan, error) {
-	host, _ := os.Hostname()
+	host := ownerHost()
 	format := "{{.ID}}\t{{.Names}}\t{{.Label \"" + labelHost + "\"}}\t{{.Label \"" + labelPID + "\"}}\t{{.Label \"" + labelStart + "\"}}"
 	out, err := dockerOutput(docker, env, "ps", "-a", "--filter", "label="+labelPID, "--format", format)
 	if err != nil {

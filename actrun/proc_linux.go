@@ -39,3 +39,12 @@ func ownerAlive(pid int, start string) bool {
 	}
 	return start == "" || got == start
 }
+
+// pidNamespace names this process's PID namespace ("pid:[4026531836]").
+func pidNamespace() string {
+	ns, err := os.Readlink("/proc/self/ns/pid")
+	if err != nil {
+		return ""
+	}
+	return ns
+}

@@ -21,3 +21,5 @@ func processStart(int) string { return "" }
 // ownerAlive cannot tell on Windows, so no container is taken for an
 // orphan there.
 func ownerAlive(int, string) bool { return true }
+
+func pidNamespace() string { return "" }

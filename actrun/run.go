@@ -180,6 +180,9 @@ func Run(ctx context.Context, o Options) (int, error) {
 			actionDir = ctr.actionDir
 		}
 	}
+	if ctr == nil && checkDocker(o.Env) == nil {
+		removeOrphans(o.Env, o.Stderr) // what a killed run in Docker left
+	}
 	if ctr == nil && len(spec.Services) > 0 {
 		fmt.Fprintf(o.Stderr, "pitstop: the job's services (%s) run only in Docker; on this machine act does not start them. Add --docker to have them\n", strings.Join(spec.Services, ", "))
 	}
