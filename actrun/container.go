@@ -17,10 +17,19 @@ import (
 )
 
 // dockerOptions are the docker run options pitstop act adds to the job's
-// container: its shared directory, at the same path inside, and a label
-// that finds the container again for cleaning up.
-func dockerOptions(share, label string) string {
-	return "-v " + shellQuote(share+":"+share) + " --label " + shellQuote(label)
+// container: its shared directory, at the same path inside, and labels
+// that find the container again for cleaning up.
+func dockerOptions(share string, labels []string) string {
+	return "-v " + shellQuote(share+":"+share) + " " + labelOptions(labels)
+}
+
+// labelOptions are docker run options that put labels on a container.
+func labelOptions(labels []string) string {
+	opts := make([]string, len(labels))
+	for i, l := range labels {
+		opts[i] = "--label " + shellQuote(l)
+	}
+	return strings.Join(opts, " ")
 }
 
 // platformsConfigured reports whether act will get a -P from its
@@ -33,21 +42,7 @@ func platformsConfigured(env []string, args []string) bool {
 			return true
 		}
 	}
-	var files []string
-	home := lookup(env, "HOME")
-	if x := lookup(env, "XDG_CONFIG_HOME"); x != "" {
-		files = append(files, filepath.Join(x, "act", "actrc"))
-	} else if home != "" {
-		if runtime.GOOS == "darwin" {
-			files = append(files, filepath.Join(home, "Library", "Application Support", "act", "actrc"))
-		}
-		files = append(files, filepath.Join(home, ".config", "act", "actrc"))
-	}
-	if home != "" {
-		files = append(files, filepath.Join(home, ".actrc"))
-	}
-	files = append(files, ".actrc")
-	for _, f := range files {
+	for _, f := range actrcFiles(env) {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			continue
@@ -280,11 +275,12 @@ type pauseInputs struct {
 // containerSetup is what a job that runs in Docker needs.
 type containerSetup struct {
 	pause     pauseInputs
-	share     string // shared with the job's container at the same path
-	actionDir string // the action's files for act to copy in, or ""
-	label     string // on the job's container, to find it again
-	options   string // docker options for the job's container
-	docker    bool   // --docker: platform images too, not only container:
+	share     string   // shared with the job's container at the same path
+	actionDir string   // the action's files for act to copy in, or ""
+	label     string   // on the job's container, to find it again
+	labels    []string // label and the owner's: on every container act starts
+	options   string   // docker options for the job's container
+	docker    bool     // --docker: platform images too, not only container:
 	platforms []string
 }
 
@@ -321,17 +317,44 @@ func (o *Options) setupContainer(tmp string, spec jobSpec, source string) (*cont
 	if err := checkDocker(o.Env); err != nil {
 		return nil, fmt.Errorf("%s, which needs Docker: %w. Start Docker; pitstop act without --docker runs other jobs on this machine without it", why, err)
 	}
+	// What runs of pitstop act that were killed left behind goes first,
+	// so that containers do not pile up.
+	removeOrphans(o.Env, o.Stderr)
+	listen, why, err := pauseListen(o.Env, actNetwork(o.Env, o.ActArgs), spec.Services)
+	if err != nil {
+		return nil, err
+	}
 	c := &containerSetup{
 		share:  filepath.Join(tmp, "share"),
 		label:  "pitstop.act=" + filepath.Base(tmp),
 		docker: o.Docker,
 	}
+	c.labels = append([]string{c.label}, ownerLabels()...)
+	// The container may run as any user (options: --user 1000), so what
+	// it needs from the shared directory is open to all users: the binary
+	// to read and run, and a directory to write the ready file in. Nobody
+	// else on this machine gets there: tmp is the user's own (0700), and
+	// the container sees only the shared directory, mounted at its path.
+	// Nothing else in it is writable but by its owner. Modes are set
+	// explicitly, as the user's umask may take bits away.
 	if err := os.Mkdir(c.share, 0o755); err != nil {
+		return nil, fmt.Errorf("create the directory shared with the job's container: %w", err)
+	}
+	readyDir := filepath.Join(c.share, "ready")
+	if err := os.Mkdir(readyDir, 0o777); err != nil {
 		return nil, fmt.Errorf("create the directory shared with the job's container: %w", err)
 	}
 	bin := filepath.Join(c.share, "pitstop")
 	if err := staticBinary(o.Env, source, bin, o.Stderr); err != nil {
 		return nil, err
+	}
+	for _, m := range []struct {
+		path string
+		mode os.FileMode
+	}{{c.share, 0o755}, {readyDir, 0o777}, {bin, 0o555}} {
+		if err := os.Chmod(m.path, m.mode); err != nil {
+			return nil, fmt.Errorf("open the directory shared with the job's container to its user: %w", err)
+		}
 	}
 	if source != "" {
 		c.actionDir = filepath.Join(tmp, "action")
@@ -339,21 +362,35 @@ func (o *Options) setupContainer(tmp string, spec jobSpec, source string) (*cont
 			return nil, err
 		}
 	}
-	c.options = dockerOptions(c.share, c.label)
-	c.pause = pauseInputs{listen: HostListen, readyFile: filepath.Join(c.share, "ready.json"), install: bin}
-	if len(spec.Services) > 0 {
-		// With services, act puts the job's container on a network of its
-		// own, where the host's loopback is not the container's: the agent
-		// listens on the container's address, which this machine reaches
-		// (and the ready file names).
-		c.pause.listen = "0.0.0.0:0"
-		fmt.Fprintf(o.Stderr, "pitstop: the job has services, so its container has a network of its own; the pause listens on the container's address\n")
+	c.options = dockerOptions(c.share, c.labels)
+	c.pause = pauseInputs{listen: listen, readyFile: filepath.Join(readyDir, "ready.json"), install: bin}
+	if why != "" {
+		fmt.Fprintf(o.Stderr, "pitstop: %s\n", why)
 	}
 	if o.Docker && !platformsConfigured(o.Env, o.ActArgs) {
 		c.platforms = defaultPlatforms
 		fmt.Fprintf(o.Stderr, "pitstop: no act configuration names images (-P); using act's default, %s (choose others with -- -P LABEL=IMAGE or in ~/.actrc)\n", strings.Join(defaultPlatforms, ", "))
 	}
 	return c, nil
+}
+
+// editWorkflow adds to the workflow copy the docker options act reads
+// from it: for a job with container:, the shared directory and labels
+// (act gives such a job no --container-options), and for services the
+// labels, so that every container of the job can be found again.
+func (c *containerSetup) editWorkflow(injected []byte, job string, spec jobSpec) ([]byte, error) {
+	var err error
+	if spec.Image != "" {
+		if injected, err = withContainerOptions(injected, job, c.options); err != nil {
+			return nil, fmt.Errorf("give the job's container pitstop's directory: %w", err)
+		}
+	}
+	if len(spec.Services) > 0 {
+		if injected, err = withServiceOptions(injected, job, labelOptions(c.labels)); err != nil {
+			return nil, fmt.Errorf("label the job's services: %w", err)
+		}
+	}
+	return injected, nil
 }
 
 // configure adds what running in Docker needs to act's command line.

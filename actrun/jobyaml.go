@@ -58,12 +58,37 @@ func withContainerOptions(src []byte, job, opts string) ([]byte, error) {
 	if err := yaml.Unmarshal(src, &doc); err != nil || len(doc.Content) == 0 {
 		return nil, fmt.Errorf("read the workflow copy: %v", err)
 	}
-	jobs := mapValue(doc.Content[0], "jobs")
-	j := mapValue(jobs, job)
-	c := mapValue(j, "container")
+	c := mapValue(mapValue(mapValue(doc.Content[0], "jobs"), job), "container")
 	if c == nil {
 		return nil, fmt.Errorf("job %q has no container", job)
 	}
+	return addOptions(src, c, fmt.Sprintf("job %q: container", job), opts)
+}
+
+// withServiceOptions returns src with opts added to the docker options
+// of each of job's services, as withContainerOptions does for its
+// container.
+func withServiceOptions(src []byte, job, opts string) ([]byte, error) {
+	for _, id := range readJobSpec(src, job).Services {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(src, &doc); err != nil || len(doc.Content) == 0 {
+			return nil, fmt.Errorf("read the workflow copy: %v", err)
+		}
+		s := mapValue(mapValue(mapValue(mapValue(doc.Content[0], "jobs"), job), "services"), id)
+		if s == nil || s.Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("job %q: service %q is not a mapping", job, id)
+		}
+		var err error
+		if src, err = addOptions(src, s, fmt.Sprintf("job %q: service %q", job, id), opts); err != nil {
+			return nil, err
+		}
+	}
+	return src, nil
+}
+
+// addOptions adds opts to the docker options of c, a container or
+// service, which is an image or a mapping.
+func addOptions(src []byte, c *yaml.Node, what, opts string) ([]byte, error) {
 	lines := lineStarts(src)
 	switch c.Kind {
 	case yaml.ScalarNode:
@@ -75,7 +100,7 @@ func withContainerOptions(src []byte, job, opts string) ([]byte, error) {
 		return splice(src, start, end, repl), nil
 	case yaml.MappingNode:
 		if len(c.Content) == 0 {
-			return nil, fmt.Errorf("job %q has an empty container", job)
+			return nil, fmt.Errorf("%s is empty", what)
 		}
 		if o := mapValue(c, "options"); o != nil {
 			start, end, err := scalarSpan(src, lines, o)
@@ -95,7 +120,7 @@ func withContainerOptions(src []byte, job, opts string) ([]byte, error) {
 		}
 		return splice(src, at, at, "options: "+yamlQuote(opts)+sep), nil
 	default:
-		return nil, fmt.Errorf("job %q: container is neither an image nor a mapping", job)
+		return nil, fmt.Errorf("%s is neither an image nor a mapping", what)
 	}
 }
 
@@ -170,14 +195,9 @@ func scalarSpan(src []byte, lines []int, n *yaml.Node) (int, int, error) {
 				return start, start + i + 1, nil
 			}
 		}
-	case 0: // plain
-		end := len(line)
-		if i := bytes.Index(line, []byte(" #")); i >= 0 {
-			end = i
-		}
-		text := strings.TrimRight(string(line[:end]), " \t\r")
-		if text == n.Value {
-			return start, start + len(text), nil
+	case 0: // plain: one line's is its text, up to a comment, or a , or } in a flow mapping
+		if n.Value != "" && !strings.Contains(n.Value, "\n") && bytes.HasPrefix(line, []byte(n.Value)) {
+			return start, start + len(n.Value), nil
 		}
 	}
 	return 0, 0, fmt.Errorf("line %d: pitstop act can only add to a container image or options written on one line", n.Line)

@@ -15,3 +15,11 @@ func setProcessGroup(cmd *exec.Cmd) {}
 func killGroup(cmd *exec.Cmd) { _ = cmd.Process.Kill() }
 
 func isHangup(os.Signal) bool { return false }
+
+func processStart(int) string { return "" }
+
+// ownerAlive cannot tell on Windows, so no container is taken for an
+// orphan there.
+func ownerAlive(int, string) bool { return true }
+
+func pidNamespace() string { return "" }

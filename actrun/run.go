@@ -180,6 +180,9 @@ func Run(ctx context.Context, o Options) (int, error) {
 			actionDir = ctr.actionDir
 		}
 	}
+	if ctr == nil && checkDocker(o.Env) == nil {
+		removeOrphans(o.Env, o.Stderr) // what a killed run in Docker left
+	}
 	if ctr == nil && len(spec.Services) > 0 {
 		fmt.Fprintf(o.Stderr, "pitstop: the job's services (%s) run only in Docker; on this machine act does not start them. Add --docker to have them\n", strings.Join(spec.Services, ", "))
 	}
@@ -205,9 +208,9 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if ctr != nil && spec.Image != "" {
-		if injected, err = withContainerOptions(injected, job, ctr.options); err != nil {
-			return 0, fmt.Errorf("give the job's container pitstop's directory: %w", err)
+	if ctr != nil {
+		if injected, err = ctr.editWorkflow(injected, job, spec); err != nil {
+			return 0, err
 		}
 	}
 	// The copy keeps the file's name: act names the workflow after it when

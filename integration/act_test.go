@@ -381,6 +381,9 @@ func TestActionInstallRelease(t *testing.T) {
 		"PITSTOP_DOWNLOAD_URL": "file://" + mirror,
 		"PITSTOP_INSTALL":      "release",
 		"PATH":                 "/usr/bin:/bin", // no go: the release must do
+		// No tool cache: the tampered download below must not be
+		// answered by a copy kept from the first.
+		"RUNNER_TOOL_CACHE": "",
 	}
 
 	out, err, outputs := runScript(t, filepath.Join(action, "install.sh"), env)

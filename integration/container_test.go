@@ -36,7 +36,7 @@ func dockerReady(t *testing.T) string {
 	if out, err := exec.Command(docker, "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
 		t.Fatalf("Docker does not answer (%v: %s); start it with: %s", err, strings.TrimSpace(string(out)), dockerInstall)
 	}
-	for _, img := range []string{imageBusybox, imageDebianSudo, imageDebianNoSudo, imageHTTPD} {
+	for _, img := range []string{imageBusybox, imageDebianSudo, imageDebianNoSudo, imageHTTPD, imageShell} {
 		if out, err := exec.Command(docker, "image", "inspect", img).CombinedOutput(); err != nil {
 			t.Fatalf("test image %s is missing (%v: %s); build it with: %s", img, err, firstLine(out), dockerInstall)
 		}
@@ -105,6 +105,12 @@ jobs:
 // returns what the session printed.
 func pauseSession(t *testing.T, e *actEnv, line string, extra ...string) string {
 	t.Helper()
+	return pauseSessionAs(t, e, line, "0", extra...) // root in the test images
+}
+
+// pauseSessionAs is pauseSession in a container that runs as uid.
+func pauseSessionAs(t *testing.T, e *actEnv, line, uid string, extra ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	lines := []string{
@@ -134,7 +140,7 @@ func pauseSession(t *testing.T, e *actEnv, line string, extra ...string) string 
 		"artifact=[made-in-step-1]",
 		"in-workspace",
 		"in-container",
-		"uid=[0]", // whoever the container runs as: root in these images
+		"uid=[" + uid + "]", // whoever the container runs as
 		"on-a-pty",
 	} {
 		if !strings.Contains(string(out), want) {

@@ -69,25 +69,99 @@ bin="$state/bin/pitstop$exe"
 sha256() {
 	if command -v sha256sum >/dev/null 2>&1; then
 		sha256sum "$1" | awk '{ print $1 }'
-	else
+	elif command -v shasum >/dev/null 2>&1; then
 		shasum -a 256 "$1" | awk '{ print $1 }'
+	elif node="$(find_node)"; then
+		"$node" -e 'process.stdout.write(require("crypto").createHash("sha256").update(require("fs").readFileSync(process.argv[1])).digest("hex"))' "$1"
 	fi
 }
 
-# fetch URL FILE downloads with curl, else wget (busybox has one), so that
-# an image without curl can still install a release.
+# find_node prints a Node.js that runs here: one on PATH, else the
+# runner's own. GitHub's runners mount their externals read-only at /__e
+# in a job's container (the same directory they run JavaScript actions
+# with): /__e/node20/bin/node and node24 are glibc builds, node20_alpine
+# and node24_alpine musl builds for Alpine images; whichever starts here
+# will do.
+find_node() {
+	if command -v node >/dev/null 2>&1 && node -e 0 >/dev/null 2>&1; then
+		command -v node
+		return 0
+	fi
+	for n in /__e/node*/bin/node; do
+		if [ -x "$n" ] && "$n" -e 0 >/dev/null 2>&1; then
+			printf '%s\n' "$n"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# node_fetch URL FILE downloads with Node.js, under the rules curl gets
+# below: https only (redirects too), or a file: URL.
+node_fetch_js='
+const fs = require("fs"), https = require("https");
+const out = process.argv[2];
+const fail = (m) => { console.error(m); process.exit(1); };
+function get(u, hops) {
+	if (u.startsWith("file:")) { fs.copyFileSync(new URL(u), out); return; }
+	if (!u.startsWith("https://")) fail("refusing " + u + ": only https");
+	https.get(u, { timeout: 30000 }, (res) => {
+		const loc = res.headers.location;
+		if (res.statusCode >= 300 && res.statusCode < 400 && loc && hops < 5) {
+			res.resume();
+			return get(new URL(loc, u).href, hops + 1);
+		}
+		if (res.statusCode !== 200) fail("HTTP " + res.statusCode + " for " + u);
+		const f = fs.createWriteStream(out);
+		res.on("error", (e) => fail(e.message));
+		f.on("error", (e) => fail(e.message));
+		res.pipe(f);
+		f.on("finish", () => f.close(() => process.exit(0)));
+	}).on("timeout", function () { this.destroy(new Error("timed out after 30s")); })
+		.on("error", (e) => fail(e.message));
+}
+get(process.argv[1], 0);
+'
+
+# fetch URL FILE downloads with curl, else wget (busybox has one), else
+# Node.js (the runner's, in a job container), so that an image with none
+# of the first two can still install a release. It sets lacking when
+# there is no way at all.
 fetch() {
 	if command -v curl >/dev/null 2>&1; then
+		echo "pitstop: downloading $1"
 		curl -fsSL --proto '=https,file' --retry 3 --connect-timeout 10 -o "$2" "$1"
 	elif command -v wget >/dev/null 2>&1; then
+		echo "pitstop: downloading $1 with wget"
 		case "$1" in
 		https://*) wget -q -O "$2" "$1" ;;
 		*) return 1 ;; # wget has no --proto: only https leaves the runner
 		esac
+	elif node="$(find_node)"; then
+		echo "pitstop: downloading $1 with $node (no curl or wget here)"
+		"$node" -e "$node_fetch_js" "$1" "$2"
 	else
-		echo "::warning title=pitstop::neither curl nor wget is installed to download pitstop"
+		lacking=1
 		return 1
 	fi
+}
+
+# tool_cache prints the runner's tool cache: RUNNER_TOOL_CACHE, or /__t,
+# where GitHub's runners mount it in a job's container.
+tool_cache() {
+	for d in "${RUNNER_TOOL_CACHE:-}" /__t; do
+		if [ -n "$d" ] && [ -d "$d" ]; then
+			printf '%s\n' "$d"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# no_means fails the step for an image that has no way to download.
+no_means() {
+	echo "::error title=pitstop::cannot download pitstop: this image has neither curl nor wget, and no Node.js runs in it (GitHub's runners mount theirs at /__e/node20/bin/node in job containers; it needs glibc, and /__e/node20_alpine musl). Either add curl or wget to the image, or put $archive in the runner's tool cache at ${cache_dir:-RUNNER_TOOL_CACHE/pitstop/VERSION/ARCH}/ (checked against the checksum like a download), or mount a static pitstop into the container and give its path as input install"
+	exit 1
 }
 
 # install_release prints nothing and returns 1 when this ref pins no build
@@ -109,16 +183,39 @@ install_release() {
 	# It cannot weaken anything: whatever is downloaded must still match
 	# the checksum pinned in this ref.
 	url="${PITSTOP_DOWNLOAD_URL:-https://github.com/$repository/releases/download/$version}/$archive"
-	echo "pitstop: downloading $url"
-	if ! fetch "$url" "$state/$archive"; then
-		echo "::warning title=pitstop::could not download $url"
-		return 1
+
+	# The runner's tool cache may hold the archive from an earlier pause
+	# on this runner (a self-hosted one keeps it; GitHub's hosted runners
+	# start every job afresh). It is used only if it has the checksum
+	# pinned here, like a download.
+	from=""
+	if cache="$(tool_cache)"; then
+		cache_dir="$cache/pitstop/${version#v}/$cachearch"
+		if [ -f "$cache_dir/$archive" ] && cp "$cache_dir/$archive" "$state/$archive" 2>/dev/null; then
+			if [ "$(sha256 "$state/$archive")" = "$want" ]; then
+				from="the runner's tool cache ($cache_dir)"
+				echo "pitstop: using $archive from $from"
+			else
+				rm -f "$state/$archive"
+				echo "::warning title=pitstop::ignoring $cache_dir/$archive: its checksum is not the one this action pins"
+			fi
+		fi
+	fi
+	if [ -z "$from" ]; then
+		if ! fetch "$url" "$state/$archive"; then
+			[ -n "$lacking" ] || echo "::warning title=pitstop::could not download $url"
+			return 1
+		fi
+		from="$url"
 	fi
 	got="$(sha256 "$state/$archive")"
 	if [ "$got" != "$want" ]; then
 		rm -f "$state/$archive"
-		echo "::error title=pitstop::checksum mismatch for $archive: got $got, this action pins $want; refusing to run it"
+		echo "::error title=pitstop::checksum mismatch for $archive: got ${got:-nothing (no sha256sum, shasum or Node.js here)}, this action pins $want; refusing to run it"
 		exit 1
+	fi
+	if [ "$from" = "$url" ] && [ -n "${cache_dir:-}" ]; then
+		keep_in_cache
 	fi
 	if [ "$goos" = windows ]; then
 		unzip -q -o "$state/$archive" "pitstop$exe" -d "$state/bin"
@@ -126,7 +223,21 @@ install_release() {
 		tar -xzf "$state/$archive" -C "$state/bin" pitstop
 	fi
 	rm -f "$state/$archive"
-	echo "pitstop: installed release $version for $goos/$goarch (sha256 $got) in $(since "$started")"
+	echo "pitstop: installed release $version for $goos/$goarch (sha256 $got, from $from) in $(since "$started")"
+}
+
+# keep_in_cache copies the verified archive into the tool cache for the
+# next pause on this runner, with the .complete marker of the cache's
+# layout (TOOL/VERSION/ARCH). A cache that cannot be written is left be.
+keep_in_cache() {
+	if mkdir -p "$cache_dir" 2>/dev/null &&
+		cp "$state/$archive" "$cache_dir/.$archive.$$" 2>/dev/null &&
+		mv -f "$cache_dir/.$archive.$$" "$cache_dir/$archive" 2>/dev/null; then
+		: >"$cache_dir.complete" 2>/dev/null || true
+		echo "pitstop: kept $archive in the runner's tool cache ($cache_dir)"
+	else
+		rm -f "$cache_dir/.$archive.$$" 2>/dev/null || true
+	fi
 }
 
 # find_go prints the path of a go command: the one on PATH, else the newest
@@ -190,15 +301,26 @@ install_file() {
 	echo "pitstop: using $mode ($out, sha256 $(sha256 "$bin"))"
 }
 
+lacking=""
 case "$mode" in
 release)
 	if ! install_release; then
+		[ -z "$lacking" ] || no_means
 		echo "::error title=pitstop::install is \"release\" but no verified build could be installed for ${goos:-this OS}/${goarch:-this architecture}"
 		exit 1
 	fi
 	;;
 source) install_source ;;
-auto) install_release || install_source ;;
+auto)
+	if ! install_release; then
+		# Without a way to download, a Go toolchain could still build
+		# the source; without that too, say what the image lacks.
+		if [ -n "$lacking" ] && ! find_go >/dev/null; then
+			no_means
+		fi
+		install_source
+	fi
+	;;
 /*) install_file ;;
 esac
 
