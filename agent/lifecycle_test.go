@@ -207,42 +207,6 @@ func TestNewSessionsRefusedAfterTheEnd(t *testing.T) {
 	}
 }
 
-// TestPauseTimersIgnoreStaleFires drives the state machine alone: a timer
-// replaced by extend must not end the pause when it fires late.
-func TestPauseTimersIgnoreStaleFires(t *testing.T) {
-	cfg, err := Config{MaxDuration: 200 * time.Millisecond, WaitTimeout: time.Hour, BinDir: "/x", Env: []string{}}.withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	warned := make(chan time.Duration, 4)
-	cfg.WarnBefore = []time.Duration{100 * time.Millisecond}
-	p := newPause(cfg, func(left time.Duration, _ time.Time) { warned <- left })
-	if _, err := p.extend(300 * time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.Done():
-		t.Fatal("ended at the old deadline")
-	case <-time.After(300 * time.Millisecond):
-	}
-	select {
-	case <-warned:
-	case <-time.After(time.Second):
-		t.Error("no warning before the new deadline")
-	}
-	select {
-	case <-p.Done():
-		if p.Reason() != EndMaxDuration {
-			t.Errorf("reason %q", p.Reason())
-		}
-	case <-time.After(time.Second):
-		t.Fatal("did not end at the new deadline")
-	}
-	if _, err := p.extend(-time.Second); err == nil {
-		t.Error("negative extension accepted")
-	}
-}
-
 // TestClosedChannelDetachesItsTerminal: a session channel closed while
 // its connection stays up (one "ssh -S socket" client killed while its
 // ControlMaster lives on) is a dropped session: its shell goes on,
