@@ -243,6 +243,10 @@ type harness struct {
 	notices   *syncBuffer
 	gh        *fakeGitHub
 	alice     testUser // the triggering user
+	// clock, when a test sets it with useFakeClock in startAgent's edit,
+	// is the pause's time: its timeouts fire only when the test advances
+	// it.
+	clock *fakeClock
 }
 
 // stepEnv is a real-looking GitHub Actions step environment.
@@ -375,6 +379,55 @@ func (h *harness) stillRunning(d time.Duration) {
 		h.done <- err
 		h.t.Fatalf("the pause ended early (%v, reason %q)\nlog:\n%s", err, h.reason(), h.logs)
 	case <-time.After(d):
+	}
+}
+
+// eventually waits up to 5 seconds for cond to hold, checking it every
+// 10ms, and reports whether it did. It is for events the test is not told
+// of directly, like a change on the far side of a connection.
+func eventually(cond func() bool) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
+// waitStatus waits until the agent's status (from the control socket)
+// satisfies cond, and returns it; what says what is awaited.
+func (h *harness) waitStatus(what string, cond func(Status) bool) Status {
+	h.t.Helper()
+	var st Status
+	var err error
+	if !eventually(func() bool {
+		st, err = QueryStatus(context.Background(), h.ready.ControlSocket)
+		return err == nil && cond(st)
+	}) {
+		h.t.Fatalf("%s: not within 5s (status %+v, error %v)\nlog:\n%s", what, st, err, h.logs)
+	}
+	return st
+}
+
+// useFakeClock, called from startAgent's edit, keeps the pause's time on
+// a fake clock, h.clock, with the default timeouts (h.cfg says them): they
+// run out only as the test advances the clock.
+func (h *harness) useFakeClock() {
+	h.clock = useFakeClock(&h.cfg)
+	h.cfg.WaitTimeout, h.cfg.MaxDuration, h.cfg.ReconnectGrace = DefaultWaitTimeout, DefaultMaxDuration, DefaultReconnectGrace
+}
+
+// waitDropped waits until the agent has counted the last connection's
+// drop: it then waits the reconnect grace, which h.clock is advanced past.
+func (h *harness) waitDropped() {
+	h.t.Helper()
+	st := h.waitStatus("the drop is counted", func(st Status) bool { return st.Connections == 0 && !st.WaitingUntil.IsZero() })
+	if h.clock != nil {
+		if want := h.clock.Now().Add(h.cfg.ReconnectGrace); !st.WaitingUntil.Equal(want) {
+			h.t.Errorf("waiting for a reconnect until %v, want %v (the grace from now)", st.WaitingUntil, want)
+		}
 	}
 }
 

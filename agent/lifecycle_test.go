@@ -16,7 +16,12 @@ import (
 )
 
 // Each way the pause can end, with Run returning nil (the step exits 0).
+// The timeouts' rules are tested on the pause alone (pause_test.go); the
+// tests here check that the server feeds it and acts on its end, most of
+// them on a fake clock (harness.clock) that they advance once the sessions
+// they need are up.
 
+// TestEndWaitTimeout runs on the real clock: Run's own timers fire.
 func TestEndWaitTimeout(t *testing.T) {
 	h := startAgent(t, func(h *harness) { h.cfg.WaitTimeout = 300 * time.Millisecond })
 	if d := h.waitEnd(EndWaitTimeout, 5*time.Second); d > 2*time.Second {
@@ -58,7 +63,9 @@ func isExit(err error, status int) bool {
 // TestExecAloneDoesNotEndThePause: copying files or running a command
 // before opening a shell must not let the job go on.
 func TestExecAloneDoesNotEndThePause(t *testing.T) {
-	h := startAgent(t, func(h *harness) { h.cfg.ReconnectGrace = 2 * time.Second })
+	// On a fake clock that stands still, the reconnect grace after each
+	// connection cannot end the pause either.
+	h := startAgent(t, (*harness).useFakeClock)
 	for i := 0; i < 2; i++ {
 		c := h.mustDial(h.alice)
 		if _, _, status := run(t, c, "echo copy"); status != 0 {
@@ -66,7 +73,7 @@ func TestExecAloneDoesNotEndThePause(t *testing.T) {
 		}
 		c.Close()
 	}
-	h.stillRunning(500 * time.Millisecond)
+	h.stillRunning(300 * time.Millisecond)
 	// A shell afterwards is what counts.
 	c := h.mustDial(h.alice)
 	s := ptyShell(t, c, 24, 80)
@@ -96,21 +103,22 @@ func TestEndContinue(t *testing.T) {
 
 func TestEndMaxDurationAfterWarning(t *testing.T) {
 	h := startAgent(t, func(h *harness) {
-		h.cfg.MaxDuration = 1500 * time.Millisecond
-		h.cfg.WarnBefore = []time.Duration{time.Second}
+		h.useFakeClock()
+		h.cfg.MaxDuration = time.Hour
+		h.cfg.WarnBefore = []time.Duration{5 * time.Minute}
 	})
 	c := h.mustDial(h.alice)
 	s := ptyShell(t, c, 24, 80)
 	errOut := s.err
-	errOut.waitFor(t, "left in this pause")
-	d := h.waitEnd(EndMaxDuration, 5*time.Second)
+	s.out.waitFor(t, "you are in job") // the shell is up
+	h.clock.Advance(55 * time.Minute)
+	errOut.waitFor(t, "5m0s left in this pause")
+	h.clock.Advance(5 * time.Minute)
+	h.waitEnd(EndMaxDuration, 5*time.Second)
 	errOut.waitFor(t, "the pause is over (the maximum duration was reached)")
 	if err := s.Wait(); !isExit(err, 129) {
 		// SIGHUP ended the shell; the client still gets that status.
 		t.Errorf("shell ended with %v, want exit status 129", err)
-	}
-	if d > 3*time.Second {
-		t.Errorf("took %v", d)
 	}
 	if !h.logged("the pause ends soon") {
 		t.Error("the warning is not in the job log")
@@ -118,31 +126,37 @@ func TestEndMaxDurationAfterWarning(t *testing.T) {
 }
 
 func TestExtendMovesTheDeadline(t *testing.T) {
-	h := startAgent(t, func(h *harness) { h.cfg.MaxDuration = time.Second })
-	st, err := Extend(context.Background(), h.ready.ControlSocket, time.Second)
+	h := startAgent(t, func(h *harness) {
+		h.useFakeClock()
+		h.cfg.MaxDuration = time.Hour
+		h.cfg.WaitTimeout = 2 * time.Hour
+	})
+	st, err := Extend(context.Background(), h.ready.ControlSocket, 30*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := h.ready.Deadline.Add(time.Second); !st.Deadline.Equal(want) {
+	if want := h.ready.Deadline.Add(30 * time.Minute); !st.Deadline.Equal(want) {
 		t.Errorf("deadline %v, want %v", st.Deadline, want)
 	}
-	start := time.Now()
-	h.waitEnd(EndMaxDuration, 5*time.Second)
-	if elapsed := time.Since(h.ready.StartedAt); elapsed < 2*time.Second {
-		t.Errorf("ended %v after the start, before the extended deadline (waited %v)", elapsed, time.Since(start))
+	// The old deadline passes; the pause goes on to the new one.
+	h.clock.Advance(time.Hour)
+	if st := h.waitStatus("status", func(Status) bool { return true }); st.Remaining() != 30*time.Minute {
+		t.Errorf("%v left at the old deadline, want 30m", st.Remaining())
 	}
+	h.clock.Advance(30 * time.Minute)
+	h.waitEnd(EndMaxDuration, 5*time.Second)
 	if _, err := Extend(context.Background(), h.ready.ControlSocket, time.Minute); err == nil {
 		t.Error("extend after the end succeeded")
 	}
 }
 
 func TestEndReconnectGraceAfterDrop(t *testing.T) {
-	h := startAgent(t, func(h *harness) { h.cfg.ReconnectGrace = 700 * time.Millisecond })
+	h := startAgent(t, (*harness).useFakeClock)
 	c := h.mustDial(h.alice)
-	ptyShell(t, c, 24, 80)
-	time.Sleep(100 * time.Millisecond)
+	ptyShell(t, c, 24, 80).out.waitFor(t, "you are in job")
 	c.Close() // the connection drops; the shell did not exit
-	h.stillRunning(400 * time.Millisecond)
+	h.waitDropped()
+	h.clock.Advance(h.cfg.ReconnectGrace)
 	h.waitEnd(EndReconnectGrace, 5*time.Second)
 	var dropped bool
 	for _, e := range h.logs.entries(t) {
@@ -156,15 +170,18 @@ func TestEndReconnectGraceAfterDrop(t *testing.T) {
 }
 
 func TestReconnectWithinGrace(t *testing.T) {
-	h := startAgent(t, func(h *harness) { h.cfg.ReconnectGrace = 700 * time.Millisecond })
+	h := startAgent(t, (*harness).useFakeClock)
 	c := h.mustDial(h.alice)
-	ptyShell(t, c, 24, 80)
-	time.Sleep(100 * time.Millisecond)
+	ptyShell(t, c, 24, 80).out.waitFor(t, "you are in job")
 	c.Close()
-	time.Sleep(200 * time.Millisecond)
+	h.waitDropped()
+	h.clock.Advance(h.cfg.ReconnectGrace - time.Second)
 	c2 := h.mustDial(h.alice)
 	s := ptyShell(t, c2, 24, 80)
-	h.stillRunning(1 * time.Second) // past the grace period: the reconnect cancelled it
+	h.waitStatus("the reconnect is counted", func(st Status) bool { return st.Connections == 1 && st.WaitingUntil.IsZero() })
+	// Past the grace period: had the reconnect not cancelled it, the pause
+	// would end for that reason, and not for the shell's exit below.
+	h.clock.Advance(2 * h.cfg.ReconnectGrace)
 	io.WriteString(s.in, "exit\n")
 	s.Wait() //nolint:errcheck // status checked elsewhere
 	h.waitEnd(EndShellsExited, 5*time.Second)
@@ -176,9 +193,10 @@ func TestEndCancelledClosesSessionsPromptly(t *testing.T) {
 	s := ptyShell(t, c, 24, 80)
 	errOut := s.err
 	execSess := newSession(t, c)
+	execOut, _ := execSess.StdoutPipe()
 	execDone := make(chan error, 1)
-	go func() { execDone <- execSess.Run("sleep 60") }()
-	time.Sleep(200 * time.Millisecond)
+	go func() { execDone <- execSess.Run("echo started; sleep 60") }()
+	newLockedReader(execOut).waitFor(t, "started")
 
 	h.cancel()
 	if d := h.waitEnd(EndCancelled, 5*time.Second); d > 2*time.Second {
@@ -199,7 +217,8 @@ func TestEndCancelledClosesSessionsPromptly(t *testing.T) {
 }
 
 func TestNewSessionsRefusedAfterTheEnd(t *testing.T) {
-	h := startAgent(t, func(h *harness) { h.cfg.WaitTimeout = 200 * time.Millisecond })
+	h := startAgent(t, (*harness).useFakeClock)
+	h.clock.Advance(h.cfg.WaitTimeout)
 	h.waitEnd(EndWaitTimeout, 5*time.Second)
 	if c, err := h.dial(h.alice); err == nil {
 		c.Close()
