@@ -3,9 +3,10 @@ package agent
 import "time"
 
 // clock is the time the pause keeps: what time it is, and timers that run
-// a function once a duration has passed. The agent runs on the real one;
-// tests use a fake one they advance by hand (clock_test.go), so that the
-// pause's state machine can be driven through hours without sleeping.
+// a function once a duration has passed (the login grace time's timer too).
+// The agent runs on the real one; tests use a fake one they advance by
+// hand (clock_test.go), so that the pause's state machine can be driven
+// through hours without sleeping.
 type clock interface {
 	Now() time.Time
 	// AfterFunc calls f in its own goroutine once d has passed, as
@@ -27,7 +28,7 @@ func (c realClock) Now() time.Time { return c.now() }
 
 func (realClock) AfterFunc(d time.Duration, f func()) timer { return time.AfterFunc(d, f) }
 
-// clock returns the clock the pause keeps time by: Config.testClock if a
+// clock returns the clock the agent's timeouts keep time by: Config.testClock if a
 // test set one, otherwise real timers with Config.Now.
 func (cfg Config) clock() clock {
 	if cfg.testClock != nil {
