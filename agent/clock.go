@@ -2,11 +2,12 @@ package agent
 
 import "time"
 
-// clock is the time the pause keeps: what time it is, and timers that run
-// a function once a duration has passed (the login grace time's timer too).
-// The agent runs on the real one; tests use a fake one they advance by
-// hand (clock_test.go), so that the pause's state machine can be driven
-// through hours without sleeping.
+// clock is the time the agent's timeouts keep: what time it is, and
+// timers that run a function once a duration has passed. The pause, the
+// login grace time and a detached terminal's grace are timed by it. The
+// agent runs on the real one; tests use a fake one they advance by hand
+// (clock_test.go), so that the pause's state machine can be driven through
+// hours without sleeping.
 type clock interface {
 	Now() time.Time
 	// AfterFunc calls f in its own goroutine once d has passed, as

@@ -232,7 +232,7 @@ func TestNewSessionsRefusedAfterTheEnd(t *testing.T) {
 // detached, for the reconnect grace period, then gets SIGHUP; status
 // stops listing the session, and the shell does not hold the pause open.
 func TestClosedChannelDetachesItsTerminal(t *testing.T) {
-	h := startAgent(t, func(h *harness) { h.cfg.ReconnectGrace = 1500 * time.Millisecond })
+	h := startAgent(t, (*harness).useFakeClock)
 	c := h.mustDial(h.alice)
 	gone := ptyShell(t, c, 24, 80)
 	pidFile := filepath.Join(t.TempDir(), "pid")
@@ -252,26 +252,18 @@ func TestClosedChannelDetachesItsTerminal(t *testing.T) {
 	kept.out.waitFor(t, "you are in job")
 
 	gone.Close() // the channel only; the connection stays
-	time.Sleep(500 * time.Millisecond)
+	st := h.waitStatus("only the open session listed, and the first terminal detached", func(st Status) bool {
+		return len(st.Sessions) == 1 && len(st.Terminals) == 2 && !st.Terminals[0].DetachedSince.IsZero()
+	})
+	if len(st.Terminals[1].Clients) != 1 {
+		t.Errorf("status lists terminals %+v, want the second attached", st.Terminals)
+	}
 	if !alive(pid) {
 		t.Fatalf("the shell of the closed channel (pid %d) did not outlive it\nlog:\n%s", pid, h.logs)
 	}
-	st, err := QueryStatus(context.Background(), h.ready.ControlSocket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(st.Sessions) != 1 {
-		t.Errorf("status lists %d sessions, want only the one still open: %+v", len(st.Sessions), st.Sessions)
-	}
-	if len(st.Terminals) != 2 || st.Terminals[0].DetachedSince.IsZero() || len(st.Terminals[1].Clients) != 1 {
-		t.Errorf("status lists terminals %+v, want the first detached and the second attached", st.Terminals)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the detached shell (pid %d) is still running after the grace period\nlog:\n%s", pid, h.logs)
-		}
-		time.Sleep(20 * time.Millisecond)
+	h.clock.Advance(h.cfg.ReconnectGrace)
+	if !eventually(func() bool { return !alive(pid) }) {
+		t.Fatalf("the detached shell (pid %d) is still running after the grace period\nlog:\n%s", pid, h.logs)
 	}
 	var dropped bool
 	for _, e := range h.logs.entries(t) {

@@ -173,7 +173,7 @@ func parseTermCommand(command string) (req termRequest, ok bool, err error) {
 // counted it (see runTerminal), and terminalEnded uncounts it.
 func (s *server) newTerminal(ls *liveSession, prog program, first *termClient) (*terminal, error) {
 	t := &terminal{owner: ls.info.User, forge: ls.forge, command: filepath.Base(prog.argv[0]),
-		started: s.cfg.Now(), now: s.cfg.Now, grace: s.cfg.ReconnectGrace, done: make(chan struct{})}
+		started: s.cfg.Now(), clock: s.cfg.clock(), grace: s.cfg.ReconnectGrace, done: make(chan struct{})}
 	s.terms.add(t)
 	prog.env = append(prog.env, TerminalEnv+"="+strconv.Itoa(t.id))
 	s.sessWG.Add(1)  // the session holds one: shutdown cannot be waiting at zero

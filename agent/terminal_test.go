@@ -191,16 +191,11 @@ func TestReattachAfterDrop(t *testing.T) {
 	a.kill()
 
 	// The shell goes on without a client.
-	time.Sleep(500 * time.Millisecond)
+	h.waitStatus("the terminal detached", func(st Status) bool {
+		return len(st.Terminals) == 1 && len(st.Terminals[0].Clients) == 0 && !st.Terminals[0].DetachedSince.IsZero()
+	})
 	if !alive(pid) {
 		t.Fatalf("the shell (pid %d) died with its connection\nlog:\n%s", pid, h.logs)
-	}
-	st, err := QueryStatus(context.Background(), h.ready.ControlSocket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(st.Terminals) != 1 || len(st.Terminals[0].Clients) != 0 || st.Terminals[0].DetachedSince.IsZero() {
-		t.Errorf("status while detached: %+v", st.Terminals)
 	}
 
 	b := startSSHTerm(t, h, h.alice.keyFile)
@@ -273,7 +268,7 @@ func TestReattachRedrawsVim(t *testing.T) {
 // reconnect grace period: the detached shell and what it started get
 // SIGHUP, and the pause ends.
 func TestDetachedTerminalEndsWithTheGrace(t *testing.T) {
-	h := startAgent(t, func(h *harness) { h.cfg.ReconnectGrace = time.Second })
+	h := startAgent(t, (*harness).useFakeClock)
 	dir := t.TempDir()
 	a := startSSHTerm(t, h, h.alice.keyFile)
 	a.waitText("(pitstop) ")
@@ -289,12 +284,16 @@ func TestDetachedTerminalEndsWithTheGrace(t *testing.T) {
 		pids = append(pids, pid)
 	}
 	a.kill()
-	time.Sleep(300 * time.Millisecond)
+	h.waitDropped()
+	h.waitStatus("the terminal detached", func(st Status) bool {
+		return len(st.Terminals) == 1 && !st.Terminals[0].DetachedSince.IsZero()
+	})
 	for _, pid := range pids {
 		if !alive(pid) {
 			t.Fatalf("pid %d ended with the connection, before the grace period", pid)
 		}
 	}
+	h.clock.Advance(h.cfg.ReconnectGrace)
 	h.waitEnd(EndReconnectGrace, 10*time.Second)
 	deadline := time.Now().Add(killGrace + 2*time.Second)
 	for _, pid := range pids {
