@@ -215,15 +215,10 @@ func (b *syncBuffer) entries(t *testing.T) []map[string]any {
 func checkGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				n := runtime.Stack(buf, true)
-				t.Errorf("goroutine leak: %d before the test, %d after\n%s", before, runtime.NumGoroutine(), buf[:n])
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
+		if !eventually(5*time.Second, func() bool { return runtime.NumGoroutine() <= before }) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Errorf("goroutine leak: %d before the test, %d after\n%s", before, runtime.NumGoroutine(), buf[:n])
 		}
 	})
 }
@@ -329,26 +324,30 @@ func startAgent(t *testing.T, edit func(*harness)) *harness {
 			t.Errorf("Run did not return within 10s of cancellation\nlog:\n%s", h.logs)
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		data, err := os.ReadFile(h.cfg.ReadyFile)
-		if err == nil {
-			if err := json.Unmarshal(data, &h.ready); err != nil {
-				t.Fatalf("ready file: %v\n%s", err, data)
-			}
-			return h
+	var data []byte
+	var runErr error
+	returned := false
+	if !eventually(10*time.Second, func() bool {
+		if data, err = os.ReadFile(h.cfg.ReadyFile); err == nil {
+			return true
 		}
 		select {
-		case err := <-h.done:
-			h.done <- err
-			t.Fatalf("Run returned before it was ready: %v\nlog:\n%s", err, h.logs)
+		case runErr = <-h.done:
+			h.done <- runErr // for the cleanup
+			returned = true
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no ready file after 10s\nlog:\n%s", h.logs)
-		}
-		time.Sleep(5 * time.Millisecond)
+		return returned
+	}) {
+		t.Fatalf("no ready file after 10s\nlog:\n%s", h.logs)
 	}
+	if returned {
+		t.Fatalf("Run returned before it was ready: %v\nlog:\n%s", runErr, h.logs)
+	}
+	if err := json.Unmarshal(data, &h.ready); err != nil {
+		t.Fatalf("ready file: %v\n%s", err, data)
+	}
+	return h
 }
 
 // waitEnd waits for Run to return and checks it returned nil (exit 0)
@@ -382,11 +381,12 @@ func (h *harness) stillRunning(d time.Duration) {
 	}
 }
 
-// eventually waits up to 5 seconds for cond to hold, checking it every
+// eventually waits up to within for cond to hold, checking it every
 // 10ms, and reports whether it did. It is for events the test is not told
-// of directly, like a change on the far side of a connection.
-func eventually(cond func() bool) bool {
-	deadline := time.Now().Add(5 * time.Second)
+// of directly, like a change on the far side of a connection: the one
+// place where the agent's tests sleep.
+func eventually(within time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
 			return false
@@ -402,7 +402,7 @@ func (h *harness) waitStatus(what string, cond func(Status) bool) Status {
 	h.t.Helper()
 	var st Status
 	var err error
-	if !eventually(func() bool {
+	if !eventually(5*time.Second, func() bool {
 		st, err = QueryStatus(context.Background(), h.ready.ControlSocket)
 		return err == nil && cond(st)
 	}) {

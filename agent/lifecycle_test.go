@@ -262,7 +262,7 @@ func TestClosedChannelDetachesItsTerminal(t *testing.T) {
 		t.Fatalf("the shell of the closed channel (pid %d) did not outlive it\nlog:\n%s", pid, h.logs)
 	}
 	h.clock.Advance(h.cfg.ReconnectGrace)
-	if !eventually(func() bool { return !alive(pid) }) {
+	if !eventually(5*time.Second, func() bool { return !alive(pid) }) {
 		t.Fatalf("the detached shell (pid %d) is still running after the grace period\nlog:\n%s", pid, h.logs)
 	}
 	var dropped bool

@@ -127,15 +127,11 @@ func newLockedReader(r io.Reader) *lockedReader {
 // waitFor waits until the stream contains want, and returns everything.
 func (lr *lockedReader) waitFor(t *testing.T, want string) string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if s := lr.buf.String(); strings.Contains(s, want) {
-			return s
-		}
-		time.Sleep(10 * time.Millisecond)
+	var s string
+	if !eventually(5*time.Second, func() bool { s = lr.buf.String(); return strings.Contains(s, want) }) {
+		t.Fatalf("no %q in the output:\n%s", want, s)
 	}
-	t.Fatalf("no %q in the output:\n%s", want, lr.buf.String())
-	return ""
+	return s
 }
 
 func TestPTYShellFollowsResizes(t *testing.T) {
