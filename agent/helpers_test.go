@@ -351,7 +351,9 @@ func startAgent(t *testing.T, edit func(*harness)) *harness {
 }
 
 // waitEnd waits for Run to return and checks it returned nil (exit 0)
-// for the given reason, within limit.
+// for the given reason, within limit. Run returns once the clients have
+// hung up, or after clientHangUp: tests close an x/crypto client whose
+// sessions are over first, as OpenSSH does by itself.
 func (h *harness) waitEnd(want EndReason, limit time.Duration) time.Duration {
 	h.t.Helper()
 	start := time.Now()

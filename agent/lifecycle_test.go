@@ -48,6 +48,7 @@ func TestEndLastShellExits(t *testing.T) {
 	if err := s2.Wait(); !isExit(err, 2) {
 		t.Fatalf("second shell: %v, want exit status 2", err)
 	}
+	c.Close()
 	h.waitEnd(EndShellsExited, 5*time.Second)
 	summary, _ := os.ReadFile(h.summary)
 	if !strings.Contains(string(summary), "Logged in: alice from 127.0.0.1:") || !strings.Contains(string(summary), "the last shell exited") {
@@ -79,6 +80,7 @@ func TestExecAloneDoesNotEndThePause(t *testing.T) {
 	s := ptyShell(t, c, 24, 80)
 	io.WriteString(s.in, "exit\n")
 	s.Wait() //nolint:errcheck // status checked elsewhere
+	c.Close()
 	h.waitEnd(EndShellsExited, 5*time.Second)
 }
 
@@ -89,7 +91,6 @@ func TestEndContinue(t *testing.T) {
 	other := ptyShell(t, c, 24, 80)
 	s := ptyShell(t, c, 24, 80)
 	io.WriteString(s.in, "pitstop continue\n")
-	h.waitEnd(EndContinue, 5*time.Second)
 	// The command had time to print what the agent answered.
 	s.out.waitFor(t, `"label":`)
 	other.err.waitFor(t, "the pause is over (pitstop continue was run)")
@@ -99,6 +100,8 @@ func TestEndContinue(t *testing.T) {
 			t.Errorf("a session ended with %v, want exit status 129 (SIGHUP)", err)
 		}
 	}
+	c.Close()
+	h.waitEnd(EndContinue, 5*time.Second)
 }
 
 func TestEndMaxDurationAfterWarning(t *testing.T) {
@@ -114,12 +117,13 @@ func TestEndMaxDurationAfterWarning(t *testing.T) {
 	h.clock.Advance(55 * time.Minute)
 	errOut.waitFor(t, "5m0s left in this pause")
 	h.clock.Advance(5 * time.Minute)
-	h.waitEnd(EndMaxDuration, 5*time.Second)
 	errOut.waitFor(t, "the pause is over (the maximum duration was reached)")
 	if err := s.Wait(); !isExit(err, 129) {
 		// SIGHUP ended the shell; the client still gets that status.
 		t.Errorf("shell ended with %v, want exit status 129", err)
 	}
+	c.Close()
+	h.waitEnd(EndMaxDuration, 5*time.Second)
 	if !h.logged("the pause ends soon") {
 		t.Error("the warning is not in the job log")
 	}
@@ -178,12 +182,17 @@ func TestReconnectWithinGrace(t *testing.T) {
 	h.clock.Advance(h.cfg.ReconnectGrace - time.Second)
 	c2 := h.mustDial(h.alice)
 	s := ptyShell(t, c2, 24, 80)
-	h.waitStatus("the reconnect is counted", func(st Status) bool { return st.Connections == 1 && st.WaitingUntil.IsZero() })
+	// The new session takes over the shell left detached, which stops its
+	// hang-up timer too.
+	h.waitStatus("the reconnect is counted and reattached", func(st Status) bool {
+		return st.Connections == 1 && st.WaitingUntil.IsZero() && len(st.Terminals) == 1 && len(st.Terminals[0].Clients) == 1
+	})
 	// Past the grace period: had the reconnect not cancelled it, the pause
 	// would end for that reason, and not for the shell's exit below.
 	h.clock.Advance(2 * h.cfg.ReconnectGrace)
 	io.WriteString(s.in, "exit\n")
 	s.Wait() //nolint:errcheck // status checked elsewhere
+	c2.Close()
 	h.waitEnd(EndShellsExited, 5*time.Second)
 }
 
@@ -198,10 +207,8 @@ func TestEndCancelledClosesSessionsPromptly(t *testing.T) {
 	go func() { execDone <- execSess.Run("echo started; sleep 60") }()
 	newLockedReader(execOut).waitFor(t, "started")
 
+	start := time.Now()
 	h.cancel()
-	if d := h.waitEnd(EndCancelled, 5*time.Second); d > 2*time.Second {
-		t.Errorf("took %v to end after cancellation", d)
-	}
 	errOut.waitFor(t, "the pause is over (the job was cancelled)")
 	if err := s.Wait(); !isExit(err, 129) {
 		t.Errorf("shell: %v, want exit status 129 (SIGHUP)", err)
@@ -213,6 +220,11 @@ func TestEndCancelledClosesSessionsPromptly(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Error("the exec session was not closed")
+	}
+	c.Close()
+	h.waitEnd(EndCancelled, 5*time.Second)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v to end after cancellation", d)
 	}
 }
 
@@ -278,6 +290,7 @@ func TestClosedChannelDetachesItsTerminal(t *testing.T) {
 	h.stillRunning(300 * time.Millisecond)
 	io.WriteString(kept.in, "exit\n")
 	kept.Wait() //nolint:errcheck // status checked elsewhere
+	c.Close()
 	h.waitEnd(EndShellsExited, 5*time.Second)
 }
 

@@ -249,6 +249,7 @@ func TestShellWithoutPTYReadsCommandsFromStdin(t *testing.T) {
 	sh := ptyShell(t, c, 24, 80)
 	io.WriteString(sh.in, "exit\n")
 	sh.Wait() //nolint:errcheck // status checked elsewhere
+	c.Close()
 	h.waitEnd(EndShellsExited, 5*time.Second)
 }
 
