@@ -153,6 +153,10 @@ type Config struct {
 	Annotations io.Writer
 	// Now is the clock, for tests. Default time.Now.
 	Now func() time.Time
+	// testClock, when set, arms the agent's timeouts (the pause's, the
+	// login grace time, a detached terminal's grace) instead of the real
+	// clock, so tests can advance time by hand; Now should read it too.
+	testClock clock
 
 	// MinPermission is the least permission on GITHUB_REPOSITORY that
 	// every forge user who may log in must have, checked with Token:

@@ -77,7 +77,7 @@ func (p *pause) endOfJob(r HoldRequest) (holding bool, why string, err error) {
 	p.holding = true
 	if p.conns == 0 {
 		// Nobody has come yet: give them WaitTimeout from now.
-		p.waitUntil = p.now().Add(p.wait)
+		p.waitUntil = p.clock.Now().Add(p.wait)
 		p.armLocked("wait", p.wait, func() { p.finish(EndWaitTimeout) })
 	}
 	p.mu.Unlock()

@@ -39,19 +39,20 @@ func jobService(t *testing.T) (*httptest.Server, string) {
 func getUntil(t *testing.T, url string) string {
 	t.Helper()
 	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := c.Get(url)
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			return string(body)
+	var body []byte
+	var err error
+	if !eventually(10*time.Second, func() bool {
+		var resp *http.Response
+		if resp, err = c.Get(url); err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET %s: %v", url, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return true
+	}) {
+		t.Fatalf("GET %s: %v", url, err)
 	}
+	return string(body)
 }
 
 // startSSH runs the OpenSSH client in the background until the test
@@ -141,14 +142,13 @@ func TestRemoteForwardWithOpenSSH(t *testing.T) {
 		h := startAgent(t, func(h *harness) { h.cfg.AllowRemoteForwarding = true })
 		_, stderr, _ := startSSH(t, h.sshArgs(h.alice.keyFile, "-N", "-o", "ExitOnForwardFailure=yes", "-R", "0.0.0.0:0:"+svc))
 		var port string
-		deadline := time.Now().Add(10 * time.Second)
-		for port == "" {
+		if !eventually(10*time.Second, func() bool {
 			if m := allocatedPort.FindStringSubmatch(stderr.String()); m != nil {
 				port = m[1]
-			} else if time.Now().After(deadline) {
-				t.Fatalf("no port allocated: %q\n%s", stderr, h.logs)
 			}
-			time.Sleep(20 * time.Millisecond)
+			return port != ""
+		}) {
+			t.Fatalf("no port allocated: %q\n%s", stderr, h.logs)
 		}
 		if body := getUntil(t, "http://127.0.0.1:"+port+"/"); body != "hello from the job" {
 			t.Errorf("through the remote forward: %q", body)
@@ -211,8 +211,9 @@ func TestCtrlCAndTERMWithOpenSSH(t *testing.T) {
 	if got := out.waitFor(t, "term=v"); !strings.Contains(got, "term=vt100") {
 		t.Errorf("TERM in the session:\n%s", got)
 	}
-	io.WriteString(term, "sleep 30; echo not-interrupted\n")
-	time.Sleep(500 * time.Millisecond)
+	// The program says when it runs, and is then the one that sleeps.
+	io.WriteString(term, "sh -c 'echo \"RUN\"\"NING\"; exec sleep 30'; echo not-interrupted\n")
+	out.waitFor(t, "RUNNING")
 	start := time.Now()
 	io.WriteString(term, "\x03")
 	io.WriteString(term, "echo \"st=$?\"\n")
@@ -243,8 +244,8 @@ func TestSignalReachesExec(t *testing.T) {
 	if err := s.Start("echo started; sleep 30"); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "started") && time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond)
+	if !eventually(5*time.Second, func() bool { return strings.Contains(out.String(), "started") }) {
+		t.Fatalf("the command did not start: %q", out.String())
 	}
 	if err := s.Signal(gossh.SIGINT); err != nil {
 		t.Fatal(err)

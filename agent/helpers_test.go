@@ -215,15 +215,10 @@ func (b *syncBuffer) entries(t *testing.T) []map[string]any {
 func checkGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				n := runtime.Stack(buf, true)
-				t.Errorf("goroutine leak: %d before the test, %d after\n%s", before, runtime.NumGoroutine(), buf[:n])
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
+		if !eventually(5*time.Second, func() bool { return runtime.NumGoroutine() <= before }) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Errorf("goroutine leak: %d before the test, %d after\n%s", before, runtime.NumGoroutine(), buf[:n])
 		}
 	})
 }
@@ -243,6 +238,10 @@ type harness struct {
 	notices   *syncBuffer
 	gh        *fakeGitHub
 	alice     testUser // the triggering user
+	// clock, when a test sets it with useFakeClock in startAgent's edit,
+	// is the pause's time: its timeouts fire only when the test advances
+	// it.
+	clock *fakeClock
 }
 
 // stepEnv is a real-looking GitHub Actions step environment.
@@ -325,30 +324,36 @@ func startAgent(t *testing.T, edit func(*harness)) *harness {
 			t.Errorf("Run did not return within 10s of cancellation\nlog:\n%s", h.logs)
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		data, err := os.ReadFile(h.cfg.ReadyFile)
-		if err == nil {
-			if err := json.Unmarshal(data, &h.ready); err != nil {
-				t.Fatalf("ready file: %v\n%s", err, data)
-			}
-			return h
+	var data []byte
+	var runErr error
+	returned := false
+	if !eventually(10*time.Second, func() bool {
+		if data, err = os.ReadFile(h.cfg.ReadyFile); err == nil {
+			return true
 		}
 		select {
-		case err := <-h.done:
-			h.done <- err
-			t.Fatalf("Run returned before it was ready: %v\nlog:\n%s", err, h.logs)
+		case runErr = <-h.done:
+			h.done <- runErr // for the cleanup
+			returned = true
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no ready file after 10s\nlog:\n%s", h.logs)
-		}
-		time.Sleep(5 * time.Millisecond)
+		return returned
+	}) {
+		t.Fatalf("no ready file after 10s\nlog:\n%s", h.logs)
 	}
+	if returned {
+		t.Fatalf("Run returned before it was ready: %v\nlog:\n%s", runErr, h.logs)
+	}
+	if err := json.Unmarshal(data, &h.ready); err != nil {
+		t.Fatalf("ready file: %v\n%s", err, data)
+	}
+	return h
 }
 
 // waitEnd waits for Run to return and checks it returned nil (exit 0)
-// for the given reason, within limit.
+// for the given reason, within limit. Run returns once the clients have
+// hung up, or after clientHangUp: tests close an x/crypto client whose
+// sessions are over first, as OpenSSH does by itself.
 func (h *harness) waitEnd(want EndReason, limit time.Duration) time.Duration {
 	h.t.Helper()
 	start := time.Now()
@@ -375,6 +380,56 @@ func (h *harness) stillRunning(d time.Duration) {
 		h.done <- err
 		h.t.Fatalf("the pause ended early (%v, reason %q)\nlog:\n%s", err, h.reason(), h.logs)
 	case <-time.After(d):
+	}
+}
+
+// eventually waits up to within for cond to hold, checking it every
+// 10ms, and reports whether it did. It is for events the test is not told
+// of directly, like a change on the far side of a connection: the one
+// place where the agent's tests sleep.
+func eventually(within time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
+// waitStatus waits until the agent's status (from the control socket)
+// satisfies cond, and returns it; what says what is awaited.
+func (h *harness) waitStatus(what string, cond func(Status) bool) Status {
+	h.t.Helper()
+	var st Status
+	var err error
+	if !eventually(5*time.Second, func() bool {
+		st, err = QueryStatus(context.Background(), h.ready.ControlSocket)
+		return err == nil && cond(st)
+	}) {
+		h.t.Fatalf("%s: not within 5s (status %+v, error %v)\nlog:\n%s", what, st, err, h.logs)
+	}
+	return st
+}
+
+// useFakeClock, called from startAgent's edit, keeps the pause's time on
+// a fake clock, h.clock, with the default timeouts (h.cfg says them): they
+// run out only as the test advances the clock.
+func (h *harness) useFakeClock() {
+	h.clock = useFakeClock(&h.cfg)
+	h.cfg.WaitTimeout, h.cfg.MaxDuration, h.cfg.ReconnectGrace = DefaultWaitTimeout, DefaultMaxDuration, DefaultReconnectGrace
+}
+
+// waitDropped waits until the agent has counted the last connection's
+// drop: it then waits the reconnect grace, which h.clock is advanced past.
+func (h *harness) waitDropped() {
+	h.t.Helper()
+	st := h.waitStatus("the drop is counted", func(st Status) bool { return st.Connections == 0 && !st.WaitingUntil.IsZero() })
+	if h.clock != nil {
+		if want := h.clock.Now().Add(h.cfg.ReconnectGrace); !st.WaitingUntil.Equal(want) {
+			h.t.Errorf("waiting for a reconnect until %v, want %v (the grace from now)", st.WaitingUntil, want)
+		}
 	}
 }
 

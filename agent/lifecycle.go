@@ -48,11 +48,11 @@ func (r EndReason) Describe() string {
 // the server tells it what happens (connections come and go, shells start
 // and end) and acts on Done.
 //
-// Timers are time.AfterFunc. A timer that is replaced (extend, reconnect)
-// may already be firing; each carries the generation it was armed in and
-// is ignored if that generation has passed.
+// Timers come from a clock (real ones: time.AfterFunc). A timer that is
+// replaced (extend, reconnect) may already be firing; each carries the
+// generation it was armed in and is ignored if that generation has passed.
 type pause struct {
-	now        func() time.Time
+	clock      clock
 	wait       time.Duration
 	grace      time.Duration
 	warnBefore []time.Duration
@@ -67,7 +67,7 @@ type pause struct {
 	graceUntil time.Time // non-zero while waiting for a reconnect
 	conns      int       // authenticated connections open now
 	shells     int       // interactive shells (on a pty) running now
-	timers     map[string]*time.Timer
+	timers     map[string]timer
 	gens       map[string]int
 	ended      bool
 	reason     EndReason
@@ -84,18 +84,18 @@ type pause struct {
 
 func newPause(cfg Config, warn func(time.Duration, time.Time)) *pause {
 	p := &pause{
-		now:        cfg.Now,
+		clock:      cfg.clock(),
 		wait:       cfg.WaitTimeout,
 		grace:      cfg.ReconnectGrace,
 		warnBefore: cfg.WarnBefore,
 		warn:       warn,
-		timers:     map[string]*time.Timer{},
+		timers:     map[string]timer{},
 		gens:       map[string]int{},
 		done:       make(chan struct{}),
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.started = p.now()
+	p.started = p.clock.Now()
 	p.detached, p.maxDur = cfg.Detached, cfg.MaxDuration
 	p.limit = p.started.Add(max(cfg.JobLimit, cfg.MaxDuration))
 	if p.detached {
@@ -112,7 +112,7 @@ func newPause(cfg Config, warn func(time.Duration, time.Time)) *pause {
 func (p *pause) armLocked(name string, d time.Duration, f func()) {
 	p.disarmLocked(name)
 	gen := p.gens[name]
-	p.timers[name] = time.AfterFunc(d, func() {
+	p.timers[name] = p.clock.AfterFunc(d, func() {
 		p.mu.Lock()
 		current := p.gens[name] == gen && !p.ended
 		p.mu.Unlock()
@@ -132,7 +132,7 @@ func (p *pause) disarmLocked(name string) {
 
 // armDeadlineLocked arms the max-duration timer and its warnings.
 func (p *pause) armDeadlineLocked() {
-	now := p.now()
+	now := p.clock.Now()
 	p.armLocked("max", p.deadline.Sub(now), func() { p.finish(EndMaxDuration) })
 	for i, before := range p.warnBefore {
 		name := fmt.Sprintf("warn%d", i)
@@ -142,7 +142,7 @@ func (p *pause) armDeadlineLocked() {
 			continue
 		}
 		deadline := p.deadline
-		p.armLocked(name, at.Sub(now), func() { p.warn(deadline.Sub(p.now()), deadline) })
+		p.armLocked(name, at.Sub(now), func() { p.warn(deadline.Sub(p.clock.Now()), deadline) })
 	}
 }
 
@@ -152,7 +152,7 @@ func (p *pause) connOpened() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.conns++
-	if d := p.now().Add(p.maxDur); !p.connected && d.After(p.deadline) {
+	if d := p.clock.Now().Add(p.maxDur); !p.connected && d.After(p.deadline) {
 		// Timeouts follow people: whoever connects first gets the whole
 		// max-duration, however long they took to come (and a detached
 		// pause has no deadline at all until then), but never past the
@@ -178,7 +178,7 @@ func (p *pause) connClosed() {
 	defer p.mu.Unlock()
 	p.conns--
 	if p.conns == 0 && !p.ended && (!p.detached || p.holding) {
-		p.graceUntil = p.now().Add(p.grace)
+		p.graceUntil = p.clock.Now().Add(p.grace)
 		p.armLocked("grace", p.grace, func() { p.finish(EndReconnectGrace) })
 	}
 }

@@ -16,7 +16,12 @@ import (
 )
 
 // Each way the pause can end, with Run returning nil (the step exits 0).
+// The timeouts' rules are tested on the pause alone (pause_test.go); the
+// tests here check that the server feeds it and acts on its end, most of
+// them on a fake clock (harness.clock) that they advance once the sessions
+// they need are up.
 
+// TestEndWaitTimeout runs on the real clock: Run's own timers fire.
 func TestEndWaitTimeout(t *testing.T) {
 	h := startAgent(t, func(h *harness) { h.cfg.WaitTimeout = 300 * time.Millisecond })
 	if d := h.waitEnd(EndWaitTimeout, 5*time.Second); d > 2*time.Second {
@@ -43,6 +48,7 @@ func TestEndLastShellExits(t *testing.T) {
 	if err := s2.Wait(); !isExit(err, 2) {
 		t.Fatalf("second shell: %v, want exit status 2", err)
 	}
+	c.Close()
 	h.waitEnd(EndShellsExited, 5*time.Second)
 	summary, _ := os.ReadFile(h.summary)
 	if !strings.Contains(string(summary), "Logged in: alice from 127.0.0.1:") || !strings.Contains(string(summary), "the last shell exited") {
@@ -58,7 +64,9 @@ func isExit(err error, status int) bool {
 // TestExecAloneDoesNotEndThePause: copying files or running a command
 // before opening a shell must not let the job go on.
 func TestExecAloneDoesNotEndThePause(t *testing.T) {
-	h := startAgent(t, func(h *harness) { h.cfg.ReconnectGrace = 2 * time.Second })
+	// On a fake clock that stands still, the reconnect grace after each
+	// connection cannot end the pause either.
+	h := startAgent(t, (*harness).useFakeClock)
 	for i := 0; i < 2; i++ {
 		c := h.mustDial(h.alice)
 		if _, _, status := run(t, c, "echo copy"); status != 0 {
@@ -66,12 +74,13 @@ func TestExecAloneDoesNotEndThePause(t *testing.T) {
 		}
 		c.Close()
 	}
-	h.stillRunning(500 * time.Millisecond)
+	h.stillRunning(300 * time.Millisecond)
 	// A shell afterwards is what counts.
 	c := h.mustDial(h.alice)
 	s := ptyShell(t, c, 24, 80)
 	io.WriteString(s.in, "exit\n")
 	s.Wait() //nolint:errcheck // status checked elsewhere
+	c.Close()
 	h.waitEnd(EndShellsExited, 5*time.Second)
 }
 
@@ -82,7 +91,6 @@ func TestEndContinue(t *testing.T) {
 	other := ptyShell(t, c, 24, 80)
 	s := ptyShell(t, c, 24, 80)
 	io.WriteString(s.in, "pitstop continue\n")
-	h.waitEnd(EndContinue, 5*time.Second)
 	// The command had time to print what the agent answered.
 	s.out.waitFor(t, `"label":`)
 	other.err.waitFor(t, "the pause is over (pitstop continue was run)")
@@ -92,57 +100,67 @@ func TestEndContinue(t *testing.T) {
 			t.Errorf("a session ended with %v, want exit status 129 (SIGHUP)", err)
 		}
 	}
+	c.Close()
+	h.waitEnd(EndContinue, 5*time.Second)
 }
 
 func TestEndMaxDurationAfterWarning(t *testing.T) {
 	h := startAgent(t, func(h *harness) {
-		h.cfg.MaxDuration = 1500 * time.Millisecond
-		h.cfg.WarnBefore = []time.Duration{time.Second}
+		h.useFakeClock()
+		h.cfg.MaxDuration = time.Hour
+		h.cfg.WarnBefore = []time.Duration{5 * time.Minute}
 	})
 	c := h.mustDial(h.alice)
 	s := ptyShell(t, c, 24, 80)
 	errOut := s.err
-	errOut.waitFor(t, "left in this pause")
-	d := h.waitEnd(EndMaxDuration, 5*time.Second)
+	s.out.waitFor(t, "you are in job") // the shell is up
+	h.clock.Advance(55 * time.Minute)
+	errOut.waitFor(t, "5m0s left in this pause")
+	h.clock.Advance(5 * time.Minute)
 	errOut.waitFor(t, "the pause is over (the maximum duration was reached)")
 	if err := s.Wait(); !isExit(err, 129) {
 		// SIGHUP ended the shell; the client still gets that status.
 		t.Errorf("shell ended with %v, want exit status 129", err)
 	}
-	if d > 3*time.Second {
-		t.Errorf("took %v", d)
-	}
+	c.Close()
+	h.waitEnd(EndMaxDuration, 5*time.Second)
 	if !h.logged("the pause ends soon") {
 		t.Error("the warning is not in the job log")
 	}
 }
 
 func TestExtendMovesTheDeadline(t *testing.T) {
-	h := startAgent(t, func(h *harness) { h.cfg.MaxDuration = time.Second })
-	st, err := Extend(context.Background(), h.ready.ControlSocket, time.Second)
+	h := startAgent(t, func(h *harness) {
+		h.useFakeClock()
+		h.cfg.MaxDuration = time.Hour
+		h.cfg.WaitTimeout = 2 * time.Hour
+	})
+	st, err := Extend(context.Background(), h.ready.ControlSocket, 30*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := h.ready.Deadline.Add(time.Second); !st.Deadline.Equal(want) {
+	if want := h.ready.Deadline.Add(30 * time.Minute); !st.Deadline.Equal(want) {
 		t.Errorf("deadline %v, want %v", st.Deadline, want)
 	}
-	start := time.Now()
-	h.waitEnd(EndMaxDuration, 5*time.Second)
-	if elapsed := time.Since(h.ready.StartedAt); elapsed < 2*time.Second {
-		t.Errorf("ended %v after the start, before the extended deadline (waited %v)", elapsed, time.Since(start))
+	// The old deadline passes; the pause goes on to the new one.
+	h.clock.Advance(time.Hour)
+	if st := h.waitStatus("status", func(Status) bool { return true }); st.Remaining() != 30*time.Minute {
+		t.Errorf("%v left at the old deadline, want 30m", st.Remaining())
 	}
+	h.clock.Advance(30 * time.Minute)
+	h.waitEnd(EndMaxDuration, 5*time.Second)
 	if _, err := Extend(context.Background(), h.ready.ControlSocket, time.Minute); err == nil {
 		t.Error("extend after the end succeeded")
 	}
 }
 
 func TestEndReconnectGraceAfterDrop(t *testing.T) {
-	h := startAgent(t, func(h *harness) { h.cfg.ReconnectGrace = 700 * time.Millisecond })
+	h := startAgent(t, (*harness).useFakeClock)
 	c := h.mustDial(h.alice)
-	ptyShell(t, c, 24, 80)
-	time.Sleep(100 * time.Millisecond)
+	ptyShell(t, c, 24, 80).out.waitFor(t, "you are in job")
 	c.Close() // the connection drops; the shell did not exit
-	h.stillRunning(400 * time.Millisecond)
+	h.waitDropped()
+	h.clock.Advance(h.cfg.ReconnectGrace)
 	h.waitEnd(EndReconnectGrace, 5*time.Second)
 	if !h.audited(evSessionEnd, map[string]any{"dropped": true}) {
 		t.Errorf("the session was not logged as dropped:\n%s", h.logs)
@@ -150,17 +168,25 @@ func TestEndReconnectGraceAfterDrop(t *testing.T) {
 }
 
 func TestReconnectWithinGrace(t *testing.T) {
-	h := startAgent(t, func(h *harness) { h.cfg.ReconnectGrace = 700 * time.Millisecond })
+	h := startAgent(t, (*harness).useFakeClock)
 	c := h.mustDial(h.alice)
-	ptyShell(t, c, 24, 80)
-	time.Sleep(100 * time.Millisecond)
+	ptyShell(t, c, 24, 80).out.waitFor(t, "you are in job")
 	c.Close()
-	time.Sleep(200 * time.Millisecond)
+	h.waitDropped()
+	h.clock.Advance(h.cfg.ReconnectGrace - time.Second)
 	c2 := h.mustDial(h.alice)
 	s := ptyShell(t, c2, 24, 80)
-	h.stillRunning(1 * time.Second) // past the grace period: the reconnect cancelled it
+	// The new session takes over the shell left detached, which stops its
+	// hang-up timer too.
+	h.waitStatus("the reconnect is counted and reattached", func(st Status) bool {
+		return st.Connections == 1 && st.WaitingUntil.IsZero() && len(st.Terminals) == 1 && len(st.Terminals[0].Clients) == 1
+	})
+	// Past the grace period: had the reconnect not cancelled it, the pause
+	// would end for that reason, and not for the shell's exit below.
+	h.clock.Advance(2 * h.cfg.ReconnectGrace)
 	io.WriteString(s.in, "exit\n")
 	s.Wait() //nolint:errcheck // status checked elsewhere
+	c2.Close()
 	h.waitEnd(EndShellsExited, 5*time.Second)
 }
 
@@ -170,14 +196,13 @@ func TestEndCancelledClosesSessionsPromptly(t *testing.T) {
 	s := ptyShell(t, c, 24, 80)
 	errOut := s.err
 	execSess := newSession(t, c)
+	execOut, _ := execSess.StdoutPipe()
 	execDone := make(chan error, 1)
-	go func() { execDone <- execSess.Run("sleep 60") }()
-	time.Sleep(200 * time.Millisecond)
+	go func() { execDone <- execSess.Run("echo started; sleep 60") }()
+	newLockedReader(execOut).waitFor(t, "started")
 
+	start := time.Now()
 	h.cancel()
-	if d := h.waitEnd(EndCancelled, 5*time.Second); d > 2*time.Second {
-		t.Errorf("took %v to end after cancellation", d)
-	}
 	errOut.waitFor(t, "the pause is over (the job was cancelled)")
 	if err := s.Wait(); !isExit(err, 129) {
 		t.Errorf("shell: %v, want exit status 129 (SIGHUP)", err)
@@ -190,50 +215,20 @@ func TestEndCancelledClosesSessionsPromptly(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Error("the exec session was not closed")
 	}
+	c.Close()
+	h.waitEnd(EndCancelled, 5*time.Second)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v to end after cancellation", d)
+	}
 }
 
 func TestNewSessionsRefusedAfterTheEnd(t *testing.T) {
-	h := startAgent(t, func(h *harness) { h.cfg.WaitTimeout = 200 * time.Millisecond })
+	h := startAgent(t, (*harness).useFakeClock)
+	h.clock.Advance(h.cfg.WaitTimeout)
 	h.waitEnd(EndWaitTimeout, 5*time.Second)
 	if c, err := h.dial(h.alice); err == nil {
 		c.Close()
 		t.Error("logged in after the pause ended")
-	}
-}
-
-// TestPauseTimersIgnoreStaleFires drives the state machine alone: a timer
-// replaced by extend must not end the pause when it fires late.
-func TestPauseTimersIgnoreStaleFires(t *testing.T) {
-	cfg, err := Config{MaxDuration: 200 * time.Millisecond, WaitTimeout: time.Hour, BinDir: "/x", Env: []string{}}.withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	warned := make(chan time.Duration, 4)
-	cfg.WarnBefore = []time.Duration{100 * time.Millisecond}
-	p := newPause(cfg, func(left time.Duration, _ time.Time) { warned <- left })
-	if _, err := p.extend(300 * time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.Done():
-		t.Fatal("ended at the old deadline")
-	case <-time.After(300 * time.Millisecond):
-	}
-	select {
-	case <-warned:
-	case <-time.After(time.Second):
-		t.Error("no warning before the new deadline")
-	}
-	select {
-	case <-p.Done():
-		if p.Reason() != EndMaxDuration {
-			t.Errorf("reason %q", p.Reason())
-		}
-	case <-time.After(time.Second):
-		t.Fatal("did not end at the new deadline")
-	}
-	if _, err := p.extend(-time.Second); err == nil {
-		t.Error("negative extension accepted")
 	}
 }
 
@@ -243,7 +238,7 @@ func TestPauseTimersIgnoreStaleFires(t *testing.T) {
 // detached, for the reconnect grace period, then gets SIGHUP; status
 // stops listing the session, and the shell does not hold the pause open.
 func TestClosedChannelDetachesItsTerminal(t *testing.T) {
-	h := startAgent(t, func(h *harness) { h.cfg.ReconnectGrace = 1500 * time.Millisecond })
+	h := startAgent(t, (*harness).useFakeClock)
 	c := h.mustDial(h.alice)
 	gone := ptyShell(t, c, 24, 80)
 	pidFile := filepath.Join(t.TempDir(), "pid")
@@ -263,26 +258,18 @@ func TestClosedChannelDetachesItsTerminal(t *testing.T) {
 	kept.out.waitFor(t, "you are in job")
 
 	gone.Close() // the channel only; the connection stays
-	time.Sleep(500 * time.Millisecond)
+	st := h.waitStatus("only the open session listed, and the first terminal detached", func(st Status) bool {
+		return len(st.Sessions) == 1 && len(st.Terminals) == 2 && !st.Terminals[0].DetachedSince.IsZero()
+	})
+	if len(st.Terminals[1].Clients) != 1 {
+		t.Errorf("status lists terminals %+v, want the second attached", st.Terminals)
+	}
 	if !alive(pid) {
 		t.Fatalf("the shell of the closed channel (pid %d) did not outlive it\nlog:\n%s", pid, h.logs)
 	}
-	st, err := QueryStatus(context.Background(), h.ready.ControlSocket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(st.Sessions) != 1 {
-		t.Errorf("status lists %d sessions, want only the one still open: %+v", len(st.Sessions), st.Sessions)
-	}
-	if len(st.Terminals) != 2 || st.Terminals[0].DetachedSince.IsZero() || len(st.Terminals[1].Clients) != 1 {
-		t.Errorf("status lists terminals %+v, want the first detached and the second attached", st.Terminals)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the detached shell (pid %d) is still running after the grace period\nlog:\n%s", pid, h.logs)
-		}
-		time.Sleep(20 * time.Millisecond)
+	h.clock.Advance(h.cfg.ReconnectGrace)
+	if !eventually(5*time.Second, func() bool { return !alive(pid) }) {
+		t.Fatalf("the detached shell (pid %d) is still running after the grace period\nlog:\n%s", pid, h.logs)
 	}
 	if !h.audited(evSessionEnd, map[string]any{"dropped": true}) {
 		t.Errorf("the closed session was not logged as dropped:\n%s", h.logs)
@@ -291,6 +278,7 @@ func TestClosedChannelDetachesItsTerminal(t *testing.T) {
 	h.stillRunning(300 * time.Millisecond)
 	io.WriteString(kept.in, "exit\n")
 	kept.Wait() //nolint:errcheck // status checked elsewhere
+	c.Close()
 	h.waitEnd(EndShellsExited, 5*time.Second)
 }
 

@@ -303,10 +303,10 @@ func (c *trackedConn) Close() error {
 // connState is one TCP connection, from accept to close.
 type connState struct {
 	conn  *trackedConn
-	slot  *slot       // its place among connections logging in (limits.go)
-	grace *time.Timer // closes it if it has not logged in in time
-	info  *connInfo   // set, under server.mu, once it logged in
-	audit auditLog    // its events before login, with its address
+	slot  *slot     // its place among connections logging in (limits.go)
+	grace timer     // closes it if it has not logged in in time
+	info  *connInfo // set, under server.mu, once it logged in
+	audit auditLog  // its events before login, with its address
 }
 
 // trackConn admits a new connection within the limits (limits.go), and
@@ -361,7 +361,7 @@ func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
 	cs := &connState{conn: &trackedConn{Conn: c, r: io.MultiReader(bytes.NewReader(prefix), c), sent: []byte(serverVersion + "\r\n")}, slot: sl, audit: al}
 	cs.conn.done = func() { s.connEnded(cs) }
 	grace := s.cfg.LoginGraceTime - time.Since(start)
-	cs.grace = time.AfterFunc(grace, func() { s.loginTimedOut(cs) })
+	cs.grace = s.cfg.clock().AfterFunc(grace, func() { s.loginTimedOut(cs) })
 	s.raw[cs.conn] = struct{}{}
 	s.rawWG.Add(1)
 	s.mu.Unlock()

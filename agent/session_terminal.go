@@ -172,7 +172,7 @@ func parseTermCommand(command string) (req termRequest, ok bool, err error) {
 // counted it (see runTerminal), and terminalEnded uncounts it.
 func (s *server) newTerminal(ls *liveSession, prog program, first *termClient) (*terminal, error) {
 	t := &terminal{owner: ls.info.User, forge: ls.forge, command: filepath.Base(prog.argv[0]),
-		started: s.cfg.Now(), now: s.cfg.Now, grace: s.cfg.ReconnectGrace, done: make(chan struct{})}
+		started: s.cfg.Now(), clock: s.cfg.clock(), grace: s.cfg.ReconnectGrace, done: make(chan struct{})}
 	s.terms.add(t)
 	t.audit = s.audit.root().with(ownerKey(t.forge), t.owner, "terminal_id", t.id)
 	prog.env = append(prog.env, TerminalEnv+"="+strconv.Itoa(t.id))

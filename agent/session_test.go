@@ -127,15 +127,11 @@ func newLockedReader(r io.Reader) *lockedReader {
 // waitFor waits until the stream contains want, and returns everything.
 func (lr *lockedReader) waitFor(t *testing.T, want string) string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if s := lr.buf.String(); strings.Contains(s, want) {
-			return s
-		}
-		time.Sleep(10 * time.Millisecond)
+	var s string
+	if !eventually(5*time.Second, func() bool { s = lr.buf.String(); return strings.Contains(s, want) }) {
+		t.Fatalf("no %q in the output:\n%s", want, s)
 	}
-	t.Fatalf("no %q in the output:\n%s", want, lr.buf.String())
-	return ""
+	return s
 }
 
 func TestPTYShellFollowsResizes(t *testing.T) {
@@ -253,6 +249,7 @@ func TestShellWithoutPTYReadsCommandsFromStdin(t *testing.T) {
 	sh := ptyShell(t, c, 24, 80)
 	io.WriteString(sh.in, "exit\n")
 	sh.Wait() //nolint:errcheck // status checked elsewhere
+	c.Close()
 	h.waitEnd(EndShellsExited, 5*time.Second)
 }
 
@@ -301,7 +298,9 @@ func openSSHShell(t *testing.T, h *harness) (*exec.Cmd, *os.File, *lockedReader)
 }
 
 // TestOpenSSHPauseEnds ends the pause in the ways a user of the real
-// client can, other than exiting the shell (see TestOpenSSH).
+// client can, other than exiting the shell (see TestOpenSSH). The timeouts
+// run on a fake clock, advanced once the client's shell is up, except the
+// wait for a first connection, which no session has to beat.
 func TestOpenSSHPauseEnds(t *testing.T) {
 	t.Run("continue", func(t *testing.T) {
 		h := startAgent(t, nil)
@@ -312,11 +311,14 @@ func TestOpenSSHPauseEnds(t *testing.T) {
 		cmd.Wait() //nolint:errcheck // the session was hung up; its status is not the point
 	})
 	t.Run("dropped connection, no reconnect", func(t *testing.T) {
-		h := startAgent(t, func(h *harness) { h.cfg.ReconnectGrace = 500 * time.Millisecond })
+		h := startAgent(t, (*harness).useFakeClock)
 		cmd, _, _ := openSSHShell(t, h)
 		cmd.Process.Kill() // the laptop's lid closes
 		cmd.Wait()         //nolint:errcheck // killed
-		h.stillRunning(200 * time.Millisecond)
+		h.waitDropped()
+		h.clock.Advance(h.cfg.ReconnectGrace - time.Second)
+		h.stillRunning(100 * time.Millisecond)
+		h.clock.Advance(time.Second)
 		h.waitEnd(EndReconnectGrace, 5*time.Second)
 	})
 	t.Run("job cancelled", func(t *testing.T) {
@@ -332,11 +334,13 @@ func TestOpenSSHPauseEnds(t *testing.T) {
 	})
 	t.Run("max duration", func(t *testing.T) {
 		h := startAgent(t, func(h *harness) {
-			h.cfg.MaxDuration = time.Second
-			h.cfg.WarnBefore = []time.Duration{700 * time.Millisecond}
+			h.useFakeClock()
+			h.cfg.WarnBefore = []time.Duration{5 * time.Minute}
 		})
 		cmd, _, out := openSSHShell(t, h)
-		out.waitFor(t, "left in this pause")
+		h.clock.Advance(h.cfg.MaxDuration - 5*time.Minute)
+		out.waitFor(t, "5m0s left in this pause")
+		h.clock.Advance(5 * time.Minute)
 		h.waitEnd(EndMaxDuration, 5*time.Second)
 		out.waitFor(t, "the pause is over (the maximum duration was reached)")
 		cmd.Wait() //nolint:errcheck // checked below

@@ -54,7 +54,7 @@ type terminal struct {
 	forge   bool
 	command string
 	started time.Time
-	now     func() time.Time
+	clock   clock
 	grace   time.Duration // how long it lives detached
 	audit   auditLog      // its events: whose it is, its id
 
@@ -67,10 +67,10 @@ type terminal struct {
 	modes   map[ansi.Mode]bool // DEC and ANSI modes the programs set, for redraws
 	clients []*termClient      // in the order they attached
 	size    ssh.Window
-	active  time.Time   // last input or output
-	detach  time.Time   // when the last client left; zero while attached
-	timer   *time.Timer // hangs up a terminal left detached for grace
-	hungUp  bool        // ended by a hang-up (grace or the pause's end), not by exit
+	active  time.Time // last input or output
+	detach  time.Time // when the last client left; zero while attached
+	timer   timer     // hangs up a terminal left detached for grace
+	hungUp  bool      // ended by a hang-up (grace or the pause's end), not by exit
 	status  int
 	exited  bool
 	kill    *time.Timer
@@ -182,7 +182,7 @@ func (t *terminal) output(b []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.emu.Write(b) //nolint:errcheck // the emulator never fails a write before Close
-	t.active = t.now()
+	t.active = t.clock.Now()
 	for _, c := range t.clients {
 		c.queue(b, func() []byte { return t.redrawLocked("") })
 	}
@@ -252,8 +252,8 @@ func (t *terminal) leave(c *termClient, announce string) {
 		t.resizeLocked()
 		return
 	}
-	t.detach = t.now()
-	t.timer = time.AfterFunc(t.grace, t.hangUp)
+	t.detach = t.clock.Now()
+	t.timer = t.clock.AfterFunc(t.grace, t.hangUp)
 }
 
 // resize records c's new window size.
@@ -289,7 +289,7 @@ func (t *terminal) resizeLocked() {
 // input writes what a read-write client typed to the shell.
 func (t *terminal) input(b []byte) error {
 	t.mu.Lock()
-	t.active = t.now()
+	t.active = t.clock.Now()
 	t.mu.Unlock()
 	_, err := t.master.Write(b)
 	return err

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -93,17 +94,11 @@ func (s *sshTerm) screen() string {
 // waitScreen waits until the screen matches ok, and returns it.
 func (s *sshTerm) waitScreen(what string, ok func(string) bool) string {
 	s.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		scr := s.screen()
-		if ok(scr) {
-			return scr
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("the screen never showed %s:\n%s\nraw output: %q", what, scr, s.raw.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	var scr string
+	if !eventually(10*time.Second, func() bool { scr = s.screen(); return ok(scr) }) {
+		s.t.Fatalf("the screen never showed %s:\n%s\nraw output: %q", what, scr, s.raw.String())
 	}
+	return scr
 }
 
 func (s *sshTerm) waitText(want string) string {
@@ -115,12 +110,8 @@ func (s *sshTerm) waitText(want string) string {
 // still on the screen.
 func (s *sshTerm) waitRaw(want string) {
 	s.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(s.raw.String(), want) {
-		if time.Now().After(deadline) {
-			s.t.Fatalf("the client never printed %q:\n%q", want, s.raw.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !eventually(10*time.Second, func() bool { return strings.Contains(s.raw.String(), want) }) {
+		s.t.Fatalf("the client never printed %q:\n%q", want, s.raw.String())
 	}
 }
 
@@ -129,16 +120,13 @@ func (s *sshTerm) waitRaw(want string) {
 // next goes to the shell.
 func (s *sshTerm) waitPromptAfter(marker string) {
 	s.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		raw := s.raw.String()
-		if i := strings.LastIndex(raw, marker); i >= 0 && strings.Contains(raw[i:], "(pitstop) ") {
-			return
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("no prompt after %q:\n%q", marker, raw)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var raw string
+	if !eventually(10*time.Second, func() bool {
+		raw = s.raw.String()
+		i := strings.LastIndex(raw, marker)
+		return i >= 0 && strings.Contains(raw[i:], "(pitstop) ")
+	}) {
+		s.t.Fatalf("no prompt after %q:\n%q", marker, raw)
 	}
 }
 
@@ -191,16 +179,11 @@ func TestReattachAfterDrop(t *testing.T) {
 	a.kill()
 
 	// The shell goes on without a client.
-	time.Sleep(500 * time.Millisecond)
+	h.waitStatus("the terminal detached", func(st Status) bool {
+		return len(st.Terminals) == 1 && len(st.Terminals[0].Clients) == 0 && !st.Terminals[0].DetachedSince.IsZero()
+	})
 	if !alive(pid) {
 		t.Fatalf("the shell (pid %d) died with its connection\nlog:\n%s", pid, h.logs)
-	}
-	st, err := QueryStatus(context.Background(), h.ready.ControlSocket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(st.Terminals) != 1 || len(st.Terminals[0].Clients) != 0 || st.Terminals[0].DetachedSince.IsZero() {
-		t.Errorf("status while detached: %+v", st.Terminals)
 	}
 
 	b := startSSHTerm(t, h, h.alice.keyFile)
@@ -243,18 +226,15 @@ func TestReattachRedrawsVim(t *testing.T) {
 	b := startSSHTerm(t, h, h.alice.keyFile)
 	// The redraw may come in several reads: wait for all of it.
 	b.waitScreen("vim's screen as before the drop:\n"+want, func(s string) bool { return s == want })
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	var where string
+	if !eventually(5*time.Second, func() bool {
 		b.mu.Lock()
 		pos := b.emu.CursorPosition()
 		b.mu.Unlock()
-		if pos.Y == 10 && pos.X == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cursor at %+v after the reattach, want row 10, column 0", pos)
-		}
-		time.Sleep(20 * time.Millisecond)
+		where = fmt.Sprintf("%+v", pos)
+		return pos.Y == 10 && pos.X == 0
+	}) {
+		t.Fatalf("cursor at %s after the reattach, want row 10, column 0", where)
 	}
 	// vim goes on: delete the line, quit, and the shell is back.
 	b.typ("dd:wq\r")
@@ -273,7 +253,7 @@ func TestReattachRedrawsVim(t *testing.T) {
 // reconnect grace period: the detached shell and what it started get
 // SIGHUP, and the pause ends.
 func TestDetachedTerminalEndsWithTheGrace(t *testing.T) {
-	h := startAgent(t, func(h *harness) { h.cfg.ReconnectGrace = time.Second })
+	h := startAgent(t, (*harness).useFakeClock)
 	dir := t.TempDir()
 	a := startSSHTerm(t, h, h.alice.keyFile)
 	a.waitText("(pitstop) ")
@@ -289,20 +269,20 @@ func TestDetachedTerminalEndsWithTheGrace(t *testing.T) {
 		pids = append(pids, pid)
 	}
 	a.kill()
-	time.Sleep(300 * time.Millisecond)
+	h.waitDropped()
+	h.waitStatus("the terminal detached", func(st Status) bool {
+		return len(st.Terminals) == 1 && !st.Terminals[0].DetachedSince.IsZero()
+	})
 	for _, pid := range pids {
 		if !alive(pid) {
 			t.Fatalf("pid %d ended with the connection, before the grace period", pid)
 		}
 	}
+	h.clock.Advance(h.cfg.ReconnectGrace)
 	h.waitEnd(EndReconnectGrace, 10*time.Second)
-	deadline := time.Now().Add(killGrace + 2*time.Second)
 	for _, pid := range pids {
-		for alive(pid) {
-			if time.Now().After(deadline) {
-				t.Fatalf("pid %d still runs after the grace period and the pause ended\nlog:\n%s", pid, h.logs)
-			}
-			time.Sleep(20 * time.Millisecond)
+		if !eventually(killGrace+2*time.Second, func() bool { return !alive(pid) }) {
+			t.Fatalf("pid %d still runs after the grace period and the pause ended\nlog:\n%s", pid, h.logs)
 		}
 	}
 }

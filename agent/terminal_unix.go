@@ -42,7 +42,7 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 		return fail(fmt.Errorf("start %s: %w", cmd.Path, err))
 	}
 	t.cmd, t.master = cmd, master
-	t.active = t.now()
+	t.active = t.clock.Now()
 	t.newEmulator(p.pty.Window)
 	t.clients = []*termClient{first}
 	outDone := make(chan struct{})

@@ -316,7 +316,10 @@ func TestAgentCommandRefusesWithoutKeys(t *testing.T) {
 }
 
 // TestAgentStartToReady measures the time from starting the binary to
-// its ready file, with the key lookup against a local API.
+// its ready file, with the key lookup against a local API. It holds the
+// fastest of five starts to the limit: a delay on the way to ready (a
+// wait, a slow lookup) is in every start, whereas a loaded machine only
+// slows some of them. task bench reports the median with its target.
 func TestAgentStartToReady(t *testing.T) {
 	bin := pitstopBinary(t)
 	api := fakeKeysAPI(t, publicKeyLine(t))
@@ -340,7 +343,7 @@ func TestAgentStartToReady(t *testing.T) {
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 	t.Logf("start to ready: min %v, median %v, max %v", times[0], times[2], times[4])
-	if times[2] > 2*time.Second {
-		t.Errorf("median start-to-ready %v; it should take well under a second", times[2])
+	if times[0] > 2*time.Second {
+		t.Errorf("fastest start-to-ready %v; it should take well under a second", times[0])
 	}
 }
