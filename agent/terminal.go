@@ -253,7 +253,23 @@ func (t *terminal) leave(c *termClient, announce string) {
 		return
 	}
 	t.detach = t.clock.Now()
-	t.timer = t.clock.AfterFunc(t.grace, t.hangUp)
+	var tm timer
+	tm = t.clock.AfterFunc(t.grace, func() { t.graceOver(tm) })
+	t.timer = tm
+}
+
+// graceOver hangs up a terminal whose grace timer tm ran out. A timer
+// that fires while attach holds the lock can no longer be stopped, so
+// it checks, under the lock, that tm is still the terminal's timer:
+// someone who attached (or a later leave, which armed a new one) has
+// replaced or cleared it.
+func (t *terminal) graceOver(tm timer) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.timer != tm || len(t.clients) > 0 {
+		return
+	}
+	t.hangUpLocked()
 }
 
 // resize records c's new window size.

@@ -287,6 +287,32 @@ func TestDetachedTerminalEndsWithTheGrace(t *testing.T) {
 	}
 }
 
+// TestReattachOutlivesAStaleGraceTimer: the grace timer of a terminal
+// fires just as its user reattaches, too late to be stopped. The
+// reattached shell must not be hung up by it.
+func TestReattachOutlivesAStaleGraceTimer(t *testing.T) {
+	h := startAgent(t, (*harness).useFakeClock)
+	h.clock.lateStops = true // every Stop comes too late, as in that race
+	a := startSSHTerm(t, h, h.alice.keyFile)
+	a.waitText("(pitstop) ")
+	a.kill()
+	h.waitDropped()
+	h.clock.Advance(h.cfg.ReconnectGrace - time.Second)
+	b := startSSHTerm(t, h, h.alice.keyFile)
+	b.waitText("reattached to your terminal 1")
+	h.waitStatus("the terminal is attached", func(st Status) bool {
+		return len(st.Terminals) == 1 && len(st.Terminals[0].Clients) == 1
+	})
+	h.clock.Advance(2 * time.Second) // the stale timer falls due
+	b.typ("echo 'STILL''HERE'\n")
+	b.waitText("STILLHERE")
+	b.typ("exit\n")
+	h.waitEnd(EndShellsExited, 10*time.Second)
+	if !h.audited(evTermEnd, map[string]any{"hung_up": false, "exit_status": float64(0)}) {
+		t.Errorf("the terminal did not end by its exit:\n%s", h.logs)
+	}
+}
+
 // withBob lets a second GitHub user log in.
 func withBob(bob testUser) func(*harness) {
 	return func(h *harness) {

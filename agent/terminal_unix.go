@@ -91,6 +91,11 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 func (t *terminal) hangUp() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.hangUpLocked()
+}
+
+// hangUpLocked is hangUp with t.mu held.
+func (t *terminal) hangUpLocked() {
 	if t.exited || t.cmd.Process == nil {
 		return
 	}
