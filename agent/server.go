@@ -151,8 +151,14 @@ func (s *server) sshServer(signer gossh.Signer) *ssh.Server {
 		SessionRequestCallback: func(ssh.Session, string) bool { return !s.isClosing() },
 		ConnectionFailedCallback: func(c net.Conn, err error) {
 			// The error may quote what the peer sent (its algorithms).
-			if ok, _ := s.budget.take(); ok {
-				s.log.Debug().Str("remote_addr", c.RemoteAddr().String()).Str("error", peerError(err)).Msg("connection failed before login")
+			if ok, dropped := s.budget.take(); ok {
+				e := s.log.Debug().Str("remote_addr", c.RemoteAddr().String()).Str("error", peerError(err))
+				if dropped > 0 {
+					// The lines held back before this one are counted
+					// here, as on every other pre-login line.
+					e = e.Int("dropped_lines", dropped)
+				}
+				e.Msg("connection failed before login")
 			}
 		},
 		ChannelHandlers: map[string]ssh.ChannelHandler{
