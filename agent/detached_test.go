@@ -1,9 +1,6 @@
 package agent
 
 import (
-	"context"
-	"os"
-	"os/exec"
 	"testing"
 	"time"
 )
@@ -132,27 +129,6 @@ func TestHoldRequestChecked(t *testing.T) {
 	defer plain.finish(EndCancelled)
 	if _, _, err := plain.endOfJob(HoldRequest{Hold: HoldAlways, JobStatus: "success"}); err == nil {
 		t.Error("an ordinary pause accepted an end-of-job hold")
-	}
-}
-
-// watchJob notices the runner's exit: here a real child process.
-func TestWatchJobEndsWhenTheRunnerExits(t *testing.T) {
-	cmd := exec.Command("sleep", "0.3")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go cmd.Wait() //nolint:errcheck // reaped so the pid really disappears
-	gone := make(chan struct{})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go watchJob(ctx, cmd.Process.Pid, 20*time.Millisecond, func() { close(gone) })
-	select {
-	case <-gone:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the runner's exit was not noticed")
-	}
-	if !processAlive(os.Getpid()) {
-		t.Error("this process is not alive")
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/pitstopci/pitstop/agent"
 )
 
 // endWithParent cancels the pause when the agent's parent process goes
@@ -17,21 +19,9 @@ import (
 func endWithParent(ctx context.Context, log zerolog.Logger, every time.Duration) context.Context {
 	parent := os.Getppid()
 	ctx, cancel := context.WithCancel(ctx)
-	go func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if os.Getppid() != parent {
-					log.Warn().Int("parent_pid", parent).Msg("act, which runs this job, is gone; ending the pause")
-					cancel()
-					return
-				}
-			}
-		}
-	}()
+	go agent.WatchProcess(ctx, parent, every, func() {
+		log.Warn().Int("parent_pid", parent).Msg("act, which runs this job, is gone; ending the pause")
+		cancel()
+	})
 	return ctx
 }
