@@ -163,7 +163,9 @@ func Insert(file string, src []byte, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &edit{file: file, src: clean, t: newText(clean), w: w, job: job, p: newPause(opts)}
+	p := newPause(opts)
+	p.with = withJobTimeout(p.with, job)
+	e := &edit{file: file, src: clean, t: newText(clean), w: w, job: job, p: p}
 	out, err := e.insert(opts.After)
 	if err != nil {
 		return nil, err

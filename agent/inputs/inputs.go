@@ -46,6 +46,10 @@ var enums = map[string][]string{
 // does not show it: an empty default lets the agent choose by mode.
 var durations = map[string]bool{"wait-timeout": true}
 
+// minutes are the inputs that take a number of minutes, as a workflow's
+// timeout-minutes is written.
+var minutes = map[string]bool{"job-timeout-minutes": true}
+
 // paths are the enum inputs that also take an absolute path.
 var paths = map[string]bool{"install": true}
 
@@ -140,6 +144,12 @@ func badValue(in Input, value string) string {
 			also = ", or the absolute path of a pitstop binary"
 		}
 		return fmt.Sprintf("want one of %s%s", strings.Join(words, ", "), also)
+	}
+	if minutes[in.Name] {
+		if m, err := time.ParseDuration(value + "m"); err != nil || m <= 0 || strings.ContainsAny(value, "+-") {
+			return "want a number of minutes such as 30"
+		}
+		return ""
 	}
 	if _, err := strconv.ParseBool(in.Default); err == nil {
 		if _, err := strconv.ParseBool(value); err != nil {
