@@ -50,13 +50,16 @@ const JobTimeoutInput = "job-timeout-minutes"
 // 0x10 that strconv would take but this input's reader would not.
 var plainMinutes = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 
-// withJobTimeout adds the job's timeout-minutes to the pause step's
-// inputs, unless they set it already. An expression is known only on the
-// runner, and is left out: the agent then assumes GitHub's default. A
-// timeout-minutes on the pause step itself is no concern of this: it
-// ends the step, not the job.
-func withJobTimeout(with []Input, job *workflows.Job) []Input {
-	if !plainMinutes.MatchString(job.TimeoutMinutes) {
+// withJobTimeout adds the job's timeout-minutes to the inputs of a pause
+// step that uses pitstop's action, unless they set it already. Another
+// action named by reference would not know the input (GitHub warns of
+// an unexpected input); a local one (./dir) gets it, as it is most often
+// a copy of pitstop's. An expression is known only on the runner, and is
+// left out: the agent then assumes GitHub's default. A timeout-minutes
+// on the pause step itself is no concern of this: it ends the step, not
+// the job.
+func withJobTimeout(uses string, with []Input, job *workflows.Job) []Input {
+	if !plainMinutes.MatchString(job.TimeoutMinutes) || !IsPitstopAction(uses) && !strings.HasPrefix(uses, "./") {
 		return with
 	}
 	for _, in := range with {

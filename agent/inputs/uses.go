@@ -14,17 +14,9 @@ import (
 )
 
 // IsPitstop reports whether uses names pitstop's own action, the one
-// embedded in this build: "" (the default), or OWNER/pitstop/agent@REF,
-// this project or a fork of it at any version. A fork that changed the
-// inputs is not known here; its own action.yml is on GitHub, not here.
-func IsPitstop(uses string) bool {
-	if uses == "" {
-		return true
-	}
-	ref, version, ok := strings.Cut(uses, "@")
-	parts := strings.Split(ref, "/")
-	return ok && version != "" && len(parts) == 3 && parts[0] != "" && parts[1] == "pitstop" && parts[2] == "agent"
-}
+// embedded in this build (see injector.IsPitstopAction). A fork that
+// changed the inputs is not known here; its own action.yml is on GitHub.
+func IsPitstop(uses string) bool { return injector.IsPitstopAction(uses) }
 
 // CheckFor checks with against the inputs of the action uses names, as
 // Check does for pitstop's own. For a local action (./dir, relative to
