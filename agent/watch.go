@@ -19,7 +19,14 @@ import (
 // moment the parent exits, which also covers a parent that has been
 // reaped and whose pid was reused. For any other pid a reused pid would
 // look alive; a runner's pid is not reused within one poll in practice.
+//
+// A pid of 0 or less names no process that can be watched: a process
+// started by docker exec has parent pid 0, its parent being outside the
+// container. WatchProcess then returns at once and gone is never called.
 func WatchProcess(ctx context.Context, pid int, every time.Duration, gone func()) {
+	if pid <= 0 {
+		return
+	}
 	parent := pid == os.Getppid()
 	t := time.NewTicker(every)
 	defer t.Stop()

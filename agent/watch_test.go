@@ -79,3 +79,18 @@ func TestWatchProcessLiveProcess(t *testing.T) {
 		t.Error("a live process was reported gone")
 	}
 }
+
+// A parent pid of 0 (a process started by docker exec) cannot be
+// watched: the watch ends at once and reports nothing.
+func TestWatchProcessNoPID(t *testing.T) {
+	for _, pid := range []int{0, -1} {
+		if ProcessGone(pid) {
+			t.Errorf("ProcessGone(%d) = true", pid)
+		}
+		called := false
+		WatchProcess(context.Background(), pid, time.Millisecond, func() { called = true })
+		if called {
+			t.Errorf("WatchProcess(%d) reported it gone", pid)
+		}
+	}
+}
