@@ -104,10 +104,14 @@ type Config struct {
 	// anyone connects it also bounds an ordinary pause from its start.
 	// Default 1h.
 	MaxDuration time.Duration
-	// JobLimit is the longest the pause may last, counted from its
-	// start, before the job's own time limit would cancel it; "pitstop
-	// extend" stops there. Default DefaultJobLimit.
+	// JobLimit is the job's own time limit (its timeout-minutes), past
+	// which the job would be cancelled; "pitstop extend" stops there. It
+	// counts from JobStarted when that is set, else from the pause's
+	// start. Default DefaultJobLimit.
 	JobLimit time.Duration
+	// JobStarted is when the job started, where it can be found (see
+	// JobStart); zero counts JobLimit from the pause's start instead.
+	JobStarted time.Time
 	// ReconnectGrace is how long the agent waits for someone to come back
 	// once every connection has gone without the user being done (a
 	// dropped connection, or only an scp so far). Default 5m.
@@ -304,7 +308,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.MaxUnauthenticated <= 0 {
 		cfg.MaxUnauthenticated = DefaultMaxUnauthenticated
 	}
-	return cfg, nil
+	return cfg.jobLimitLeft()
 }
 
 func currentUser(j Job) string {

@@ -84,25 +84,6 @@ func (p *pause) endOfJob(r HoldRequest) (holding bool, why string, err error) {
 	return true, "", nil
 }
 
-// watchJob ends the pause when the process pid has exited: the runner or
-// act is gone, so the job is over whether or not its last step ran. It
-// returns when ctx is done.
-func watchJob(ctx context.Context, pid int, every time.Duration, gone func()) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if !processAlive(pid) {
-				gone()
-				return
-			}
-		}
-	}
-}
-
 // Mode values of Status.
 const (
 	ModePause    = "pause"    // an ordinary pause: the job waits

@@ -5,20 +5,11 @@ package agent
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
-
-// processAlive reports whether pid exists. EPERM means it does, owned by
-// someone else.
-func processAlive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
 
 // currentStep describes what the job runs now: the processes the runner
 // (pid parent) has started, by the GITHUB_ACTION the runner gave them and

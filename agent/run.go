@@ -87,7 +87,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.WatchPID > 0 {
 		watchCtx, stopWatch := context.WithCancel(ctx)
 		defer stopWatch()
-		go watchJob(watchCtx, cfg.WatchPID, watchEvery, func() {
+		go WatchProcess(watchCtx, cfg.WatchPID, watchEvery, func() {
 			log.Info().Int("pid", cfg.WatchPID).Msg("the job's runner has exited")
 			s.pause.finish(EndCancelled)
 		})

@@ -13,6 +13,18 @@ import (
 // otherwise.
 const DefaultUses = "pitstopci/pitstop/agent@v1"
 
+// IsPitstopAction reports whether uses names pitstop's action by
+// reference: "" (DefaultUses), or OWNER/pitstop/agent@REF, this project
+// or a fork of it at any version.
+func IsPitstopAction(uses string) bool {
+	if uses == "" {
+		return true
+	}
+	ref, version, ok := strings.Cut(uses, "@")
+	parts := strings.Split(ref, "/")
+	return ok && version != "" && len(parts) == 3 && parts[0] != "" && parts[1] == "pitstop" && parts[2] == "agent"
+}
+
 // PauseID is the step id that marks a pause. See the package
 // documentation.
 const PauseID = "pitstop-pause"
@@ -163,7 +175,9 @@ func Insert(file string, src []byte, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &edit{file: file, src: clean, t: newText(clean), w: w, job: job, p: newPause(opts)}
+	p := newPause(opts)
+	p.with = withJobTimeout(opts.Uses, p.with, job)
+	e := &edit{file: file, src: clean, t: newText(clean), w: w, job: job, p: p}
 	out, err := e.insert(opts.After)
 	if err != nil {
 		return nil, err

@@ -2,9 +2,13 @@ package injector
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pitstopci/pitstop/workflows"
 )
 
 // pause is the step to insert, before it is laid out as text: the pause
@@ -35,6 +39,35 @@ func newPause(opts Options) pause {
 	}
 	p.cond = matrixCond(cond, opts.Matrix)
 	return p
+}
+
+// JobTimeoutInput is the action's input that tells the agent the job's
+// own time limit, so that pitstop extend stops short of it.
+const JobTimeoutInput = "job-timeout-minutes"
+
+// plainMinutes is a timeout-minutes written as a plain number, which
+// GitHub reads as it is: not an expression, nor a form such as 1e3 or
+// 0x10 that strconv would take but this input's reader would not.
+var plainMinutes = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+
+// withJobTimeout adds the job's timeout-minutes to the inputs of a pause
+// step that uses pitstop's action, unless they set it already. Another
+// action named by reference would not know the input (GitHub warns of
+// an unexpected input); a local one (./dir) gets it, as it is most often
+// a copy of pitstop's. An expression is known only on the runner, and is
+// left out: the agent then assumes GitHub's default. A timeout-minutes
+// on the pause step itself is no concern of this: it ends the step, not
+// the job.
+func withJobTimeout(uses string, with []Input, job *workflows.Job) []Input {
+	if !plainMinutes.MatchString(job.TimeoutMinutes) || !IsPitstopAction(uses) && !strings.HasPrefix(uses, "./") {
+		return with
+	}
+	for _, in := range with {
+		if in.Key == JobTimeoutInput {
+			return with
+		}
+	}
+	return append(slices.Clone(with), Input{Key: JobTimeoutInput, Value: job.TimeoutMinutes})
 }
 
 // newHold is the step that ends a detached pause's job: always(), so it

@@ -16,6 +16,9 @@ set -- agent --ready-file "${PITSTOP_READY_FILE:-$PITSTOP_STATE/ready.json}"
 [ -n "${PITSTOP_WAIT_TIMEOUT:-}" ] && set -- "$@" --wait-timeout "$PITSTOP_WAIT_TIMEOUT"
 [ -n "${PITSTOP_MAX_DURATION:-}" ] && set -- "$@" --max-duration "$PITSTOP_MAX_DURATION"
 [ -n "${PITSTOP_LOG_FORMAT:-}" ] && set -- "$@" --log-format "$PITSTOP_LOG_FORMAT"
+# A number of minutes, as timeout-minutes is written; the agent reads a
+# duration, and refuses what is not one.
+[ -n "${PITSTOP_JOB_TIMEOUT_MINUTES:-}" ] && set -- "$@" --job-timeout "${PITSTOP_JOB_TIMEOUT_MINUTES}m"
 
 # authorized-users: spaces, commas and newlines all separate names. The
 # unquoted expansion splits on IFS; with globbing off (set -f) a "*" stays
@@ -128,6 +131,7 @@ unset PITSTOP_BIN PITSTOP_STATE PITSTOP_AUTHORIZED_USERS PITSTOP_AUTHORIZED_KEYS
 	PITSTOP_RELAY_JUMP
 unset PITSTOP_MIN_PERMISSION PITSTOP_AUDIT_LOG PITSTOP_ALLOW_UNTRUSTED_PRS PITSTOP_ALLOW_LOCAL_FORWARDING \
 	PITSTOP_ALLOW_REMOTE_FORWARDING PITSTOP_ALLOW_AGENT_FORWARDING
+unset PITSTOP_JOB_TIMEOUT_MINUTES
 if [ "$detached" = true ]; then
 	# shellcheck source=detached.sh
 	. "$(dirname "$0")/detached.sh"

@@ -2,7 +2,8 @@
 // their names and defaults, and what values the agent accepts for them,
 // so that `pitstop inject --with` and `pitstop act --with` can refuse a
 // misspelt name or a bad value before anything is written or run, rather
-// than the step failing on the runner.
+// than the step failing on the runner. CheckFor does the same for the
+// action a pause step may use instead: a local one's action.yml.
 //
 // It reads the action.yml embedded in package agent, so the names are
 // always those of this build's action. It does not write workflows
@@ -45,6 +46,10 @@ var enums = map[string][]string{
 // does not show it: an empty default lets the agent choose by mode.
 var durations = map[string]bool{"wait-timeout": true}
 
+// minutes are the inputs that take a number of minutes, as a workflow's
+// timeout-minutes is written.
+var minutes = map[string]bool{"job-timeout-minutes": true}
+
 // paths are the enum inputs that also take an absolute path.
 var paths = map[string]bool{"install": true}
 
@@ -61,6 +66,9 @@ func parse(data []byte) ([]Input, error) {
 		return nil, fmt.Errorf("read the action's inputs: %w", err)
 	}
 	m := doc.Inputs
+	if m.Kind == 0 {
+		return nil, nil // an action may declare no inputs
+	}
 	if m.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("read the action's inputs: no inputs mapping")
 	}
@@ -88,6 +96,12 @@ func Check(with []injector.Input) error {
 	if err != nil {
 		return err
 	}
+	return check(list, true, with)
+}
+
+// check checks with against the inputs in list: their names, and with
+// values their values as pitstop's agent takes them.
+func check(list []Input, values bool, with []injector.Input) error {
 	byName := map[string]Input{}
 	var names []string
 	for _, in := range list {
@@ -100,12 +114,14 @@ func Check(with []injector.Input) error {
 			msg := fmt.Sprintf("--with %s: the action has no input %q", w.Key, w.Key)
 			if near := nearest(w.Key, names); near != "" {
 				msg += fmt.Sprintf("; did you mean %q?", near)
+			} else if len(names) == 0 {
+				msg += "; it declares none"
 			} else {
 				msg += "; its inputs are: " + strings.Join(names, ", ")
 			}
 			return fmt.Errorf("%s", msg)
 		}
-		if w.Value == "" || strings.Contains(w.Value, "${{") {
+		if !values || w.Value == "" || strings.Contains(w.Value, "${{") {
 			continue
 		}
 		if why := badValue(in, w.Value); why != "" {
@@ -128,6 +144,12 @@ func badValue(in Input, value string) string {
 			also = ", or the absolute path of a pitstop binary"
 		}
 		return fmt.Sprintf("want one of %s%s", strings.Join(words, ", "), also)
+	}
+	if minutes[in.Name] {
+		if m, err := time.ParseDuration(value + "m"); err != nil || m <= 0 || strings.ContainsAny(value, "+-") {
+			return "want a number of minutes such as 30"
+		}
+		return ""
 	}
 	if _, err := strconv.ParseBool(in.Default); err == nil {
 		if _, err := strconv.ParseBool(value); err != nil {

@@ -48,6 +48,9 @@ func TestCheck(t *testing.T) {
 		{[]injector.Input{{Key: "max-duration", Value: "-1h"}}, `--with max-duration=-1h: want a duration such as 1h or 1h30m (with its unit)`},
 		{[]injector.Input{{Key: "allow-agent-forwarding", Value: "yes"}}, `--with allow-agent-forwarding=yes: want true or false`},
 		{[]injector.Input{{Key: "log-format", Value: "text"}}, `--with log-format=text: want one of console, json`},
+		{[]injector.Input{{Key: "job-timeout-minutes", Value: "30"}, {Key: "job-timeout-minutes", Value: "7.5"}}, ""},
+		{[]injector.Input{{Key: "job-timeout-minutes", Value: "30m"}}, `--with job-timeout-minutes=30m: want a number of minutes such as 30`},
+		{[]injector.Input{{Key: "job-timeout-minutes", Value: "0"}}, `--with job-timeout-minutes=0: want a number of minutes such as 30`},
 		{[]injector.Input{{Key: "install", Value: "binary"}}, `--with install=binary: want one of auto, release, source, or the absolute path of a pitstop binary`},
 	} {
 		err := Check(tc.with)

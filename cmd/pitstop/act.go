@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/pitstopci/pitstop/actrun"
-	"github.com/pitstopci/pitstop/agent/inputs"
 	"github.com/pitstopci/pitstop/injector"
 )
 
@@ -132,8 +131,8 @@ func runAct(io *IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := inputs.Check(with); err != nil {
-		return usagef("%v", err)
+	if err := checkWith(io, o.uses, workflowRoot(""), with); err != nil {
+		return err
 	}
 	matrix, err := keyValues("--matrix", o.matrix)
 	if err != nil {

@@ -43,7 +43,7 @@ Examples:
 // are about.
 var agentFlagGroups = []flagGroup{
 	{"Who may log in", []string{"github-user", "authorized-keys", "authorized-keys-data", "keys-url", "api-url", "lookup-timeout", "min-permission", "allow-untrusted-prs"}},
-	{"How long the pause lasts", []string{"wait-timeout", "max-duration", "reconnect-grace"}},
+	{"How long the pause lasts", []string{"wait-timeout", "max-duration", "reconnect-grace", "job-timeout"}},
 	{"Where users connect", []string{"listen", "advertise-host", "ready-file"}},
 	{"Through a relay, for runners behind NAT (ssh -J)", []string{"relay", "relay-key", "relay-known-hosts", "relay-jump", "relay-port", "relay-socket", "relay-keepalive", "relay-insecure-ignore-host-key"}},
 	{"What sessions may do", []string{"shell", "allow-local-forwarding", "allow-remote-forwarding", "allow-agent-forwarding"}},
@@ -74,6 +74,8 @@ type agentOptions struct {
 	detached bool
 	watchPID int
 	waitSet  bool // --wait-timeout was given; its default depends on --detached
+	// jobTimeout is the job's timeout-minutes (0: GitHub's default).
+	jobTimeout time.Duration
 }
 
 func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
@@ -98,6 +100,7 @@ func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
 	o.security.register(fs)
 	fs.BoolVar(&o.detached, "detached", false, "run next to the job: it goes on; the end-of-job step (pitstop hold) decides whether it then holds (default --wait-timeout "+agent.DefaultDetachedWaitTimeout.String()+", counted from the end of the job)")
 	fs.IntVar(&o.watchPID, "watch-pid", 0, "end when the process `PID` (the runner, or act) exits")
+	fs.DurationVar(&o.jobTimeout, "job-timeout", 0, "the job's time limit, its timeout-minutes, counted from the job's start: pitstop extend stops there (default "+agent.DefaultJobLimit.String()+", GitHub's)")
 	return o, func(args []string) ([]string, error) {
 		rest, err := parseArgs(fs, args)
 		fs.Visit(func(f *flag.Flag) { o.waitSet = o.waitSet || f.Name == "wait-timeout" })
@@ -122,9 +125,13 @@ func (o *agentOptions) config(io *IO) (agent.Config, error) {
 		Token:          io.Getenv("PITSTOP_GITHUB_TOKEN"),
 		Detached:       o.detached,
 		WatchPID:       o.watchPID,
+		JobLimit:       o.jobTimeout,
 	}
 	if o.detached && !o.waitSet {
 		cfg.WaitTimeout = agent.DefaultDetachedWaitTimeout
+	}
+	if o.jobTimeout < 0 {
+		return cfg, usagef("--job-timeout must be positive, not %v", o.jobTimeout)
 	}
 	if o.watchPID < 0 {
 		return cfg, usagef("--watch-pid must be a process id, not %d", o.watchPID)
@@ -221,6 +228,8 @@ func runAgent(io *IO, args []string) error {
 	}
 	cfg.Log = log
 	cfg.Annotations = io.Out
+
+	jobStart(&cfg, o.watchPID)
 
 	// Job cancellation arrives as SIGINT, then SIGTERM: both end the
 	// pause cleanly, and the step still exits 0.

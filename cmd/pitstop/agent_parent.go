@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/pitstopci/pitstop/agent"
 )
 
 // endWithParent cancels the pause when the agent's parent process goes
@@ -17,21 +19,33 @@ import (
 func endWithParent(ctx context.Context, log zerolog.Logger, every time.Duration) context.Context {
 	parent := os.Getppid()
 	ctx, cancel := context.WithCancel(ctx)
-	go func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if os.Getppid() != parent {
-					log.Warn().Int("parent_pid", parent).Msg("act, which runs this job, is gone; ending the pause")
-					cancel()
-					return
-				}
-			}
-		}
-	}()
+	go agent.WatchProcess(ctx, parent, every, func() {
+		log.Warn().Int("parent_pid", parent).Msg("act, which runs this job, is gone; ending the pause")
+		cancel()
+	})
 	return ctx
+}
+
+// jobStart sets when the job started, so that its time limit counts
+// from there, and says in the log where the limit counts from. The
+// process that runs the job is looked for above the agent, or above
+// --watch-pid for a detached agent, which has left its parent behind.
+func jobStart(cfg *agent.Config, watchPID int) {
+	from := watchPID
+	if from == 0 {
+		from = os.Getppid()
+	}
+	limit := cfg.JobLimit
+	if limit == 0 {
+		limit = agent.DefaultJobLimit
+	}
+	start, what, ok := agent.JobStart(from)
+	if !ok {
+		cfg.Log.Info().Str("job_limit", limit.String()).
+			Msgf("the job's start is not known here: its time limit (%s) counts from the start of the pause", limit)
+		return
+	}
+	cfg.JobStarted = start
+	cfg.Log.Info().Str("job_limit", limit.String()).Time("job_started", start).Str("job_process", what).
+		Msgf("the job's time limit (%s) counts from its start at %s (the start of %s)", limit, start.UTC().Format("15:04:05 MST"), what)
 }

@@ -59,6 +59,7 @@ func TestAgentFlagsBecomeConfig(t *testing.T) {
 		"--authorized-keys", keyFile, "--authorized-keys", "-", "--authorized-keys-data", dataKey,
 		"--wait-timeout", "5m", "--max-duration", "2h", "--reconnect-grace", "1m",
 		"--keys-url", "https://gitlab.example/{user}.keys", "--ready-file", "r.json", "--label", "after step 4",
+		"--job-timeout", "90m",
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func TestAgentFlagsBecomeConfig(t *testing.T) {
 	}
 	if cfg.Listen != "127.0.0.1:2222" || cfg.WaitTimeout != 5*time.Minute || cfg.MaxDuration != 2*time.Hour ||
 		cfg.ReconnectGrace != time.Minute || cfg.ReadyFile != "r.json" || cfg.Label != "after step 4" ||
-		cfg.KeysURL != "https://gitlab.example/{user}.keys" {
+		cfg.KeysURL != "https://gitlab.example/{user}.keys" || cfg.JobLimit != 90*time.Minute {
 		t.Errorf("config %+v", cfg)
 	}
 }
@@ -87,6 +88,8 @@ func TestAgentUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"--wait-timeout", "0s"},
 		{"--max-duration", "-1m"},
+		{"--job-timeout", "-5m"},
+		{"--job-timeout", "90"},
 		{"--log-format", "xml"},
 		{"--keys-url", "https://gitlab.example/keys"},
 		{"--keys-url", "http://gitlab.example/{user}.keys"},
@@ -185,7 +188,7 @@ func TestExtendStopsAtTheJobLimit(t *testing.T) {
 	}
 	io, out, errOut = testIO(env, "")
 	if code := Main([]string{"extend", "100h"}, io); code != exitOK ||
-		!regexp.MustCompile(`^pitstop: extended by 5h0m0s, not 100h0m0s: the job's time limit \(its timeout-minutes, 360 by default\) would cancel it 6h0m0s after the pause started; (5h5\dm\d+s|6h0m0s) left \(until \d\d:\d\d UTC\)\.\n$`).MatchString(out.String()) {
+		!regexp.MustCompile(`^pitstop: extended by 5h0m0s, not 100h0m0s: the job's time limit \(its timeout-minutes, 360 by default, counted from the job's start\) would cancel it then; (5h5\dm\d+s|6h0m0s) left \(until \d\d:\d\d UTC\)\.\n$`).MatchString(out.String()) {
 		t.Errorf("extend 100h: exit %d\n%s%s", code, out, errOut)
 	}
 	io, out, _ = testIO(env, "")
@@ -195,6 +198,34 @@ func TestExtendStopsAtTheJobLimit(t *testing.T) {
 	io, out, errOut = testIO(env, "")
 	if code := Main([]string{"extend", "1m"}, io); code != exitError || !strings.Contains(errOut.String(), "the pause already ends where the job's time limit would cancel the job (6h0m0s after the pause started)") {
 		t.Errorf("extend past the limit: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestExtendCountsFromTheJobsStart: a job with a 3h limit that started an
+// hour before the pause leaves the pause 2h, so extend 100h after the
+// first hour adds one more.
+func TestExtendCountsFromTheJobsStart(t *testing.T) {
+	ready := filepath.Join(t.TempDir(), "ready.json")
+	cfg := agent.Config{
+		Listen:         "127.0.0.1:0",
+		Env:            []string{"ACT=true", "GITHUB_ACTIONS=true", "GITHUB_ACTOR=nektos/act", "GITHUB_JOB=build"},
+		AuthorizedKeys: []agent.KeyText{{Source: "test", Text: publicKeyLine(t)}},
+		ReadyFile:      ready,
+		BinDir:         t.TempDir(),
+		JobLimit:       3 * time.Hour,
+		JobStarted:     time.Now().Add(-time.Hour),
+	}
+	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { done <- agent.Run(ctx, cfg) }()
+	r := waitReady(t, ready, done)
+	env := map[string]string{agent.SocketEnv: r.ControlSocket}
+
+	io, out, errOut := testIO(env, "")
+	if code := Main([]string{"extend", "100h"}, io); code != exitOK ||
+		!regexp.MustCompile(`^pitstop: extended by (59m5\ds|1h0m0s), not 100h0m0s: the job's time limit \(its timeout-minutes, 360 by default, counted from the job's start\) would cancel it then; (1h5\dm\d+s|2h0m0s) left \(until \d\d:\d\d UTC\)\.\n$`).MatchString(out.String()) {
+		t.Errorf("extend 100h: exit %d\n%s%s", code, out, errOut)
 	}
 }
 

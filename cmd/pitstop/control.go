@@ -115,8 +115,8 @@ func runExtend(io *IO, args []string) error {
 	if added := st.Deadline.Sub(before.Deadline); added < d && !st.Limit.IsZero() && st.Deadline.Equal(st.Limit) {
 		// The agent stopped at the job's own limit: past it, the job
 		// would be cancelled in the middle of the session.
-		fmt.Fprintf(io.Out, "pitstop: extended by %s, not %s: the job's time limit (its timeout-minutes, 360 by default) would cancel it %s after the pause started; %s left (until %s).\n",
-			added.Round(time.Second), d, st.Limit.Sub(st.StartedAt).Round(time.Minute), st.Remaining().Round(time.Second), st.Deadline.UTC().Format("15:04 MST"))
+		fmt.Fprintf(io.Out, "pitstop: extended by %s, not %s: the job's time limit (its timeout-minutes, 360 by default, counted from the job's start) would cancel it then; %s left (until %s).\n",
+			added.Round(time.Second), d, st.Remaining().Round(time.Second), st.Deadline.UTC().Format("15:04 MST"))
 		return nil
 	}
 	fmt.Fprintf(io.Out, "pitstop: extended by %s; %s left (until %s).\n",

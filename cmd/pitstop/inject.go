@@ -12,7 +12,6 @@ import (
 
 	udiff "github.com/aymanbagabas/go-udiff"
 
-	"github.com/pitstopci/pitstop/agent/inputs"
 	"github.com/pitstopci/pitstop/injector"
 	"github.com/pitstopci/pitstop/internal/atomicfile"
 	"github.com/pitstopci/pitstop/workflows"
@@ -132,7 +131,7 @@ func runInject(io *IO, args []string) error {
 		res, err = injector.Remove(name, src)
 	} else {
 		var opts injector.Options
-		if opts, err = o.insertOptions(); err != nil {
+		if opts, err = o.insertOptions(io, file); err != nil {
 			return err
 		}
 		res, err = injector.Insert(name, src, opts)
@@ -171,8 +170,9 @@ func runInject(io *IO, args []string) error {
 
 // insertOptions turns the flags into injector options, rejecting what the
 // flag package cannot: a step number that is not a number, a malformed
-// KEY=VALUE.
-func (o *injectOptions) insertOptions() (injector.Options, error) {
+// KEY=VALUE, or an input the action does not take. file is the
+// workflow's, where a local action is looked for.
+func (o *injectOptions) insertOptions(io *IO, file string) (injector.Options, error) {
 	n, err := 0, error(nil)
 	if o.after != "" {
 		n, err = strconv.Atoi(o.after)
@@ -184,8 +184,8 @@ func (o *injectOptions) insertOptions() (injector.Options, error) {
 	if err != nil {
 		return injector.Options{}, err
 	}
-	if err := inputs.Check(with); err != nil {
-		return injector.Options{}, usagef("%v", err)
+	if err := checkWith(io, o.uses, workflowRoot(file), with); err != nil {
+		return injector.Options{}, err
 	}
 	matrix, err := keyValues("--matrix", o.matrix)
 	if err != nil {
