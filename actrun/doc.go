@@ -9,7 +9,9 @@
 // unless Docker is asked for, the action resolved to a local pitstop source
 // tree with --local-repository), streaming act's output, noticing the
 // agent's ready file, and then either running ssh with the agent's host key
-// pinned or printing the one-line command that does.
+// pinned or printing the one-line command that does. In Docker it labels
+// the containers act starts with the pitstop act that owns them, and
+// removes those whose owner was killed before act could (orphans.go).
 //
 // It does not edit workflows itself (package injector does), serve SSH
 // (package agent does), or parse command-line flags (cmd/pitstop does).

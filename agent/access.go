@@ -190,6 +190,16 @@ func (r *keyring) owners() []string {
 	return out
 }
 
+// publicKeys are the keys that may log in, which an uptermd relay is
+// asked to admit.
+func (r *keyring) publicKeys() []gossh.PublicKey {
+	keys := make([]gossh.PublicKey, 0, len(r.keys))
+	for _, k := range r.keys {
+		keys = append(keys, k.key)
+	}
+	return keys
+}
+
 // keySource builds the KeySource the configuration asks for. done
 // closes its idle connections: the lookup happens once, and kept-alive
 // connections would otherwise outlive it for the whole pause.

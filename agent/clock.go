@@ -29,8 +29,9 @@ func (c realClock) Now() time.Time { return c.now() }
 
 func (realClock) AfterFunc(d time.Duration, f func()) timer { return time.AfterFunc(d, f) }
 
-// clock returns the clock the agent's timeouts keep time by: Config.testClock if a
-// test set one, otherwise real timers with Config.Now.
+// clock returns the clock the agent's timeouts keep time by:
+// Config.testClock if a test set one, otherwise real timers with
+// Config.Now.
 func (cfg Config) clock() clock {
 	if cfg.testClock != nil {
 		return cfg.testClock

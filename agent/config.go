@@ -50,8 +50,9 @@ type Config struct {
 	// Relay, when set, makes the agent reachable through a relay it
 	// dials, for runners that accept no incoming connections: an OpenSSH
 	// server (a bastion) or an uptermd. See relay.Config. Nil on a
-	// GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted in Env) with
-	// no Listen means upterm's public relay; elsewhere, a local listener.
+	// GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted in Env, and
+	// not under act: see Job) with no Listen means upterm's public relay;
+	// elsewhere, a local listener.
 	Relay *relay.Config
 	// AdvertiseHost is the host users are told to dial. Default: when
 	// Listen names a host, that host; otherwise the address this machine
@@ -67,7 +68,8 @@ type Config struct {
 	// Env is the step's environment, as KEY=VALUE pairs. It decides who
 	// the triggering user is (GITHUB_TRIGGERING_ACTOR, GITHUB_ACTOR),
 	// where the API is (GITHUB_API_URL) and whether this is a real GitHub
-	// run, act, or neither; sessions inherit it. Default os.Environ().
+	// run, act, or neither (Run reads it once, with ReadJob); sessions
+	// inherit it. Default os.Environ().
 	Env []string
 
 	// GitHubUsers are more forge users whose published keys may log in,

@@ -25,6 +25,8 @@
 // the control socket, used from inside a session. [ReadJob] says what the
 // job's environment tells about where it runs, for callers that must know
 // before Run starts (colour in the log, act as the parent process).
+// [JobStart] and [WatchProcess] follow the process that runs the job: when
+// it started, which the job's time limit counts from, and when it ends.
 //
 // With Config.Detached the pause runs next to the job instead of holding
 // it (detached.go): the job's last step sends a [HoldRequest] with [Hold],

@@ -77,15 +77,6 @@ func followReady(cfg Config, rl *relay.Relay, base Ready, times func() pauseTime
 	})
 }
 
-// publicKeys are the keys that may log in.
-func (r *keyring) publicKeys() []gossh.PublicKey {
-	keys := make([]gossh.PublicKey, 0, len(r.keys))
-	for _, k := range r.keys {
-		keys = append(keys, k.key)
-	}
-	return keys
-}
-
 // chooseRelay settles how the agent is reached when cfg leaves it open,
 // and returns what to tell the log about it once there is one. A
 // GitHub-hosted runner (hosted; see Job.hostedRunner) accepts no incoming

@@ -35,7 +35,7 @@ func WatchProcess(ctx context.Context, pid int, every time.Duration, gone func()
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if ProcessGone(pid) || parent && os.Getppid() != pid {
+			if processGone(pid) || parent && os.Getppid() != pid {
 				gone()
 				return
 			}

@@ -7,12 +7,12 @@ import (
 	"strconv"
 )
 
-// ProcessGone reports whether the process pid has ended: it does not
+// processGone reports whether the process pid has ended: it does not
 // exist, or it is a zombie (state Z in /proc/PID/stat), which signal 0
 // would still find. Where /proc cannot be read it falls back to signal 0.
 // A pid of 0 or less is not gone: it names no process, and signal 0 would
 // reach a process group instead.
-func ProcessGone(pid int) bool {
+func processGone(pid int) bool {
 	if pid <= 0 {
 		return false // no process; see WatchProcess
 	}

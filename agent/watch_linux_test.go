@@ -40,7 +40,7 @@ func TestProcessGoneZombie(t *testing.T) {
 	if killGone(pid) {
 		t.Fatal("signal 0 no longer finds the zombie; this test proves nothing")
 	}
-	if !ProcessGone(pid) {
+	if !processGone(pid) {
 		t.Error("a zombie is not gone")
 	}
 	gone := make(chan struct{})

@@ -2,7 +2,7 @@
 
 package agent
 
-// ProcessGone cannot tell here and says the process is alive; the agent
+// processGone cannot tell here and says the process is alive; the agent
 // does not run on these systems yet (see errUnsupported), so the job's
 // end is left to the hold step.
-func ProcessGone(int) bool { return false }
+func processGone(int) bool { return false }

@@ -2,7 +2,7 @@
 
 package agent
 
-// ProcessGone reports whether the process pid has ended. Without /proc
+// processGone reports whether the process pid has ended. Without /proc
 // it asks with signal 0, which still finds a zombie: a watched process
 // that has exited counts as gone only once its parent has reaped it.
-func ProcessGone(pid int) bool { return killGone(pid) }
+func processGone(pid int) bool { return killGone(pid) }

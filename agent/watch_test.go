@@ -26,18 +26,18 @@ func startSleep(t *testing.T) *exec.Cmd {
 }
 
 func TestProcessGone(t *testing.T) {
-	if ProcessGone(os.Getpid()) {
+	if processGone(os.Getpid()) {
 		t.Error("this process is gone")
 	}
 	cmd := startSleep(t)
-	if ProcessGone(cmd.Process.Pid) {
+	if processGone(cmd.Process.Pid) {
 		t.Error("a running child is gone")
 	}
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	cmd.Wait() //nolint:errcheck // killed on purpose; now reaped
-	if !ProcessGone(cmd.Process.Pid) {
+	if !processGone(cmd.Process.Pid) {
 		t.Error("a reaped child is still there")
 	}
 }
@@ -84,8 +84,8 @@ func TestWatchProcessLiveProcess(t *testing.T) {
 // watched: the watch ends at once and reports nothing.
 func TestWatchProcessNoPID(t *testing.T) {
 	for _, pid := range []int{0, -1} {
-		if ProcessGone(pid) {
-			t.Errorf("ProcessGone(%d) = true", pid)
+		if processGone(pid) {
+			t.Errorf("processGone(%d) = true", pid)
 		}
 		called := false
 		WatchProcess(context.Background(), pid, time.Millisecond, func() { called = true })

@@ -45,7 +45,9 @@
 // With Options.Matrix the "if:" also names one matrix leg
 // (${{ !cancelled() && matrix.os == 'ubuntu-latest' }}); Options.With
 // adds "with:" inputs, always double-quoted so that any value stays a
-// string.
+// string. A job whose timeout-minutes is a plain number passes it on as
+// the input JobTimeoutInput (to pitstop's action or a local one), unless
+// With sets it, so that the agent knows when the job would be cancelled.
 //
 // For pitstop run, OnPush replaces a workflow's triggers with a push to
 // one branch, and GrantWrite merges a permission (checks: write) into the

@@ -49,3 +49,23 @@ func TestWithJobTimeout(t *testing.T) {
 		t.Errorf("the caller's slice was written to: %v", got)
 	}
 }
+
+func TestIsPitstopAction(t *testing.T) {
+	for uses, want := range map[string]bool{
+		"":                            true,
+		DefaultUses:                   true,
+		"pitstopci/pitstop/agent@v2":  true,
+		"someone/pitstop/agent@main":  true,
+		"pitstopci/pitstop/agent":     false,
+		"pitstopci/pitstop@v1":        false,
+		"actions/checkout@v4":         false,
+		"someone/pitstop/other@v1":    false,
+		"./agent":                     false,
+		"docker://alpine:3":           false,
+		"pitstopci/pitstop/agent/x@v": false,
+	} {
+		if got := IsPitstopAction(uses); got != want {
+			t.Errorf("IsPitstopAction(%q) = %v, want %v", uses, got, want)
+		}
+	}
+}

@@ -72,9 +72,9 @@ func (r *Relay) access(ep endpoint) Access {
 		// OpenSSH's -J and -W cannot reach a unix socket; a local port
 		// forwarded to it can, and needs no shell on the relay.
 		a.Address = ep.socket
-		a.Port = SocketLocalPort
+		a.Port = socketLocalPort
 		a.SSHCommand = fmt.Sprintf("ssh -f -N -o ExitOnForwardFailure=yes -L %d:%s %s && ssh -p %d %s@127.0.0.1",
-			SocketLocalPort, ep.socket, destination(r.cfg.Jump), SocketLocalPort, loginUser)
+			socketLocalPort, ep.socket, destination(r.cfg.Jump), socketLocalPort, loginUser)
 	} else {
 		a.Address = ep.String()
 		a.Port = ep.port

@@ -37,10 +37,10 @@ const (
 	DefaultMaxBackoff   = 30 * time.Second
 )
 
-// SocketLocalPort is the local port in the connect command printed
+// socketLocalPort is the local port in the connect command printed
 // for a unix socket forward: OpenSSH's -J cannot reach a socket, so users
 // forward a local port to it first.
-const SocketLocalPort = 2222
+const socketLocalPort = 2222
 
 // Config makes the agent reachable through an OpenSSH server it
 // dials, instead of through a local listener. The zero value of every

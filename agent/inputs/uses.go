@@ -13,13 +13,11 @@ import (
 	"github.com/pitstopci/pitstop/injector"
 )
 
-// IsPitstop reports whether uses names pitstop's own action, the one
-// embedded in this build (see injector.IsPitstopAction). A fork that
-// changed the inputs is not known here; its own action.yml is on GitHub.
-func IsPitstop(uses string) bool { return injector.IsPitstopAction(uses) }
-
 // CheckFor checks with against the inputs of the action uses names, as
-// Check does for pitstop's own. For a local action (./dir, relative to
+// Check does for pitstop's own. Any reference to pitstop's action
+// (injector.IsPitstopAction) is checked against the one embedded in this
+// build: a fork that changed the inputs is not known here, its own
+// action.yml being on GitHub. For a local action (./dir, relative to
 // root, the repository the workflow runs in) it reads dir/action.yml or
 // dir/action.yaml: the names are checked, and the values too when that
 // file is pitstop's action (its name: is pitstop's). Any other action
@@ -29,7 +27,7 @@ func CheckFor(uses, root string, with []injector.Input) (checked bool, err error
 	if len(with) == 0 {
 		return true, nil
 	}
-	if IsPitstop(uses) {
+	if injector.IsPitstopAction(uses) {
 		return true, Check(with)
 	}
 	if !strings.HasPrefix(uses, "./") {

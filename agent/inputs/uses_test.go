@@ -10,26 +10,6 @@ import (
 	"github.com/pitstopci/pitstop/injector"
 )
 
-func TestIsPitstop(t *testing.T) {
-	for uses, want := range map[string]bool{
-		"":                            true,
-		injector.DefaultUses:          true,
-		"pitstopci/pitstop/agent@v2":  true,
-		"someone/pitstop/agent@main":  true,
-		"pitstopci/pitstop/agent":     false,
-		"pitstopci/pitstop@v1":        false,
-		"actions/checkout@v4":         false,
-		"someone/pitstop/other@v1":    false,
-		"./agent":                     false,
-		"docker://alpine:3":           false,
-		"pitstopci/pitstop/agent/x@v": false,
-	} {
-		if got := IsPitstop(uses); got != want {
-			t.Errorf("IsPitstop(%q) = %v, want %v", uses, got, want)
-		}
-	}
-}
-
 func TestCheckFor(t *testing.T) {
 	root := t.TempDir()
 	write := func(rel, content string) {

@@ -118,20 +118,7 @@ func TestControlCommandsOutsideASession(t *testing.T) {
 
 // TestControlCommands runs continue, extend and status against an agent.
 func TestControlCommands(t *testing.T) {
-	ready := filepath.Join(t.TempDir(), "ready.json")
-	cfg := agent.Config{
-		Listen:         "127.0.0.1:0",
-		Env:            []string{"ACT=true", "GITHUB_ACTIONS=true", "GITHUB_ACTOR=nektos/act", "GITHUB_JOB=build"},
-		AuthorizedKeys: []agent.KeyText{{Source: "test", Text: publicKeyLine(t)}},
-		ReadyFile:      ready,
-		BinDir:         t.TempDir(),
-	}
-	done := make(chan error, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { done <- agent.Run(ctx, cfg) }()
-	r := waitReady(t, ready, done)
-	env := map[string]string{agent.SocketEnv: r.ControlSocket}
+	env, done := startControlAgent(t, nil)
 
 	io, out, errOut := testIO(env, "")
 	if code := Main([]string{"status"}, io); code != exitOK || !strings.Contains(out.String(), `job "build" is paused`) ||
@@ -167,20 +154,7 @@ func TestControlCommands(t *testing.T) {
 // TestExtendStopsAtTheJobLimit: pitstop extend 100h moves the end only
 // as far as the job's own time limit, and says so; once there, it fails.
 func TestExtendStopsAtTheJobLimit(t *testing.T) {
-	ready := filepath.Join(t.TempDir(), "ready.json")
-	cfg := agent.Config{
-		Listen:         "127.0.0.1:0",
-		Env:            []string{"ACT=true", "GITHUB_ACTIONS=true", "GITHUB_ACTOR=nektos/act", "GITHUB_JOB=build"},
-		AuthorizedKeys: []agent.KeyText{{Source: "test", Text: publicKeyLine(t)}},
-		ReadyFile:      ready,
-		BinDir:         t.TempDir(),
-	}
-	done := make(chan error, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { done <- agent.Run(ctx, cfg) }()
-	r := waitReady(t, ready, done)
-	env := map[string]string{agent.SocketEnv: r.ControlSocket}
+	env, _ := startControlAgent(t, nil)
 
 	io, out, errOut := testIO(env, "")
 	if code := Main([]string{"status"}, io); code != exitOK || !regexp.MustCompile(`pitstop extend 30m adds time, up to \d\d:\d\d UTC \(the job's time limit\)\)`).MatchString(out.String()) {
@@ -205,6 +179,25 @@ func TestExtendStopsAtTheJobLimit(t *testing.T) {
 // hour before the pause leaves the pause 2h, so extend 100h after the
 // first hour adds one more.
 func TestExtendCountsFromTheJobsStart(t *testing.T) {
+	env, _ := startControlAgent(t, func(cfg *agent.Config) {
+		cfg.JobLimit = 3 * time.Hour
+		cfg.JobStarted = time.Now().Add(-time.Hour)
+	})
+
+	io, out, errOut := testIO(env, "")
+	if code := Main([]string{"extend", "100h"}, io); code != exitOK ||
+		!regexp.MustCompile(`^pitstop: extended by (59m5\ds|1h0m0s), not 100h0m0s: the job's time limit \(its timeout-minutes, 360 by default, counted from the job's start\) would cancel it then; (1h5\dm\d+s|2h0m0s) left \(until \d\d:\d\d UTC\)\.\n$`).MatchString(out.String()) {
+		t.Errorf("extend 100h: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// startControlAgent runs an agent in act's environment, which the
+// test's key may log in to, until the test ends. It returns the
+// environment that points the control commands at it, and the channel
+// Run's result arrives on. edit, unless nil, changes the configuration
+// first.
+func startControlAgent(t *testing.T, edit func(*agent.Config)) (map[string]string, <-chan error) {
+	t.Helper()
 	ready := filepath.Join(t.TempDir(), "ready.json")
 	cfg := agent.Config{
 		Listen:         "127.0.0.1:0",
@@ -212,21 +205,16 @@ func TestExtendCountsFromTheJobsStart(t *testing.T) {
 		AuthorizedKeys: []agent.KeyText{{Source: "test", Text: publicKeyLine(t)}},
 		ReadyFile:      ready,
 		BinDir:         t.TempDir(),
-		JobLimit:       3 * time.Hour,
-		JobStarted:     time.Now().Add(-time.Hour),
+	}
+	if edit != nil {
+		edit(&cfg)
 	}
 	done := make(chan error, 1)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	go func() { done <- agent.Run(ctx, cfg) }()
 	r := waitReady(t, ready, done)
-	env := map[string]string{agent.SocketEnv: r.ControlSocket}
-
-	io, out, errOut := testIO(env, "")
-	if code := Main([]string{"extend", "100h"}, io); code != exitOK ||
-		!regexp.MustCompile(`^pitstop: extended by (59m5\ds|1h0m0s), not 100h0m0s: the job's time limit \(its timeout-minutes, 360 by default, counted from the job's start\) would cancel it then; (1h5\dm\d+s|2h0m0s) left \(until \d\d:\d\d UTC\)\.\n$`).MatchString(out.String()) {
-		t.Errorf("extend 100h: exit %d\n%s%s", code, out, errOut)
-	}
+	return map[string]string{agent.SocketEnv: r.ControlSocket}, done
 }
 
 func waitReady(t *testing.T, path string, done <-chan error) agent.Ready {
