@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/forge"
 )
 
 // Who may log in — the rules, in one place:
@@ -203,16 +205,16 @@ func (r *keyring) publicKeys() []gossh.PublicKey {
 // keySource builds the KeySource the configuration asks for. done
 // closes its idle connections: the lookup happens once, and kept-alive
 // connections would otherwise outlive it for the whole pause.
-func (cfg Config) keySource() (src KeySource, done func(), err error) {
+func (cfg Config) keySource() (src forge.KeySource, done func(), err error) {
 	if cfg.KeySource != nil {
 		return cfg.KeySource, func() {}, nil
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	hc := &http.Client{Transport: tr}
 	if cfg.KeysURL != "" {
-		return KeysURL{Template: cfg.KeysURL, Client: hc}, tr.CloseIdleConnections, nil
+		return forge.KeysURL{Template: cfg.KeysURL, Client: hc}, tr.CloseIdleConnections, nil
 	}
-	api, err := NewGitHubAPI(cfg.APIURL, cfg.Token, hc)
+	api, err := forge.NewGitHubAPI(cfg.APIURL, cfg.Token, hc)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/pitstopci/pitstop/forge"
 )
 
 // CheckRunPrefix starts the name of the check run a pause publishes on
@@ -43,7 +45,7 @@ type CheckRunInfo struct {
 
 // checkRun is a published check run, to be completed when the pause ends.
 type checkRun struct {
-	client      *github.Client
+	api         *forge.GitHubAPI
 	owner, repo string
 	name        string
 	id          int64
@@ -58,7 +60,7 @@ func publishCheckRun(ctx context.Context, cfg Config, j Job, r Ready) *checkRun 
 	if !j.actions || cfg.Token == "" || !ok || sha == "" {
 		return nil
 	}
-	api, err := NewGitHubAPI(cfg.APIURL, cfg.Token, nil)
+	api, err := forge.NewGitHubAPI(cfg.APIURL, cfg.Token, nil)
 	if err != nil {
 		cfg.Log.Warn().Err(err).Msg("could not publish the pause as a check run")
 		return nil
@@ -74,7 +76,7 @@ func publishCheckRun(ctx context.Context, cfg Config, j Job, r Ready) *checkRun 
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	cr, _, err := api.client.Checks.CreateCheckRun(ctx, owner, name, github.CreateCheckRunOptions{
+	cr, err := api.CreateCheckRun(ctx, owner, name, github.CreateCheckRunOptions{
 		Name:       CheckRunPrefix + info.Job,
 		HeadSHA:    sha,
 		ExternalID: github.String(info.RunID + "/" + info.Job),
@@ -86,12 +88,12 @@ func publishCheckRun(ctx context.Context, cfg Config, j Job, r Ready) *checkRun 
 		},
 	})
 	if err != nil {
-		cfg.Log.Warn().Err(api.explain("publish the pause as a check run", "no such repository or commit (404)", err)).
+		cfg.Log.Warn().Err(api.Explain("publish the pause as a check run", "no such repository or commit (404)", err)).
 			Msg("the connect command is only in this log and the annotation; grant the job checks: write for pitstop run and pitstop ssh")
 		return nil
 	}
 	cfg.Log.Info().Int64("check_run_id", cr.GetID()).Msg("published the pause as check run " + CheckRunPrefix + info.Job)
-	return &checkRun{client: api.client, owner: owner, repo: name, name: cr.GetName(), id: cr.GetID()}
+	return &checkRun{api: api, owner: owner, repo: name, name: cr.GetName(), id: cr.GetID()}
 }
 
 // finish completes the check run, so that nobody is sent to a pause
@@ -102,7 +104,7 @@ func (c *checkRun) finish(cfg Config, reason EndReason) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, _, err := c.client.Checks.UpdateCheckRun(ctx, c.owner, c.repo, c.id, github.UpdateCheckRunOptions{
+	err := c.api.UpdateCheckRun(ctx, c.owner, c.repo, c.id, github.UpdateCheckRunOptions{
 		Name:       c.name, // required by go-github, and unchanged
 		Status:     github.String("completed"),
 		Conclusion: github.String("neutral"),

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/pitstopci/pitstop/forge"
 	"github.com/pitstopci/pitstop/relay"
 )
 
@@ -92,8 +93,9 @@ type Config struct {
 	// the user name.
 	KeysURL string
 	// KeySource overrides APIURL, Token and KeysURL. Tests use it; so can
-	// programs embedding the agent.
-	KeySource KeySource
+	// programs embedding the agent. One that also implements
+	// forge.PermissionSource answers the permission check too.
+	KeySource forge.KeySource
 	// LookupTimeout bounds the whole key lookup, all users and all pages.
 	// Default 20s.
 	LookupTimeout time.Duration

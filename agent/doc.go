@@ -19,6 +19,9 @@
 // files (see workflows and injector), and does not install or fetch itself
 // onto a runner (agent/action.yml does). It decides whether users reach it
 // through a relay, but the relay connection itself is the relay package's.
+// Likewise it decides who may log in and debug, but the requests that ask
+// the forge for users' keys and permissions, and that publish the pause's
+// check run, are the forge package's.
 //
 // The entry point is [Run], configured by a [Config] whose zero value means
 // the defaults. [Continue], [Extend] and [QueryStatus] are the client side of

@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/pitstopci/pitstop/forge"
 )
 
 // Who may debug — rules on top of who may log in (access.go), checked
@@ -38,65 +39,18 @@ import (
 // Keys given directly (--authorized-keys) name no user whose permission
 // could be checked: whoever configured the step vouches for them.
 
-// Repository permission levels, weakest first, as GitHub names them.
-var permissionLevels = []string{"none", "read", "triage", "write", "maintain", "admin"}
-
 // DefaultMinPermission is the least repository permission a user needs
 // to debug a run: the permission needed to push, and so to run any code
 // with the repository's secrets anyway.
 const DefaultMinPermission = "write"
 
-// PermissionSource tells how much access a user has to a repository.
-// GitHubAPI implements it; a KeySource that also implements it is used
-// for the permission check too.
-type PermissionSource interface {
-	// RepoPermission returns the user's permission on repo ("owner/name"):
-	// one of none, read, triage, write, maintain, admin. A user who is
-	// not a collaborator is an error, as are API failures.
-	RepoPermission(ctx context.Context, repo, user string) (string, error)
-}
-
-// RepoPermission asks GET /repos/{owner}/{repo}/collaborators/{user}/permission.
-//
-// The request is built with go-github but decoded here: the answer's
-// "permission" field folds maintain into write and triage into read, and
-// only "role_name", which go-github's RepositoryPermissionLevel does not
-// carry, tells them apart.
-func (g *GitHubAPI) RepoPermission(ctx context.Context, repo, user string) (string, error) {
-	owner, name, ok := strings.Cut(repo, "/")
-	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
-		return "", fmt.Errorf("repository %q is not OWNER/NAME", repo)
-	}
-	what := fmt.Sprintf("read the permission of %q on %s", user, repo)
-	u := fmt.Sprintf("repos/%s/%s/collaborators/%s/permission", url.PathEscape(owner), url.PathEscape(name), url.PathEscape(user))
-	req, err := g.client.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", what, err)
-	}
-	var answer struct {
-		Permission string `json:"permission"`
-		RoleName   string `json:"role_name"`
-	}
-	if _, err := g.client.Do(ctx, req, &answer); err != nil {
-		return "", g.explain(what, "not a collaborator, or no such user or repository (404)", err)
-	}
-	// A custom role's name is not a level; its base permission is.
-	if slices.Contains(permissionLevels, answer.RoleName) {
-		return answer.RoleName, nil
-	}
-	if slices.Contains(permissionLevels, answer.Permission) {
-		return answer.Permission, nil
-	}
-	return "", fmt.Errorf("%s from %s: the API answered an unknown permission %q", what, g.apiURL, answer.Permission)
-}
-
 // permissionRank orders levels; unknown ones rank below "none".
-func permissionRank(p string) int { return slices.Index(permissionLevels, p) }
+func permissionRank(p string) int { return slices.Index(forge.PermissionLevels(), p) }
 
 // validMinPermission checks a --min-permission value.
 func validMinPermission(p string) error {
 	if permissionRank(p) <= 0 {
-		return fmt.Errorf("minimum permission %q is not one of %s", p, strings.Join(permissionLevels[1:], ", "))
+		return fmt.Errorf("minimum permission %q is not one of %s", p, strings.Join(forge.PermissionLevels()[1:], ", "))
 	}
 	return nil
 }
@@ -276,17 +230,17 @@ func checkPermissions(ctx context.Context, cfg Config, repo string, plan accessP
 }
 
 // permissionSource is what answers the permission check: the KeySource
-// when it can, else the GitHub API when there is a token. Nil means
-// there is nothing to ask with.
-func (cfg Config) permissionSource() (src PermissionSource, done func(), err error) {
-	if ps, ok := cfg.KeySource.(PermissionSource); ok {
+// when it also implements forge.PermissionSource, else the GitHub API
+// when there is a token. Nil means there is nothing to ask with.
+func (cfg Config) permissionSource() (src forge.PermissionSource, done func(), err error) {
+	if ps, ok := cfg.KeySource.(forge.PermissionSource); ok {
 		return ps, func() {}, nil
 	}
 	if cfg.Token == "" {
 		return nil, func() {}, nil
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	api, err := NewGitHubAPI(cfg.APIURL, cfg.Token, &http.Client{Transport: tr})
+	api, err := forge.NewGitHubAPI(cfg.APIURL, cfg.Token, &http.Client{Transport: tr})
 	if err != nil {
 		return nil, nil, err
 	}

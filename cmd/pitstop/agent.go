@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/forge"
 )
 
 const agentHelp = `Usage: pitstop agent [flags]
@@ -151,7 +152,7 @@ func (o *agentOptions) config(io *IO) (agent.Config, error) {
 		return cfg, usagef("--keys-url %q has no {user} placeholder", o.keysURL)
 	}
 	if o.keysURL != "" {
-		if err := agent.CheckKeysURL(o.keysURL); err != nil {
+		if err := forge.CheckKeysURL(o.keysURL); err != nil {
 			return cfg, usagef("--keys-url: %v", err)
 		}
 	}

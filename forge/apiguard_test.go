@@ -1,4 +1,4 @@
-package agent
+package forge
 
 import (
 	"context"
