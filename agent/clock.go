@@ -4,7 +4,8 @@ import "time"
 
 // clock is the time the agent's timeouts keep: what time it is, and
 // timers that run a function once a duration has passed. The pause, the
-// login grace time and a detached terminal's grace are timed by it. The
+// login grace time, a detached terminal's grace and the limits on
+// connections that have not logged in (limits.go) are timed by it. The
 // agent runs on the real one; tests use a fake one they advance by hand
 // (clock_test.go), so that the pause's state machine can be driven through
 // hours without sleeping.
@@ -13,6 +14,10 @@ type clock interface {
 	// AfterFunc calls f in its own goroutine once d has passed, as
 	// time.AfterFunc does.
 	AfterFunc(d time.Duration, f func()) timer
+	// NewTimer returns a channel that receives the time once d has
+	// passed, as time.NewTimer's C does, and the timer that sends it:
+	// for a wait that selects on other channels too.
+	NewTimer(d time.Duration) (<-chan time.Time, timer)
 }
 
 // timer is a timer armed by a clock. Stop keeps it from firing; it reports
@@ -28,6 +33,11 @@ type realClock struct{ now func() time.Time }
 func (c realClock) Now() time.Time { return c.now() }
 
 func (realClock) AfterFunc(d time.Duration, f func()) timer { return time.AfterFunc(d, f) }
+
+func (realClock) NewTimer(d time.Duration) (<-chan time.Time, timer) {
+	t := time.NewTimer(d)
+	return t.C, t
+}
 
 // clock returns the clock the agent's timeouts keep time by:
 // Config.testClock if a test set one, otherwise real timers with

@@ -18,15 +18,20 @@ type fakeClock struct {
 	timers []*fakeTimer
 	// lateStops makes Stop a no-op that reports failure, as when a real
 	// timer has already fired and its function is on its way: the pause
-	// must then ignore the stale call itself.
+	// must then ignore the stale call itself. Only once the clock has
+	// moved since the timer was armed: a stop cannot come late before any
+	// time has passed (a connection's version-line timer is armed and
+	// stopped in the same instant of fake time).
 	lateStops bool
 }
 
 type fakeTimer struct {
-	c   *fakeClock
-	at  time.Time
-	seq int
-	f   func()
+	c     *fakeClock
+	at    time.Time
+	armed time.Time // the clock's time when it was armed
+	seq   int
+	f     func()
+	ch    chan time.Time // NewTimer's channel, when f is nil
 }
 
 // newFakeClock starts at a fixed, arbitrary time.
@@ -55,16 +60,27 @@ func (c *fakeClock) AfterFunc(d time.Duration, f func()) timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seq++
-	t := &fakeTimer{c: c, at: c.now.Add(d), seq: c.seq, f: f}
+	t := &fakeTimer{c: c, at: c.now.Add(d), armed: c.now, seq: c.seq, f: f}
 	c.timers = append(c.timers, t)
 	return t
+}
+
+// NewTimer arms a timer that sends the time it fell due on the returned
+// channel, which holds it until read, as time.NewTimer's does.
+func (c *fakeClock) NewTimer(d time.Duration) (<-chan time.Time, timer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	t := &fakeTimer{c: c, at: c.now.Add(d), armed: c.now, seq: c.seq, ch: make(chan time.Time, 1)}
+	c.timers = append(c.timers, t)
+	return t.ch, t
 }
 
 func (t *fakeTimer) Stop() bool {
 	c := t.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.lateStops {
+	if c.lateStops && c.now.After(t.armed) {
 		return false
 	}
 	i := slices.Index(c.timers, t)
@@ -109,9 +125,28 @@ func (c *fakeClock) AdvanceTo(end time.Time) {
 		if t.at.After(c.now) {
 			c.now = t.at
 		}
+		now := c.now
 		c.mu.Unlock()
+		if t.f == nil {
+			t.ch <- now // buffered, and sent to only once
+			continue
+		}
 		t.f() // unlocked: f may arm or stop timers
 	}
+}
+
+// waiting is how many NewTimer timers are armed and have not fired: a
+// test can tell by it that a goroutine has gone to wait for one.
+func (c *fakeClock) waiting() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, t := range c.timers {
+		if t.f == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // pending is how many timers are armed and have not fired.
@@ -156,5 +191,29 @@ func TestFakeClock(t *testing.T) {
 	c.Advance(0)
 	if fired[len(fired)-1] != "now@10.999s" {
 		t.Errorf("a timer due at once: %v", fired)
+	}
+
+	ch, _ := c.NewTimer(2 * time.Second)
+	_, stoppedCh := c.NewTimer(time.Second)
+	if c.waiting() != 2 || !stoppedCh.Stop() || c.waiting() != 1 {
+		t.Fatalf("NewTimer: %d waiting, want 1 after one of 2 was stopped", c.waiting())
+	}
+	c.Advance(1999 * time.Millisecond)
+	select {
+	case at := <-ch:
+		t.Fatalf("NewTimer's channel received %v early", at)
+	default:
+	}
+	c.Advance(time.Second)
+	select {
+	case at := <-ch:
+		if got := at.Sub(start); got != 12999*time.Millisecond {
+			t.Errorf("NewTimer's channel received start+%v, want start+12.999s", got)
+		}
+	default:
+		t.Error("NewTimer's channel received nothing once the timer was due")
+	}
+	if c.waiting() != 0 {
+		t.Errorf("%d NewTimer timers left", c.waiting())
 	}
 }

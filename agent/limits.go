@@ -80,7 +80,7 @@ type limiter struct {
 	maxUnauth int
 	perAddr   int
 	maxConns  int
-	now       func() time.Time
+	clock     clock // Config.clock: stalls, waits and the failure budget keep its time
 
 	mu      sync.Mutex
 	placed  int           // connections placed or keyed
@@ -97,7 +97,7 @@ type slot struct {
 	host  string
 	evict func() // closes the connection, to make room for another
 	stage int
-	since time.Time // when it reached its stage, or was last active (wall clock: it sets timers)
+	since time.Time // when it reached its stage, or was last active (by the limiter's clock)
 	// vouched: it offered an authorized key (an unproven one: the public
 	// halves of a forge user's keys are public).
 	vouched bool
@@ -118,7 +118,7 @@ func newLimiter(cfg Config) *limiter {
 		maxUnauth: cfg.MaxUnauthenticated,
 		perAddr:   min(perAddrUnauthenticated, cfg.MaxUnauthenticated),
 		maxConns:  maxConnsPerCap * cfg.MaxUnauthenticated,
-		now:       cfg.Now,
+		clock:     cfg.clock(),
 		changed:   make(chan struct{}),
 		closed:    make(chan struct{}),
 		addrs:     map[string]*addrState{},
@@ -143,7 +143,7 @@ func hostOf(a net.Addr) string {
 
 // stateLocked returns host's entry, refilled to now.
 func (l *limiter) stateLocked(host string) *addrState {
-	now := l.now()
+	now := l.clock.Now()
 	st, ok := l.addrs[host]
 	if !ok {
 		if len(l.addrs) >= maxTrackedAddrs {
@@ -192,7 +192,7 @@ func (l *limiter) arrive(host string, evict func()) (*slot, string) {
 		victim = l.conns[i]
 		l.releaseLocked(victim)
 	}
-	sl := &slot{host: host, evict: evict, stage: stageIdle, since: time.Now()}
+	sl := &slot{host: host, evict: evict, stage: stageIdle, since: l.clock.Now()}
 	l.conns = append(l.conns, sl)
 	return sl, ""
 }
@@ -202,8 +202,9 @@ func (l *limiter) arrive(host string, evict func()) (*slot, string) {
 const evictedWhy = "closed to make room"
 
 // place queues sl, whose client has sent its version line, for a place in
-// the key exchange, and waits for it until wait after start. It returns
-// why it gave up, or "" once sl has its place.
+// the key exchange, and waits for it until wait after start (by the
+// limiter's clock). It returns why it gave up, or "" once sl has its
+// place.
 func (l *limiter) place(sl *slot, start time.Time, wait time.Duration) string {
 	deadline := start.Add(wait)
 	var victims []*slot
@@ -218,7 +219,7 @@ func (l *limiter) place(sl *slot, start time.Time, wait time.Duration) string {
 		l.mu.Unlock()
 		return evictedWhy
 	}
-	sl.stage, sl.since = stageQueued, time.Now()
+	sl.stage, sl.since = stageQueued, l.clock.Now()
 	l.queue = append(l.queue, sl)
 	for {
 		victims = l.dispatchLocked(victims)
@@ -243,11 +244,11 @@ func (l *limiter) place(sl *slot, start time.Time, wait time.Duration) string {
 		changed := l.changed
 		l.mu.Unlock()
 		evictAll()
-		timer := time.NewTimer(max(time.Until(wake), time.Millisecond))
+		fired, timer := l.clock.NewTimer(max(wake.Sub(l.clock.Now()), time.Millisecond))
 		var closed bool
 		select {
 		case <-changed:
-		case <-timer.C:
+		case <-fired:
 		case <-l.closed:
 			closed = true
 		}
@@ -259,7 +260,7 @@ func (l *limiter) place(sl *slot, start time.Time, wait time.Duration) string {
 		switch {
 		case closed:
 			why = "the pause is over"
-		case !time.Now().Before(deadline):
+		case !l.clock.Now().Before(deadline):
 			why += " for " + wait.String()
 		default:
 			continue
@@ -274,7 +275,7 @@ func (l *limiter) place(sl *slot, start time.Time, wait time.Duration) string {
 // either a free place or that of a stalled connection, which it appends
 // to victims for the caller to close once unlocked.
 func (l *limiter) dispatchLocked(victims []*slot) []*slot {
-	now := time.Now()
+	now := l.clock.Now()
 	for {
 		// Addresses take turns: the next place goes to the first queued
 		// connection of the address served longest ago (or never), so
@@ -376,7 +377,7 @@ func (l *limiter) keyed(sl *slot) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if sl != nil && !sl.done && (sl.stage == stagePlaced || sl.stage == stageKeyed) {
-		sl.stage, sl.since = stageKeyed, time.Now()
+		sl.stage, sl.since = stageKeyed, l.clock.Now()
 	}
 }
 

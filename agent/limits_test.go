@@ -182,14 +182,64 @@ func (h *harness) dialFrom(from string, u testUser) (*gossh.Client, error) {
 	return gossh.NewClient(cc, chans, reqs), nil
 }
 
+// dialAsync logs u in from the local address from in the background, and
+// sends the outcome on the channel it returns (the client is closed).
+func (h *harness) dialAsync(from string, u testUser) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		c, err := h.dialFrom(from, u)
+		if err == nil {
+			c.Close()
+		}
+		done <- err
+	}()
+	return done
+}
+
+// waitQueued waits until n connections wait on h.clock in the queue for
+// a place in the key exchange (place waits on a NewTimer timer), so that
+// advancing the clock reaches them.
+func (h *harness) waitQueued(n int) {
+	h.t.Helper()
+	if !eventually(10*time.Second, func() bool { return h.clock.waiting() >= n }) {
+		h.t.Fatalf("%d connections waiting for a place, want %d within 10s\n%s", h.clock.waiting(), n, h.logs)
+	}
+}
+
+// notYet fails the test if the dial behind done has finished: the
+// fake clock stands just short of the time it waits for. The agent has a
+// moment of real time to act on the advance, wrongly.
+func (h *harness) notYet(done <-chan error, what string) {
+	h.t.Helper()
+	select {
+	case err := <-done:
+		h.t.Fatalf("%s: finished (error %v) before its time\n%s", what, err, h.logs)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// outcome waits up to 10s for the dial behind done.
+func (h *harness) outcome(done <-chan error, what string) error {
+	h.t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(10 * time.Second):
+		h.t.Fatalf("%s: no outcome within 10s\n%s", what, h.logs)
+		return nil
+	}
+}
+
 // TestUnauthenticatedCaps: connections in the key exchange or in
 // authentication are capped per address and in all; a flood from one
 // address leaves room for others; a connection over a cap is held, not
 // refused, and gets in when a place frees up. Connections that finished
-// the key exchange are never closed for it.
+// the key exchange are not closed for it after stallAfter (the limiter's
+// time is the fake clock's).
 func TestUnauthenticatedCaps(t *testing.T) {
 	const total = perAddrUnauthenticated + 2
 	h := startAgent(t, func(h *harness) {
+		h.useFakeClock()
 		h.cfg.MaxUnauthenticated = total
 		h.cfg.LoginGraceTime = 20 * time.Second
 	})
@@ -200,7 +250,9 @@ func TestUnauthenticatedCaps(t *testing.T) {
 	// Over its address's cap: held before the key exchange, not refused,
 	// and not given the place of a connection that is authenticating.
 	over, _ := rawConn(t, h, "127.0.0.1", 0)
-	if got := placed(over, stallAfter+500*time.Millisecond); got != "waiting" {
+	h.waitQueued(1)
+	h.clock.Advance(stallAfter + 500*time.Millisecond)
+	if got := placed(over, 200*time.Millisecond); got != "waiting" {
 		t.Fatalf("a connection over its address's cap: %s, want it held", got)
 	}
 	// Another address still gets in, and the held one gets its turn as
@@ -219,14 +271,15 @@ func TestUnauthenticatedCaps(t *testing.T) {
 // TestStalledPlaceGoesToTheQueue: a connection that holds a place in the
 // key exchange without exchanging keys gives it up to the next in the
 // queue after stallAfter, so slow or idle connections from the user's own
-// address cannot keep the user out.
+// address cannot keep the user out. The limiter keeps the fake clock's
+// time (TestAddressesTakeTurns sees stalls in real time).
 func TestStalledPlaceGoesToTheQueue(t *testing.T) {
 	h := startAgent(t, func(h *harness) {
+		h.useFakeClock()
 		h.cfg.MaxUnauthenticated = 2
 		h.cfg.LoginGraceTime = 20 * time.Second
 	})
 	var stalled []net.Conn
-	first := time.Now()
 	for i := range 2 {
 		c, ok := rawConn(t, h, "127.0.0.1", 5*time.Second)
 		if !ok {
@@ -234,13 +287,13 @@ func TestStalledPlaceGoesToTheQueue(t *testing.T) {
 		}
 		stalled = append(stalled, c)
 	}
-	c, err := h.dialFrom("127.0.0.1", h.alice)
-	if err != nil {
+	alice := h.dialAsync("127.0.0.1", h.alice)
+	h.waitQueued(1)
+	h.clock.Advance(stallAfter - time.Millisecond)
+	h.notYet(alice, "alice, before the first connection had held its place for stallAfter")
+	h.clock.Advance(time.Millisecond)
+	if err := h.outcome(alice, "alice once the connections had stalled"); err != nil {
 		t.Fatalf("alice with both places taken by stalled connections: %v\n%s", err, h.logs)
-	}
-	c.Close()
-	if d := time.Since(first); d < stallAfter {
-		t.Errorf("alice got in %v after the first connection took its place, before it had stalled", d)
 	}
 	if got := placed(stalled[0], 2*time.Second); got != "closed" {
 		t.Errorf("the oldest stalled connection: %s, want it closed to make room", got)
@@ -340,7 +393,9 @@ func TestHeldConnectionGivesUp(t *testing.T) {
 		t.Fatalf("the silent connection after half its grace time: %s, want it closed", got)
 	}
 	for _, reason := range []string{"too many connections waiting to log in for 1s", "no version line"} {
-		if !h.audited(evConnRefused, map[string]any{"reason": reason}) {
+		// The silent connection is closed first and logged after, by
+		// the goroutine that was reading its version line.
+		if !eventually(5*time.Second, func() bool { return h.audited(evConnRefused, map[string]any{"reason": reason}) }) {
 			t.Errorf("%q is not in the log:\n%s", reason, h.logs)
 		}
 	}
@@ -393,7 +448,7 @@ func placed(c net.Conn, d time.Duration) string {
 // TestLoginGraceTime: a connection that has not logged in within the
 // login grace time is closed, and one that has is not. The grace time runs
 // on the fake clock, so it passes only when the test says, however slow
-// the machine (its first half, for the version line, is real time).
+// the machine.
 func TestLoginGraceTime(t *testing.T) {
 	h := startAgent(t, func(h *harness) {
 		h.useFakeClock()
@@ -439,22 +494,22 @@ func (s typingSigner) Sign(r io.Reader, data []byte) (*gossh.Signature, error) {
 // TestSilentAuthenticationGivesWay: a connection that exchanged keys and
 // then says nothing gives its place to a queued one after keyedIdleAfter;
 // one whose key was accepted, and that is slow to sign with it (its user
-// typing a passphrase), keeps it.
+// typing a passphrase), keeps it. The limiter keeps the fake clock's time.
 func TestSilentAuthenticationGivesWay(t *testing.T) {
 	const grace = 2*keyedIdleAfter + 4*time.Second
 	h := startAgent(t, func(h *harness) {
+		h.useFakeClock()
 		h.cfg.MaxUnauthenticated = 1
 		h.cfg.LoginGraceTime = grace
 	})
 	keyedConn(t, h, "127.0.0.1")
-	start := time.Now()
-	c, err := h.dialFrom("127.0.0.2", h.alice)
-	if err != nil {
+	alice := h.dialAsync("127.0.0.2", h.alice)
+	h.waitQueued(1)
+	h.clock.Advance(keyedIdleAfter - time.Millisecond)
+	h.notYet(alice, "alice, before the silent connection had been silent for keyedIdleAfter")
+	h.clock.Advance(time.Millisecond)
+	if err := h.outcome(alice, "alice once the silent connection had been silent for keyedIdleAfter"); err != nil {
 		t.Fatalf("alice while a silent connection held the only place: %v\n%s", err, h.logs)
-	}
-	c.Close()
-	if d := time.Since(start); d < keyedIdleAfter-time.Second {
-		t.Errorf("the silent connection gave way after %v, before keyedIdleAfter (%v)", d, keyedIdleAfter)
 	}
 
 	// Now one that offered alice's key and is slow to sign.
@@ -471,7 +526,12 @@ func TestSilentAuthenticationGivesWay(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("the key was not accepted within 10s\n%s", h.logs)
 	}
-	if _, err := h.dialFrom("127.0.0.2", h.alice); err == nil {
+	alice = h.dialAsync("127.0.0.2", h.alice)
+	h.waitQueued(1)
+	h.clock.Advance(grace/2 - time.Millisecond)
+	h.notYet(alice, "alice, queued behind a connection whose authorized key was being signed")
+	h.clock.Advance(time.Millisecond)
+	if err := h.outcome(alice, "alice, queued for half her grace time"); err == nil {
 		t.Fatal("alice got the place of a connection whose authorized key was being signed")
 	}
 	if !h.audited(evConnRefused, map[string]any{"reason": "too many connections waiting to log in for " + (grace / 2).String()}) {

@@ -328,7 +328,8 @@ func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
 	// gliderlabs calls this on the connection's own goroutine, so a
 	// connection waiting here keeps nobody else waiting. It waits for at
 	// most half its login grace time, and keeps the rest to log in.
-	start := time.Now()
+	clk := s.cfg.clock()
+	start := clk.Now()
 	wait := s.cfg.LoginGraceTime / 2
 	evict := func() {
 		refused("closed a connection that had not logged in, to make room for another", "evicted")
@@ -340,7 +341,7 @@ func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
 		c.Close()
 		return nil // gliderlabs drops it
 	}
-	prefix, err := exchangeVersions(c, start.Add(wait))
+	prefix, err := exchangeVersions(clk, c, start.Add(wait))
 	if err != nil {
 		s.limits.release(sl)
 		if errors.Is(err, errNoVersion) {
@@ -366,8 +367,8 @@ func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
 	}
 	cs := &connState{conn: &trackedConn{Conn: c, r: io.MultiReader(bytes.NewReader(prefix), c), sent: []byte(serverVersion + "\r\n")}, slot: sl, audit: al}
 	cs.conn.done = func() { s.connEnded(cs) }
-	grace := s.cfg.LoginGraceTime - time.Since(start)
-	cs.grace = s.cfg.clock().AfterFunc(grace, func() { s.loginTimedOut(cs) })
+	grace := s.cfg.LoginGraceTime - clk.Now().Sub(start)
+	cs.grace = clk.AfterFunc(grace, func() { s.loginTimedOut(cs) })
 	s.raw[cs.conn] = struct{}{}
 	s.rawWG.Add(1)
 	s.mu.Unlock()
@@ -380,14 +381,14 @@ func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
 var errNoVersion = errors.New("no SSH version line in time")
 
 // exchangeVersions sends the server's version line on c and reads the
-// client's, by deadline. It returns everything it read, for x/crypto to
-// read again. Both sides send their version line as soon as the
+// client's, by deadline (by clk). It returns everything it read, for
+// x/crypto to read again. Both sides send their version line as soon as the
 // connection is up (RFC 4253, section 4.2); sending the server's first
 // serves a client that waits for it, too.
-func exchangeVersions(c net.Conn, deadline time.Time) ([]byte, error) {
+func exchangeVersions(clk clock, c net.Conn, deadline time.Time) ([]byte, error) {
 	// A timer that closes c rather than a deadline: connections through
 	// the relay are SSH channels, which have none.
-	timer := time.AfterFunc(time.Until(deadline), func() { c.Close() })
+	timer := clk.AfterFunc(deadline.Sub(clk.Now()), func() { c.Close() })
 	if _, err := io.WriteString(c, serverVersion+"\r\n"); err != nil {
 		timer.Stop()
 		return nil, err
@@ -432,10 +433,10 @@ func (s *server) penalize(ctx ssh.Context, addr net.Addr) {
 				Msg("many failed logins from this address: slowing down its refusals")
 		}
 	}
-	t := time.NewTimer(delay)
+	fired, t := s.cfg.clock().NewTimer(delay)
 	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-fired:
 	case <-ctx.Done():
 	}
 }
