@@ -411,3 +411,59 @@ func concurrentUse(h *harness, u testUser, svc string) error {
 	}
 	return nil
 }
+
+// TestAuditDirectKeyNamedBySource: a key given directly is named the
+// same way in every event of its connection, as the login names it: by
+// its source (key_source, the file's path), with its fingerprint and
+// address. The comment, which pitstop status shows, names nobody in the
+// audit trail: anyone can write any comment.
+func TestAuditDirectKeyNamedBySource(t *testing.T) {
+	bob := newTestUser(t, "bob")
+	src := filepath.Join(t.TempDir(), "authorized_keys")
+	audit := filepath.Join(t.TempDir(), "audit.jsonl")
+	h := startAgent(t, func(h *harness) {
+		h.cfg.AuditLog = audit
+		h.cfg.AuthorizedKeys = []KeyText{{Source: src, Text: bob.authorizedLine() + " bob@laptop\n"}}
+	})
+	c := h.mustDial(bob)
+	if _, _, status := run(t, c, "true"); status != 0 {
+		t.Fatalf("exec: status %d", status)
+	}
+	sh := ptyShell(t, c, 24, 80)
+	defer sh.Close()
+
+	job, file := waitEvents(t, h, audit, map[string]int{evLogin: 1, evSessionStart: 2, evTermStart: 1})
+	who := func(e map[string]any) map[string]any {
+		out := map[string]any{}
+		for _, k := range []string{"key_source", "github_user", "key_fingerprint", "remote_addr"} {
+			if v, ok := e[k]; ok {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	for name, entries := range map[string][]map[string]any{"job log": job, "audit file": file} {
+		var login map[string]any
+		for _, e := range entries {
+			if e["event"] == evLogin {
+				login = who(e)
+			}
+		}
+		if login["key_source"] != src || login["key_fingerprint"] != bob.fingerprint() || login["remote_addr"] == nil || login["github_user"] != nil {
+			t.Errorf("%s: the login names %v, want key_source %s, the key's fingerprint and the address", name, login, src)
+		}
+		n := 0
+		for _, e := range entries {
+			if e["event"] != evSessionStart && e["event"] != evTermStart {
+				continue
+			}
+			n++
+			if got := who(e); !maps.Equal(got, login) {
+				t.Errorf("%s: %s names %v, want what the login names, %v", name, e["event"], got, login)
+			}
+		}
+		if n != 3 {
+			t.Errorf("%s: %d session_start and terminal_start events, want 3", name, n)
+		}
+	}
+}

@@ -14,15 +14,10 @@ import (
 // than the largest key list a forge may answer.
 const maxKeysBody = forge.MaxAnswer
 
-// parseKeyText reads authorized_keys text. Options (from=, command=, ...)
-// are refused rather than ignored: pitstop does not enforce them, and
-// silently dropping a restriction would grant more than was written.
-func parseKeyText(kt KeyText) ([]gossh.PublicKey, error) {
-	keys, _, err := parseKeyLines(kt)
-	return keys, err
-}
-
-// parseKeyLines is parseKeyText that also returns each key's comment.
+// parseKeyLines reads authorized_keys text and returns each key with its
+// comment. Options (from=, command=, ...) are refused rather than ignored:
+// pitstop does not enforce them, and silently dropping a restriction
+// would grant more than was written.
 func parseKeyLines(kt KeyText) ([]gossh.PublicKey, []string, error) {
 	var keys []gossh.PublicKey
 	var comments []string

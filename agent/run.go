@@ -85,6 +85,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	if cfg.WatchPID > 0 {
+		// watchEvery is how often a detached agent checks that the job's
+		// runner is still there.
+		const watchEvery = 500 * time.Millisecond
 		watchCtx, stopWatch := context.WithCancel(ctx)
 		defer stopWatch()
 		go WatchProcess(watchCtx, cfg.WatchPID, watchEvery, func() {
@@ -314,10 +317,6 @@ func (s *server) status() Status {
 	}
 	return st
 }
-
-// watchEvery is how often a detached agent checks that the job's runner
-// is still there.
-const watchEvery = 500 * time.Millisecond
 
 // endOfJob answers a detached pause's end-of-job step, and says in the
 // log what happens next.

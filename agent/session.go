@@ -21,12 +21,12 @@ const (
 // liveSession is a running session, known to the server so that status
 // can list it and shutdown can end it.
 type liveSession struct {
-	info  SessionInfo
-	sess  ssh.Session
-	pty   bool
-	forge bool          // info.User is a forge user
-	stop  chan struct{} // closed when the pause is over: end the program
-	once  sync.Once
+	info SessionInfo
+	sess ssh.Session
+	pty  bool
+	conn auditLog      // the connection's: who logged in, with which key, from where
+	stop chan struct{} // closed when the pause is over: end the program
+	once sync.Once
 }
 
 // tell shows msg on the session's stderr. It does not wait: a client that
@@ -49,6 +49,7 @@ func (ls *liveSession) end(reason EndReason) {
 // register adds a session, or returns nil when the pause is already over.
 func (s *server) register(sess ssh.Session, kind string, pty bool) *liveSession {
 	ak, _ := sess.Context().Value(ctxKeyAuth).(authorizedKey)
+	conn := s.ctxAudit(sess.Context())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
@@ -65,10 +66,10 @@ func (s *server) register(sess ssh.Session, kind string, pty bool) *liveSession 
 			PTY:            pty,
 			Since:          s.cfg.Now(),
 		},
-		sess:  sess,
-		pty:   pty,
-		forge: ak.forge,
-		stop:  make(chan struct{}),
+		sess: sess,
+		pty:  pty,
+		conn: conn,
+		stop: make(chan struct{}),
 	}
 	s.sessions[ls.info.ID] = ls
 	s.sessWG.Add(1)
@@ -189,11 +190,12 @@ func (s *server) handleSession(sess ssh.Session) {
 	sent()
 }
 
-// sessionAudit is the audit log for one session. Its user is who the
-// key is to people (authorizedKey.name), as in pitstop status.
+// sessionAudit is the audit log for one session: its connection's, which
+// names who logged in as the login did (a key given directly by its
+// source, not by the comment pitstop status shows), and what the
+// session is.
 func (s *server) sessionAudit(ls *liveSession) auditLog {
-	return s.audit.root().with(ownerKey(ls.forge), ls.info.User, "key_fingerprint", ls.info.KeyFingerprint,
-		"remote_addr", ls.info.RemoteAddr, "session_kind", ls.info.Kind, "pty", ls.pty, "session_id", ls.info.ID)
+	return ls.conn.with("session_kind", ls.info.Kind, "pty", ls.pty, "session_id", ls.info.ID)
 }
 
 // auditSessionEnd records how a session ended.

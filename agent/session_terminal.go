@@ -171,10 +171,10 @@ func parseTermCommand(command string) (req termRequest, ok bool, err error) {
 // not the session, now counts as a shell for the pause: the caller has
 // counted it (see runTerminal), and terminalEnded uncounts it.
 func (s *server) newTerminal(ls *liveSession, prog program, first *termClient) (*terminal, error) {
-	t := &terminal{owner: ls.info.User, forge: ls.forge, command: filepath.Base(prog.argv[0]),
+	t := &terminal{owner: ls.info.User, who: ls.conn, command: filepath.Base(prog.argv[0]),
 		started: s.cfg.Now(), clock: s.cfg.clock(), grace: s.cfg.ReconnectGrace, done: make(chan struct{})}
 	s.terms.add(t)
-	t.audit = s.audit.root().with(ownerKey(t.forge), t.owner, "terminal_id", t.id)
+	t.audit = t.who.with("terminal_id", t.id)
 	prog.env = append(prog.env, TerminalEnv+"="+strconv.Itoa(t.id))
 	s.sessWG.Add(1)  // the session holds one: shutdown cannot be waiting at zero
 	t.exiting.Add(1) // first's

@@ -50,13 +50,13 @@ const (
 // terminal is one shell on a pty, with the clients attached to it.
 type terminal struct {
 	id      int
-	owner   string // who started it: a forge user or a key's source
-	forge   bool
+	owner   string // who started it, as shown to people: authorizedKey.name
 	command string
 	started time.Time
 	clock   clock
 	grace   time.Duration // how long it lives detached
-	audit   auditLog      // its events: whose it is, its id
+	who     auditLog      // the audit log of the connection that started it
+	audit   auditLog      // its events: who, its id
 
 	cmd    *exec.Cmd
 	master *os.File

@@ -74,7 +74,7 @@ func (s *server) controlAttach(conn net.Conn, req attachRequest) {
 	defer t.exiting.Done()
 	// The one attaching is from's owner; each event names the terminal
 	// joined, t.
-	al := s.audit.root().with(ownerKey(from.forge), from.owner, "via_terminal", from.id)
+	al := from.who.with("via_terminal", from.id)
 	s.auditAttach(al, t, c, true)
 	// The terminal's end (or the client's leaving, when the connection is
 	// closed already) closes the connection, which ends the reading.

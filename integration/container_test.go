@@ -334,18 +334,17 @@ func TestActContainerNeedsDocker(t *testing.T) {
 func TestActionInBusybox(t *testing.T) {
 	docker := dockerReady(t)
 	bins := t.TempDir()
-	build := exec.Command("go", "build", "-buildvcs=false", "-o", filepath.Join(bins, "pitstop"), "./cmd/pitstop")
-	build.Dir = sourceRoot
-	build.Env = withEnv(os.Environ(), map[string]string{"CGO_ENABLED": "0", "GOOS": "linux"})
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("static build: %v\n%s", err, out)
-	}
-	dynamic, err := os.ReadFile(pitstopBin) // built with cgo: needs glibc's loader
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(bins, "pitstop-dynamic"), dynamic, 0o755); err != nil {
-		t.Fatal(err)
+	for name, src := range map[string]string{
+		"pitstop":         staticPitstop(t),
+		"pitstop-dynamic": pitstopBin, // built with cgo: needs glibc's loader
+	} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(bins, name), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	action := filepath.Dir(filepath.Dir(actionCopy(t))) // DIR, holding agent/action/*.sh
 	key := strings.TrimSpace(newKeyPair(t, "me").public)

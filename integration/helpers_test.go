@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,6 +48,41 @@ func buildPitstop(dir string) error {
 	}
 	pitstopBin, sourceRoot = bin, root
 	return nil
+}
+
+// static holds the static build made by staticPitstop.
+var static struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// staticPitstop returns a pitstop built with CGO_ENABLED=0 for Linux, as
+// an image without glibc (busybox, alpine) needs. It is built on first
+// use, once per test binary, next to pitstopBin (TestMain removes both):
+// only the container tests need it, and a build takes a while.
+func staticPitstop(t *testing.T) string {
+	t.Helper()
+	static.once.Do(func() {
+		dir := filepath.Join(filepath.Dir(pitstopBin), "static")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			static.err = err
+			return
+		}
+		bin := filepath.Join(dir, "pitstop")
+		cmd := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "./cmd/pitstop")
+		cmd.Dir = sourceRoot
+		cmd.Env = withEnv(os.Environ(), map[string]string{"CGO_ENABLED": "0", "GOOS": "linux"})
+		if out, err := cmd.CombinedOutput(); err != nil {
+			static.err = fmt.Errorf("static build: %w\n%s", err, out)
+			return
+		}
+		static.bin = bin
+	})
+	if static.err != nil {
+		t.Fatal(static.err)
+	}
+	return static.bin
 }
 
 // tool returns the path of a program the tests run for real, or fails

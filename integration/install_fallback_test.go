@@ -117,14 +117,7 @@ func TestActionInstallToolCache(t *testing.T) {
 // lacks and what the options are.
 func TestActionInstallNoDownloader(t *testing.T) {
 	docker := dockerReady(t)
-	bins := t.TempDir()
-	static := filepath.Join(bins, "pitstop")
-	build := exec.Command("go", "build", "-buildvcs=false", "-o", static, "./cmd/pitstop")
-	build.Dir = sourceRoot
-	build.Env = withEnv(os.Environ(), map[string]string{"CGO_ENABLED": "0", "GOOS": "linux"})
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("static build: %v\n%s", err, out)
-	}
+	static := staticPitstop(t)
 	actionDir := actionCopy(t)
 	mirror := t.TempDir()
 	archive, _ := fakeRelease(t, static, mirror, actionDir)
@@ -234,14 +227,7 @@ func TestActContainerNodeDownload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bins := t.TempDir()
-	static := filepath.Join(bins, "pitstop")
-	build := exec.Command("go", "build", "-buildvcs=false", "-o", static, "./cmd/pitstop")
-	build.Dir = sourceRoot
-	build.Env = withEnv(os.Environ(), map[string]string{"CGO_ENABLED": "0", "GOOS": "linux"})
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("static build: %v\n%s", err, out)
-	}
+	static := staticPitstop(t)
 	source := sourceCopy(t)
 	mirror := t.TempDir()
 	archive, sum := fakeRelease(t, static, mirror, filepath.Join(source, "agent", "action"))

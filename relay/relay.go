@@ -269,11 +269,19 @@ func (r *Relay) dial(ctx context.Context) (*gossh.Client, error) {
 	return gossh.NewClient(sc, chans, reqs), nil
 }
 
+// seenHostKey returns the fingerprint of the host key the relay showed
+// last, and why it was refused, if it was. The host key callback records
+// them from the handshake's goroutine; a failed login is explained from
+// them here.
+func (r *Relay) seenHostKey() (fp string, keyErr error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hostKeyFP, r.keyErr
+}
+
 // explain turns a failed login into a message that says what to fix.
 func (r *Relay) explain(err error) error {
-	r.mu.Lock()
-	fp, keyErr := r.hostKeyFP, r.keyErr
-	r.mu.Unlock()
+	fp, keyErr := r.seenHostKey()
 	var ke *knownhosts.KeyError
 	var revoked *knownhosts.RevokedError
 	switch {

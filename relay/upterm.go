@@ -129,9 +129,7 @@ func (r *Relay) connectUpterm(ctx context.Context) (*gossh.Client, endpoint, net
 // explainUpterm turns a failed registration into a message that names
 // the relay and says what to try.
 func (r *Relay) explainUpterm(err error) error {
-	r.mu.Lock()
-	fp, keyErr := r.hostKeyFP, r.keyErr
-	r.mu.Unlock()
+	fp, keyErr := r.seenHostKey()
 	var step *upterm.StepError
 	var ke *knownhosts.KeyError
 	var mismatch *upterm.KeyMismatchError

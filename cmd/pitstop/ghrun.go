@@ -182,6 +182,13 @@ func runRun(io *IO, args []string) error {
 	if o.With, err = keyValues("--with", with); err != nil {
 		return err
 	}
+	// The workflow runs from REF, which holds the local HEAD: a local
+	// action (./dir) is read from the repository around the current
+	// directory, as pitstop act does (--workflow is a path in that
+	// repository, not one from here).
+	if err := checkWith(io, uses, workflowRoot(""), o.With); err != nil {
+		return err
+	}
 	if o.Matrix, err = keyValues("--matrix", matrix); err != nil {
 		return err
 	}
