@@ -229,6 +229,15 @@ func runRerun(io *IO, args []string) error {
 	if o.With, err = keyValues("--with", with); err != nil {
 		return err
 	}
+	// A rerun runs the failed run's own commit, whose local actions the
+	// checkout here may not match: only pitstop's own inputs are known.
+	if injector.IsPitstopAction(uses) {
+		if err := checkWith(io, uses, "", o.With); err != nil {
+			return err
+		}
+	} else if len(o.With) > 0 {
+		fmt.Fprintf(io.Err, "pitstop: --with was not checked: %s is not pitstop's action, and a rerun runs the failed run's commit, not this checkout\n", uses)
+	}
 	o.Uses, o.Keep = uses, keep
 	var pick func(string, []string) (int, error)
 	if io.IsTerminal {
