@@ -33,6 +33,30 @@ func TestEndWaitTimeout(t *testing.T) {
 	}
 }
 
+// TestJobLimitShorterThanMaxDurationIsSaid: a job with less time left
+// than max-duration is cancelled by GitHub mid-session; the log says so
+// at the start, and says nothing when the job has time enough.
+func TestJobLimitShorterThanMaxDurationIsSaid(t *testing.T) {
+	for _, tt := range []struct {
+		left time.Duration
+		warn bool
+	}{{30 * time.Minute, true}, {2 * time.Hour, false}} {
+		h := startAgent(t, func(h *harness) {
+			h.useFakeClock()
+			h.cfg.JobLimit = tt.left
+		})
+		h.cancel()
+		h.waitEnd(EndCancelled, 10*time.Second)
+		got := false
+		for _, e := range h.logs.entries(t) {
+			got = got || (e["level"] == "warn" && e["job_time_left"] == tt.left.String())
+		}
+		if got != tt.warn {
+			t.Errorf("job limit %v, max-duration 1h: warned %v, want %v\n%s", tt.left, got, tt.warn, h.logs)
+		}
+	}
+}
+
 func TestEndLastShellExits(t *testing.T) {
 	h := startAgent(t, nil)
 	c := h.mustDial(h.alice)

@@ -146,6 +146,13 @@ func (s *server) announce(ctx context.Context, job Job, plan accessPlan) (*check
 		log.Info().Time("wait_deadline", ready.WaitDeadline).Time("deadline", ready.Deadline).
 			Msgf("waiting %s for a first connection; from then on the pause lasts at most %s", cfg.WaitTimeout, cfg.MaxDuration)
 	}
+	if cfg.JobLimit < cfg.MaxDuration {
+		// The pause itself is not cut to the job's limit: a misjudged
+		// job start would end it at once. Say when GitHub will.
+		log.Warn().Str("job_time_left", cfg.JobLimit.Round(time.Second).String()).
+			Msgf("the job's time limit leaves %s, less than max-duration (%s): when it runs out the job is cancelled, session or not",
+				cfg.JobLimit.Round(time.Second), cfg.MaxDuration)
+	}
 	if job.actions {
 		notice(cfg, ready)
 	}
