@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/pitstopci/pitstop/forge/forgetest"
 )
 
 // TestPlanAccess pins the access rules written at the top of access.go,
@@ -129,18 +131,18 @@ func refuseToStartWith(t *testing.T, sentinel error, cfg Config, want ...string)
 }
 
 func TestRunFailsClosed(t *testing.T) {
-	env := func(f *fakeGitHub, more ...string) []string {
+	env := func(f *forgetest.GitHub, more ...string) []string {
 		return append([]string{"GITHUB_ACTIONS=true", "RUNNER_ENVIRONMENT=github-hosted", "GITHUB_ACTOR=alice",
-			"GITHUB_API_URL=" + f.apiURL, "GITHUB_SERVER_URL=https://ghe.example"}, more...)
+			"GITHUB_API_URL=" + f.URL, "GITHUB_SERVER_URL=https://ghe.example"}, more...)
 	}
 	t.Run("actor without keys", func(t *testing.T) {
 		f := newFakeGitHub(t)
-		f.setKeys("alice")
+		f.SetKeys("alice")
 		refuseToStart(t, Config{Env: env(f)}, `"alice"`, "https://ghe.example/settings/keys")
 	})
 	t.Run("actor without keys, direct keys given on GitHub", func(t *testing.T) {
 		f := newFakeGitHub(t)
-		f.setKeys("alice")
+		f.SetKeys("alice")
 		other := newTestUser(t, "other")
 		refuseToStart(t, Config{Env: env(f, "ACT=true"), AuthorizedKeys: []KeyText{{Source: "k", Text: other.authorizedLine()}}}, `"alice"`)
 	})
@@ -151,12 +153,12 @@ func TestRunFailsClosed(t *testing.T) {
 	t.Run("extra user without keys", func(t *testing.T) {
 		a := newTestUser(t, "alice")
 		f := newFakeGitHub(t, a)
-		f.setKeys("bob")
+		f.SetKeys("bob")
 		refuseToStart(t, Config{Env: env(f), GitHubUsers: []string{"bob"}}, `"bob"`, "settings/keys")
 	})
 	t.Run("only unusable keys", func(t *testing.T) {
 		f := newFakeGitHub(t)
-		f.setKeys("alice", "ssh-unknown AAAA")
+		f.SetKeys("alice", "ssh-unknown AAAA")
 		refuseToStart(t, Config{Env: env(f)}, "no usable SSH keys")
 	})
 	t.Run("only keys with options", func(t *testing.T) {
@@ -164,19 +166,19 @@ func TestRunFailsClosed(t *testing.T) {
 		// written; cert-authority names a CA, not a key.
 		a := newTestUser(t, "alice")
 		f := newFakeGitHub(t)
-		f.setKeys("alice", `from="10.9.9.9" `+a.authorizedLine(), `command="true" `+a.authorizedLine(), "cert-authority "+a.authorizedLine())
+		f.SetKeys("alice", `from="10.9.9.9" `+a.authorizedLine(), `command="true" `+a.authorizedLine(), "cert-authority "+a.authorizedLine())
 		refuseToStart(t, Config{Env: env(f)}, "no usable SSH keys")
 	})
 	t.Run("API down", func(t *testing.T) {
 		f := newFakeGitHub(t)
-		f.mux.HandleFunc("GET /users/alice/keys", func(w http.ResponseWriter, r *http.Request) {
+		f.Mux.HandleFunc("GET /users/alice/keys", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		})
 		refuseToStart(t, Config{Env: env(f)}, `"alice"`, "503")
 	})
 	t.Run("API too slow", func(t *testing.T) {
 		f := newFakeGitHub(t)
-		f.mux.HandleFunc("GET /users/alice/keys", func(w http.ResponseWriter, r *http.Request) {
+		f.Mux.HandleFunc("GET /users/alice/keys", func(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 		})
 		start := time.Now()

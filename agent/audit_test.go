@@ -28,7 +28,7 @@ func TestAuditLogOneLinePerEvent(t *testing.T) {
 		h.cfg.AuditLog = audit
 		h.cfg.Token = "ghs_secrettoken"
 		h.cfg.Env = append(h.cfg.Env, "GITHUB_REPOSITORY="+testRepo)
-		servePermissions(h.gh, map[string]string{"alice": "admin"})
+		h.gh.ServePermissions(testRepo, map[string]string{"alice": "admin"})
 	})
 	stranger := newTestUser(t, "stranger")
 	if c, err := h.dial(stranger); err == nil {

@@ -10,20 +10,18 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/pitstopci/pitstop/forge/forgetest"
 	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
@@ -119,75 +117,14 @@ func (u testUser) authorizedLine() string {
 	return strings.TrimSpace(string(gossh.MarshalAuthorizedKey(u.signer.PublicKey())))
 }
 
-// apiPrefix is where the fake GitHub API is mounted, as in go-github's
-// own tests: a client that builds absolute paths misses it and fails.
-const apiPrefix = "/api-v3"
-
-// fakeGitHub answers GET /users/{user}/keys as GitHub does.
-type fakeGitHub struct {
-	srv    *httptest.Server
-	apiURL string
-	mux    *http.ServeMux
-
-	mu    sync.Mutex
-	keys  map[string][]string
-	calls []string // request paths with query, in order
-	auth  []string // Authorization headers seen
-}
-
-func newFakeGitHub(t *testing.T, users ...testUser) *fakeGitHub {
+// newFakeGitHub starts a fake GitHub API with users' keys published.
+func newFakeGitHub(t *testing.T, users ...testUser) *forgetest.GitHub {
 	t.Helper()
-	f := &fakeGitHub{keys: map[string][]string{}, mux: http.NewServeMux()}
+	f := forgetest.New(t)
 	for _, u := range users {
-		f.keys[u.name] = append(f.keys[u.name], u.authorizedLine())
+		f.AddKey(u.name, u.authorizedLine())
 	}
-	f.mux.HandleFunc("GET /users/{user}/keys", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		keys, ok := f.keys[r.PathValue("user")]
-		f.mu.Unlock()
-		if !ok {
-			w.WriteHeader(http.StatusNotFound)
-			fmt.Fprint(w, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}`)
-			return
-		}
-		var out []map[string]any
-		for i, k := range keys {
-			out = append(out, map[string]any{"id": i + 1, "key": k})
-		}
-		if out == nil {
-			out = []map[string]any{}
-		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		json.NewEncoder(w).Encode(out) //nolint:errcheck // test server
-	})
-	root := http.NewServeMux()
-	root.HandleFunc(apiPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.calls = append(f.calls, strings.TrimPrefix(r.URL.RequestURI(), apiPrefix))
-		f.auth = append(f.auth, r.Header.Get("Authorization"))
-		f.mu.Unlock()
-		http.StripPrefix(apiPrefix, f.mux).ServeHTTP(w, r)
-	})
-	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		t.Errorf("request outside the API prefix: %s (an absolute path was used?)", r.URL)
-		http.Error(w, "outside the API prefix", http.StatusInternalServerError)
-	})
-	f.srv = httptest.NewServer(root)
-	f.apiURL = f.srv.URL + apiPrefix
-	t.Cleanup(f.srv.Close)
 	return f
-}
-
-func (f *fakeGitHub) setKeys(user string, keys ...string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.keys[user] = keys
-}
-
-func (f *fakeGitHub) requests() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.calls...)
 }
 
 // syncBuffer holds the agent's JSON log, safe for the logger's concurrent
@@ -236,7 +173,7 @@ type harness struct {
 	stepBin   string // a PATH entry the step's environment has first, as from GITHUB_PATH
 	summary   string // GITHUB_STEP_SUMMARY
 	notices   *syncBuffer
-	gh        *fakeGitHub
+	gh        *forgetest.GitHub
 	alice     testUser // the triggering user
 	// clock, when a test sets it with useFakeClock in startAgent's edit,
 	// is the pause's time: its timeouts fire only when the test advances
@@ -252,7 +189,7 @@ func stepEnv(h *harness) []string {
 		"GITHUB_ACTIONS=true",
 		"RUNNER_ENVIRONMENT=github-hosted",
 		"GITHUB_ACTOR=alice",
-		"GITHUB_API_URL=" + h.gh.apiURL,
+		"GITHUB_API_URL=" + h.gh.URL,
 		"GITHUB_SERVER_URL=https://github.example",
 		"GITHUB_WORKFLOW=CI",
 		"GITHUB_JOB=build",

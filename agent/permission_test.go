@@ -1,46 +1,23 @@
 package agent
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pitstopci/pitstop/forge/forgetest"
 )
 
 // testRepo is the repository of the runs in these tests.
 const testRepo = "octo-org/app"
 
-// servePermissions makes the fake GitHub answer the repository
-// permission API for testRepo, as GitHub does: perms maps a user to
-// "permission" or "permission/role_name"; anyone else is a 404.
-func servePermissions(f *fakeGitHub, perms map[string]string) {
-	f.mux.HandleFunc("GET /repos/{owner}/{repo}/collaborators/{user}/permission", func(w http.ResponseWriter, r *http.Request) {
-		p, ok := perms[r.PathValue("user")]
-		if !ok || r.PathValue("owner")+"/"+r.PathValue("repo") != testRepo {
-			w.WriteHeader(http.StatusNotFound)
-			fmt.Fprint(w, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user","status":"404"}`)
-			return
-		}
-		perm, role, _ := strings.Cut(p, "/")
-		if role == "" {
-			role = perm
-		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		json.NewEncoder(w).Encode(map[string]any{ //nolint:errcheck // test server
-			"permission": perm, "role_name": role,
-			"user": map[string]any{"login": r.PathValue("user"), "id": 1, "type": "User"},
-		})
-	})
-}
-
 // debugEnv is a GitHub Actions run of testRepo triggered by alice.
-func debugEnv(f *fakeGitHub, more ...string) []string {
+func debugEnv(f *forgetest.GitHub, more ...string) []string {
 	return append([]string{"GITHUB_ACTIONS=true", "RUNNER_ENVIRONMENT=github-hosted", "GITHUB_ACTOR=alice",
-		"GITHUB_REPOSITORY=" + testRepo, "GITHUB_API_URL=" + f.apiURL, "GITHUB_EVENT_NAME=push"}, more...)
+		"GITHUB_REPOSITORY=" + testRepo, "GITHUB_API_URL=" + f.URL, "GITHUB_EVENT_NAME=push"}, more...)
 }
 
 // TestWhoMayDebugRefusals: users below the minimum permission, users the
@@ -68,7 +45,7 @@ func TestWhoMayDebugRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeGitHub(t, alice, bob)
-			servePermissions(f, tt.perms)
+			f.ServePermissions(testRepo, tt.perms)
 			cfg := Config{Env: debugEnv(f), Token: "t"}
 			if tt.edit != nil {
 				tt.edit(&cfg)
@@ -78,7 +55,7 @@ func TestWhoMayDebugRefusals(t *testing.T) {
 	}
 	t.Run("API down", func(t *testing.T) {
 		f := newFakeGitHub(t, alice)
-		f.mux.HandleFunc("GET /repos/{owner}/{repo}/collaborators/{user}/permission", func(w http.ResponseWriter, r *http.Request) {
+		f.Mux.HandleFunc("GET /repos/{owner}/{repo}/collaborators/{user}/permission", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusInternalServerError)
 		})
 		refuseToStartWith(t, errNotAllowed, Config{Env: debugEnv(f), Token: "t"}, `"alice"`, "500")
@@ -93,7 +70,7 @@ func TestWhoMayDebugRefusals(t *testing.T) {
 func TestWhoMayDebugAdmits(t *testing.T) {
 	withRepo := func(token string, perms map[string]string) func(*harness) {
 		return func(h *harness) {
-			servePermissions(h.gh, perms)
+			h.gh.ServePermissions(testRepo, perms)
 			h.cfg.Env = append(h.cfg.Env, "GITHUB_REPOSITORY="+testRepo)
 			h.cfg.Token = token
 		}
@@ -117,7 +94,7 @@ func TestWhoMayDebugAdmits(t *testing.T) {
 		if !strings.Contains(h.logs.String(), "was NOT checked") {
 			t.Errorf("no warning that the check was skipped:\n%s", h.logs)
 		}
-		for _, r := range h.gh.requests() {
+		for _, r := range h.gh.Requests() {
 			if strings.Contains(r, "/permission") {
 				t.Errorf("asked %s without a token", r)
 			}
@@ -127,9 +104,9 @@ func TestWhoMayDebugAdmits(t *testing.T) {
 
 // actEnv is a run under act, or under a runner built on it (Gitea and
 // Forgejo Actions): ACT=true and no RUNNER_ENVIRONMENT.
-func actEnv(f *fakeGitHub, actor, event string, more ...string) []string {
+func actEnv(f *forgetest.GitHub, actor, event string, more ...string) []string {
 	return append([]string{"ACT=true", "GITHUB_ACTIONS=true", "GITHUB_ACTOR=" + actor, "GITHUB_REPOSITORY=" + testRepo,
-		"GITHUB_API_URL=" + f.apiURL, "GITHUB_EVENT_NAME=" + event}, more...)
+		"GITHUB_API_URL=" + f.URL, "GITHUB_EVENT_NAME=" + event}, more...)
 }
 
 // TestWhoMayDebugUnderAct: under act, with keys given directly, the
@@ -137,7 +114,7 @@ func actEnv(f *fakeGitHub, actor, event string, more ...string) []string {
 // a real user), so nobody's permission is asked for either.
 func TestWhoMayDebugUnderAct(t *testing.T) {
 	f := newFakeGitHub(t)
-	servePermissions(f, map[string]string{}) // would refuse anyone
+	f.ServePermissions(testRepo, map[string]string{}) // would refuse anyone
 	me := newTestUser(t, "me")
 	h := startAgent(t, func(h *harness) {
 		h.cfg.Env = actEnv(f, "nektos/act", "push", "GITHUB_EVENT_PATH="+eventFile("push.json"), "GITHUB_WORKSPACE="+h.workspace)
@@ -145,8 +122,8 @@ func TestWhoMayDebugUnderAct(t *testing.T) {
 		h.cfg.AuthorizedKeys = []KeyText{{Source: "laptop", Text: me.authorizedLine()}}
 	})
 	h.mustDial(me)
-	if len(f.requests()) != 0 {
-		t.Errorf("under act the API was asked: %q", f.requests())
+	if len(f.Requests()) != 0 {
+		t.Errorf("under act the API was asked: %q", f.Requests())
 	}
 }
 
@@ -161,27 +138,27 @@ func TestActRelaxationIsOnlyTheActorLookup(t *testing.T) {
 	direct := []KeyText{{Source: "step", Text: newTestUser(t, "me").authorizedLine()}}
 	tests := []struct {
 		name string
-		env  func(*fakeGitHub) []string
+		env  func(*forgetest.GitHub) []string
 		edit func(*Config)
 		want []string
 	}{
 		{name: "pull_request_target",
-			env: func(f *fakeGitHub) []string {
+			env: func(f *forgetest.GitHub) []string {
 				return actEnv(f, "alice", "pull_request_target", "GITHUB_EVENT_PATH="+eventFile("pull_request_target.json"))
 			},
 			edit: func(c *Config) { c.AuthorizedKeys = direct }, want: []string{"pull_request_target", "allow-untrusted-prs"}},
 		{name: "a fork's pull request",
-			env: func(f *fakeGitHub) []string {
+			env: func(f *forgetest.GitHub) []string {
 				return actEnv(f, "alice", "pull_request", "GITHUB_EVENT_PATH="+eventFile("pull_request_fork.json"))
 			},
 			edit: func(c *Config) { c.AuthorizedKeys = direct }, want: []string{"fork mallory/app", "allow-untrusted-prs"}},
 		{name: "the actor below the minimum",
-			env: func(f *fakeGitHub) []string {
+			env: func(f *forgetest.GitHub) []string {
 				return actEnv(f, "alice", "push", "GITHUB_EVENT_PATH="+eventFile("push.json"))
 			},
 			want: []string{`"alice"`, "has read permission on " + testRepo}},
 		{name: "an added user below the minimum",
-			env: func(f *fakeGitHub) []string {
+			env: func(f *forgetest.GitHub) []string {
 				return actEnv(f, "nektos/act", "push", "GITHUB_EVENT_PATH="+eventFile("push.json"))
 			},
 			edit: func(c *Config) { c.AuthorizedKeys = direct; c.GitHubUsers = []string{"bob"} },
@@ -190,7 +167,7 @@ func TestActRelaxationIsOnlyTheActorLookup(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeGitHub(t, alice, bob)
-			servePermissions(f, map[string]string{"alice": "read", "bob": "read"})
+			f.ServePermissions(testRepo, map[string]string{"alice": "read", "bob": "read"})
 			cfg := Config{Env: tt.env(f), Token: "t"}
 			if tt.edit != nil {
 				tt.edit(&cfg)
@@ -253,7 +230,7 @@ func TestUntrustedEventsAreRefused(t *testing.T) {
 			cfg := Config{Env: debugEnv(f, "GITHUB_EVENT_NAME="+tt.name, "GITHUB_EVENT_PATH="+eventFile(tt.file))}
 			refuseToStartWith(t, errNotAllowed, cfg, tt.want...)
 			// The event is checked first: nobody's keys were fetched.
-			if r := f.requests(); len(r) != 0 {
+			if r := f.Requests(); len(r) != 0 {
 				t.Errorf("the API was asked %q before the event was checked", r)
 			}
 		})

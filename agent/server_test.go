@@ -19,7 +19,7 @@ import (
 func TestOnlyAuthorizedKeysGetIn(t *testing.T) {
 	h := startAgent(t, nil)
 	bob := newTestUser(t, "bob") // has keys on GitHub, but is not the actor
-	h.gh.setKeys("bob", bob.authorizedLine())
+	h.gh.SetKeys("bob", bob.authorizedLine())
 	stranger := newTestUser(t, "stranger")
 
 	c := h.mustDial(h.alice)
@@ -209,7 +209,7 @@ func TestKeyTypes(t *testing.T) {
 			lines = append(lines, strings.TrimSpace(string(gossh.MarshalAuthorizedKey(s.PublicKey()))))
 		}
 		lines = append(lines, strings.TrimSpace(string(gossh.MarshalAuthorizedKey(skKey))))
-		h.gh.setKeys("alice", lines...)
+		h.gh.SetKeys("alice", lines...)
 	})
 	if !slices.Contains(h.ready.AuthorizedKeyFingerprints, gossh.FingerprintSHA256(skKey)) {
 		t.Errorf("the security key is not authorized: %v", h.ready.AuthorizedKeyFingerprints)

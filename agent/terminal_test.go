@@ -316,7 +316,7 @@ func TestReattachOutlivesAStaleGraceTimer(t *testing.T) {
 // withBob lets a second GitHub user log in.
 func withBob(bob testUser) func(*harness) {
 	return func(h *harness) {
-		h.gh.setKeys("bob", bob.authorizedLine())
+		h.gh.SetKeys("bob", bob.authorizedLine())
 		h.cfg.GitHubUsers = []string{"bob"}
 	}
 }

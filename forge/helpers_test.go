@@ -3,17 +3,14 @@ package forge
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/json"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/forge/forgetest"
 )
 
 // testUser is a forge user with a fresh ed25519 key.
@@ -40,75 +37,14 @@ func (u testUser) authorizedLine() string {
 	return strings.TrimSpace(string(gossh.MarshalAuthorizedKey(u.signer.PublicKey())))
 }
 
-// apiPrefix is where the fake GitHub API is mounted, as in go-github's
-// own tests: a client that builds absolute paths misses it and fails.
-const apiPrefix = "/api-v3"
-
-// fakeGitHub answers GET /users/{user}/keys as GitHub does.
-type fakeGitHub struct {
-	srv    *httptest.Server
-	apiURL string
-	mux    *http.ServeMux
-
-	mu    sync.Mutex
-	keys  map[string][]string
-	calls []string // request paths with query, in order
-	auth  []string // Authorization headers seen
-}
-
-func newFakeGitHub(t *testing.T, users ...testUser) *fakeGitHub {
+// newFakeGitHub starts a fake GitHub API with users' keys published.
+func newFakeGitHub(t *testing.T, users ...testUser) *forgetest.GitHub {
 	t.Helper()
-	f := &fakeGitHub{keys: map[string][]string{}, mux: http.NewServeMux()}
+	f := forgetest.New(t)
 	for _, u := range users {
-		f.keys[u.name] = append(f.keys[u.name], u.authorizedLine())
+		f.AddKey(u.name, u.authorizedLine())
 	}
-	f.mux.HandleFunc("GET /users/{user}/keys", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		keys, ok := f.keys[r.PathValue("user")]
-		f.mu.Unlock()
-		if !ok {
-			w.WriteHeader(http.StatusNotFound)
-			fmt.Fprint(w, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}`)
-			return
-		}
-		var out []map[string]any
-		for i, k := range keys {
-			out = append(out, map[string]any{"id": i + 1, "key": k})
-		}
-		if out == nil {
-			out = []map[string]any{}
-		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		json.NewEncoder(w).Encode(out) //nolint:errcheck // test server
-	})
-	root := http.NewServeMux()
-	root.HandleFunc(apiPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.calls = append(f.calls, strings.TrimPrefix(r.URL.RequestURI(), apiPrefix))
-		f.auth = append(f.auth, r.Header.Get("Authorization"))
-		f.mu.Unlock()
-		http.StripPrefix(apiPrefix, f.mux).ServeHTTP(w, r)
-	})
-	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		t.Errorf("request outside the API prefix: %s (an absolute path was used?)", r.URL)
-		http.Error(w, "outside the API prefix", http.StatusInternalServerError)
-	})
-	f.srv = httptest.NewServer(root)
-	f.apiURL = f.srv.URL + apiPrefix
-	t.Cleanup(f.srv.Close)
 	return f
-}
-
-func (f *fakeGitHub) setKeys(user string, keys ...string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.keys[user] = keys
-}
-
-func (f *fakeGitHub) requests() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.calls...)
 }
 
 // checkGoroutines fails the test if goroutines started during it are

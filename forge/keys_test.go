@@ -10,15 +10,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pitstopci/pitstop/forge/forgetest"
 )
 
 // newAPI returns a GitHubAPI pointed at the fake server, with its own
 // transport so no keep-alive connection outlives the test.
-func newAPI(t *testing.T, f *fakeGitHub, token string) *GitHubAPI {
+func newAPI(t *testing.T, f *forgetest.GitHub, token string) *GitHubAPI {
 	t.Helper()
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(tr.CloseIdleConnections)
-	api, err := NewGitHubAPI(f.apiURL, token, &http.Client{Transport: tr})
+	api, err := NewGitHubAPI(f.URL, token, &http.Client{Transport: tr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +32,7 @@ func TestGitHubAPIFollowsEveryPage(t *testing.T) {
 	f := newFakeGitHub(t)
 	// Three pages linked the way GitHub links them, with absolute URLs
 	// under the API prefix.
-	f.mux.HandleFunc("GET /users/pager/keys", func(w http.ResponseWriter, r *http.Request) {
+	f.Mux.HandleFunc("GET /users/pager/keys", func(w http.ResponseWriter, r *http.Request) {
 		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
 		if page == 0 {
 			page = 1
@@ -39,8 +41,8 @@ func TestGitHubAPIFollowsEveryPage(t *testing.T) {
 			t.Errorf("per_page = %q, want 100 (fewest requests)", got)
 		}
 		if page < 3 {
-			next := fmt.Sprintf("%s/users/pager/keys?per_page=100&page=%d", f.apiURL, page+1)
-			last := fmt.Sprintf("%s/users/pager/keys?per_page=100&page=3", f.apiURL)
+			next := fmt.Sprintf("%s/users/pager/keys?per_page=100&page=%d", f.URL, page+1)
+			last := fmt.Sprintf("%s/users/pager/keys?per_page=100&page=3", f.URL)
 			w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="next", <%s>; rel="last"`, next, last))
 		}
 		fmt.Fprintf(w, `[{"id":%d,"key":"ssh-ed25519 KEY%d"},{"id":%d,"key":"ssh-ed25519 KEY%db"}]`, page, page, page+10, page)
@@ -53,10 +55,10 @@ func TestGitHubAPIFollowsEveryPage(t *testing.T) {
 	if got := strings.Join(keys, ","); got != want {
 		t.Errorf("keys = %s\nwant   %s", got, want)
 	}
-	if n := len(f.requests()); n != 3 {
-		t.Errorf("%d requests, want 3: %v", n, f.requests())
+	if n := len(f.Requests()); n != 3 {
+		t.Errorf("%d requests, want 3: %v", n, f.Requests())
 	}
-	for _, a := range f.auth {
+	for _, a := range f.Auth() {
 		if a != "Bearer tok123" {
 			t.Errorf("Authorization = %q, want the token", a)
 		}
@@ -71,15 +73,15 @@ func TestGitHubAPIWithoutTokenSendsNoAuthorization(t *testing.T) {
 	if err != nil || len(keys) != 1 || keys[0] != u.authorizedLine() {
 		t.Fatalf("keys = %q, %v", keys, err)
 	}
-	if f.auth[0] != "" {
-		t.Errorf("Authorization = %q without a token", f.auth[0])
+	if f.Auth()[0] != "" {
+		t.Errorf("Authorization = %q without a token", f.Auth()[0])
 	}
 }
 
 func TestGitHubAPIUserWithoutKeys(t *testing.T) {
 	checkGoroutines(t)
 	f := newFakeGitHub(t)
-	f.setKeys("nokeys")
+	f.SetKeys("nokeys")
 	keys, err := newAPI(t, f, "").UserKeys(context.Background(), "nokeys")
 	if err != nil || len(keys) != 0 {
 		t.Fatalf("keys = %q, %v; want none and no error", keys, err)
@@ -174,7 +176,7 @@ func TestGitHubAPIErrorsSayWhatToDo(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			checkGoroutines(t)
 			f := newFakeGitHub(t)
-			f.mux.Handle("GET /users/ghost/keys", tt.handler)
+			f.Mux.Handle("GET /users/ghost/keys", tt.handler)
 			ctx := context.Background()
 			if tt.timeout > 0 {
 				var cancel context.CancelFunc

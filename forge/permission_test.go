@@ -2,7 +2,6 @@ package forge
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -13,36 +12,13 @@ import (
 // testRepo is the repository of the runs in these tests.
 const testRepo = "octo-org/app"
 
-// servePermissions makes the fake GitHub answer the repository
-// permission API for testRepo, as GitHub does: perms maps a user to
-// "permission" or "permission/role_name"; anyone else is a 404.
-func servePermissions(f *fakeGitHub, perms map[string]string) {
-	f.mux.HandleFunc("GET /repos/{owner}/{repo}/collaborators/{user}/permission", func(w http.ResponseWriter, r *http.Request) {
-		p, ok := perms[r.PathValue("user")]
-		if !ok || r.PathValue("owner")+"/"+r.PathValue("repo") != testRepo {
-			w.WriteHeader(http.StatusNotFound)
-			fmt.Fprint(w, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user","status":"404"}`)
-			return
-		}
-		perm, role, _ := strings.Cut(p, "/")
-		if role == "" {
-			role = perm
-		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		json.NewEncoder(w).Encode(map[string]any{ //nolint:errcheck // test server
-			"permission": perm, "role_name": role,
-			"user": map[string]any{"login": r.PathValue("user"), "id": 1, "type": "User"},
-		})
-	})
-}
-
 func TestRepoPermission(t *testing.T) {
 	f := newFakeGitHub(t)
-	servePermissions(f, map[string]string{
+	f.ServePermissions(testRepo, map[string]string{
 		"ada": "admin", "max": "write/maintain", "wes": "write", "tri": "read/triage", "rea": "read", "non": "none",
 		"cus": "write/security-reviewer", "odd": "superuser/superuser",
 	})
-	f.mux.HandleFunc("GET /repos/octo-org/app/collaborators/down/permission", func(w http.ResponseWriter, r *http.Request) {
+	f.Mux.HandleFunc("GET /repos/octo-org/app/collaborators/down/permission", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadGateway)
 		fmt.Fprint(w, `{"message":"Server Error"}`)
 	})
@@ -76,12 +52,10 @@ func TestRepoPermission(t *testing.T) {
 	if _, err := api.RepoPermission(context.Background(), "no-slash", "ada"); err == nil {
 		t.Error("a repository without an owner was accepted")
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !slices.Contains(f.calls, "/repos/octo-org/app/collaborators/ada/permission") {
-		t.Errorf("requests %q do not include the permission API path", f.calls)
+	if calls := f.Requests(); !slices.Contains(calls, "/repos/octo-org/app/collaborators/ada/permission") {
+		t.Errorf("requests %q do not include the permission API path", calls)
 	}
-	for _, a := range f.auth {
+	for _, a := range f.Auth() {
 		if a != "Bearer secret-token" {
 			t.Errorf("Authorization %q, want the token", a)
 		}
