@@ -405,15 +405,10 @@ func TestHeldConnectionGivesUp(t *testing.T) {
 // the server's version line, which the server sends at once.
 func dialRaw(t *testing.T, from, addr string) net.Conn {
 	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := dialRawTCP(t, from, addr)
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	line := make([]byte, len(serverVersion)+2)
-	_, err = io.ReadFull(c, line)
+	_, err := io.ReadFull(c, line)
 	c.SetReadDeadline(time.Time{})
 	if err != nil || string(line) != serverVersion+"\r\n" {
 		t.Fatalf("the server's version line: %q, %v", line, err)
