@@ -12,6 +12,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/pitstopci/pitstop/forge"
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // Who may log in — the rules, in one place:
@@ -284,7 +285,7 @@ func loadKeys(ctx context.Context, cfg Config, j Job) (*keyring, accessPlan, err
 				// from= or command= dropped would grant more than was
 				// written, and cert-authority names a CA, not a key.
 				cfg.Log.Warn().Str("github_user", u).Str("key_fingerprint", gossh.FingerprintSHA256(k)).
-					Str("options", peerText(strings.Join(options, ","), maxPeerError)).
+					Str("options", wire.PeerText(strings.Join(options, ","), wire.MaxPeerError)).
 					Msg("skipping a published key with options (from=, command=, cert-authority...), which pitstop does not enforce")
 				continue
 			}

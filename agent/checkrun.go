@@ -10,38 +10,8 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/pitstopci/pitstop/forge"
+	"github.com/pitstopci/pitstop/internal/wire"
 )
-
-// CheckRunPrefix starts the name of the check run a pause publishes on
-// the run's head commit: "pitstop: JOB".
-//
-// The check run is how "pitstop run", "rerun" and "ssh" learn where to
-// connect. A running job's log is not a dependable channel, while a check
-// run is a documented, live API object; made with the job's own
-// GITHUB_TOKEN, GitHub names the "github-actions" app as its author, which
-// is what makes its content (the host key above all) trustworthy to the
-// CLI. It needs "checks: write", which the workflows pitstop run writes
-// grant; without it the agent goes on with the ::notice:: annotation only.
-const CheckRunPrefix = "pitstop: "
-
-// CheckRunInfo is the JSON document in the check run's output text.
-type CheckRunInfo struct {
-	// RunID and Job say which run and job (GITHUB_RUN_ID, GITHUB_JOB)
-	// paused, since several runs can share a head commit.
-	RunID string `json:"run_id"`
-	Job   string `json:"job"`
-	// RunAttempt is GITHUB_RUN_ATTEMPT.
-	RunAttempt string `json:"run_attempt,omitempty"`
-	Label      string `json:"label"`
-	// The rest is copied from Ready.
-	Address            string    `json:"address"`
-	User               string    `json:"user"`
-	SSHCommand         string    `json:"ssh_command"`
-	KnownHosts         string    `json:"known_hosts"`
-	HostKeyFingerprint string    `json:"host_key_fingerprint"`
-	Jump               string    `json:"jump,omitempty"`
-	Deadline           time.Time `json:"deadline"`
-}
 
 // checkRun is a published check run, to be completed when the pause ends.
 type checkRun struct {
@@ -65,7 +35,7 @@ func publishCheckRun(ctx context.Context, cfg Config, j Job, r Ready) *checkRun 
 		cfg.Log.Warn().Err(err).Msg("could not publish the pause as a check run")
 		return nil
 	}
-	info := CheckRunInfo{
+	info := wire.CheckRunInfo{
 		RunID: j.runID, Job: j.name, RunAttempt: j.runAttempt, Label: cfg.Label,
 		Address: r.Address, User: r.User, SSHCommand: r.SSHCommand, KnownHosts: r.KnownHosts,
 		HostKeyFingerprint: r.HostKeyFingerprint, Jump: r.Jump, Deadline: r.Deadline,
@@ -77,7 +47,7 @@ func publishCheckRun(ctx context.Context, cfg Config, j Job, r Ready) *checkRun 
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	cr, err := api.CreateCheckRun(ctx, owner, name, github.CreateCheckRunOptions{
-		Name:       CheckRunPrefix + info.Job,
+		Name:       wire.CheckRunPrefix + info.Job,
 		HeadSHA:    sha,
 		ExternalID: github.String(info.RunID + "/" + info.Job),
 		Status:     github.String("in_progress"),
@@ -92,7 +62,7 @@ func publishCheckRun(ctx context.Context, cfg Config, j Job, r Ready) *checkRun 
 			Msg("the connect command is only in this log and the annotation; grant the job checks: write for pitstop run and pitstop ssh")
 		return nil
 	}
-	cfg.Log.Info().Int64("check_run_id", cr.GetID()).Msg("published the pause as check run " + CheckRunPrefix + info.Job)
+	cfg.Log.Info().Int64("check_run_id", cr.GetID()).Msg("published the pause as check run " + wire.CheckRunPrefix + info.Job)
 	return &checkRun{api: api, owner: owner, repo: name, name: cr.GetName(), id: cr.GetID()}
 }
 

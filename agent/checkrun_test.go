@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/go-github/v62/github"
 	"github.com/rs/zerolog"
+
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // TestCheckRun: on GitHub with a token, the pause is published as a check
@@ -57,7 +59,7 @@ func TestCheckRun(t *testing.T) {
 	if cr == nil {
 		t.Fatalf("no check run published; log:\n%s", log.String())
 	}
-	var info CheckRunInfo
+	var info wire.CheckRunInfo
 	if err := json.Unmarshal([]byte(created.Output.GetText()), &info); err != nil {
 		t.Fatal(err)
 	}

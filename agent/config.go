@@ -13,15 +13,16 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pitstopci/pitstop/forge"
+	"github.com/pitstopci/pitstop/internal/wire"
 	"github.com/pitstopci/pitstop/relay"
 )
 
 // Defaults for the zero values of Config.
 const (
 	DefaultListen         = ":0" // any free port: jobs sharing a host never clash
-	DefaultWaitTimeout    = 15 * time.Minute
+	DefaultWaitTimeout    = wire.DefaultWaitTimeout
 	DefaultMaxDuration    = time.Hour
-	DefaultReconnectGrace = 5 * time.Minute
+	DefaultReconnectGrace = wire.DefaultReconnectGrace
 	// DefaultDetachedWaitTimeout is WaitTimeout's default for a detached
 	// pause, whose wait only starts at the end of the job: the 10 minutes
 	// CircleCI keeps a job with SSH after it ends.

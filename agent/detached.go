@@ -3,9 +3,10 @@ package agent
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"time"
+
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // A detached pause (Config.Detached) runs next to the job instead of
@@ -15,39 +16,20 @@ import (
 // the pause then behaves like an ordinary one: it holds the job while
 // someone is connected, or waits WaitTimeout for a first connection.
 
-// The hold policies of HoldRequest.Hold.
+// The hold policies of HoldRequest.Hold, as wire defines them.
 const (
-	HoldAlways  = "always"  // hold whatever the job's result
-	HoldFailure = "failure" // hold only when the job failed
-	HoldNever   = "never"   // never hold: the agent stops with the job
+	HoldAlways  = wire.HoldAlways
+	HoldFailure = wire.HoldFailure
+	HoldNever   = wire.HoldNever
 )
 
 // HoldRequest is what the end-of-job step of a detached pause sends.
-type HoldRequest struct {
-	Hold string `json:"hold"` // HoldAlways, HoldFailure or HoldNever
-	// JobStatus is the workflow's job.status: "success", "failure" or
-	// "cancelled".
-	JobStatus string `json:"job_status"`
-}
-
-func (r HoldRequest) check() error {
-	switch r.Hold {
-	case HoldAlways, HoldFailure, HoldNever:
-	default:
-		return fmt.Errorf("hold %q is not one of %s, %s, %s", r.Hold, HoldAlways, HoldFailure, HoldNever)
-	}
-	switch r.JobStatus {
-	case "success", "failure", "cancelled":
-	default:
-		return fmt.Errorf("job status %q is not one of success, failure, cancelled", r.JobStatus)
-	}
-	return nil
-}
+type HoldRequest = wire.HoldRequest
 
 // endOfJob applies r: either the pause now holds the job (true), or it
 // ends, and why says why not.
 func (p *pause) endOfJob(r HoldRequest) (holding bool, why string, err error) {
-	if err := r.check(); err != nil {
+	if err := r.Check(); err != nil {
 		return false, "", err
 	}
 	p.mu.Lock()

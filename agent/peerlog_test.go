@@ -5,33 +5,12 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 )
-
-func TestPeerText(t *testing.T) {
-	for _, tt := range []struct{ in, want string }{
-		{"publickey", "publickey"},
-		{"##[warning title=x]moved", `#\x23[warning title=x]moved`},
-		{"###[group]", `#\x23#[group]`},
-		{"::stop-commands::x", `:\x3astop-commands:\x3ax`},
-		{":::", `:\x3a:`},
-		{"a\nb\r\x00c\\", `a\x0ab\x0d\x00c\x5c`},
-		{"é", `\xc3\xa9`},
-	} {
-		if got := peerText(tt.in, 100); got != tt.want {
-			t.Errorf("peerText(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-	long := peerText(strings.Repeat("##[", 100_000), maxPeerName)
-	if len(long) > maxPeerName+40 || strings.Contains(long, "##") || !strings.HasSuffix(long, "more bytes)") {
-		t.Errorf("a long name: %q", long)
-	}
-}
 
 func TestPreLoginBudget(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)

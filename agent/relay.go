@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/pitstopci/pitstop/internal/wire"
 	"github.com/pitstopci/pitstop/relay"
 	"github.com/pitstopci/pitstop/upterm"
 )
@@ -67,7 +68,7 @@ func followReady(cfg Config, rl *relay.Relay, base Ready, times func() pauseTime
 		rd := throughRelay(base, a)
 		rd.Deadline = times().Deadline // pitstop extend may have moved it
 		if cfg.ReadyFile != "" {
-			if err := writeReady(cfg.ReadyFile, rd); err != nil {
+			if err := wire.WriteReady(cfg.ReadyFile, rd); err != nil {
 				log.Warn().Err(err).Msg("could not rewrite the ready file")
 			}
 		}

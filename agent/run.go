@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // shutdownTimeout bounds how long the agent waits, once the pause is
@@ -131,7 +133,7 @@ func (s *server) announce(ctx context.Context, job Job, plan accessPlan) (*check
 		ready = throughRelay(ready, s.rl.Access())
 	}
 	if err == nil && cfg.ReadyFile != "" {
-		err = writeReady(cfg.ReadyFile, ready)
+		err = wire.WriteReady(cfg.ReadyFile, ready)
 	}
 	if err != nil {
 		return nil, err

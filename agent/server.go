@@ -16,6 +16,7 @@ import (
 	"github.com/gliderlabs/ssh"
 	"github.com/rs/zerolog"
 
+	"github.com/pitstopci/pitstop/internal/wire"
 	"github.com/pitstopci/pitstop/relay"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -152,7 +153,7 @@ func (s *server) sshServer(signer gossh.Signer) *ssh.Server {
 		ConnectionFailedCallback: func(c net.Conn, err error) {
 			// The error may quote what the peer sent (its algorithms).
 			if ok, dropped := s.budget.take(); ok {
-				e := s.log.Debug().Str("remote_addr", c.RemoteAddr().String()).Str("error", peerError(err))
+				e := s.log.Debug().Str("remote_addr", c.RemoteAddr().String()).Str("error", wire.PeerError(err))
 				if dropped > 0 {
 					// The lines held back before this one are counted
 					// here, as on every other pre-login line.
@@ -209,14 +210,14 @@ func (s *server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 				s.loginProven(ctx)
 			case method == "publickey" && isAlgorithmRefusal(err):
 				s.preLogin(s.preLoginAudit(ctx), evKeyRefused, "refused a signature algorithm: ssh-rsa (RSA with SHA-1) and ssh-dss (DSA) are not accepted, "+
-					"as in OpenSSH 8.8 and later; RSA keys log in with rsa-sha2-256 or rsa-sha2-512", "error", peerError(err))
+					"as in OpenSSH 8.8 and later; RSA keys log in with rsa-sha2-256 or rsa-sha2-512", "error", wire.PeerError(err))
 			case method == "none", method == "publickey":
 				// "none" is every client's first probe; refused keys
 				// are logged by authorize.
 			default:
 				// Someone trying a password is worth seeing in the job
 				// log; the method's name is the peer's text.
-				s.preLogin(s.preLoginAudit(ctx), evMethodRefused, "refused a login method other than public key", "method", peerText(method, maxPeerName))
+				s.preLogin(s.preLoginAudit(ctx), evMethodRefused, "refused a login method other than public key", "method", wire.PeerText(method, wire.MaxPeerName))
 				s.penalize(ctx, conn.RemoteAddr())
 			}
 		},
