@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 
-	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // connect starts ssh to the pause on the terminal.
@@ -41,13 +41,13 @@ func (r *run) sshFinished(err error) bool {
 	_, _, logins := r.log.state()
 	switch {
 	case logins > r.logins:
-		fmt.Fprintf(r.o.Stderr, "pitstop: the connection to the pause dropped; the pause waits %s for you to reconnect (then the job goes on)\n", agent.DefaultReconnectGrace)
+		fmt.Fprintf(r.o.Stderr, "pitstop: the connection to the pause dropped; the pause waits %s for you to reconnect (then the job goes on)\n", wire.DefaultReconnectGrace)
 	case logins > 0:
-		fmt.Fprintf(r.o.Stderr, "pitstop: ssh could not log in again; the pause waits %s after the last session ended for you to reconnect\n", agent.DefaultReconnectGrace)
+		fmt.Fprintf(r.o.Stderr, "pitstop: ssh could not log in again; the pause waits %s after the last session ended for you to reconnect\n", wire.DefaultReconnectGrace)
 	default:
 		wait := r.o.WaitTimeout
 		if wait == 0 {
-			wait = agent.DefaultWaitTimeout
+			wait = wire.DefaultWaitTimeout
 		}
 		fmt.Fprintf(r.o.Stderr, "pitstop: ssh could not log in to the pause; it waits for a first connection for %s after it started\n", wait)
 	}

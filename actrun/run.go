@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pitstopci/pitstop/injector"
+	"github.com/pitstopci/pitstop/internal/wire"
 	"github.com/pitstopci/pitstop/workflows"
 )
 
@@ -500,8 +501,8 @@ func (r *run) act(ctx context.Context, act string, args []string) (int, error) {
 			if ready || hungUp {
 				continue
 			}
-			rd, err := ReadReady(r.readyFile)
-			if errors.Is(err, errNotReady) {
+			rd, err := wire.ReadReady(r.readyFile)
+			if errors.Is(err, wire.ErrNotReady) {
 				continue
 			}
 			ready = true
@@ -518,12 +519,12 @@ func (r *run) act(ctx context.Context, act string, args []string) (int, error) {
 
 // ready pins the host key and connects the user, or prints the command.
 // It returns a channel for ssh's result when ssh was started.
-func (r *run) ready(rd *Ready, after time.Duration) (chan error, error) {
+func (r *run) ready(rd *wire.Ready, after time.Duration) (chan error, error) {
 	knownHosts := filepath.Join(r.tmp, "known_hosts")
 	if err := os.WriteFile(knownHosts, []byte(strings.TrimSpace(rd.KnownHosts)+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("write known_hosts: %w", err)
 	}
-	r.line = rd.SSHCommand(knownHosts)
+	r.line = SSHCommand(rd, knownHosts)
 	state, until := "is paused", "the job goes on when you exit"
 	if r.o.Detached {
 		state, until = "runs on with a detached pause", "the end of the job holds until you exit"
@@ -538,7 +539,7 @@ func (r *run) ready(rd *Ready, after time.Duration) (chan error, error) {
 	for _, f := range IdentityFiles(lookup(r.o.Env, "HOME")) {
 		r.sshArgs = append(r.sshArgs, "-i", f)
 	}
-	r.sshArgs = append(r.sshArgs, rd.SSHArgs(knownHosts)...)
+	r.sshArgs = append(r.sshArgs, SSHArgs(rd, knownHosts)...)
 	return r.connect()
 }
 
