@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // runInfo is a workflow run with the workflow's path, which GitHub sends
@@ -89,25 +91,12 @@ func jobMatches(apiName, name string) bool {
 	return apiName == name || strings.HasPrefix(apiName, name+" (")
 }
 
-// Pause is a running pause, as its check run describes it. The fields
-// are those of agent.CheckRunInfo.
+// Pause is a running pause, as its check run describes it: the check
+// run's document, and where the check run is on GitHub.
 type Pause struct {
-	RunID              string    `json:"run_id"`
-	Job                string    `json:"job"`
-	Label              string    `json:"label"`
-	Address            string    `json:"address"`
-	User               string    `json:"user"`
-	SSHCommand         string    `json:"ssh_command"`
-	KnownHosts         string    `json:"known_hosts"`
-	HostKeyFingerprint string    `json:"host_key_fingerprint"`
-	Jump               string    `json:"jump,omitempty"`
-	Deadline           time.Time `json:"deadline"`
-	CheckRunURL        string    `json:"-"`
+	wire.CheckRunInfo
+	CheckRunURL string `json:"-"`
 }
-
-// checkRunPrefix is agent.CheckRunPrefix (not imported: the CLI side
-// needs nothing else of the agent).
-const checkRunPrefix = "pitstop: "
 
 // pauses lists the pauses running for runID on sha, newest first. Only
 // check runs by the github-actions app count: those were made with a
@@ -121,7 +110,7 @@ func (c *Client) pauses(ctx context.Context, sha string, runID int64, job string
 	}
 	var out []*Pause
 	for _, cr := range res.CheckRuns {
-		if !strings.HasPrefix(cr.GetName(), checkRunPrefix) || cr.GetApp().GetSlug() != "github-actions" || cr.GetStatus() == "completed" {
+		if !strings.HasPrefix(cr.GetName(), wire.CheckRunPrefix) || cr.GetApp().GetSlug() != "github-actions" || cr.GetStatus() == "completed" {
 			continue
 		}
 		var p Pause
@@ -216,7 +205,7 @@ func (c *Client) annotationPause(ctx context.Context, j *github.WorkflowJob, run
 	for i := len(anns) - 1; i >= 0; i-- {
 		a := anns[i]
 		title := a.GetTitle()
-		if a.GetAnnotationLevel() != "notice" || !strings.HasPrefix(title, checkRunPrefix) || !strings.HasSuffix(title, " is paused") {
+		if a.GetAnnotationLevel() != "notice" || !strings.HasPrefix(title, wire.CheckRunPrefix) || !strings.HasSuffix(title, " is paused") {
 			continue
 		}
 		first, rest, _ := strings.Cut(a.GetMessage(), "\n")
@@ -228,7 +217,7 @@ func (c *Client) annotationPause(ctx context.Context, j *github.WorkflowJob, run
 		}
 		p.KnownHosts, p.HostKeyFingerprint = strings.TrimSpace(known), strings.TrimSuffix(strings.TrimSpace(fp), ")")
 		p.RunID, p.Job = strconv.FormatInt(runID, 10), j.GetName()
-		p.Label = strings.TrimSuffix(strings.TrimPrefix(title, checkRunPrefix), " is paused")
+		p.Label = strings.TrimSuffix(strings.TrimPrefix(title, wire.CheckRunPrefix), " is paused")
 		return p, nil
 	}
 	return nil, nil

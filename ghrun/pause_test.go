@@ -2,11 +2,14 @@ package ghrun
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/google/go-github/v62/github"
 
 	"github.com/pitstopci/pitstop/internal/ghfake"
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // TestPausesTrustsOnlyJobTokens: a check run with the pause's name made
@@ -44,5 +47,41 @@ func TestPausesTrustsOnlyJobTokens(t *testing.T) {
 	}
 	if ps, _ := c.pauses(ctx, sha, 7, "test"); len(ps) != 0 {
 		t.Errorf("--job test matched job build: %+v", ps)
+	}
+}
+
+// TestPausesReadCheckRunDocument: the check run's text, encoded as the
+// agent encodes it, reads back as the same document, run attempt included.
+func TestPausesReadCheckRunDocument(t *testing.T) {
+	fake := ghfake.New(t, ghfake.Options{Owner: "octo", Repo: "app", Files: map[string]string{"README": "x\n"},
+		Tokens: map[string]string{"tok": "repo, workflow"}, Actor: "octocat"})
+	c, err := NewClient(fake.URL(), "tok", Repo{Host: "github.com", Owner: "octo", Name: "app"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	sha, err := c.resolveRef(ctx, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := wire.CheckRunInfo{
+		RunID: "7", Job: "build", RunAttempt: "3", Label: "build (ubuntu-latest)",
+		Address: "127.0.0.1:2222", User: "runner", SSHCommand: "ssh -p 2222 runner@127.0.0.1",
+		KnownHosts: "[127.0.0.1]:2222 ssh-ed25519 AAAA", HostKeyFingerprint: "SHA256:abc",
+		Jump: "pitstop@relay.example", Deadline: time.Date(2026, 3, 1, 13, 0, 0, 0, time.UTC),
+	}
+	text, err := json.MarshalIndent(want, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.AddCheckRun(&github.CheckRun{ID: github.Int64(1), Name: github.String(wire.CheckRunPrefix + "build"), HeadSHA: github.String(sha),
+		Status: github.String("in_progress"), App: &github.App{Slug: github.String("github-actions")},
+		Output: &github.CheckRunOutput{Text: github.String(string(text))}})
+	ps, err := c.pauses(ctx, sha, 7, "build")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 1 || ps[0].CheckRunInfo != want {
+		t.Fatalf("got %d pauses: %+v; want %+v", len(ps), ps, want)
 	}
 }
