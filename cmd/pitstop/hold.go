@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 const holdHelp = `Usage: pitstop hold --state DIR [--hold always|failure|never] --job-status STATUS
@@ -51,7 +52,7 @@ func init() {
 func runHold(io *IO, args []string) error {
 	fs := flagSet("hold", holdHelp, io)
 	state := fs.String("state", "", "the detached pause's state `DIR` (the pause step's output state)")
-	hold := fs.String("hold", agent.HoldAlways, "when to hold: `always`, failure or never")
+	hold := fs.String("hold", wire.HoldAlways, "when to hold: `always`, failure or never")
 	status := fs.String("job-status", "", "the job's status so far: success, failure or cancelled (job.status)")
 	rest, err := parseArgs(fs, args)
 	if err != nil {
@@ -60,7 +61,7 @@ func runHold(io *IO, args []string) error {
 	if len(rest) > 0 {
 		return usagef("unexpected argument %q", rest[0])
 	}
-	req := agent.HoldRequest{Hold: *hold, JobStatus: *status}
+	req := wire.HoldRequest{Hold: *hold, JobStatus: *status}
 	if err := holdCheck(req); err != nil {
 		return err
 	}
@@ -127,22 +128,19 @@ func runHold(io *IO, args []string) error {
 	return nil
 }
 
-func holdCheck(r agent.HoldRequest) error {
-	switch r.Hold {
-	case agent.HoldAlways, agent.HoldFailure, agent.HoldNever:
-	default:
-		return usagef("--hold %q is not one of %s, %s, %s", r.Hold, agent.HoldAlways, agent.HoldFailure, agent.HoldNever)
+// holdCheck is wire.HoldRequest.Check in the words of the flags.
+func holdCheck(r wire.HoldRequest) error {
+	if !wire.ValidHold(r.Hold) {
+		return usagef("--hold %q is not one of %s, %s, %s", r.Hold, wire.HoldAlways, wire.HoldFailure, wire.HoldNever)
 	}
-	switch r.JobStatus {
-	case "success", "failure", "cancelled":
-	default:
+	if !wire.ValidJobStatus(r.JobStatus) {
 		return usagef("--job-status %q is not one of success, failure, cancelled (pass ${{ job.status }})", r.JobStatus)
 	}
 	return nil
 }
 
-func readReadyFile(path string) (agent.Ready, error) {
-	var r agent.Ready
+func readReadyFile(path string) (wire.Ready, error) {
+	var r wire.Ready
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return r, fmt.Errorf("read %s: %w", path, err)
