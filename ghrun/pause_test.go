@@ -16,17 +16,8 @@ import (
 // by any other app (anyone with an app on the repository could make one)
 // is not believed; neither is one that is completed or for another run.
 func TestPausesTrustsOnlyJobTokens(t *testing.T) {
-	fake := ghfake.New(t, ghfake.Options{Owner: "octo", Repo: "app", Files: map[string]string{"README": "x\n"},
-		Tokens: map[string]string{"tok": "repo, workflow"}, Actor: "octocat"})
-	c, err := NewClient(fake.URL(), "tok", Repo{Host: "github.com", Owner: "octo", Name: "app"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, c, sha := pausesClient(t)
 	ctx := context.Background()
-	sha, err := c.resolveRef(ctx, "main")
-	if err != nil {
-		t.Fatal(err)
-	}
 	info := func(run, key string) *github.CheckRunOutput {
 		return &github.CheckRunOutput{Text: github.String(`{"run_id":"` + run + `","job":"build","address":"127.0.0.1:2222","known_hosts":"[127.0.0.1]:2222 ssh-ed25519 ` + key + `"}`)}
 	}
@@ -53,17 +44,8 @@ func TestPausesTrustsOnlyJobTokens(t *testing.T) {
 // TestPausesReadCheckRunDocument: the check run's text, encoded as the
 // agent encodes it, reads back as the same document, run attempt included.
 func TestPausesReadCheckRunDocument(t *testing.T) {
-	fake := ghfake.New(t, ghfake.Options{Owner: "octo", Repo: "app", Files: map[string]string{"README": "x\n"},
-		Tokens: map[string]string{"tok": "repo, workflow"}, Actor: "octocat"})
-	c, err := NewClient(fake.URL(), "tok", Repo{Host: "github.com", Owner: "octo", Name: "app"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, c, sha := pausesClient(t)
 	ctx := context.Background()
-	sha, err := c.resolveRef(ctx, "main")
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := wire.CheckRunInfo{
 		RunID: "7", Job: "build", RunAttempt: "3", Label: "build (ubuntu-latest)",
 		Address: "127.0.0.1:2222", User: "runner", SSHCommand: "ssh -p 2222 runner@127.0.0.1",
@@ -84,4 +66,20 @@ func TestPausesReadCheckRunDocument(t *testing.T) {
 	if len(ps) != 1 || ps[0].CheckRunInfo != want {
 		t.Fatalf("got %d pauses: %+v; want %+v", len(ps), ps, want)
 	}
+}
+
+// pausesClient is a client of a fake repository and its main commit.
+func pausesClient(t *testing.T) (*ghfake.Server, *Client, string) {
+	t.Helper()
+	fake := ghfake.New(t, ghfake.Options{Owner: "octo", Repo: "app", Files: map[string]string{"README": "x\n"},
+		Tokens: map[string]string{"tok": "repo, workflow"}, Actor: "octocat"})
+	c, err := NewClient(fake.URL(), "tok", Repo{Host: "github.com", Owner: "octo", Name: "app"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha, err := c.resolveRef(context.Background(), "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, c, sha
 }
