@@ -242,7 +242,7 @@ func (s *server) runTerminal(sess ssh.Session, ls *liveSession, al auditLog, pro
 	if t == nil {
 		// The banner goes straight to the client, not through the pty or
 		// the emulator: a redraw shows the shell's screen, not greetings.
-		c.queue([]byte(strings.ReplaceAll(s.banner()+s.terminalsBanner(), "\n", "\r\n")), nil)
+		c.put([]byte(strings.ReplaceAll(s.banner()+s.terminalsBanner(), "\n", "\r\n")))
 		var err error
 		if t, err = s.newTerminal(ls, prog, c); err != nil {
 			close(c.gone)

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -9,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/charmbracelet/x/ansi"
-	"github.com/charmbracelet/x/vt"
 	"github.com/gliderlabs/ssh"
 )
 
@@ -24,13 +21,16 @@ import (
 // maintains it (it backs their own multiplexing tools), it is pure Go,
 // keeps the main and alternate screens apart and reports mode changes,
 // which is what a faithful redraw of vim or less needs. It is fed every
-// byte the shell writes; a client attaching later gets the emulator's
-// screen rendered, then the live stream.
+// byte the shell writes, by a goroutine of its own (terminal_feed.go),
+// with its work bounded by the screen's size (terminal_screen.go); a
+// client attaching later gets the emulator's screen rendered, then the
+// live stream.
 //
-// The terminal's size follows the smallest attached client: everyone then
-// sees the whole screen, where "the latest client wins" would cut the
-// screen of anyone on a smaller window (a colleague watching from a
-// laptop) and garble full-screen programs for them.
+// The terminal's size follows the smallest read-write client: everyone
+// then sees the whole screen, where "the latest client wins" would cut
+// the screen of anyone on a smaller window and garble full-screen
+// programs for them. Read-only clients (a colleague watching from a
+// laptop) take no part: a watcher cannot change what the owner works on.
 
 // Terminal limits.
 const (
@@ -62,18 +62,23 @@ type terminal struct {
 	master *os.File
 	done   chan struct{} // closed once the shell exited and its output is read
 
-	mu      sync.Mutex
-	emu     *vt.Emulator
-	modes   map[ansi.Mode]bool // DEC and ANSI modes the programs set, for redraws
-	clients []*termClient      // in the order they attached
-	size    ssh.Window
-	active  time.Time // last input or output
-	detach  time.Time // when the last client left; zero while attached
-	timer   timer     // hangs up a terminal left detached for grace
-	hungUp  bool      // ended by a hang-up (grace or the pause's end), not by exit
-	status  int
-	exited  bool
-	kill    *time.Timer
+	scr *screen       // the feeder's alone
+	fed chan struct{} // closed when the feeder is done
+
+	mu         sync.Mutex
+	feed       []feedChunk   // output and sizes queued for the emulator
+	feedBytes  int           // the output's bytes in feed
+	feedCond   *sync.Cond    // on mu: the feeder has something to do
+	feedClosed bool          // the shell's output has ended
+	clients    []*termClient // in the order they attached
+	size       ssh.Window
+	active     time.Time // last input or output
+	detach     time.Time // when the last client left; zero while attached
+	timer      timer     // hangs up a terminal left detached for grace
+	hungUp     bool      // ended by a hang-up (grace or the pause's end), not by exit
+	status     int
+	exited     bool
+	kill       *time.Timer
 
 	// exiting counts the clients still to send the shell's exit status.
 	exiting sync.WaitGroup
@@ -87,6 +92,9 @@ type termClient struct {
 	win      ssh.Window
 	since    time.Time
 
+	redraw bool   // under the terminal's mu: waits for a redraw, gets nothing else
+	note   string // the redraw's first line
+
 	mu      sync.Mutex
 	pending []byte
 	wake    chan struct{} // a token when pending has data
@@ -99,16 +107,37 @@ func newTermClient(user string, readOnly bool, win ssh.Window, since time.Time) 
 		wake: make(chan struct{}, 1), gone: make(chan struct{}), written: make(chan struct{})}
 }
 
-// queue adds output for the client. redraw, called only when the backlog
-// is over maxPending, returns the whole screen to send instead.
-func (c *termClient) queue(b []byte, redraw func() []byte) {
+// queue adds output for the client. It returns false, adding nothing,
+// when the backlog would be over maxPending: the client is then to get a
+// redraw instead (wantRedrawLocked).
+func (c *termClient) queue(b []byte) bool {
 	c.mu.Lock()
 	if len(c.pending)+len(b) > maxPending {
-		c.pending = append(c.pending[:0], redraw()...)
-	} else {
-		c.pending = append(c.pending, b...)
+		c.mu.Unlock()
+		return false
 	}
+	c.pending = append(c.pending, b...)
 	c.mu.Unlock()
+	c.wakeUp()
+	return true
+}
+
+// put adds output for the client whatever its backlog: a redraw, a note.
+func (c *termClient) put(b []byte) {
+	c.mu.Lock()
+	c.pending = append(c.pending, b...)
+	c.mu.Unlock()
+	c.wakeUp()
+}
+
+// dropPending forgets the client's backlog.
+func (c *termClient) dropPending() {
+	c.mu.Lock()
+	c.pending = nil
+	c.mu.Unlock()
+}
+
+func (c *termClient) wakeUp() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -142,27 +171,8 @@ func (c *termClient) writeTo(w io.Writer) {
 	}
 }
 
-// newEmulator is a screen of w×h for the terminal's output. Each costs
-// about 4 MiB whatever it shows: vt.NewEmulator allocates a fixed buffer
-// for escape sequences' payloads, which v0.1.0 does not let us size.
-func (t *terminal) newEmulator(w ssh.Window) {
-	t.emu = vt.NewEmulator(max(w.Width, 1), max(w.Height, 1))
-	t.emu.SetScrollbackSize(scrollbackLines)
-	t.modes = map[ansi.Mode]bool{}
-	// Called from emu.Write, under t.mu.
-	t.emu.SetCallbacks(vt.Callbacks{
-		EnableMode:  func(m ansi.Mode) { t.modes[m] = true },
-		DisableMode: func(m ansi.Mode) { delete(t.modes, m) },
-	})
-	// The emulator answers the programs' queries (cursor position,
-	// device attributes) into a pipe. The clients' own terminals answer
-	// them already, so the answers are dropped; the pipe must be read or
-	// the emulator blocks.
-	go io.Copy(io.Discard, t.emu) //nolint:errcheck // ends when the emulator is closed
-}
-
-// pump reads the shell's output until the pty is closed, into the
-// emulator and to every client.
+// pump reads the shell's output until the pty is closed, to every client
+// and the emulator.
 func (t *terminal) pump(outDone chan<- struct{}) {
 	defer close(outDone)
 	buf := make([]byte, 32<<10)
@@ -177,14 +187,22 @@ func (t *terminal) pump(outDone chan<- struct{}) {
 	}
 }
 
-// output feeds b to the emulator and the clients.
+// output sends b to the clients and queues it for the emulator. A client
+// whose backlog is full gets a redraw instead.
 func (t *terminal) output(b []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.emu.Write(b) //nolint:errcheck // the emulator never fails a write before Close
 	t.active = t.clock.Now()
+	t.pushFeedLocked(b)
+	t.sendLocked(b)
+}
+
+// sendLocked sends b to every client not waiting for a redraw.
+func (t *terminal) sendLocked(b []byte) {
 	for _, c := range t.clients {
-		c.queue(b, func() []byte { return t.redrawLocked("") })
+		if !c.redraw && !c.queue(b) {
+			t.wantRedrawLocked(c, "")
+		}
 	}
 }
 
@@ -196,10 +214,7 @@ func (t *terminal) output(b []byte) {
 // whereas the top line is only overdrawn until the program writes there
 // again, and a redraw never shows it.
 func (t *terminal) announceLocked(msg string) {
-	b := []byte("\x1b7\x1b[1;1H\x1b[7m[pitstop: " + msg + "]\x1b[m\x1b[K\x1b8")
-	for _, c := range t.clients {
-		c.queue(b, func() []byte { return t.redrawLocked("") })
-	}
+	t.sendLocked([]byte("\x1b7\x1b[1;1H\x1b[7m[pitstop: " + msg + "]\x1b[m\x1b[K\x1b8"))
 }
 
 // attach adds c; redraw says whether the screen is to be redrawn for
@@ -223,9 +238,9 @@ func (t *terminal) attach(c *termClient, redraw bool, note, announce string) boo
 	t.clients = append(t.clients, c)
 	t.resizeLocked()
 	if redraw {
-		c.queue(t.redrawLocked(note), nil)
+		t.wantRedrawLocked(c, note)
 	} else if note != "" {
-		c.queue([]byte(strings.ReplaceAll(note, "\n", "\r\n")), nil)
+		c.put([]byte(strings.ReplaceAll(note, "\n", "\r\n")))
 	}
 	return true
 }
@@ -280,11 +295,12 @@ func (t *terminal) resize(c *termClient, w ssh.Window) {
 	t.resizeLocked()
 }
 
-// resizeLocked sizes the pty and the emulator to the smallest client.
+// resizeLocked sizes the pty and the emulator to the smallest read-write
+// client.
 func (t *terminal) resizeLocked() {
 	var w ssh.Window
 	for _, c := range t.clients {
-		if c.win.Width <= 0 || c.win.Height <= 0 {
+		if c.readOnly || c.win.Width <= 0 || c.win.Height <= 0 {
 			continue
 		}
 		if w.Width == 0 || c.win.Width < w.Width {
@@ -298,7 +314,7 @@ func (t *terminal) resizeLocked() {
 		return
 	}
 	t.size = w
-	t.emu.Resize(w.Width, w.Height)
+	t.pushSizeLocked(w)
 	setWindow(t.master, w) // the kernel sends the shell SIGWINCH
 }
 
@@ -309,71 +325,6 @@ func (t *terminal) input(b []byte) error {
 	t.mu.Unlock()
 	_, err := t.master.Write(b)
 	return err
-}
-
-// redrawLocked renders the screen for a client that attaches now: the
-// note (if any) as a line of its own, the screen's cells with their
-// styles, the modes the programs set (cursor keys, bracketed paste,
-// mouse) and the cursor. A full-screen program's alternate screen is
-// entered as such, so that the client's own screen comes back when the
-// program ends; the note is left on that main screen.
-func (t *terminal) redrawLocked(note string) []byte {
-	e := t.emu
-	var b strings.Builder
-	b.WriteString(ansi.ResetStyle)
-	lines := strings.Split(e.Render(), "\n")
-	cur := e.CursorPosition()
-	top := 0 // the client's row of the screen's first line
-	if e.IsAltScreen() {
-		if note != "" {
-			b.WriteString("\r\n" + note + "\r\n")
-		}
-		b.WriteString(ansi.SetMode(ansi.ModeAltScreenSaveCursor))
-		b.WriteString(ansi.CursorHomePosition + ansi.EraseEntireScreen)
-		for y, l := range lines {
-			fmt.Fprintf(&b, "\x1b[%d;1H%s%s", y+1, l, ansi.ResetStyle)
-		}
-	} else {
-		// The main screen is written as a stream from the top, after the
-		// note: what does not fit scrolls into the client's scrollback,
-		// as it would have on a terminal that stayed attached.
-		n := cur.Y + 1
-		for y := len(lines) - 1; y >= n; y-- {
-			if strings.TrimSpace(lines[y]) != "" {
-				n = y + 1
-				break
-			}
-		}
-		b.WriteString(ansi.CursorHomePosition + ansi.EraseEntireScreen)
-		rows := 0
-		if note != "" {
-			b.WriteString(note)
-			rows++
-		}
-		for y := 0; y < n && y < len(lines); y++ {
-			if rows > 0 {
-				b.WriteString("\r\n")
-			}
-			b.WriteString(lines[y] + ansi.ResetStyle)
-			rows++
-		}
-		top = rows - n - max(0, rows-e.Height())
-	}
-	for m := range t.modes {
-		switch m {
-		case ansi.ModeAltScreen, ansi.ModeAltScreenSaveCursor, ansi.ModeSaveCursor, ansi.ModeTextCursorEnable:
-			// Entered above, or a one-off action rather than a state.
-		default:
-			b.WriteString(ansi.SetMode(m))
-		}
-	}
-	fmt.Fprintf(&b, "\x1b[%d;%dH", cur.Y+top+1, cur.X+1)
-	if e.CursorHidden() {
-		b.WriteString(ansi.HideCursor)
-	} else {
-		b.WriteString(ansi.ShowCursor)
-	}
-	return []byte(b.String())
 }
 
 // TerminalInfo describes a terminal, for "pitstop status" and the banner.

@@ -4,8 +4,8 @@ package agent
 
 import (
 	"fmt"
-	"io"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -18,6 +18,7 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 	// t is listed already (it has its ID): hold others off until it runs.
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.feedCond = sync.NewCond(&t.mu)
 	fail := func(err error) error {
 		t.exited = true // attach and hangUp leave it alone
 		return err
@@ -43,9 +44,11 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 	}
 	t.cmd, t.master = cmd, master
 	t.active = t.clock.Now()
-	t.newEmulator(p.pty.Window)
+	t.scr = newScreen(p.pty.Window.Width, p.pty.Window.Height)
+	t.fed = make(chan struct{})
 	t.clients = []*termClient{first}
 	outDone := make(chan struct{})
+	go t.feeder()
 	go t.pump(outDone)
 	go func() {
 		err := cmd.Wait()
@@ -68,12 +71,8 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 		}
 		t.mu.Unlock()
 		<-outDone
+		t.closeFeed()
 		t.mu.Lock()
-		// Ends the goroutine reading the emulator's answers. Not emu.Close:
-		// that sets a flag the reading goroutine reads unlocked.
-		if c, ok := t.emu.InputPipe().(io.Closer); ok {
-			c.Close()
-		}
 		for _, c := range t.clients {
 			close(c.gone)
 		}

@@ -1,0 +1,179 @@
+package agent
+
+import "github.com/gliderlabs/ssh"
+
+// The emulator is fed by a goroutine of its own, the feeder, so that the
+// shell's output never waits on it: the pump hands each read to the
+// clients and appends it to the terminal's feed, a queue the feeder
+// takes from, both under t.mu and neither waiting on the emulator. The
+// feeder alone touches the screen, with t.mu released while the emulator
+// works; status, signals, hang-ups and the pause's end take only t.mu.
+//
+// Redraws (for a client attaching, or one whose backlog overflowed) are
+// made by the feeder too. A redraw is the screen as the emulator has it
+// plus the output still queued for it, taken together under t.mu, and
+// the client gets the live stream from there on: so it misses nothing
+// and sees nothing twice, however far the emulator is behind.
+
+// Feed limits.
+const (
+	// maxFeed is how much output may wait for the emulator. Beyond it
+	// the emulator has fallen behind (output faster than it can follow,
+	// or costly sequences): the backlog is dropped, the screen marked
+	// stale, and a later redraw says so. The clients still get every
+	// byte.
+	maxFeed = 1 << 20
+	// feedStep is how much output the emulator takes at a time: a
+	// client waiting for a redraw waits for at most that much.
+	feedStep = 4 << 10
+)
+
+// feedChunk is output queued for the emulator, or a new size.
+type feedChunk struct {
+	b    []byte
+	win  ssh.Window // when b is nil: resize to it
+	lost bool       // output before it was dropped
+}
+
+// pushFeedLocked queues output for the emulator, dropping the backlog
+// when it is over maxFeed.
+func (t *terminal) pushFeedLocked(b []byte) {
+	ch := feedChunk{b: append([]byte(nil), b...)}
+	if t.feedBytes+len(b) > maxFeed {
+		kept := t.feed[:0]
+		for _, o := range t.feed {
+			if o.b == nil {
+				kept = append(kept, o) // sizes stay, in order
+			}
+		}
+		t.feed, t.feedBytes = kept, 0
+		ch.lost = true
+	}
+	t.feed = append(t.feed, ch)
+	t.feedBytes += len(b)
+	t.feedCond.Signal()
+}
+
+// pushSizeLocked queues a resize of the emulator, in order with the
+// output: what was written before it was written for the old size.
+func (t *terminal) pushSizeLocked(w ssh.Window) {
+	t.feed = append(t.feed, feedChunk{win: w})
+	t.feedCond.Signal()
+}
+
+// wantRedrawLocked has the feeder redraw the screen for c, with note as
+// its first line: c gets nothing else until then.
+func (t *terminal) wantRedrawLocked(c *termClient, note string) {
+	c.redraw, c.note = true, note
+	c.dropPending()
+	t.feedCond.Signal()
+}
+
+// feeder feeds the emulator until the terminal's output has ended
+// (closeFeed), then draws the redraws still wanted and closes the screen.
+func (t *terminal) feeder() {
+	defer close(t.fed)
+	defer t.scr.close()
+	for {
+		t.mu.Lock()
+		for len(t.feed) == 0 && !t.redrawsWantedLocked() && !t.feedClosed {
+			t.feedCond.Wait()
+		}
+		if t.feedClosed {
+			// The shell has exited: the rest is not worth the emulator's
+			// time, but clients waiting for a redraw get one.
+			t.drawRedrawsLocked()
+			t.feed, t.feedBytes = nil, 0
+			t.mu.Unlock()
+			return
+		}
+		var ch feedChunk
+		if len(t.feed) > 0 {
+			ch = t.feed[0]
+			if len(ch.b) > feedStep {
+				t.feed[0].b = ch.b[feedStep:]
+				t.feed[0].lost = false
+				ch.b = ch.b[:feedStep]
+			} else {
+				t.feed[0] = feedChunk{}
+				t.feed = t.feed[1:]
+			}
+			t.feedBytes -= len(ch.b)
+		}
+		t.mu.Unlock()
+
+		switch {
+		case ch.b != nil:
+			if ch.lost {
+				t.scr.stale = true
+			}
+			t.scr.emu.Write(ch.b) //nolint:errcheck // the emulator never fails a write before Close
+		case ch.win.Width > 0:
+			t.scr.resize(ch.win.Width, ch.win.Height)
+		}
+
+		t.mu.Lock()
+		if !t.sizePendingLocked() {
+			t.drawRedrawsLocked()
+		}
+		t.mu.Unlock()
+	}
+}
+
+// closeFeed ends the feeder once the shell's output has ended, and waits
+// for it: for the chunk it is on, not for the backlog.
+func (t *terminal) closeFeed() {
+	t.mu.Lock()
+	t.feedClosed = true
+	t.feedCond.Signal()
+	t.mu.Unlock()
+	<-t.fed
+}
+
+func (t *terminal) redrawsWantedLocked() bool {
+	for _, c := range t.clients {
+		if c.redraw {
+			return true
+		}
+	}
+	return false
+}
+
+// sizePendingLocked says a resize is queued: a redraw waits for it, so
+// that a client joining with a smaller window gets the screen at its
+// size.
+func (t *terminal) sizePendingLocked() bool {
+	for _, ch := range t.feed {
+		if ch.b == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// drawRedrawsLocked gives each client waiting for a redraw the screen and
+// the output queued after it. Only the feeder calls it.
+func (t *terminal) drawRedrawsLocked() {
+	var queued []byte
+	for _, c := range t.clients {
+		if !c.redraw {
+			continue
+		}
+		if queued == nil {
+			queued = []byte{}
+			for _, ch := range t.feed {
+				queued = append(queued, ch.b...)
+			}
+		}
+		note := c.note
+		if t.scr.stale && note != "" {
+			note += "\r\n" + staleNote
+		}
+		c.redraw, c.note = false, ""
+		c.put(append(t.scr.render(note), queued...))
+	}
+}
+
+// staleNote is shown with a redraw of a screen the emulator could not
+// follow.
+const staleNote = "pitstop: output came faster than the screen could be kept; it may be incomplete (Ctrl-L redraws)."
