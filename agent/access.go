@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"unicode"
 
+	"github.com/charmbracelet/x/ansi"
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/pitstopci/pitstop/forge"
@@ -133,13 +135,39 @@ type authorizedKey struct {
 // directName is the name of a key given directly: its comment, else the
 // base name of where it came from.
 func directName(source, comment string) string {
-	if c := strings.TrimSpace(comment); c != "" {
+	if c := displayName(comment); c != "" {
 		return c
 	}
 	if strings.ContainsRune(source, '/') {
 		return filepath.Base(source)
 	}
 	return source
+}
+
+// maxDisplayName caps a name shown to people, in runes.
+const maxDisplayName = 64
+
+// displayName is s as it may be shown to other users, on their terminals
+// (join announcements, the banner, pitstop status) and in the job's
+// summary: without escape sequences and control characters (a key
+// comment with them would otherwise clear their screens, retitle their
+// windows or write their clipboards) nor invisible formatting ones
+// (bidirectional overrides that make a name read as another), valid
+// UTF-8, trimmed and cut to maxDisplayName runes.
+func displayName(s string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range ansi.Strip(strings.ToValidUTF8(s, "?")) {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			continue
+		}
+		if n++; n > maxDisplayName {
+			b.WriteString("...")
+			break
+		}
+		b.WriteRune(r)
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // keyring is the complete, fixed set of keys that may log in.
@@ -161,6 +189,9 @@ func (r *keyring) addNamed(k gossh.PublicKey, source, name string) {
 }
 
 func (r *keyring) put(ak authorizedKey) {
+	if ak.name = displayName(ak.name); ak.name == "" {
+		ak.name = "(unnamed key)"
+	}
 	id := string(ak.key.Marshal())
 	if _, dup := r.byKey[id]; dup {
 		return

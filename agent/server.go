@@ -120,7 +120,7 @@ type server struct {
 	sessions map[int]*liveSession
 	terms    terminals // shells on a pty, which outlive their sessions
 	conns    map[*connState]*connInfo
-	logins   []string // "user from address", for the step summary
+	logins   []string // "user from address", the user as markdown text, for the step summary
 	raw      map[*trackedConn]struct{}
 	sessWG   sync.WaitGroup // session handlers
 	connWG   sync.WaitGroup // logged-in connections
@@ -460,7 +460,7 @@ func (s *server) loginProven(ctx ssh.Context) {
 	info.audit = s.audit.root().with(ownerKey(info.forge), info.user, "key_fingerprint", info.fingerprint, "remote_addr", info.remote)
 	cs.info = info
 	s.conns[cs] = info
-	s.logins = append(s.logins, info.name+" from "+info.remote)
+	s.logins = append(s.logins, markdownText(info.name)+" from "+info.remote) // markdown: the summary's
 	s.limits.release(cs.slot)
 	s.connWG.Add(1)
 	s.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // appendSummary appends markdown to the step summary at path
@@ -56,5 +57,26 @@ func summaryEnd(reason EndReason, logins []string, d time.Duration) string {
 		fmt.Fprintf(&b, "Logged in: %s. ", strings.Join(logins, ", "))
 	}
 	fmt.Fprintf(&b, "The pause ended after %s: %s.\n\n", d.Round(time.Second), reason.Describe())
+	return b.String()
+}
+
+// markdownText is s as literal text in markdown: a name from a key's
+// comment must not turn into a link, an image, HTML or a heading in the
+// summary everyone with access to the run reads. Every ASCII punctuation
+// character is backslash-escaped (CommonMark lets any of them be), and
+// line breaks, which a name has none of (displayName), become spaces.
+func markdownText(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\r':
+			b.WriteByte(' ')
+		case r < 0x80 && (unicode.IsPunct(r) || unicode.IsSymbol(r)):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
 	return b.String()
 }

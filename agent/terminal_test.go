@@ -36,13 +36,19 @@ type sshTerm struct {
 // with extra arguments (a command) after the destination.
 func startSSHTerm(t *testing.T, h *harness, keyFile string, extra ...string) *sshTerm {
 	t.Helper()
+	return startSSHTermSized(t, h, keyFile, 80, 24, extra...)
+}
+
+// startSSHTermSized is startSSHTerm on a terminal of cols×rows.
+func startSSHTermSized(t *testing.T, h *harness, keyFile string, cols, rows int, extra ...string) *sshTerm {
+	t.Helper()
 	cmd := exec.Command(openSSH(t), h.sshArgs(keyFile, append([]string{"-tt"}, extra...)...)...)
 	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
-	term, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
+	term, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: uint16(rows), Cols: uint16(cols)}) //nolint:gosec // small
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &sshTerm{t: t, cmd: cmd, term: term, raw: &syncBuffer{}, emu: vt.NewEmulator(80, 24), done: make(chan struct{})}
+	st := &sshTerm{t: t, cmd: cmd, term: term, raw: &syncBuffer{}, emu: vt.NewEmulator(cols, rows), done: make(chan struct{})}
 	// The emulator's answers to queries are not needed: the programs
 	// under test work without them.
 	go io.Copy(io.Discard, st.emu) //nolint:errcheck // ends with the test binary
@@ -341,9 +347,13 @@ func TestSharedTerminal(t *testing.T) {
 	a.typ("echo 'FROM''ALICE'\n")
 	b.waitText("FROMALICE")
 
-	r := startSSHTerm(t, h, bob.keyFile, "pitstop", "attach", "--read-only")
-	r.waitText("attached to terminal 1 of alice (read-only)")
+	// A watcher on a small window: the shell's size stays the read-write
+	// clients' (the smallest of them, 24×80).
+	r := startSSHTermSized(t, h, bob.keyFile, 20, 5, "pitstop", "attach", "--read-only")
+	r.waitRaw("attached to terminal 1 of alice (read-only)")
 	a.waitRaw("[pitstop: bob joined (read-only)]")
+	a.typ("stty size | sed 's/^/SIZE=/'\n")
+	a.waitText("SIZE=24 80")
 	r.typ("touch " + dir + "/leak; echo 'LE''AK'\n")
 	r.typ("\x03") // nor does an interrupt
 	a.typ("echo 'AFTER''READONLY'\n")
@@ -482,4 +492,55 @@ func TestBannerListsTerminals(t *testing.T) {
 	b.waitText("Terminals to join (pitstop attach ID, --read-only to watch):")
 	b.waitText("1  alice  bash  attached: alice; idle")
 	b.waitText("From outside: ssh -t <as you logged in> pitstop attach ID")
+}
+
+// TestKeyCommentShownClean: a key's comment is shown to other users (a
+// join announcement on their terminal, pitstop status, the banner) with
+// its control characters removed, and as plain text in the summary.
+func TestKeyCommentShownClean(t *testing.T) {
+	mallory, carol := newTestUser(t, "mallory"), newTestUser(t, "carol")
+	hostile := "\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J[me](https://x.test/) \u202e<b>*x*</b>"
+	clean := "[me](https://x.test/) <b>*x*</b>"
+	h := startAgent(t, func(h *harness) {
+		h.cfg.AuthorizedKeys = []KeyText{{Source: "keys", Text: mallory.authorizedLine() + " " + hostile + "\n" + carol.authorizedLine() + " carol\n"}}
+	})
+	c := startSSHTerm(t, h, carol.keyFile)
+	c.waitText("(pitstop) ")
+	m := startSSHTerm(t, h, mallory.keyFile, "pitstop", "attach", "1")
+	m.waitText("attached to terminal 1 of carol")
+	c.waitRaw("[pitstop: " + clean + " joined]")
+	// A second terminal's banner lists mallory's.
+	m2 := startSSHTerm(t, h, mallory.keyFile, "pitstop", "new")
+	m2.waitText("(pitstop) ")
+	c2 := startSSHTerm(t, h, carol.keyFile, "pitstop", "new")
+	c2.waitText("(pitstop) ")
+	for _, out := range []string{c.raw.String(), c2.raw.String()} {
+		if strings.Contains(out, "\x1b]52") || strings.Contains(out, "\x1b[2J") || strings.Contains(out, "\u202e") {
+			t.Errorf("the key's comment reached another user's terminal raw: %q", out)
+		}
+	}
+	if !strings.Contains(c2.raw.String(), "2  "+clean+"  ") {
+		t.Errorf("the banner does not list terminal 2 of %q: %q", clean, c2.raw.String())
+	}
+	st, err := QueryStatus(context.Background(), h.ready.ControlSocket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st.Sessions {
+		if s.User != "carol" && s.User != clean {
+			t.Errorf("status shows the session of %q", s.User)
+		}
+	}
+	if len(st.Terminals) != 3 || st.Terminals[1].Owner != clean || st.Terminals[0].Clients[1].User != clean {
+		t.Errorf("status: %+v", st.Terminals)
+	}
+	for _, term := range []*sshTerm{c2, m2, c} {
+		term.typ("exit\n")
+	}
+	h.waitEnd(EndShellsExited, 10*time.Second)
+	summary, _ := os.ReadFile(h.summary)
+	want := `\[me\]\(https\:\/\/x\.test\/\) \<b\>\*x\*\<\/b\> from 127.0.0.1:`
+	if !strings.Contains(string(summary), want) {
+		t.Errorf("the summary does not name the key as %s:\n%s", want, summary)
+	}
 }
