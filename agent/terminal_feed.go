@@ -21,8 +21,10 @@ const (
 	// the emulator has fallen behind (output faster than it can follow,
 	// or costly sequences): the backlog is dropped, the screen marked
 	// stale, and a later redraw says so. The clients still get every
-	// byte.
-	maxFeed = 1 << 20
+	// byte. vt v0.1.0 follows scrolling text at about 1 MB/s on a
+	// runner's core, so this is a fraction of a second of output: more
+	// would cost memory and show nothing more.
+	maxFeed = 256 << 10
 	// feedStep is how much output the emulator takes at a time: a
 	// client waiting for a redraw waits for at most that much.
 	feedStep = 4 << 10

@@ -55,7 +55,7 @@ type screen struct {
 // newScreen is a screen of cols×rows.
 func newScreen(cols, rows int) *screen {
 	s := &screen{modes: map[ansi.Mode]bool{}}
-	s.emu = vt.NewEmulator(screenDim(cols, maxScreenCols), screenDim(rows, maxScreenRows))
+	s.emu = vt.NewEmulator(screenDim(cols, 80, maxScreenCols), screenDim(rows, 24, maxScreenRows))
 	s.emu.SetScrollbackSize(scrollbackLines)
 	shrinkStringData(s.emu, stringDataSize)
 	s.emu.SetCallbacks(vt.Callbacks{
@@ -79,13 +79,19 @@ func newScreen(cols, rows int) *screen {
 	return s
 }
 
-// screenDim is a window dimension as the emulator takes it: at least 1,
-// at most limit.
-func screenDim(n, limit int) int { return min(max(n, 1), limit) }
+// screenDim is a window dimension as the emulator takes it: def when the
+// client said none (0: ssh -tt without a terminal), as the programs then
+// assume their terminal's default; at most limit.
+func screenDim(n, def, limit int) int {
+	if n <= 0 {
+		return def
+	}
+	return min(n, limit)
+}
 
 // resize sizes the emulator to a client's window.
 func (s *screen) resize(cols, rows int) {
-	s.emu.Resize(screenDim(cols, maxScreenCols), screenDim(rows, maxScreenRows))
+	s.emu.Resize(screenDim(cols, 80, maxScreenCols), screenDim(rows, 24, maxScreenRows))
 }
 
 // close ends the goroutine reading the emulator's answers. Not

@@ -43,6 +43,10 @@ func (b *bench) measureTerminals() error {
 		return fmt.Errorf("terminals: %w", err)
 	}
 	defer agent.stop()
+	idle, err := pssMB([]int{agent.pid()})
+	if err != nil {
+		return err
+	}
 	stop := filepath.Join(b.lab.dir, "terminals.stop")
 	os.Remove(stop)
 	var shells []*heldShell
@@ -64,6 +68,11 @@ func (b *bench) measureTerminals() error {
 			shells = append(shells, s)
 		}
 	}
+	tmux, err := startTmux(b.lab.dir, n, stop)
+	if err != nil {
+		return fmt.Errorf("terminals: %w", err)
+	}
+	defer tmux.stop()
 	time.Sleep(terminalSettle)
 	rss1, err := rssMB([]int{agent.pid()})
 	if err != nil {
@@ -83,7 +92,12 @@ func (b *bench) measureTerminals() error {
 	if err != nil {
 		return err
 	}
-	b.rep.Runs["terminals"] = map[string]float64{"agent_rss_mb_first": rss1, "agent_rss_mb_later": rss2}
+	pssT, err := pssMB([]int{tmux.pid})
+	if err != nil {
+		return err
+	}
+	b.rep.Runs["terminals"] = map[string]float64{"agent_rss_mb_first": rss1, "agent_rss_mb_later": rss2,
+		"agent_pss_mb_idle": idle, "tmux_pss_mb": pssT}
 	x := row{Name: fmt.Sprintf("resident memory (VmRSS), %d terminals under output", n), Unit: "MB", Pitstop: rss2,
 		Note: fmt.Sprintf("%s after %s of output, %s after %s: the emulator's scrollback cap bounds it",
 			num(rss1), terminalSettle, num(rss2), terminalSettle+terminalSpan)}
@@ -91,7 +105,61 @@ func (b *bench) measureTerminals() error {
 	y := compared(fmt.Sprintf("memory (PSS), %d terminals under output", n), "MB", pssA, pssS, nil)
 	y.Note = fmt.Sprintf("pitstop keeps each screen in an emulator for reattach; sshd keeps none (its %d processes)", len(sshdProcs))
 	b.rep.add(y)
+	// tmux keeps a screen per pane too: the closest in kind. Its numbers
+	// go in the table's second column.
+	z := compared(fmt.Sprintf("memory (PSS), %d terminals under output, against tmux with %d panes", n, n), "MB", pssA, pssT, nil)
+	z.Note = fmt.Sprintf("second column: the tmux server, each pane %dx%d with tmux's default history of 2000 lines", tmuxCols, tmuxRows)
+	b.rep.add(z)
+	per := (pssA - idle) / float64(n)
+	ok := per <= 3
+	b.rep.add(row{Name: "memory (PSS) per terminal under output", Unit: "MB", Pitstop: per, Target: "<= 3", Pass: &ok,
+		Note: fmt.Sprintf("(%s - %s idle) / %d; tmux: %s per pane", num(pssA), num(idle), n, num(pssT/float64(n)))})
 	return nil
+}
+
+// The size of tmux's panes: the agent's terminals are as large, since ssh
+// -tt without a terminal announces no size and the agent's emulator then
+// takes the programs' default.
+const tmuxCols, tmuxRows = 80, 24
+
+// tmuxServer is a tmux server of the bench's own, with a window per shell
+// printing terminalOutput until the stop file exists.
+type tmuxServer struct {
+	socket string
+	pid    int
+}
+
+func startTmux(dir string, n int, stop string) (*tmuxServer, error) {
+	bin, err := exec.LookPath("tmux")
+	if err != nil {
+		return nil, fmt.Errorf("find tmux (apt-get install tmux, or run task bench): %w", err)
+	}
+	t := &tmuxServer{socket: filepath.Join(dir, "tmux.sock")}
+	cmd := terminalOutput + " " + stop
+	for i := 0; i < n; i++ {
+		args := []string{"-S", t.socket, "-f", "/dev/null", "new-window", "-d", "-t", "bench", cmd}
+		if i == 0 {
+			args = []string{"-S", t.socket, "-f", "/dev/null", "new-session", "-d", "-s", "bench",
+				"-x", strconv.Itoa(tmuxCols), "-y", strconv.Itoa(tmuxRows), cmd}
+		}
+		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+			t.stop()
+			return nil, fmt.Errorf("tmux %s: %w: %s", args[4], err, out)
+		}
+	}
+	out, err := exec.Command(bin, "-S", t.socket, "display-message", "-p", "#{pid}").Output()
+	if err == nil {
+		t.pid, err = strconv.Atoi(strings.TrimSpace(string(out)))
+	}
+	if err != nil {
+		t.stop()
+		return nil, fmt.Errorf("tmux server's pid: %w", err)
+	}
+	return t, nil
+}
+
+func (t *tmuxServer) stop() {
+	exec.Command("tmux", "-S", t.socket, "kill-server").Run() //nolint:errcheck // may be gone
 }
 
 // heldShell is an interactive shell on a pty (ssh -tt with no command)
