@@ -239,14 +239,33 @@ func (s *server) serveRemoteForward(ctx ssh.Context, conn *gossh.ServerConn, al 
 	forwardEnded(al, "remote", since, toConn, toChan)
 }
 
-// forwardAgent makes a socket in a private directory whose connections
-// are carried to the client's agent, for the session's SSH_AUTH_SOCK.
-// stop closes it and waits for its goroutines.
-func (s *server) forwardAgent(sess ssh.Session, al auditLog) (sock string, stop func(), err error) {
+// agentDialer opens a channel to the agent of a client that asked for
+// agent forwarding, and the context its use ends with.
+type agentDialer func() (gossh.Channel, context.Context, error)
+
+// sessionAgent is the agent of sess's client, for a session that asked
+// for agent forwarding.
+func sessionAgent(sess ssh.Session) (agentDialer, error) {
 	conn, ok := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn)
 	if !ok {
-		return "", nil, fmt.Errorf("forward agent: no SSH connection")
+		return nil, fmt.Errorf("forward agent: no SSH connection")
 	}
+	ctx := sess.Context()
+	return func() (gossh.Channel, context.Context, error) {
+		ch, reqs, err := conn.OpenChannel("auth-agent@openssh.com", nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		go gossh.DiscardRequests(reqs)
+		return ch, ctx, nil
+	}, nil
+}
+
+// forwardAgent makes a socket in a private directory whose connections
+// are carried to the agent dial reaches at the time, for a shell's
+// SSH_AUTH_SOCK: a session's client, or the one attached to a terminal
+// now. stop closes it and waits for its goroutines.
+func (s *server) forwardAgent(dial func() (agentDialer, bool), al auditLog) (sock string, stop func(), err error) {
 	dir, err := os.MkdirTemp(s.cfg.ControlDir, "pitstop-agent-")
 	if err != nil {
 		return "", nil, fmt.Errorf("forward agent: %w", err)
@@ -259,7 +278,6 @@ func (s *server) forwardAgent(sess ssh.Session, al auditLog) (sock string, stop 
 	}
 	al = al.with("forward", "agent")
 	al.info(evForward, "agent forwarding (ssh -A) for this session")
-	ctx := sess.Context()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -269,14 +287,18 @@ func (s *server) forwardAgent(sess ssh.Session, al auditLog) (sock string, stop 
 			if err != nil {
 				return
 			}
-			ch, reqs, err := conn.OpenChannel("auth-agent@openssh.com", nil)
+			d, ok := dial()
+			if !ok {
+				c.Close() // nobody's agent to reach: as an agent gone away
+				continue
+			}
+			ch, ctx, err := d()
 			if err != nil {
 				c.Close()
 				continue
 			}
-			go gossh.DiscardRequests(reqs)
 			// Each use ends when the program closes the socket or the
-			// connection ends, whichever is first.
+			// client's connection ends, whichever is first.
 			go splice(ctx, ch, c)
 		}
 	}()

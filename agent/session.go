@@ -156,13 +156,24 @@ func (s *server) handleSession(sess ssh.Session) {
 	if isPty {
 		prog.pty = &ptyReq
 	}
+	var agentOf agentDialer // a terminal's client's agent
 	if ssh.AgentRequested(sess) {
-		sock, stop, err := s.forwardAgent(sess, al)
-		if err != nil {
+		d, err := sessionAgent(sess)
+		switch {
+		case err != nil:
 			al.job.Warn().Err(err).Msg("could not set up agent forwarding")
-		} else {
-			defer stop()
-			prog.env = append(prog.env, "SSH_AUTH_SOCK="+sock)
+		case kind == kindShell && isPty:
+			// The terminal's socket reaches it while this client is the
+			// one attached (session_terminal.go).
+			agentOf = d
+		default:
+			sock, stop, err := s.forwardAgent(func() (agentDialer, bool) { return d, true }, al)
+			if err != nil {
+				al.job.Warn().Err(err).Msg("could not set up agent forwarding")
+			} else {
+				defer stop()
+				prog.env = append(prog.env, "SSH_AUTH_SOCK="+sock)
+			}
 		}
 	}
 	// Only a shell on a terminal is someone at a prompt. One without
@@ -173,7 +184,7 @@ func (s *server) handleSession(sess ssh.Session) {
 	var out outcome
 	sent := func() {}
 	if kind == kindShell && isPty {
-		out, sent = s.runTerminal(sess, ls, al, prog, treq)
+		out, sent = s.runTerminal(sess, ls, al, prog, treq, agentOf)
 	} else {
 		out = runProgram(sess, prog, ls.stop)
 	}

@@ -170,15 +170,29 @@ func parseTermCommand(command string) (req termRequest, ok bool, err error) {
 // newTerminal starts the session's shell as a terminal. The terminal,
 // not the session, now counts as a shell for the pause: the caller has
 // counted it (see runTerminal), and terminalEnded uncounts it.
-func (s *server) newTerminal(ls *liveSession, prog program, first *termClient) (*terminal, error) {
+func (s *server) newTerminal(ls *liveSession, al auditLog, prog program, first *termClient) (*terminal, error) {
 	t := &terminal{owner: ls.info.User, who: ls.conn, command: filepath.Base(prog.argv[0]),
 		started: s.cfg.Now(), clock: s.cfg.clock(), grace: s.cfg.ReconnectGrace, done: make(chan struct{})}
 	s.terms.add(t)
 	t.audit = t.who.with("terminal_id", t.id)
 	prog.env = append(prog.env, TerminalEnv+"="+strconv.Itoa(t.id))
+	if first.agent != nil {
+		// The shell outlives this connection: its SSH_AUTH_SOCK is the
+		// terminal's, reaching the agent of whoever is attached now.
+		sock, stop, err := s.forwardAgent(t.currentAgent, al)
+		if err != nil {
+			al.job.Warn().Err(err).Msg("could not set up agent forwarding")
+		} else {
+			t.agentStop = stop
+			prog.env = append(prog.env, "SSH_AUTH_SOCK="+sock)
+		}
+	}
 	s.sessWG.Add(1)  // the session holds one: shutdown cannot be waiting at zero
 	t.exiting.Add(1) // first's
 	if err := startTerminal(t, prog, first, s.terminalEnded); err != nil {
+		if t.agentStop != nil {
+			t.agentStop()
+		}
 		s.terms.remove(t)
 		s.sessWG.Done()
 		return nil, err
@@ -192,6 +206,9 @@ func (s *server) newTerminal(ls *liveSession, prog program, first *termClient) (
 // shell ended the pause still gets its status.
 func (s *server) terminalEnded(t *terminal) {
 	waitTimeout(&t.exiting, time.Second)
+	if t.agentStop != nil {
+		t.agentStop()
+	}
 	s.terms.remove(t)
 	t.audit.info(evTermEnd, "terminal ended", "exit_status", t.status, "hung_up", t.hungUp)
 	s.pause.shellEnded(!t.hungUp)
@@ -203,7 +220,7 @@ func (s *server) terminalEnded(t *terminal) {
 // and returns when the shell ends, the pause ends, or the session's
 // channel closes, which detaches it and leaves the shell running.
 // Once the caller has sent the exit status it calls sent.
-func (s *server) runTerminal(sess ssh.Session, ls *liveSession, al auditLog, prog program, req termRequest) (out outcome, sent func()) {
+func (s *server) runTerminal(sess ssh.Session, ls *liveSession, al auditLog, prog program, req termRequest, agentOf agentDialer) (out outcome, sent func()) {
 	sent = func() {}
 	// Counted as a shell from the start, as a session was before
 	// terminals: a shell exiting meanwhile must not end the pause while
@@ -238,13 +255,14 @@ func (s *server) runTerminal(sess ssh.Session, ls *liveSession, al auditLog, pro
 		}
 	}
 	c := newTermClient(user, req.readOnly, ptyReq.Window, s.cfg.Now())
+	c.agent = agentOf
 	go c.writeTo(sess)
 	if t == nil {
 		// The banner goes straight to the client, not through the pty or
 		// the emulator: a redraw shows the shell's screen, not greetings.
 		c.put([]byte(strings.ReplaceAll(s.banner()+s.terminalsBanner(), "\n", "\r\n")))
 		var err error
-		if t, err = s.newTerminal(ls, prog, c); err != nil {
+		if t, err = s.newTerminal(ls, al, prog, c); err != nil {
 			close(c.gone)
 			return outcome{status: 127, err: err}, sent
 		}

@@ -80,6 +80,9 @@ type terminal struct {
 	exited     bool
 	kill       *time.Timer
 
+	// agentStop closes the shell's SSH_AUTH_SOCK (forwardAgent), if any.
+	agentStop func()
+
 	// exiting counts the clients still to send the shell's exit status.
 	exiting sync.WaitGroup
 }
@@ -92,8 +95,9 @@ type termClient struct {
 	win      ssh.Window
 	since    time.Time
 
-	redraw bool   // under the terminal's mu: waits for a redraw, gets nothing else
-	note   string // the redraw's first line
+	agent  agentDialer // its agent, when it asked for agent forwarding
+	redraw bool        // under the terminal's mu: waits for a redraw, gets nothing else
+	note   string      // the redraw's first line
 
 	mu      sync.Mutex
 	pending []byte
@@ -316,6 +320,21 @@ func (t *terminal) resizeLocked() {
 	t.size = w
 	t.pushSizeLocked(w)
 	setWindow(t.master, w) // the kernel sends the shell SIGWINCH
+}
+
+// currentAgent is the agent the shell's SSH_AUTH_SOCK reaches: that of
+// the owner's read-write client that attached last and forwards one.
+// Nobody else's: a colleague who joins lends their screen, not their
+// keys. ok is false when no such client is attached.
+func (t *terminal) currentAgent() (d agentDialer, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := len(t.clients) - 1; i >= 0; i-- {
+		if c := t.clients[i]; c.user == t.owner && !c.readOnly && c.agent != nil {
+			return c.agent, true
+		}
+	}
+	return nil, false
 }
 
 // input writes what a read-write client typed to the shell.

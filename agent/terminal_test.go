@@ -42,7 +42,13 @@ func startSSHTerm(t *testing.T, h *harness, keyFile string, extra ...string) *ss
 // startSSHTermSized is startSSHTerm on a terminal of cols×rows.
 func startSSHTermSized(t *testing.T, h *harness, keyFile string, cols, rows int, extra ...string) *sshTerm {
 	t.Helper()
-	cmd := exec.Command(openSSH(t), h.sshArgs(keyFile, append([]string{"-tt"}, extra...)...)...)
+	return startSSHTermArgs(t, h.sshArgs(keyFile, append([]string{"-tt"}, extra...)...), cols, rows)
+}
+
+// startSSHTermArgs runs ssh with args on a terminal of cols×rows.
+func startSSHTermArgs(t *testing.T, args []string, cols, rows int) *sshTerm {
+	t.Helper()
+	cmd := exec.Command(openSSH(t), args...)
 	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
 	term, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: uint16(rows), Cols: uint16(cols)}) //nolint:gosec // small
 	if err != nil {
