@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -127,5 +128,28 @@ func TestReattachRedrawsLessAndTop(t *testing.T) {
 	c.typ("q")
 	c.waitText("(pitstop) ")
 	c.typ("exit\n")
+	h.waitEnd(EndShellsExited, 10*time.Second)
+}
+
+// TestCostlyOutputKeepsTheTerminal: output that kept the emulator busy for
+// minutes under the terminal's lock (repeat a character 999999999 times,
+// scroll a region reaching far below the screen) leaves the shell, the
+// status and a reattach working.
+func TestCostlyOutputKeepsTheTerminal(t *testing.T) {
+	h := startAgent(t, nil)
+	a := startSSHTerm(t, h, h.alice.keyFile)
+	a.waitText("(pitstop) ")
+	a.typ(`printf 'x\033[999999999b\033[1;999999999r\033[999999999T\033[r\033[H\033[2J'; echo 'SUR''VIVED'` + "\n")
+	a.waitText("SURVIVED")
+	if _, err := QueryStatus(context.Background(), h.ready.ControlSocket); err != nil {
+		t.Fatalf("pitstop status after the output: %v", err)
+	}
+	a.kill()
+	b := startSSHTerm(t, h, h.alice.keyFile)
+	b.waitText("reattached to your terminal 1")
+	b.waitText("SURVIVED")
+	b.typ("echo 'AF''TER'\n")
+	b.waitText("AFTER")
+	b.typ("exit\n")
 	h.waitEnd(EndShellsExited, 10*time.Second)
 }

@@ -55,6 +55,7 @@ func startSSHTermArgs(t *testing.T, args []string, cols, rows int) *sshTerm {
 		t.Fatal(err)
 	}
 	st := &sshTerm{t: t, cmd: cmd, term: term, raw: &syncBuffer{}, emu: vt.NewEmulator(cols, rows), done: make(chan struct{})}
+	bound(st.emu) // tests print what would keep it busy for minutes
 	// The emulator's answers to queries are not needed: the programs
 	// under test work without them.
 	go io.Copy(io.Discard, st.emu) //nolint:errcheck // ends with the test binary
