@@ -83,10 +83,17 @@ func (t *terminal) feeder() {
 		}
 		if t.feedClosed {
 			// The shell has exited: the rest is not worth the emulator's
-			// time, but clients waiting for a redraw get one.
-			t.drawRedrawsLocked()
-			t.feed, t.feedBytes = nil, 0
+			// time, but clients waiting for a redraw get one, with what
+			// is queued (at the screen's size: sizes queued are dropped).
+			data := t.feed[:0]
+			for _, ch := range t.feed {
+				if ch.b != nil {
+					data = append(data, ch)
+				}
+			}
+			t.feed = data
 			t.mu.Unlock()
+			t.drawRedraws()
 			return
 		}
 		var ch feedChunk
@@ -114,11 +121,7 @@ func (t *terminal) feeder() {
 			t.scr.resize(ch.win.Width, ch.win.Height)
 		}
 
-		t.mu.Lock()
-		if !t.sizePendingLocked() {
-			t.drawRedrawsLocked()
-		}
-		t.mu.Unlock()
+		t.drawRedraws()
 	}
 }
 
@@ -153,26 +156,48 @@ func (t *terminal) sizePendingLocked() bool {
 	return false
 }
 
-// drawRedrawsLocked gives each client waiting for a redraw the screen and
-// the output queued after it. Only the feeder calls it.
-func (t *terminal) drawRedrawsLocked() {
-	var queued []byte
-	for _, c := range t.clients {
-		if !c.redraw {
-			continue
-		}
-		if queued == nil {
-			queued = []byte{}
-			for _, ch := range t.feed {
-				queued = append(queued, ch.b...)
+// drawRedraws gives each client waiting for a redraw the screen and the
+// output queued after it. The screen is rendered with t.mu released (the
+// feeder alone touches it), so that the status and the output do not wait
+// on the rendering. That stays consistent: a client waiting for a redraw
+// gets no output, so all that is queued when the redraw is handed over
+// is what comes after the screen rendered. Only the feeder calls it.
+func (t *terminal) drawRedraws() {
+	t.mu.Lock()
+	var want []*termClient
+	var notes []string
+	if !t.sizePendingLocked() {
+		for _, c := range t.clients {
+			if c.redraw {
+				want, notes = append(want, c), append(notes, c.note)
 			}
 		}
-		note := c.note
+	}
+	t.mu.Unlock()
+	if len(want) == 0 {
+		return
+	}
+	draws := make([][]byte, len(want))
+	for i, note := range notes {
 		if t.scr.stale && note != "" {
 			note += "\r\n" + staleNote
 		}
-		c.redraw, c.note = false, ""
-		c.put(append(t.scr.render(note), queued...))
+		draws[i] = t.scr.render(note)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.sizePendingLocked() {
+		return // the screen is to change size first: drawn again after
+	}
+	var queued []byte
+	for _, ch := range t.feed {
+		queued = append(queued, ch.b...)
+	}
+	for i, c := range want {
+		if c.redraw {
+			c.redraw, c.note = false, ""
+			c.put(append(draws[i], queued...))
+		}
 	}
 }
 
