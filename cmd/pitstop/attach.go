@@ -20,8 +20,8 @@ const attachHelp = `Usage: pitstop attach [ID] [--read-only]
 
 Joins terminal ID of the paused job (another user's shell, or one of your
 own), as shown by pitstop status; without ID, the only other terminal.
-Everyone attached sees the same screen; with --read-only you watch and
-your keystrokes go nowhere. Ctrl-] leaves it. Run it inside a pitstop
+Everyone attached sees the same screen; with --read-only you watch, and
+your keystrokes and window size go nowhere. Ctrl-] leaves it. Run it inside a pitstop
 session; from outside, the same works as: ssh -t ... pitstop attach ID
 
 Examples:
