@@ -52,14 +52,6 @@ var agentFlagGroups = []flagGroup{
 	{"Running next to the job (detached mode)", []string{"detached", "watch-pid"}},
 }
 
-func init() {
-	register(&command{
-		name:    "agent",
-		summary: "hold the job and let the triggering user in over SSH",
-		run:     runAgent,
-	})
-}
-
 // agentOptions are the flags of "pitstop agent".
 type agentOptions struct {
 	listen, advertise             string
