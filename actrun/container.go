@@ -12,8 +12,6 @@ import (
 	"runtime"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 )
 
 // dockerOptions are the docker run options pitstop act adds to the job's
@@ -291,19 +289,7 @@ func (o *Options) jobSpec(workflow string) jobSpec {
 	if err != nil {
 		return jobSpec{}
 	}
-	job := o.Job
-	if job == "" {
-		var doc struct {
-			Jobs map[string]any `yaml:"jobs"`
-		}
-		if yaml.Unmarshal(src, &doc) != nil || len(doc.Jobs) != 1 {
-			return jobSpec{}
-		}
-		for id := range doc.Jobs {
-			job = id
-		}
-	}
-	return readJobSpec(src, job)
+	return readJobSpec(src, o.Job)
 }
 
 // setupContainer prepares a job that runs in Docker: it checks that Docker

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pitstopci/pitstop/workflows"
 )
 
 // jobSpec is what pitstop act needs to know about where act runs a job.
@@ -19,29 +21,33 @@ type jobSpec struct {
 	Services []string
 }
 
-// readJobSpec reads job's container and services from a workflow. The
-// workflow has been parsed by the injector already, so errors only leave
-// the spec empty.
-func readJobSpec(src []byte, job string) jobSpec {
-	var doc struct {
-		Jobs map[string]struct {
-			Container any            `yaml:"container"`
-			Services  map[string]any `yaml:"services"`
-		} `yaml:"jobs"`
+// parsedJob returns job (the only one when job is "") of a workflow, or
+// nil. The workflow has been parsed by the injector already, so errors are
+// the injector's to report; here they only leave what is read empty.
+func parsedJob(src []byte, job string) *workflows.Job {
+	wf, err := workflows.Parse("workflow", src)
+	if err != nil {
+		return nil
 	}
-	if err := yaml.Unmarshal(src, &doc); err != nil {
+	j, err := wf.Job(job)
+	if err != nil {
+		return nil
+	}
+	return j
+}
+
+// readJobSpec reads job's container and services from a workflow.
+func readJobSpec(src []byte, job string) jobSpec {
+	j := parsedJob(src, job)
+	if j == nil {
 		return jobSpec{}
 	}
-	j := doc.Jobs[job]
 	var spec jobSpec
-	switch c := j.Container.(type) {
-	case string:
-		spec.Image = c
-	case map[string]any:
-		spec.Image, _ = c["image"].(string)
+	if j.Container != nil {
+		spec.Image = j.Container.Image
 	}
-	for id := range j.Services {
-		spec.Services = append(spec.Services, id)
+	for _, s := range j.Services {
+		spec.Services = append(spec.Services, s.ID)
 	}
 	sort.Strings(spec.Services)
 	return spec
