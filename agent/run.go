@@ -240,27 +240,7 @@ func newServer(ctx context.Context, cfg Config, job Job, audit *auditor, ring *k
 		log.Warn().Str("time_left", left.Round(time.Second).String()).Msg("the pause ends soon")
 		s.tellAll(msg)
 	})
-	s.ctl = &controlServer{
-		ln:     ctlLn,
-		status: s.status,
-		attach: s.controlAttach,
-		cont: func() {
-			log.Info().Msg("pitstop continue was run")
-			s.pause.finish(EndContinue)
-		},
-		extend: func(d time.Duration) error {
-			deadline, err := s.pause.extend(d)
-			if err == nil {
-				log.Info().Str("added", d.String()).Time("deadline", deadline).Msg("pause extended")
-			}
-			return err
-		},
-		hold: s.endOfJob,
-		cancel: func() {
-			log.Info().Msg("the end-of-job step was cancelled")
-			s.pause.finish(EndCancelled)
-		},
-	}
+	s.ctl = &controlServer{ln: ctlLn, h: s}
 	return s, nil
 }
 
@@ -325,6 +305,28 @@ func (s *server) status() Status {
 		st.WaitingUntil = t.GraceUntil
 	}
 	return st
+}
+
+// continuePause ends the pause: "pitstop continue" was run.
+func (s *server) continuePause() {
+	s.log.Info().Msg("pitstop continue was run")
+	s.pause.finish(EndContinue)
+}
+
+// extendPause adds d to the pause: "pitstop extend" was run.
+func (s *server) extendPause(d time.Duration) error {
+	deadline, err := s.pause.extend(d)
+	if err == nil {
+		s.log.Info().Str("added", d.String()).Time("deadline", deadline).Msg("pause extended")
+	}
+	return err
+}
+
+// cancelEndOfJob ends a detached pause whose end-of-job step was
+// cancelled.
+func (s *server) cancelEndOfJob() {
+	s.log.Info().Msg("the end-of-job step was cancelled")
+	s.pause.finish(EndCancelled)
 }
 
 // endOfJob answers a detached pause's end-of-job step, and says in the
