@@ -66,7 +66,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	logAccess(log, ring, plan)
 
-	s, err := newServer(ctx, cfg, job, audit, ring)
+	s, err := startServer(ctx, cfg, job, audit, ring)
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,6 @@ func Run(ctx context.Context, cfg Config) error {
 			"To connect from elsewhere use a relay (input relay; on GitHub-hosted runners there is no other way in), " +
 			"or on a self-hosted runner publish the port: container options -p PORT:PORT with listen 0.0.0.0:PORT")
 	}
-	s.start()
 	published, err := s.announce(ctx, job, plan)
 	if err != nil {
 		return err // close ends the pause as cancelled
@@ -168,12 +167,13 @@ func (s *server) announce(ctx context.Context, job Job, plan accessPlan) (*check
 	return published, nil
 }
 
-// newServer does every step of the start that can fail: the host key,
+// startServer does every step of the start that can fail: the host key,
 // the private control directory and the sessions' rc file in it, the
 // control socket, and the listener (in relay mode, the connection to the
-// relay). It returns a server that is complete but not yet serving
-// (start), or an error, having released whatever it made.
-func newServer(ctx context.Context, cfg Config, job Job, audit *auditor, ring *keyring) (_ *server, err error) {
+// relay). Then it serves both. It returns a serving server, which owns
+// both listeners from then on and closes them in stop, or an error,
+// having released whatever it made.
+func startServer(ctx context.Context, cfg Config, job Job, audit *auditor, ring *keyring) (_ *server, err error) {
 	signer, err := newHostKey()
 	if err != nil {
 		return nil, err
@@ -241,6 +241,7 @@ func newServer(ctx context.Context, cfg Config, job Job, audit *auditor, ring *k
 		s.tellAll(msg)
 	})
 	s.ctl = &controlServer{ln: ctlLn, h: s}
+	s.start()
 	return s, nil
 }
 
@@ -255,23 +256,23 @@ func (s *server) wait(ctx context.Context) EndReason {
 }
 
 // stop ends the pause for reason, if it is not over yet, and shuts the
-// SSH server and the control socket down. Only the first call counts.
+// SSH server and the control socket down. It is the one place a started
+// server's listeners close: SSH's first, so nobody logs in to a pause
+// that is over, and the control socket's once the sessions have ended,
+// so their "pitstop" commands are answered until then. Only the first
+// call counts.
 func (s *server) stop(reason EndReason) {
 	if s.stopped {
 		return
 	}
 	s.stopped = true
 	s.pause.finish(reason)
-	if !s.started {
-		s.ln.Close()
-		s.ctl.ln.Close()
-		return
-	}
+	s.ln.Close()
 	s.shutdown(reason, shutdownTimeout)
 	s.ctl.close()
 }
 
-// close releases everything newServer made, in the one order that
+// close releases everything startServer made, in the one order that
 // works: the server stops first (as cancelled, unless stop ran), then
 // the relay connection, which the users' connections ran through, then
 // the control directory.

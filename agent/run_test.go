@@ -39,7 +39,7 @@ func startConfig(t *testing.T, logs *syncBuffer) Config {
 	}
 }
 
-// checkReleased fails the test if anything newServer makes is still
+// checkReleased fails the test if anything startServer makes is still
 // there: a control directory in controlDir, a descriptor.
 func checkReleased(t *testing.T, controlDir string, fds int) {
 	t.Helper()
@@ -52,10 +52,10 @@ func checkReleased(t *testing.T, controlDir string, fds int) {
 	}
 }
 
-// TestNewServerReleasesWhatItMade makes each step of the start fail in
+// TestStartServerReleasesWhatItMade makes each step of the start fail in
 // turn and checks that nothing made before it is left: no control
 // directory, no open listener, no goroutine.
-func TestNewServerReleasesWhatItMade(t *testing.T) {
+func TestStartServerReleasesWhatItMade(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -90,10 +90,10 @@ func TestNewServerReleasesWhatItMade(t *testing.T) {
 				t.Fatal(err)
 			}
 			fds := openFDs(t)
-			s, err := newServer(context.Background(), cfg, ReadJob(cfg.Env), &auditor{job: cfg.Log, file: zerolog.Nop()}, ring)
+			s, err := startServer(context.Background(), cfg, ReadJob(cfg.Env), &auditor{job: cfg.Log, file: zerolog.Nop()}, ring)
 			if err == nil {
 				s.close()
-				t.Fatal("newServer succeeded")
+				t.Fatal("startServer succeeded")
 			}
 			if !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("error %q, want one containing %q", err, tt.wantErr)
@@ -103,9 +103,10 @@ func TestNewServerReleasesWhatItMade(t *testing.T) {
 	}
 }
 
-// TestServerCloseWithoutStart: a server that was made but never started
-// gives everything back on close, and the port is free again.
-func TestServerCloseWithoutStart(t *testing.T) {
+// TestServerCloseReleasesEverything: a server that serves but whose
+// pause never began (Run failed to announce it) gives everything back on
+// close, ends its pause as cancelled, and the port is free again.
+func TestServerCloseReleasesEverything(t *testing.T) {
 	checkGoroutines(t)
 	var logs syncBuffer
 	cfg, err := startConfig(t, &logs).withDefaults()
@@ -123,7 +124,7 @@ func TestServerCloseWithoutStart(t *testing.T) {
 	}
 	warm.Close()
 	fds := openFDs(t)
-	s, err := newServer(context.Background(), cfg, ReadJob(cfg.Env), &auditor{job: cfg.Log, file: zerolog.Nop()}, ring)
+	s, err := startServer(context.Background(), cfg, ReadJob(cfg.Env), &auditor{job: cfg.Log, file: zerolog.Nop()}, ring)
 	if err != nil {
 		t.Fatal(err)
 	}
