@@ -32,7 +32,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Env == nil {
 		cfg.Env = os.Environ()
 	}
-	job := ReadJob(cfg.Env)
+	if cfg.Job == nil {
+		j := ReadJob(cfg.Env)
+		cfg.Job = &j
+	}
+	job := *cfg.Job
 	cfg, reachNote := chooseRelay(cfg, job.hostedRunner)
 	cfg, err := cfg.withJob(job).withDefaults()
 	if err != nil {
@@ -40,6 +44,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	log := cfg.Log
 	reachNote(log)
+	ctx, stopWatch := watchJob(ctx, cfg)
+	defer stopWatch()
 	audit, err := openAudit(cfg)
 	if err != nil {
 		return err
@@ -85,17 +91,6 @@ func Run(ctx context.Context, cfg Config) error {
 		return err // close ends the pause as cancelled
 	}
 
-	if cfg.WatchPID > 0 {
-		// watchEvery is how often a detached agent checks that the job's
-		// runner is still there.
-		const watchEvery = 500 * time.Millisecond
-		watchCtx, stopWatch := context.WithCancel(ctx)
-		defer stopWatch()
-		go WatchProcess(watchCtx, cfg.WatchPID, watchEvery, func() {
-			log.Info().Int("pid", cfg.WatchPID).Msg("the job's runner has exited")
-			s.pause.finish(EndCancelled)
-		})
-	}
 	reason := s.wait(ctx)
 	log.Info().Str("reason", string(reason)).Msg("the pause is over: " + reason.Describe())
 	s.stop(reason)
@@ -107,6 +102,25 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	log.Info().Msg("the job continues")
 	return nil
+}
+
+// watchEvery is how often the agent checks that the process that runs
+// the job (Config.WatchPID) is still there.
+const watchEvery = 500 * time.Millisecond
+
+// watchJob returns ctx, cancelled as well when the process Config.WatchPID
+// names ends: the job is over then, whether the pause has begun or not,
+// and a cancelled ctx ends either. It is the agent's one process watcher;
+// stop ends it.
+func watchJob(ctx context.Context, cfg Config) (_ context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	if pid := cfg.WatchPID; pid > 0 {
+		go WatchProcess(ctx, pid, watchEvery, func() {
+			cfg.Log.Warn().Int("pid", pid).Msg("the process that runs the job has exited; ending the pause")
+			cancel()
+		})
+	}
+	return ctx, cancel
 }
 
 // logAccess says in the job log who may log in, and with which keys.

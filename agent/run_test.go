@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -177,5 +178,26 @@ func TestRunReleasesOnFailure(t *testing.T) {
 				t.Errorf("a failed start logged the end of a pause:\n%s", logs.String())
 			}
 		})
+	}
+}
+
+// TestRunEndsWithTheJobsProcess: once the pause serves, the end of the
+// process Config.WatchPID names ends it as cancelled, and Run returns nil
+// so the job goes on.
+func TestRunEndsWithTheJobsProcess(t *testing.T) {
+	job := exec.Command("sleep", "60")
+	if err := job.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { job.Process.Kill(); job.Wait() }) //nolint:errcheck // already gone in the test's own course
+	h := startAgent(t, func(h *harness) { h.cfg.WatchPID = job.Process.Pid })
+	h.stillRunning(2 * watchEvery)
+	if err := job.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	job.Wait() //nolint:errcheck // killed: the error says so
+	h.waitEnd(EndCancelled, 10*time.Second)
+	if !h.logged("the process that runs the job has exited; ending the pause") {
+		t.Errorf("the log does not say why the pause ended:\n%s", h.logs)
 	}
 }
