@@ -9,18 +9,8 @@ import (
 	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
-const buildWorkflow = `name: ci
-on: push
-jobs:
-  build:
-    runs-on: ubuntu-latest
-    steps:
-      - run: make
-  lint:
-    runs-on: [self-hosted, linux]
-    steps:
-      - run: make lint
-`
+// twoJobs is a workflow with the jobs "build" and "lint".
+const twoJobs = "on: push\njobs:\n  build:\n    runs-on: x\n    steps: [{run: make}]\n  lint:\n    runs-on: x\n    steps: [{run: make lint}]\n"
 
 func TestRepoRoot(t *testing.T) {
 	root := t.TempDir()
@@ -38,7 +28,7 @@ func TestRepoRoot(t *testing.T) {
 func TestFindWorkflow(t *testing.T) {
 	root := t.TempDir()
 	testutil.WriteTree(t, root, map[string]string{
-		".github/workflows/ci.yml":       buildWorkflow,
+		".github/workflows/ci.yml":       twoJobs,
 		".github/workflows/release.yaml": "on: push\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make release\n  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - run: x\n",
 		".github/workflows/notes.txt":    "not a workflow",
 	})
