@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"github.com/pitstopci/pitstop/workflows"
 )
 
 func TestWithContainerOptions(t *testing.T) {
@@ -51,20 +51,13 @@ func TestWithContainerOptions(t *testing.T) {
 			continue
 		}
 		// What act will read: the same image, and the options.
-		var doc struct {
-			Jobs map[string]struct {
-				Container struct {
-					Image   string `yaml:"image"`
-					Options string `yaml:"options"`
-				} `yaml:"container"`
-			} `yaml:"jobs"`
-		}
-		if err := yaml.Unmarshal(got, &doc); err != nil {
+		wf, err := workflows.Parse("ci.yml", got)
+		if err != nil {
 			t.Errorf("%s: the result does not parse: %v", tt.name, err)
 			continue
 		}
-		if c := doc.Jobs["b"].Container; !strings.HasSuffix(c.Options, opts) || c.Image == "" {
-			t.Errorf("%s: act would read image %q, options %q", tt.name, c.Image, c.Options)
+		if c := wf.Jobs[0].Container; c == nil || !strings.HasSuffix(c.Options, opts) || c.Image == "" {
+			t.Errorf("%s: act would read the container %+v", tt.name, c)
 		}
 	}
 

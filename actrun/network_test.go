@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"github.com/pitstopci/pitstop/workflows"
 )
 
 func TestActNetwork(t *testing.T) {
@@ -89,24 +89,27 @@ func TestWithServiceOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc struct {
-		Jobs map[string]struct {
-			Container string `yaml:"container"`
-			Services  map[string]struct {
-				Image   string `yaml:"image"`
-				Options string `yaml:"options"`
-			} `yaml:"services"`
-		} `yaml:"jobs"`
-	}
-	if err := yaml.Unmarshal(got, &doc); err != nil {
+	wf, err := workflows.Parse("ci.yml", got)
+	if err != nil {
 		t.Fatalf("the result does not parse: %v\n%s", err, got)
 	}
-	b := doc.Jobs["b"]
-	if b.Services["web"].Options != "--label a=1" || b.Services["web"].Image != "httpd" ||
-		b.Services["db"].Options != "--cpus 1 --label a=1" || b.Services["db"].Image != "pg" || b.Container != "alpine" {
-		t.Errorf("job b as act reads it: %+v\n%s", b, got)
+	services := func(job string) map[string]workflows.Container {
+		j, err := wf.Job(job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]workflows.Container{}
+		for _, s := range j.Services {
+			m[s.ID] = *s
+		}
+		return m
 	}
-	if o := doc.Jobs["other"].Services["x"].Options; o != "" {
+	b, _ := wf.Job("b")
+	if sv := services("b"); sv["web"].Options != "--label a=1" || sv["web"].Image != "httpd" ||
+		sv["db"].Options != "--cpus 1 --label a=1" || sv["db"].Image != "pg" || b.Container.Image != "alpine" {
+		t.Errorf("job b as act reads it: %+v\n%s", sv, got)
+	}
+	if o := services("other")["x"].Options; o != "" {
 		t.Errorf("another job's service was changed: %q", o)
 	}
 }
