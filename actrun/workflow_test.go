@@ -19,21 +19,14 @@ jobs:
       - run: make lint
 `
 
+// TestRunsOn: the labels are the job's literal ones (workflows reads
+// every form of runs-on; see its TestSettings), and a job that is not
+// there has none.
 func TestRunsOn(t *testing.T) {
-	src := []byte(buildWorkflow + `  matrix:
-    runs-on: ${{ matrix.os }}
-    steps: [{run: x}]
-  group:
-    runs-on:
-      group: big
-      labels: [linux-xl, "${{ inputs.extra }}"]
-    steps: [{run: x}]
-`)
+	src := []byte(buildWorkflow)
 	for job, want := range map[string][]string{
 		"build":  {"ubuntu-latest"},
 		"lint":   {"self-hosted", "linux"},
-		"matrix": nil,
-		"group":  {"linux-xl"},
 		"absent": nil,
 	} {
 		if got := runsOn(src, job); !slices.Equal(got, want) {
