@@ -79,8 +79,9 @@ const controlTimeout = 5 * time.Second
 const continueDelay = 200 * time.Millisecond
 
 // controlHandler is what the control socket's requests act on: the
-// pause and the terminals, which the server holds. Each method answers
-// one request; none blocks on the pause ending.
+// pause and the terminals, which the server holds. Each method serves one
+// kind of request; an interface rather than loose callbacks, so the
+// socket's whole surface is in one place and a test can stand in for it.
 type controlHandler interface {
 	// status answers "status", and every request that succeeds.
 	status() Status
