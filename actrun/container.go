@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/pitstopci/pitstop/injector"
 )
 
 // dockerOptions are the docker run options pitstop act adds to the job's
@@ -367,12 +369,12 @@ func (o *Options) setupContainer(tmp string, spec jobSpec, source string) (*cont
 func (c *containerSetup) editWorkflow(injected []byte, job string, spec jobSpec) ([]byte, error) {
 	var err error
 	if spec.Image != "" {
-		if injected, err = withContainerOptions(injected, job, c.options); err != nil {
+		if injected, err = injector.ContainerOptions("workflow", injected, job, c.options); err != nil {
 			return nil, fmt.Errorf("give the job's container pitstop's directory: %w", err)
 		}
 	}
 	if len(spec.Services) > 0 {
-		if injected, err = withServiceOptions(injected, job, labelOptions(c.labels)); err != nil {
+		if injected, err = injector.ServiceOptions("workflow", injected, job, labelOptions(c.labels)); err != nil {
 			return nil, fmt.Errorf("label the job's services: %w", err)
 		}
 	}

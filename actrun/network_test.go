@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/pitstopci/pitstop/workflows"
 )
 
 func TestActNetwork(t *testing.T) {
@@ -80,36 +78,5 @@ func TestOwnerAlive(t *testing.T) {
 	}
 	if ownerAlive(cmd.Process.Pid, "") {
 		t.Errorf("an ended process (%d) is taken for alive", cmd.Process.Pid)
-	}
-}
-
-func TestWithServiceOptions(t *testing.T) {
-	in := "jobs:\n  b:\n    container: alpine\n    services:\n      web:\n        image: httpd\n      db: {image: pg, options: --cpus 1}\n  other:\n    services:\n      x: {image: y}\n"
-	got, err := withServiceOptions([]byte(in), "b", "--label a=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wf, err := workflows.Parse("ci.yml", got)
-	if err != nil {
-		t.Fatalf("the result does not parse: %v\n%s", err, got)
-	}
-	services := func(job string) map[string]workflows.Container {
-		j, err := wf.Job(job)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := map[string]workflows.Container{}
-		for _, s := range j.Services {
-			m[s.ID] = *s
-		}
-		return m
-	}
-	b, _ := wf.Job("b")
-	if sv := services("b"); sv["web"].Options != "--label a=1" || sv["web"].Image != "httpd" ||
-		sv["db"].Options != "--cpus 1 --label a=1" || sv["db"].Image != "pg" || b.Container.Image != "alpine" {
-		t.Errorf("job b as act reads it: %+v\n%s", sv, got)
-	}
-	if o := services("other")["x"].Options; o != "" {
-		t.Errorf("another job's service was changed: %q", o)
 	}
 }
