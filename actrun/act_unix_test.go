@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 func writeExecutable(t *testing.T, path, content string) {
@@ -27,7 +29,7 @@ func TestFindAct(t *testing.T) {
 	writeExecutable(t, onPath, "#!/bin/sh\n")
 	writeExecutable(t, inGoBin, "#!/bin/sh\n")
 	// Not executable: must be passed over.
-	writeTree(t, dir, map[string]string{"notexec/act": ""})
+	testutil.WriteTree(t, dir, map[string]string{"notexec/act": ""})
 
 	tests := []struct {
 		name string

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/pitstopci/pitstop/injector"
 )
 
 // dockerOptions are the docker run options pitstop act adds to the job's
@@ -291,19 +291,7 @@ func (o *Options) jobSpec(workflow string) jobSpec {
 	if err != nil {
 		return jobSpec{}
 	}
-	job := o.Job
-	if job == "" {
-		var doc struct {
-			Jobs map[string]any `yaml:"jobs"`
-		}
-		if yaml.Unmarshal(src, &doc) != nil || len(doc.Jobs) != 1 {
-			return jobSpec{}
-		}
-		for id := range doc.Jobs {
-			job = id
-		}
-	}
-	return readJobSpec(src, job)
+	return readJobSpec(src, o.Job)
 }
 
 // setupContainer prepares a job that runs in Docker: it checks that Docker
@@ -381,12 +369,12 @@ func (o *Options) setupContainer(tmp string, spec jobSpec, source string) (*cont
 func (c *containerSetup) editWorkflow(injected []byte, job string, spec jobSpec) ([]byte, error) {
 	var err error
 	if spec.Image != "" {
-		if injected, err = withContainerOptions(injected, job, c.options); err != nil {
+		if injected, err = injector.ContainerOptions("workflow", injected, job, c.options); err != nil {
 			return nil, fmt.Errorf("give the job's container pitstop's directory: %w", err)
 		}
 	}
 	if len(spec.Services) > 0 {
-		if injected, err = withServiceOptions(injected, job, labelOptions(c.labels)); err != nil {
+		if injected, err = injector.ServiceOptions("workflow", injected, job, labelOptions(c.labels)); err != nil {
 			return nil, fmt.Errorf("label the job's services: %w", err)
 		}
 	}

@@ -6,77 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 )
-
-func TestWithContainerOptions(t *testing.T) {
-	const opts = "-v '/tmp/p s:/tmp/p s' --label pitstop.act=x"
-	for _, tt := range []struct {
-		name, in, want string
-	}{
-		{
-			"plain image",
-			"jobs:\n  b:\n    container: node:20 # the image\n    steps: []\n",
-			"jobs:\n  b:\n    container: {image: \"node:20\", options: \"-v '/tmp/p s:/tmp/p s' --label pitstop.act=x\"} # the image\n    steps: []\n",
-		},
-		{
-			"quoted expression",
-			"jobs:\n  b:\n    container: \"${{ matrix.img }}\"\n",
-			"jobs:\n  b:\n    container: {image: \"${{ matrix.img }}\", options: \"-v '/tmp/p s:/tmp/p s' --label pitstop.act=x\"}\n",
-		},
-		{
-			"mapping without options",
-			"jobs:\n  b:\n    container:\n      image: 'alpine'\n      env: {A: b}\n",
-			"jobs:\n  b:\n    container:\n      options: \"-v '/tmp/p s:/tmp/p s' --label pitstop.act=x\"\n      image: 'alpine'\n      env: {A: b}\n",
-		},
-		{
-			"mapping with options",
-			"jobs:\n  b:\n    container:\n      image: alpine\n      options: --cpus 1\n",
-			"jobs:\n  b:\n    container:\n      image: alpine\n      options: \"--cpus 1 -v '/tmp/p s:/tmp/p s' --label pitstop.act=x\"\n",
-		},
-		{
-			"flow mapping",
-			"jobs:\n  b:\n    container: {image: alpine}\n",
-			"jobs:\n  b:\n    container: {options: \"-v '/tmp/p s:/tmp/p s' --label pitstop.act=x\", image: alpine}\n",
-		},
-	} {
-		got, err := withContainerOptions([]byte(tt.in), "b", opts)
-		if err != nil {
-			t.Errorf("%s: %v", tt.name, err)
-			continue
-		}
-		if string(got) != tt.want {
-			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
-			continue
-		}
-		// What act will read: the same image, and the options.
-		var doc struct {
-			Jobs map[string]struct {
-				Container struct {
-					Image   string `yaml:"image"`
-					Options string `yaml:"options"`
-				} `yaml:"container"`
-			} `yaml:"jobs"`
-		}
-		if err := yaml.Unmarshal(got, &doc); err != nil {
-			t.Errorf("%s: the result does not parse: %v", tt.name, err)
-			continue
-		}
-		if c := doc.Jobs["b"].Container; !strings.HasSuffix(c.Options, opts) || c.Image == "" {
-			t.Errorf("%s: act would read image %q, options %q", tt.name, c.Image, c.Options)
-		}
-	}
-
-	for _, in := range []string{
-		"jobs:\n  b:\n    steps: []\n",
-		"jobs:\n  b:\n    container:\n      image: alpine\n      options: >\n        --cpus 1\n",
-	} {
-		if got, err := withContainerOptions([]byte(in), "b", opts); err == nil {
-			t.Errorf("%q: got %q, want an error", in, got)
-		}
-	}
-}
 
 func TestReadJobSpec(t *testing.T) {
 	src := []byte(`jobs:

@@ -76,24 +76,6 @@ func LocalKeys(home string, agentKeys func() ([]byte, error)) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// IdentityFiles returns the private keys next to the ~/.ssh/*.pub files
-// under home that LocalKeys authorizes. ssh is given them with -i when
-// pitstop act connects: ssh looks for its default keys in the home
-// directory of the passwd entry, not in $HOME, and never tries a key with
-// a name of its own (~/.ssh/work) unless told to.
-func IdentityFiles(home string) []string {
-	pubs, _ := filepath.Glob(filepath.Join(home, ".ssh", "*.pub"))
-	sort.Strings(pubs)
-	var files []string
-	for _, pub := range pubs {
-		priv := strings.TrimSuffix(pub, ".pub")
-		if fi, err := os.Stat(priv); err == nil && fi.Mode().IsRegular() {
-			files = append(files, priv)
-		}
-	}
-	return files
-}
-
 // SSHAgentKeys returns the output of `ssh-add -L` run with env, or an error
 // when there is no agent or it holds no keys (ssh-add then exits non-zero).
 func SSHAgentKeys(env []string) func() ([]byte, error) {

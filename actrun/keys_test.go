@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -80,24 +79,5 @@ func TestLocalKeysNone(t *testing.T) {
 func TestSSHAgentKeysWithoutAgent(t *testing.T) {
 	if _, err := SSHAgentKeys([]string{"PATH=/usr/bin:/bin"})(); err == nil {
 		t.Fatal("no SSH_AUTH_SOCK: want an error")
-	}
-}
-
-func TestIdentityFiles(t *testing.T) {
-	home := t.TempDir()
-	writeTree(t, home, map[string]string{
-		".ssh/id_ed25519":     "private",
-		".ssh/id_ed25519.pub": "public",
-		".ssh/work":           "private",
-		".ssh/work.pub":       "public",
-		".ssh/lonely.pub":     "public, private key elsewhere (a token)",
-		".ssh/config":         "Host *",
-	})
-	want := []string{filepath.Join(home, ".ssh", "id_ed25519"), filepath.Join(home, ".ssh", "work")}
-	if got := IdentityFiles(home); !slices.Equal(got, want) {
-		t.Errorf("got %q, want %q", got, want)
-	}
-	if got := IdentityFiles(t.TempDir()); len(got) != 0 {
-		t.Errorf("no ~/.ssh: got %q", got)
 	}
 }

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 )
 
 func TestActNetwork(t *testing.T) {
@@ -80,33 +78,5 @@ func TestOwnerAlive(t *testing.T) {
 	}
 	if ownerAlive(cmd.Process.Pid, "") {
 		t.Errorf("an ended process (%d) is taken for alive", cmd.Process.Pid)
-	}
-}
-
-func TestWithServiceOptions(t *testing.T) {
-	in := "jobs:\n  b:\n    container: alpine\n    services:\n      web:\n        image: httpd\n      db: {image: pg, options: --cpus 1}\n  other:\n    services:\n      x: {image: y}\n"
-	got, err := withServiceOptions([]byte(in), "b", "--label a=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Jobs map[string]struct {
-			Container string `yaml:"container"`
-			Services  map[string]struct {
-				Image   string `yaml:"image"`
-				Options string `yaml:"options"`
-			} `yaml:"services"`
-		} `yaml:"jobs"`
-	}
-	if err := yaml.Unmarshal(got, &doc); err != nil {
-		t.Fatalf("the result does not parse: %v\n%s", err, got)
-	}
-	b := doc.Jobs["b"]
-	if b.Services["web"].Options != "--label a=1" || b.Services["web"].Image != "httpd" ||
-		b.Services["db"].Options != "--cpus 1 --label a=1" || b.Services["db"].Image != "pg" || b.Container != "alpine" {
-		t.Errorf("job b as act reads it: %+v\n%s", b, got)
-	}
-	if o := doc.Jobs["other"].Services["x"].Options; o != "" {
-		t.Errorf("another job's service was changed: %q", o)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pitstopci/pitstop/injector"
+	"github.com/pitstopci/pitstop/internal/local"
 	"github.com/pitstopci/pitstop/internal/wire"
 	"github.com/pitstopci/pitstop/workflows"
 )
@@ -128,13 +129,13 @@ func Run(ctx context.Context, o Options) (int, error) {
 			return 0, err
 		}
 	}
-	root, err := RepoRoot(o.Dir)
+	root, err := local.RepoRoot(o.Dir)
 	if err != nil {
 		return 0, err
 	}
 	workflow := o.Workflow
 	if workflow == "" {
-		if workflow, err = FindWorkflow(root, o.Job); err != nil {
+		if workflow, err = local.FindWorkflow(root, o.Job); err != nil {
 			return 0, err
 		}
 	} else if !filepath.IsAbs(workflow) {
@@ -536,7 +537,7 @@ func (r *run) ready(rd *wire.Ready, after time.Duration) (chan error, error) {
 		fmt.Fprintln(r.o.Stdout, r.line)
 		return nil, nil
 	}
-	for _, f := range IdentityFiles(lookup(r.o.Env, "HOME")) {
+	for _, f := range local.IdentityFiles(lookup(r.o.Env, "HOME")) {
 		r.sshArgs = append(r.sshArgs, "-i", f)
 	}
 	r.sshArgs = append(r.sshArgs, SSHArgs(rd, knownHosts)...)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pitstopci/pitstop/injector"
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // runWith runs pitstop act with act replaced by script.
@@ -64,7 +65,7 @@ func TestRunPauseNotReached(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			if tc.workflow != "" {
-				writeTree(t, f.repo, map[string]string{".github/workflows/ci.yml": tc.workflow})
+				testutil.WriteTree(t, f.repo, map[string]string{".github/workflows/ci.yml": tc.workflow})
 			}
 			code, stderr := runWith(t, f, tc.act)
 			if code != tc.code || !strings.Contains(stderr, tc.want+"\n") {
@@ -285,7 +286,7 @@ func TestRunMatrix(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
-			writeTree(t, f.repo, map[string]string{".github/workflows/ci.yml": matrixWorkflow})
+			testutil.WriteTree(t, f.repo, map[string]string{".github/workflows/ci.yml": matrixWorkflow})
 			f.opts.Matrix, f.opts.ActArgs = tc.matrix, tc.actArgs
 			_, stderr := runWith(t, f, record)
 			if strings.Contains(stderr, "every leg will pause") {
@@ -300,7 +301,7 @@ func TestRunMatrix(t *testing.T) {
 		})
 	}
 	f := newFixture(t)
-	writeTree(t, f.repo, map[string]string{".github/workflows/ci.yml": matrixWorkflow})
+	testutil.WriteTree(t, f.repo, map[string]string{".github/workflows/ci.yml": matrixWorkflow})
 	f.opts.Matrix = []injector.Input{{Key: "node", Value: "18"}}
 	f.opts.Act = "/bin/true"
 	if _, err := Run(context.Background(), f.opts); err == nil || !strings.Contains(err.Error(), `no leg of job "build"'s matrix has node=18`) {

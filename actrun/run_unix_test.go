@@ -65,8 +65,8 @@ func newFixture(t *testing.T) *fixture {
 		log:    filepath.Join(dir, "log"),
 		stderr: &testutil.Buffer{},
 	}
-	writeTree(t, f.repo, map[string]string{".git/HEAD": "", ".github/workflows/ci.yml": buildWorkflow})
-	writeTree(t, f.source, map[string]string{"go.mod": "module github.com/pitstopci/pitstop\n", "agent/action.yml": "x"})
+	testutil.WriteTree(t, f.repo, map[string]string{".git/HEAD": "", ".github/workflows/ci.yml": buildWorkflow})
+	testutil.WriteTree(t, f.source, map[string]string{"go.mod": "module github.com/pitstopci/pitstop\n", "agent/action.yml": "x"})
 	writeExecutable(t, filepath.Join(dir, "bin", "act"), fakeAct)
 	writeExecutable(t, filepath.Join(dir, "bin", "ssh"), fakeSSH)
 	if err := os.Mkdir(f.log, 0o755); err != nil {
@@ -177,7 +177,7 @@ func TestRunConnects(t *testing.T) {
 	var stdout testutil.Buffer
 	f.opts.Stdout = &stdout
 	f.opts.Connect = true
-	writeTree(t, f.home, map[string]string{".ssh/id_ed25519": "private", ".ssh/id_ed25519.pub": "public"})
+	testutil.WriteTree(t, f.home, map[string]string{".ssh/id_ed25519": "private", ".ssh/id_ed25519.pub": "public"})
 	code, err := Run(context.Background(), f.opts)
 	if err != nil || code != 3 {
 		t.Fatalf("Run = %d, %v; want 3\nstderr:\n%s", code, err, f.stderr.String())

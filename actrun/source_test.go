@@ -1,29 +1,16 @@
 package actrun
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// writeTree creates files (path → content) under dir.
-func writeTree(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+	"github.com/pitstopci/pitstop/internal/testutil"
+)
 
 func TestFindSource(t *testing.T) {
 	root := t.TempDir()
-	writeTree(t, root, map[string]string{
+	testutil.WriteTree(t, root, map[string]string{
 		"go.mod":                        "// the module\nmodule github.com/pitstopci/pitstop // pitstop\n\ngo 1.26\n",
 		"agent/action.yml":              "name: pitstop\n",
 		"cmd/pitstop/main.go":           "package main\n",
@@ -44,12 +31,12 @@ func TestFindSource(t *testing.T) {
 
 func TestCheckSource(t *testing.T) {
 	good := t.TempDir()
-	writeTree(t, good, map[string]string{"go.mod": "module github.com/pitstopci/pitstop\n", "agent/action.yml": "x"})
+	testutil.WriteTree(t, good, map[string]string{"go.mod": "module github.com/pitstopci/pitstop\n", "agent/action.yml": "x"})
 	if err := CheckSource(good); err != nil {
 		t.Errorf("good tree: %v", err)
 	}
 	other := t.TempDir()
-	writeTree(t, other, map[string]string{"go.mod": "module \"example.com/fork\"\n", "agent/action.yml": "x"})
+	testutil.WriteTree(t, other, map[string]string{"go.mod": "module \"example.com/fork\"\n", "agent/action.yml": "x"})
 	if err := CheckSource(other); err == nil || !strings.Contains(err.Error(), `"example.com/fork"`) {
 		t.Errorf("other module: got %v, want an error naming it", err)
 	}

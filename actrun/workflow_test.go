@@ -1,7 +1,6 @@
 package actrun
 
 import (
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,65 +19,14 @@ jobs:
       - run: make lint
 `
 
-func TestRepoRoot(t *testing.T) {
-	root := t.TempDir()
-	writeTree(t, root, map[string]string{".git/HEAD": "ref: refs/heads/main\n", "src/pkg/x.go": ""})
-	if got, err := RepoRoot(filepath.Join(root, "src", "pkg")); err != nil || got != root {
-		t.Errorf("got %q, %v; want %q", got, err, root)
-	}
-	// Outside a repository the directory itself is used.
-	plain := t.TempDir()
-	if got, err := RepoRoot(plain); err != nil || got != plain {
-		t.Errorf("got %q, %v; want %q", got, err, plain)
-	}
-}
-
-func TestFindWorkflow(t *testing.T) {
-	root := t.TempDir()
-	writeTree(t, root, map[string]string{
-		".github/workflows/ci.yml":       buildWorkflow,
-		".github/workflows/release.yaml": "on: push\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make release\n  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - run: x\n",
-		".github/workflows/notes.txt":    "not a workflow",
-	})
-	wf := filepath.Join(root, ".github", "workflows")
-
-	if got, err := FindWorkflow(root, "build"); err != nil || got != filepath.Join(wf, "ci.yml") {
-		t.Errorf("build: got %q, %v", got, err)
-	}
-	if got, err := FindWorkflow(root, "publish"); err != nil || got != filepath.Join(wf, "release.yaml") {
-		t.Errorf("publish: got %q, %v", got, err)
-	}
-	_, err := FindWorkflow(root, "lint")
-	if err == nil || !strings.Contains(err.Error(), "-W") || !strings.Contains(err.Error(), "ci.yml") || !strings.Contains(err.Error(), "release.yaml") {
-		t.Errorf("lint is in two files: got %v, want an error naming both and -W", err)
-	}
-	_, err = FindWorkflow(root, "deploy")
-	if err == nil || !strings.Contains(err.Error(), `"deploy"`) || !strings.Contains(err.Error(), "build, lint") {
-		t.Errorf("unknown job: got %v, want an error listing the jobs", err)
-	}
-	if _, err := FindWorkflow(root, ""); err == nil {
-		t.Error("no job and two files: want an error")
-	}
-	if _, err := FindWorkflow(t.TempDir(), "build"); err == nil || !strings.Contains(err.Error(), "no workflow files") {
-		t.Errorf("no workflows: got %v", err)
-	}
-}
-
+// TestRunsOn: the labels are the job's literal ones (workflows reads
+// every form of runs-on; see its TestSettings), and a job that is not
+// there has none.
 func TestRunsOn(t *testing.T) {
-	src := []byte(buildWorkflow + `  matrix:
-    runs-on: ${{ matrix.os }}
-    steps: [{run: x}]
-  group:
-    runs-on:
-      group: big
-      labels: [linux-xl, "${{ inputs.extra }}"]
-    steps: [{run: x}]
-`)
+	src := []byte(buildWorkflow)
 	for job, want := range map[string][]string{
 		"build":  {"ubuntu-latest"},
 		"lint":   {"self-hosted", "linux"},
-		"matrix": nil,
-		"group":  {"linux-xl"},
 		"absent": nil,
 	} {
 		if got := runsOn(src, job); !slices.Equal(got, want) {

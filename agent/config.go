@@ -70,9 +70,13 @@ type Config struct {
 	// Env is the step's environment, as KEY=VALUE pairs. It decides who
 	// the triggering user is (GITHUB_TRIGGERING_ACTOR, GITHUB_ACTOR),
 	// where the API is (GITHUB_API_URL) and whether this is a real GitHub
-	// run, act, or neither (Run reads it once, with ReadJob); sessions
-	// inherit it. Default os.Environ().
+	// run, act, or neither (ReadJob); sessions inherit it. Default
+	// os.Environ().
 	Env []string
+	// Job is what Env says about the job, for a caller that has read it
+	// already with ReadJob(Env); nil means Run reads it. Either way it is
+	// read once and handed down.
+	Job *Job
 
 	// GitHubUsers are more forge users whose published keys may log in,
 	// in addition to the triggering user.
@@ -132,8 +136,9 @@ type Config struct {
 	// job, MaxDuration from the first connection. See detached.go.
 	Detached bool
 	// WatchPID, when set, is the process whose exit means the job is over
-	// (the runner, or act): a detached agent ends then, even if the
-	// end-of-job step never ran.
+	// (the runner, or act): the pause ends then, as if the job had been
+	// cancelled, even if a detached pause's end-of-job step never ran.
+	// Run watches it from its start.
 	WatchPID int
 
 	// ReadyFile, when set, receives a JSON Ready document once the agent

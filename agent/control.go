@@ -78,19 +78,31 @@ const controlTimeout = 5 * time.Second
 // continueDelay is how long the pause goes on after answering continue.
 const continueDelay = 200 * time.Millisecond
 
+// controlHandler is what the control socket's requests act on: the
+// pause and the terminals, which the server holds. Each method serves one
+// kind of request; an interface rather than loose callbacks, so the
+// socket's whole surface is in one place and a test can stand in for it.
+type controlHandler interface {
+	// status answers "status", and every request that succeeds.
+	status() Status
+	// continuePause ends the pause ("continue"), after the answer went out.
+	continuePause()
+	// extendPause adds d to the pause ("extend").
+	extendPause(d time.Duration) error
+	// endOfJob and cancelEndOfJob serve a detached pause's end-of-job
+	// step ("hold", and "cancel" when that step is cancelled).
+	endOfJob(HoldRequest) error
+	cancelEndOfJob()
+	// controlAttach serves "attach": it answers, then carries the
+	// terminal over conn until either side is done.
+	controlAttach(conn net.Conn, req attachRequest)
+}
+
 // controlServer answers requests on the socket.
 type controlServer struct {
-	ln     net.Listener
-	status func() Status
-	cont   func()
-	extend func(time.Duration) error
-	// hold and cancel serve a detached pause's end-of-job step.
-	hold   func(HoldRequest) error
-	cancel func()
-	// attach serves an "attach" request: it answers, then carries the
-	// terminal over conn until either side is done.
-	attach func(conn net.Conn, req attachRequest)
-	wg     sync.WaitGroup
+	ln net.Listener
+	h  controlHandler
+	wg sync.WaitGroup
 }
 
 // listenControl creates the socket at path; only the owner may use it.
@@ -134,44 +146,44 @@ func (c *controlServer) handle(conn net.Conn) {
 		json.NewEncoder(conn).Encode(controlResponse{Error: "bad request: " + err.Error()}) //nolint:errcheck // peer may be gone
 		return
 	}
-	if req.Op == "attach" && req.Attach != nil && c.attach != nil {
-		c.attach(conn, *req.Attach)
+	if req.Op == "attach" && req.Attach != nil {
+		c.h.controlAttach(conn, *req.Attach)
 		return
 	}
 	var resp controlResponse
 	after := func() {}
 	switch req.Op {
 	case "continue":
-		st := c.status()
+		st := c.h.status()
 		resp.Status = &st
 		// Answer first, then end the pause: ending it stops the session
 		// the request came from.
-		after = c.cont
+		after = c.h.continuePause
 	case "extend":
 		d, err := time.ParseDuration(req.Duration)
 		if err == nil {
-			err = c.extend(d)
+			err = c.h.extendPause(d)
 		}
 		if err != nil {
 			resp.Error = err.Error()
 			break
 		}
-		st := c.status()
+		st := c.h.status()
 		resp.Status = &st
 	case "status":
-		st := c.status()
+		st := c.h.status()
 		resp.Status = &st
 	case "hold":
-		if err := c.hold(HoldRequest{Hold: req.Hold, JobStatus: req.JobStatus}); err != nil {
+		if err := c.h.endOfJob(HoldRequest{Hold: req.Hold, JobStatus: req.JobStatus}); err != nil {
 			resp.Error = err.Error()
 			break
 		}
-		st := c.status()
+		st := c.h.status()
 		resp.Status = &st
 	case "cancel":
-		st := c.status()
+		st := c.h.status()
 		resp.Status = &st
-		after = c.cancel
+		after = c.h.cancelEndOfJob
 	default:
 		resp.Error = fmt.Sprintf("unknown request %q", req.Op)
 	}

@@ -27,9 +27,16 @@
 // the defaults. [Continue], [Extend] and [QueryStatus] are the client side of
 // the control socket, used from inside a session. [ReadJob] says what the
 // job's environment tells about where it runs, for callers that must know
-// before Run starts (colour in the log, act as the parent process).
+// before Run starts (colour in the log, act as the parent process); they
+// hand what it read to Run in Config.Job, so it is read once.
 // [JobStart] and [WatchProcess] follow the process that runs the job: when
-// it started, which the job's time limit counts from, and when it ends.
+// it started, which the job's time limit counts from, and when it ends
+// (Run watches Config.WatchPID, the one process watcher).
+//
+// Run builds the server in one step (startServer: every listener made
+// and serving, or nothing left behind), and stop is the one place the
+// SSH and control listeners close. The control socket's requests go to
+// one controlHandler, the server.
 //
 // With Config.Detached the pause runs next to the job instead of holding
 // it (detached.go): the job's last step sends a [HoldRequest] with [Hold],

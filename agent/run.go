@@ -32,7 +32,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Env == nil {
 		cfg.Env = os.Environ()
 	}
-	job := ReadJob(cfg.Env)
+	if cfg.Job == nil {
+		j := ReadJob(cfg.Env)
+		cfg.Job = &j
+	}
+	job := *cfg.Job
 	cfg, reachNote := chooseRelay(cfg, job.hostedRunner)
 	cfg, err := cfg.withJob(job).withDefaults()
 	if err != nil {
@@ -40,6 +44,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	log := cfg.Log
 	reachNote(log)
+	ctx, stopWatch := watchJob(ctx, cfg)
+	defer stopWatch()
 	audit, err := openAudit(cfg)
 	if err != nil {
 		return err
@@ -66,7 +72,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	logAccess(log, ring, plan)
 
-	s, err := newServer(ctx, cfg, job, audit, ring)
+	s, err := startServer(ctx, cfg, job, audit, ring)
 	if err != nil {
 		return err
 	}
@@ -80,23 +86,11 @@ func Run(ctx context.Context, cfg Config) error {
 			"To connect from elsewhere use a relay (input relay; on GitHub-hosted runners there is no other way in), " +
 			"or on a self-hosted runner publish the port: container options -p PORT:PORT with listen 0.0.0.0:PORT")
 	}
-	s.start()
 	published, err := s.announce(ctx, job, plan)
 	if err != nil {
 		return err // close ends the pause as cancelled
 	}
 
-	if cfg.WatchPID > 0 {
-		// watchEvery is how often a detached agent checks that the job's
-		// runner is still there.
-		const watchEvery = 500 * time.Millisecond
-		watchCtx, stopWatch := context.WithCancel(ctx)
-		defer stopWatch()
-		go WatchProcess(watchCtx, cfg.WatchPID, watchEvery, func() {
-			log.Info().Int("pid", cfg.WatchPID).Msg("the job's runner has exited")
-			s.pause.finish(EndCancelled)
-		})
-	}
 	reason := s.wait(ctx)
 	log.Info().Str("reason", string(reason)).Msg("the pause is over: " + reason.Describe())
 	s.stop(reason)
@@ -108,6 +102,25 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	log.Info().Msg("the job continues")
 	return nil
+}
+
+// watchEvery is how often the agent checks that the process that runs
+// the job (Config.WatchPID) is still there.
+const watchEvery = 500 * time.Millisecond
+
+// watchJob returns ctx, cancelled as well when the process Config.WatchPID
+// names ends: the job is over then, whether the pause has begun or not,
+// and a cancelled ctx ends either. It is the agent's one process watcher;
+// stop ends it.
+func watchJob(ctx context.Context, cfg Config) (_ context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	if pid := cfg.WatchPID; pid > 0 {
+		go WatchProcess(ctx, pid, watchEvery, func() {
+			cfg.Log.Warn().Int("pid", pid).Msg("the process that runs the job has exited; ending the pause")
+			cancel()
+		})
+	}
+	return ctx, cancel
 }
 
 // logAccess says in the job log who may log in, and with which keys.
@@ -168,12 +181,13 @@ func (s *server) announce(ctx context.Context, job Job, plan accessPlan) (*check
 	return published, nil
 }
 
-// newServer does every step of the start that can fail: the host key,
+// startServer does every step of the start that can fail: the host key,
 // the private control directory and the sessions' rc file in it, the
 // control socket, and the listener (in relay mode, the connection to the
-// relay). It returns a server that is complete but not yet serving
-// (start), or an error, having released whatever it made.
-func newServer(ctx context.Context, cfg Config, job Job, audit *auditor, ring *keyring) (_ *server, err error) {
+// relay). Then it serves both. It returns a serving server, which owns
+// both listeners from then on and closes them in stop, or an error,
+// having released whatever it made.
+func startServer(ctx context.Context, cfg Config, job Job, audit *auditor, ring *keyring) (_ *server, err error) {
 	signer, err := newHostKey()
 	if err != nil {
 		return nil, err
@@ -240,27 +254,8 @@ func newServer(ctx context.Context, cfg Config, job Job, audit *auditor, ring *k
 		log.Warn().Str("time_left", left.Round(time.Second).String()).Msg("the pause ends soon")
 		s.tellAll(msg)
 	})
-	s.ctl = &controlServer{
-		ln:     ctlLn,
-		status: s.status,
-		attach: s.controlAttach,
-		cont: func() {
-			log.Info().Msg("pitstop continue was run")
-			s.pause.finish(EndContinue)
-		},
-		extend: func(d time.Duration) error {
-			deadline, err := s.pause.extend(d)
-			if err == nil {
-				log.Info().Str("added", d.String()).Time("deadline", deadline).Msg("pause extended")
-			}
-			return err
-		},
-		hold: s.endOfJob,
-		cancel: func() {
-			log.Info().Msg("the end-of-job step was cancelled")
-			s.pause.finish(EndCancelled)
-		},
-	}
+	s.ctl = &controlServer{ln: ctlLn, h: s}
+	s.start()
 	return s, nil
 }
 
@@ -275,23 +270,23 @@ func (s *server) wait(ctx context.Context) EndReason {
 }
 
 // stop ends the pause for reason, if it is not over yet, and shuts the
-// SSH server and the control socket down. Only the first call counts.
+// SSH server and the control socket down. It is the one place a started
+// server's listeners close: SSH's first, so nobody logs in to a pause
+// that is over, and the control socket's once the sessions have ended,
+// so their "pitstop" commands are answered until then. Only the first
+// call counts.
 func (s *server) stop(reason EndReason) {
 	if s.stopped {
 		return
 	}
 	s.stopped = true
 	s.pause.finish(reason)
-	if !s.started {
-		s.ln.Close()
-		s.ctl.ln.Close()
-		return
-	}
+	s.ln.Close()
 	s.shutdown(reason, shutdownTimeout)
 	s.ctl.close()
 }
 
-// close releases everything newServer made, in the one order that
+// close releases everything startServer made, in the one order that
 // works: the server stops first (as cancelled, unless stop ran), then
 // the relay connection, which the users' connections ran through, then
 // the control directory.
@@ -325,6 +320,28 @@ func (s *server) status() Status {
 		st.WaitingUntil = t.GraceUntil
 	}
 	return st
+}
+
+// continuePause ends the pause: "pitstop continue" was run.
+func (s *server) continuePause() {
+	s.log.Info().Msg("pitstop continue was run")
+	s.pause.finish(EndContinue)
+}
+
+// extendPause adds d to the pause: "pitstop extend" was run.
+func (s *server) extendPause(d time.Duration) error {
+	deadline, err := s.pause.extend(d)
+	if err == nil {
+		s.log.Info().Str("added", d.String()).Time("deadline", deadline).Msg("pause extended")
+	}
+	return err
+}
+
+// cancelEndOfJob ends a detached pause whose end-of-job step was
+// cancelled.
+func (s *server) cancelEndOfJob() {
+	s.log.Info().Msg("the end-of-job step was cancelled")
+	s.pause.finish(EndCancelled)
 }
 
 // endOfJob answers a detached pause's end-of-job step, and says in the

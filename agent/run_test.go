@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,7 +40,7 @@ func startConfig(t *testing.T, logs *syncBuffer) Config {
 	}
 }
 
-// checkReleased fails the test if anything newServer makes is still
+// checkReleased fails the test if anything startServer makes is still
 // there: a control directory in controlDir, a descriptor.
 func checkReleased(t *testing.T, controlDir string, fds int) {
 	t.Helper()
@@ -52,10 +53,10 @@ func checkReleased(t *testing.T, controlDir string, fds int) {
 	}
 }
 
-// TestNewServerReleasesWhatItMade makes each step of the start fail in
+// TestStartServerReleasesWhatItMade makes each step of the start fail in
 // turn and checks that nothing made before it is left: no control
 // directory, no open listener, no goroutine.
-func TestNewServerReleasesWhatItMade(t *testing.T) {
+func TestStartServerReleasesWhatItMade(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -90,10 +91,10 @@ func TestNewServerReleasesWhatItMade(t *testing.T) {
 				t.Fatal(err)
 			}
 			fds := openFDs(t)
-			s, err := newServer(context.Background(), cfg, ReadJob(cfg.Env), &auditor{job: cfg.Log, file: zerolog.Nop()}, ring)
+			s, err := startServer(context.Background(), cfg, ReadJob(cfg.Env), &auditor{job: cfg.Log, file: zerolog.Nop()}, ring)
 			if err == nil {
 				s.close()
-				t.Fatal("newServer succeeded")
+				t.Fatal("startServer succeeded")
 			}
 			if !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("error %q, want one containing %q", err, tt.wantErr)
@@ -103,9 +104,10 @@ func TestNewServerReleasesWhatItMade(t *testing.T) {
 	}
 }
 
-// TestServerCloseWithoutStart: a server that was made but never started
-// gives everything back on close, and the port is free again.
-func TestServerCloseWithoutStart(t *testing.T) {
+// TestServerCloseReleasesEverything: a server that serves but whose
+// pause never began (Run failed to announce it) gives everything back on
+// close, ends its pause as cancelled, and the port is free again.
+func TestServerCloseReleasesEverything(t *testing.T) {
 	checkGoroutines(t)
 	var logs syncBuffer
 	cfg, err := startConfig(t, &logs).withDefaults()
@@ -123,7 +125,7 @@ func TestServerCloseWithoutStart(t *testing.T) {
 	}
 	warm.Close()
 	fds := openFDs(t)
-	s, err := newServer(context.Background(), cfg, ReadJob(cfg.Env), &auditor{job: cfg.Log, file: zerolog.Nop()}, ring)
+	s, err := startServer(context.Background(), cfg, ReadJob(cfg.Env), &auditor{job: cfg.Log, file: zerolog.Nop()}, ring)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,5 +178,26 @@ func TestRunReleasesOnFailure(t *testing.T) {
 				t.Errorf("a failed start logged the end of a pause:\n%s", logs.String())
 			}
 		})
+	}
+}
+
+// TestRunEndsWithTheJobsProcess: once the pause serves, the end of the
+// process Config.WatchPID names ends it as cancelled, and Run returns nil
+// so the job goes on.
+func TestRunEndsWithTheJobsProcess(t *testing.T) {
+	job := exec.Command("sleep", "60")
+	if err := job.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { job.Process.Kill(); job.Wait() }) //nolint:errcheck // already gone in the test's own course
+	h := startAgent(t, func(h *harness) { h.cfg.WatchPID = job.Process.Pid })
+	h.stillRunning(2 * watchEvery)
+	if err := job.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	job.Wait() //nolint:errcheck // killed: the error says so
+	h.waitEnd(EndCancelled, 10*time.Second)
+	if !h.logged("the process that runs the job has exited; ending the pause") {
+		t.Errorf("the log does not say why the pause ended:\n%s", h.logs)
 	}
 }

@@ -85,7 +85,7 @@ func newHostKey() (gossh.Signer, error) {
 }
 
 // server is the agent's SSH server and everything that lives as long as
-// it. newServer (run.go) makes it complete; nothing is set afterwards.
+// it. startServer (run.go) makes it complete; nothing is set afterwards.
 type server struct {
 	cfg      Config
 	log      zerolog.Logger
@@ -108,8 +108,7 @@ type server struct {
 	dir       string // the private directory of socket and rcFile
 	ctl       *controlServer
 	rl        *relay.Relay // nil without a relay
-	// started and stopped are for Run's goroutine alone.
-	started, stopped bool
+	stopped   bool         // for Run's goroutine alone
 
 	// remoteFwd are the "ssh -R" listeners, by connection.
 	remoteFwd remoteForwards
@@ -505,9 +504,8 @@ func (s *server) isClosing() bool {
 	return s.closing
 }
 
-// start serves the control socket, and SSH on s.ln until shutdown.
+// start serves the control socket, and SSH on s.ln until stop.
 func (s *server) start() {
-	s.started = true
 	s.ctl.serve()
 	go func() { s.serveErr <- s.srv.Serve(s.ln) }()
 }
@@ -527,8 +525,7 @@ func (s *server) shutdown(reason EndReason, timeout time.Duration) {
 	s.mu.Unlock()
 
 	deadline := time.Now().Add(timeout)
-	// Stop accepting first, so nobody logs in to a pause that is over.
-	s.ln.Close()
+	// stop has closed s.ln already: nobody new logs in now.
 	for _, ls := range live {
 		ls.end(reason)
 	}

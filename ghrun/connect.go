@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/pitstopci/pitstop/actrun"
+	"github.com/pitstopci/pitstop/internal/local"
 )
 
 // knownHostsFile writes the pause's known_hosts line, as GitHub gave it,
@@ -104,7 +104,7 @@ func (o *Options) ready(p *Pause, runURL, branch string) error {
 		// The user's keys by $HOME, as pitstop act offers them: ssh
 		// itself looks in the home directory of the passwd entry.
 		var ids []string
-		for _, f := range actrun.IdentityFiles(o.home()) {
+		for _, f := range local.IdentityFiles(o.home()) {
 			ids = append(ids, "-i", f)
 		}
 		cmd := exec.Command(o.SSH, append(ids, args...)...)

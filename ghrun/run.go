@@ -14,8 +14,8 @@ import (
 
 	"github.com/google/go-github/v62/github"
 
-	"github.com/pitstopci/pitstop/actrun"
 	"github.com/pitstopci/pitstop/injector"
+	"github.com/pitstopci/pitstop/internal/local"
 )
 
 // Options configures run, rerun and ssh. Zero values mean the defaults.
@@ -189,7 +189,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 	}
 	path := o.Workflow
 	if path == "" {
-		abs, err := actrun.FindWorkflow(co.root, o.Job)
+		abs, err := local.FindWorkflow(co.root, o.Job)
 		if err != nil {
 			return 0, err
 		}

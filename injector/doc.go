@@ -10,6 +10,11 @@
 // (through package workflows) is used only to find where things are and to
 // check the result.
 //
+// The other edits of a workflow's text live here too, made and checked
+// the same way: OnPush and GrantWrite for pitstop run, and
+// ContainerOptions and ServiceOptions, with which pitstop act gives a
+// job's containers its shared directory and labels.
+//
 // Every result is re-parsed before it is returned: the job must have
 // exactly one more step, at index N, and the rest of the document must be
 // unchanged (values, styles, anchors, aliases). When no placement passes

@@ -3,6 +3,12 @@
 // job's steps numbered from 1 the way a person counts them, their ids,
 // names and `uses:`/`run:` values, and the line:column where each starts.
 //
+// It also reads the settings pitstop acts on, each with its position: the
+// workflow's name and triggers ("on:"), "permissions:" and "defaults:" of
+// the workflow and of each job, and each job's "if:", literal "runs-on:"
+// labels, "container:" and "services:". No other package parses a
+// workflow; they ask this one.
+//
 // It also reports what makes a job special for a pause: a matrix, a
 // `timeout-minutes`, a `concurrency` group that cancels in-progress runs,
 // a call to a reusable workflow (no steps at all), and steps that are

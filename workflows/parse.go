@@ -150,6 +150,7 @@ func (w *Workflow) build() error {
 	if k, v, _ := lookup(root, "concurrency"); v != nil {
 		w.Concurrency = concurrency(k, v)
 	}
+	w.settings(root)
 	jk, jobs, _ := lookup(root, "jobs")
 	if jobs == nil {
 		return errorf(w.File, pos(root), "no \"jobs\" in the workflow; pitstop pauses a job, so it needs at least one")
@@ -232,6 +233,7 @@ func (w *Workflow) job(key, val *yaml.Node) (*Job, error) {
 	if k, c, _ := lookup(m, "concurrency"); c != nil {
 		j.Concurrency = concurrency(k, c)
 	}
+	j.settings(m)
 	if _, s, _ := lookup(m, "strategy"); s != nil {
 		if _, mx, _ := lookup(s, "matrix"); mx != nil {
 			j.Matrix = matrix(mx)

@@ -13,6 +13,10 @@ type Workflow struct {
 	Jobs        []*Job       // in file order
 	JobsPos     Pos          // the "jobs" key
 	Concurrency *Concurrency // workflow-level concurrency; nil when there is none
+	Name        string       // "name:", "" when unset
+	On          []Event      // the triggers under "on:", in file order
+	Permissions *Permissions // workflow-level permissions; nil when unset
+	Defaults    *Defaults    // workflow-level defaults.run; nil when unset
 
 	src     []byte
 	lines   *lineIndex
@@ -45,6 +49,15 @@ type Job struct {
 	TimeoutPos     Pos
 	Concurrency    *Concurrency // job-level concurrency; nil when there is none
 	Matrix         *Matrix      // nil when the job has no strategy.matrix
+
+	If string // the job's own "if:" as written, "" when unset
+	// RunsOn are the literal labels of "runs-on:"; expressions are left
+	// out, as they are only known at run time.
+	RunsOn      []string
+	Permissions *Permissions // the job's own permissions; nil when unset
+	Defaults    *Defaults    // the job's own defaults.run; nil when unset
+	Container   *Container   // "container:"; nil when the job runs on the runner itself
+	Services    []*Container // "services:", in file order
 
 	steps *yaml.Node // the steps sequence, aliases resolved
 }

@@ -77,14 +77,6 @@ type actOptions struct {
 	act         string
 }
 
-func init() {
-	register(&command{
-		name:    "act",
-		summary: "run a job locally with act, paused after step N, and SSH into it",
-		run:     runAct,
-	})
-}
-
 func runAct(io *IO, args []string) error {
 	var o actOptions
 	fs := flagSet("act", actHelp, io)

@@ -52,14 +52,6 @@ var agentFlagGroups = []flagGroup{
 	{"Running next to the job (detached mode)", []string{"detached", "watch-pid"}},
 }
 
-func init() {
-	register(&command{
-		name:    "agent",
-		summary: "hold the job and let the triggering user in over SSH",
-		run:     runAgent,
-	})
-}
-
 // agentOptions are the flags of "pitstop agent".
 type agentOptions struct {
 	listen, advertise             string
@@ -220,6 +212,7 @@ func runAgent(io *IO, args []string) error {
 	// GITHUB_ENV and GITHUB_PATH before starting this step.
 	cfg.Env = os.Environ()
 	job := agent.ReadJob(cfg.Env)
+	cfg.Job = &job // read once, here, and handed down
 	// The log goes to stderr, so it is stderr that must be a terminal
 	// (or GitHub's log viewer) for colour; a redirected log gets none.
 	color := (isTerminal(io.Err) || job.OnActions()) && io.Getenv("NO_COLOR") == ""
@@ -236,10 +229,15 @@ func runAgent(io *IO, args []string) error {
 	// pause cleanly, and the step still exits 0.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	// A detached agent's parent, the step's shell, exits at once by
+	// Under act the parent is act itself (the step's shell execs the
+	// agent): if act is killed, nothing else would end the pause, and the
+	// agent would hold its port, and the user's shell, until its
+	// timeouts, reparented to PID 1. The parent is polled because a
+	// parent death signal would fire when act's forking thread ends, not
+	// act. A detached agent's parent, the step's shell, exits at once by
 	// design; --watch-pid names what it must outlive instead.
-	if job.UnderAct() && !o.detached {
-		ctx = endWithParent(ctx, log, time.Second)
+	if job.UnderAct() && !o.detached && cfg.WatchPID == 0 {
+		cfg.WatchPID = os.Getppid()
 	}
 	return agent.Run(ctx, cfg)
 }

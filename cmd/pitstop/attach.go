@@ -8,14 +8,6 @@ import (
 	"github.com/pitstopci/pitstop/agent"
 )
 
-func init() {
-	register(&command{
-		name:    "attach",
-		summary: "inside a session: join another terminal (pitstop attach 2 --read-only)",
-		run:     runAttach,
-	})
-}
-
 const attachHelp = `Usage: pitstop attach [ID] [--read-only]
 
 Joins terminal ID of the paused job (another user's shell, or one of your

@@ -51,17 +51,13 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// command is one subcommand. Each lives in its own file and registers
-// itself, so adding one does not mean editing a central list.
+// command is one subcommand. Its run function lives in the command's own
+// file; the list of commands is the table in commands.go.
 type command struct {
 	name    string
 	summary string // one line, shown by "pitstop help"
 	run     func(io *IO, args []string) error
 }
-
-var commands = map[string]*command{}
-
-func register(c *command) { commands[c.name] = c }
 
 // usageError is a mistake on the command line. It exits with exitUsage;
 // the message says what was wrong and, where it helps, what is valid.
@@ -90,7 +86,7 @@ func Main(args []string, io *IO) int {
 	switch name {
 	case "-h", "-help", "--help", "help":
 		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
+			if c := lookup(args[1]); c != nil {
 				return report(io, c.name, c.run(io, []string{"--help"}))
 			}
 		}
@@ -99,8 +95,8 @@ func Main(args []string, io *IO) int {
 	case "-v", "-version", "--version":
 		name = "version"
 	}
-	c, ok := commands[name]
-	if !ok {
+	c := lookup(name)
+	if c == nil {
 		fmt.Fprintf(io.Err, "pitstop: unknown command %q; valid commands: %s\n", name, strings.Join(commandNames(), ", "))
 		return exitUsage
 	}
@@ -129,10 +125,20 @@ func report(io *IO, name string, err error) int {
 	}
 }
 
+// lookup returns the command called name, or nil if there is none.
+func lookup(name string) *command {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i]
+		}
+	}
+	return nil
+}
+
 func commandNames() []string {
 	var names []string
-	for n := range commands {
-		names = append(names, n)
+	for _, c := range commands {
+		names = append(names, c.name)
 	}
 	sort.Strings(names)
 	return names
@@ -148,7 +154,7 @@ Usage:
 Commands:
 `)
 	for _, n := range commandNames() {
-		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-9s %s\n", n, lookup(n).summary)
 	}
 	fmt.Fprint(w, `
 Examples:

@@ -14,24 +14,6 @@ import (
 // The commands run inside a pitstop session. They find the agent through
 // $PITSTOP_SOCKET, which the agent sets in every session.
 
-func init() {
-	register(&command{
-		name:    "continue",
-		summary: "inside a session: end the pause, let the job go on",
-		run:     runContinue,
-	})
-	register(&command{
-		name:    "extend",
-		summary: "inside a session: add time to the pause (pitstop extend 30m)",
-		run:     runExtend,
-	})
-	register(&command{
-		name:    "status",
-		summary: "inside a session: who is connected, how much time is left",
-		run:     runStatus,
-	})
-}
-
 // controlFlags adds --socket to a control command's flags.
 func controlFlags(name, help string, io *IO) (*flag.FlagSet, *string) {
 	fs := flagSet(name, help, io)

@@ -75,12 +75,6 @@ Examples:
   $ pitstop ssh 123456789 --job build --info --output json
 `
 
-func init() {
-	register(&command{name: "run", summary: "run a job on GitHub paused after step N, and SSH into it", run: runRun})
-	register(&command{name: "rerun", summary: "rerun a failed GitHub job paused before the failed step, and SSH into it", run: runRerun})
-	register(&command{name: "ssh", summary: "SSH into a pause running in a GitHub run", run: runSSH})
-}
-
 // ghFlags are the flags run, rerun and ssh share.
 type ghFlags struct {
 	job, apiURL, output string

@@ -41,14 +41,6 @@ Example:
 // whether it has exited.
 const holdPoll = 200 * time.Millisecond
 
-func init() {
-	register(&command{
-		name:    "hold",
-		summary: "end-of-job step of a detached pause: hold the job for the people connected",
-		run:     runHold,
-	})
-}
-
 func runHold(io *IO, args []string) error {
 	fs := flagSet("hold", holdHelp, io)
 	state := fs.String("state", "", "the detached pause's state `DIR` (the pause step's output state)")

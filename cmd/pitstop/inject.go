@@ -69,14 +69,6 @@ type injectOptions struct {
 	hold      string
 }
 
-func init() {
-	register(&command{
-		name:    "inject",
-		summary: "insert (or move, or remove) the SSH pause in a workflow file",
-		run:     runInject,
-	})
-}
-
 func runInject(io *IO, args []string) error {
 	var o injectOptions
 	fs := flagSet("inject", injectHelp, io)

@@ -8,19 +8,13 @@ import (
 // version is set at release time with -ldflags "-X main.version=v1.2.3".
 var version = ""
 
-func init() {
-	register(&command{
-		name:    "version",
-		summary: "print the version of pitstop",
-		run: func(io *IO, args []string) error {
-			fs := flagSet("version", "Usage: pitstop version\n\nPrints the version of pitstop.\n", io)
-			if _, err := parseArgs(fs, args); err != nil {
-				return err
-			}
-			fmt.Fprintf(io.Out, "pitstop %s\n", versionString())
-			return nil
-		},
-	})
+func runVersion(io *IO, args []string) error {
+	fs := flagSet("version", "Usage: pitstop version\n\nPrints the version of pitstop.\n", io)
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintf(io.Out, "pitstop %s\n", versionString())
+	return nil
 }
 
 func versionString() string {

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/pitstopci/pitstop/actrun"
 	"github.com/pitstopci/pitstop/agent/inputs"
 	"github.com/pitstopci/pitstop/injector"
+	"github.com/pitstopci/pitstop/internal/local"
 )
 
 // checkWith checks the --with inputs against the action the pause step
@@ -37,7 +37,7 @@ func workflowRoot(file string) string {
 			}
 		}
 	}
-	root, err := actrun.RepoRoot(".")
+	root, err := local.RepoRoot(".")
 	if err != nil {
 		return "."
 	}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/google/go-github/v62/github"
-	"gopkg.in/yaml.v3"
 
 	"github.com/pitstopci/pitstop/workflows"
 )
@@ -47,43 +46,6 @@ type job struct {
 
 func (r *run) cancel() { r.cancelOnce.Do(func() { close(r.cancelCh) }) }
 
-// onPush reports whether a workflow's "on:" includes push.
-func onPush(src []byte) bool {
-	var doc struct {
-		On yaml.Node `yaml:"on"`
-	}
-	if yaml.Unmarshal(src, &doc) != nil {
-		return false
-	}
-	n := doc.On
-	switch n.Kind {
-	case yaml.ScalarNode:
-		return n.Value == "push"
-	case yaml.SequenceNode:
-		for _, c := range n.Content {
-			if c.Value == "push" {
-				return true
-			}
-		}
-	case yaml.MappingNode:
-		for i := 0; i < len(n.Content); i += 2 {
-			if n.Content[i].Value == "push" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// workflowName is the workflow's "name:", or "".
-func workflowName(src []byte) string {
-	var doc struct {
-		Name string `yaml:"name"`
-	}
-	_ = yaml.Unmarshal(src, &doc)
-	return doc.Name
-}
-
 // stepName is the name GitHub shows for a step.
 func stepName(st *workflows.Step) string {
 	switch {
@@ -101,7 +63,7 @@ func stepName(st *workflows.Step) string {
 func (s *Server) push(branch, sha string) {
 	for _, path := range s.workflowFiles(sha) {
 		src, ok := s.readFile(sha, path)
-		if !ok || !onPush(src) {
+		if !ok {
 			continue
 		}
 		wf, err := workflows.Parse(path, src)
@@ -109,10 +71,13 @@ func (s *Server) push(branch, sha string) {
 			s.o.Log("ghfake: %s: %v", path, err)
 			continue
 		}
+		if !wf.HasEvent("push") {
+			continue
+		}
 		s.mu.Lock()
 		s.nextID++
 		now := time.Now().UTC()
-		r := &run{id: s.nextID, sha: sha, branch: branch, path: path, name: workflowName(src), status: "queued",
+		r := &run{id: s.nextID, sha: sha, branch: branch, path: path, name: wf.Name, status: "queued",
 			created: now, updated: now, cancelCh: make(chan struct{}), done: make(chan struct{})}
 		if r.name == "" {
 			r.name = path
