@@ -50,7 +50,11 @@ const (
 )
 
 // Input is one KEY=VALUE pair from the command line.
-type Input struct{ Key, Value string }
+type Input struct {
+	Key, Value string
+	plain      bool // write Value unquoted: a number, boolean or null copied from the file
+	block      bool // a multi-line Value may be written as a literal block scalar
+}
 
 // Options say where to pause and how. The zero value pauses the only job
 // before its first step with the default action.
@@ -177,6 +181,7 @@ func Insert(file string, src []byte, opts Options) (*Result, error) {
 	}
 	p := newPause(opts)
 	p.with = withJobTimeout(opts.Uses, p.with, job)
+	p = withStep(p, opts, w, job)
 	e := &edit{file: file, src: clean, t: newText(clean), w: w, job: job, p: p}
 	out, err := e.insert(opts.After)
 	if err != nil {
