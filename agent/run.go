@@ -314,6 +314,7 @@ func (s *server) status() Status {
 		Sessions:    s.sessionsSnapshot(),
 		Mode:        mode(t),
 		Terminals:   s.terms.infos(),
+		Step:        s.cfg.Step,
 	}
 	if t.Detached && !t.Holding {
 		st.JobStep = currentStep(s.cfg.WatchPID)
