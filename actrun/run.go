@@ -162,6 +162,13 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if len(matrix) == 0 {
+		if matrix, err = o.chooseLeg(workflow, nil); err != nil {
+			return 0, err
+		}
+		// act's own filter, set below from o.Matrix, then runs that leg only.
+		o.Matrix = matrix
+	}
 	// A job with container:, or any job with --docker, runs in Docker;
 	// the pause then needs a static binary and a directory shared with
 	// the job's container (see container.go).

@@ -307,3 +307,56 @@ func TestRunMatrix(t *testing.T) {
 		t.Errorf("a leg the matrix does not have: got %v", err)
 	}
 }
+
+// TestRunMatrixChoosesOneLeg: without --matrix, act runs one leg (the
+// first for this host) and pitstop act says which and how to pick
+// another; macOS and Windows legs are left out with a note. A matrix
+// known only at run time is refused.
+func TestRunMatrixChoosesOneLeg(t *testing.T) {
+	record := "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$FAKE_LOG/args\"\nfor a in \"$@\"; do [ \"$prev\" = -W ] && cp \"$a\" \"$FAKE_LOG/workflow.yml\"; prev=\"$a\"; done\n"
+	f := newFixture(t)
+	writeTree(t, f.repo, map[string]string{".github/workflows/ci.yml": `on: push
+jobs:
+  build:
+    runs-on: ${{ matrix.os }}
+    strategy:
+      matrix:
+        os: [macos-latest, ubuntu-latest, windows-latest]
+        node: [20, 22]
+    steps:
+      - run: make
+`})
+	_, stderr := runWith(t, f, record)
+	for _, want := range []string{
+		`pitstop: job "build" is a matrix job with 6 legs; act runs and pauses only --matrix os=ubuntu-latest --matrix node=20. Another: --matrix os=ubuntu-latest --matrix node=22` + "\n",
+		"pitstop: left out, as they are for macOS or Windows runners: --matrix os=macos-latest --matrix node=20; --matrix os=macos-latest --matrix node=22; --matrix os=windows-latest",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "every leg will pause") {
+		t.Errorf("warned that every leg pauses:\n%s", stderr)
+	}
+	if args := f.read(t, "args"); !strings.Contains(args, "--matrix\nos:ubuntu-latest\n") || !strings.Contains(args, "--matrix\nnode:20\n") {
+		t.Errorf("act is not told the leg:\n%s", args)
+	}
+	if wf := f.read(t, "workflow.yml"); !strings.Contains(wf, "matrix.os == 'ubuntu-latest' && matrix.node == '20'") {
+		t.Errorf("the pause is not limited to the leg:\n%s", wf)
+	}
+
+	f = newFixture(t)
+	writeTree(t, f.repo, map[string]string{".github/workflows/ci.yml": `on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix: ${{ fromJSON(vars.LEGS) }}
+    steps:
+      - run: make
+`})
+	f.opts.Act = "/bin/true"
+	if _, err := Run(context.Background(), f.opts); err == nil || !strings.Contains(err.Error(), "legs are only known when it runs; act would run and pause every one of them: choose one with --matrix KEY=VALUE") {
+		t.Errorf("a matrix known only at run time: got %v", err)
+	}
+}
