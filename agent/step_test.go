@@ -74,3 +74,13 @@ func TestStepBanner(t *testing.T) {
 		t.Errorf("RunStep of a uses: step: %v", err)
 	}
 }
+
+// TestAttachErrorHasNoPrefix: the agent's refusal comes back as it is,
+// for the command to prefix once ("pitstop attach: ...").
+func TestAttachErrorHasNoPrefix(t *testing.T) {
+	h := startAgent(t, nil)
+	_, err := Attach(t.Context(), h.ready.ControlSocket, AttachOptions{Terminal: 9})
+	if err == nil || strings.HasPrefix(err.Error(), "attach: ") || !strings.Contains(err.Error(), "PITSTOP_TERMINAL names none") {
+		t.Errorf("Attach to terminal 9: %v", err)
+	}
+}

@@ -155,6 +155,8 @@ Examples:
   $ pitstop inject --job build --ssh-after-step 4 -w .github/workflows/ci.yml
   $ pitstop act --job build --ssh-after-step 4
   $ pitstop continue            # inside a pitstop session: let the job go on
+  $ pitstop step run            # inside a pitstop session: run the step after the pause
+  $ ssh -t -p PORT runner@HOST pitstop new   # a fresh shell beside a detached one
 
 Run 'pitstop <command> --help' for a command's flags.
 `)
