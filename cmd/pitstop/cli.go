@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/pitstopci/pitstop/injector"
 	"github.com/pitstopci/pitstop/workflows"
 )
 
@@ -111,6 +112,7 @@ func report(io *IO, name string, err error) int {
 	var silent *silentError
 	var usage *usageError
 	var wf *workflows.Error
+	var opt *injector.OptionsError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
@@ -122,6 +124,10 @@ func report(io *IO, name string, err error) int {
 		return exitError
 	case errors.As(err, &usage):
 		fmt.Fprintf(io.Err, "pitstop %s: %s\nRun 'pitstop %s --help' for usage.\n", name, usage.msg, name)
+		return exitUsage
+	case errors.As(err, &opt):
+		// Flags that do not go together: a usage mistake, whatever the file.
+		fmt.Fprintf(io.Err, "pitstop %s: %s\nRun 'pitstop %s --help' for usage.\n", name, opt.Msg, name)
 		return exitUsage
 	default:
 		fmt.Fprintf(io.Err, "pitstop %s: %s\n", name, err)
