@@ -251,9 +251,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if ctr != nil {
 		removeContainers(o.Env, ctr.label, o.Stderr)
 	}
-	if localRepo == "" && r.out.saw("Unable to clone") {
-		fmt.Fprintf(o.Stderr, "pitstop: act could not fetch %s (offline?); point pitstop act at a pitstop source tree with --action-source DIR\n", o.Uses)
-	}
+	r.explainClones(localRepo != "")
 	return code, err
 }
 

@@ -360,3 +360,31 @@ jobs:
 		t.Errorf("a matrix known only at run time: got %v", err)
 	}
 }
+
+// TestRunCloneHints: act's "Unable to clone" gets the hint that fits:
+// for pitstop's own action, --action-source; for another action, what act
+// needs and where docs/act.md explains it, with or without a local
+// source for pitstop's action.
+func TestRunCloneHints(t *testing.T) {
+	act := "#!/bin/sh\n" +
+		"echo '[ci/build] Unable to clone https://github.com/actions/setup-go refs/tags/v5: authentication required' >&2\n" +
+		"echo '[ci/build] Unable to clone https://github.com/pitstopci/pitstop refs/tags/v1: no route' >&2\nexit 1\n"
+	ours := "pitstop: act could not fetch pitstopci/pitstop/agent@v1 (offline?); point pitstop act at a pitstop source tree with --action-source DIR"
+	other := `pitstop: act could not fetch an action the job uses (https://github.com/actions/setup-go refs/tags/v5): offline, a private repository, or GitHub's rate limit (set GITHUB_TOKEN)? act fetches every action the job runs; see "Actions act cannot fetch" in docs/act.md`
+
+	f := newFixture(t)
+	_, stderr := runWith(t, f, act)
+	if !strings.Contains(stderr, other) || strings.Contains(stderr, ours) {
+		t.Errorf("with --action-source, want only the hint for the other action:\n%s", stderr)
+	}
+
+	f = newFixture(t)
+	f.opts.ActionSource = ""
+	_, stderr = runWith(t, f, act)
+	if !strings.Contains(stderr, other) || !strings.Contains(stderr, ours) {
+		t.Errorf("without a source, want both hints:\n%s", stderr)
+	}
+	if strings.Contains(stderr, "pitstopci/pitstop refs/tags/v1):") {
+		t.Errorf("pitstop's own action is named among the others:\n%s", stderr)
+	}
+}
