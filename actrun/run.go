@@ -529,7 +529,14 @@ func (r *run) ready(rd *wire.Ready, after time.Duration) (chan error, error) {
 	if err := os.WriteFile(knownHosts, []byte(strings.TrimSpace(rd.KnownHosts)+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("write known_hosts: %w", err)
 	}
-	r.line = SSHCommand(rd, knownHosts)
+	// The user's own keys go on the printed line too, so that it works
+	// pasted as it is, as pitstop act's own ssh does.
+	var args []string
+	for _, f := range IdentityFiles(lookup(r.o.Env, "HOME")) {
+		args = append(args, "-i", f)
+	}
+	args = append(args, SSHArgs(rd, knownHosts)...)
+	r.line = "ssh " + shellJoin(args)
 	state, until := "is paused", "the job goes on when you exit"
 	if r.o.Detached {
 		state, until = "runs on with a detached pause", "the end of the job holds until you exit"
@@ -541,10 +548,7 @@ func (r *run) ready(rd *wire.Ready, after time.Duration) (chan error, error) {
 		fmt.Fprintln(r.o.Stdout, r.line)
 		return nil, nil
 	}
-	for _, f := range IdentityFiles(lookup(r.o.Env, "HOME")) {
-		r.sshArgs = append(r.sshArgs, "-i", f)
-	}
-	r.sshArgs = append(r.sshArgs, SSHArgs(rd, knownHosts)...)
+	r.sshArgs = append(r.sshArgs, args...)
 	return r.connect()
 }
 
