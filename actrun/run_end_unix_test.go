@@ -388,3 +388,16 @@ func TestRunCloneHints(t *testing.T) {
 		t.Errorf("pitstop's own action is named among the others:\n%s", stderr)
 	}
 }
+
+// TestRunSSHKilled: an ssh killed by a signal (not ssh's own failure, 255,
+// nor the remote shell's status) is said to have ended, with the
+// terminal restored and the pause waiting for a reconnect.
+func TestRunSSHKilled(t *testing.T) {
+	f := newFixture(t)
+	f.opts.Connect = true
+	writeExecutable(t, f.opts.SSH, "#!/bin/sh\ntouch \"$(dirname \"$(echo \"$@\" | sed 's/.*UserKnownHostsFile=\\([^ ]*\\).*/\\1/')\")/continue\"\nkill -KILL $$\n")
+	_, stderr := runWith(t, f, fakeAct)
+	if want := "pitstop: ssh ended (signal: killed); the terminal's settings are restored, and the pause waits for you to reconnect\n"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr should say %q:\n%s", want, stderr)
+	}
+}
