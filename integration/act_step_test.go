@@ -76,6 +76,9 @@ jobs:
 	}
 	// The job's own run of the step: the same output, the same status.
 	stderr := r.stderr.String()
+	if !strings.Contains(stderr, "Step 2 (Build) runs after the pause; sessions have its environment") {
+		t.Errorf("the pause's log does not name the step it stands for")
+	}
 	for _, w := range []string{want, "pipefail-on", "cannot build for plan9"} {
 		if !strings.Contains(stderr, w) {
 			t.Errorf("act's output of step 2 lacks %q", w)
