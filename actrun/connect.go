@@ -18,6 +18,7 @@ func (r *run) connect() (chan error, error) {
 	cmd := exec.Command(r.o.SSH, r.sshArgs...)
 	cmd.Env = r.o.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = r.o.Stdin, r.o.Stdout, r.o.Stderr
+	endWithParent(cmd)
 	_, _, r.logins = r.log.state()
 	// ssh puts the terminal in raw mode and restores it when it exits;
 	// killed, it cannot, so the settings are saved here and put back.

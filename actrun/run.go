@@ -151,9 +151,9 @@ func Run(ctx context.Context, o Options) (int, error) {
 		return 0, err
 	}
 
-	tmp, err := os.MkdirTemp("", "pitstop-act-")
+	tmp, err := makeTemp(o.Stderr)
 	if err != nil {
-		return 0, fmt.Errorf("create temporary directory: %w", err)
+		return 0, err
 	}
 	defer os.RemoveAll(tmp)
 	readyFile := filepath.Join(tmp, "ready.json")
