@@ -89,6 +89,19 @@ func (r *run) sshFinished(err error) bool {
 	return true
 }
 
+// leftDetached tells the user who left a detached pause (ssh ended with
+// the remote shell) that the job runs on and they may come back, and
+// reports whether it did. Nothing said so before, and the pause looked
+// over.
+func (r *run) leftDetached(err error) bool {
+	var exit *exec.ExitError
+	if !r.o.Detached || errors.As(err, &exit) && (exit.ExitCode() == 255 || exit.ExitCode() < 0) {
+		return false
+	}
+	fmt.Fprintln(r.o.Stderr, "pitstop: you left the detached pause; the job runs on, and its end holds while someone is connected")
+	return true
+}
+
 // waitEnter offers to reconnect: on a terminal, Enter does it; otherwise
 // the user is told the command. The returned channel receives once when
 // Enter is pressed.

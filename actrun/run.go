@@ -499,7 +499,7 @@ func (r *run) act(ctx context.Context, act string, args []string) (int, error) {
 			ctx = context.Background()
 		case err := <-sshDone:
 			sshDone = nil
-			if r.sshFinished(err) && !hungUp {
+			if (r.sshFinished(err) || r.leftDetached(err)) && !hungUp {
 				enter = r.waitEnter()
 			}
 		case <-tick.C:

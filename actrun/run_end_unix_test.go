@@ -401,3 +401,39 @@ func TestRunSSHKilled(t *testing.T) {
 		t.Errorf("stderr should say %q:\n%s", want, stderr)
 	}
 }
+
+// TestRunLeftDetached: leaving a detached pause says that the job runs
+// on, and offers to connect again; Enter does.
+func TestRunLeftDetached(t *testing.T) {
+	f := newFixture(t)
+	f.opts.Connect, f.opts.Detached = true, true
+	// The first ssh ends as the remote shell did; the second lets the job end.
+	writeExecutable(t, f.opts.SSH, `#!/bin/sh
+n=$(cat "$FAKE_LOG/ssh-count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$FAKE_LOG/ssh-count"
+for a in "$@"; do
+	case "$a" in UserKnownHostsFile=*) kh="${a#UserKnownHostsFile=}" ;; esac
+done
+[ $n -ge 2 ] && touch "$(dirname "$kh")/continue"
+exit 0
+`)
+	in, enter, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	defer enter.Close()
+	enter.WriteString("\n") // read once the offer is made
+	f.opts.Stdin = in
+	_, stderr := runWith(t, f, fakeAct)
+	for _, want := range []string{
+		"pitstop: you left the detached pause; the job runs on, and its end holds while someone is connected\n",
+		"pitstop: press Enter to connect again, or connect yourself with: ssh ",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if n := f.read(t, "ssh-count"); n != "2\n" {
+		t.Errorf("ssh ran %q times, want 2", n)
+	}
+}
