@@ -3,7 +3,11 @@ package actrun
 import (
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"os/exec"
+
+	"golang.org/x/term"
 
 	"github.com/pitstopci/pitstop/internal/wire"
 )
@@ -14,7 +18,11 @@ func (r *run) connect() (chan error, error) {
 	cmd := exec.Command(r.o.SSH, r.sshArgs...)
 	cmd.Env = r.o.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = r.o.Stdin, r.o.Stdout, r.o.Stderr
+	endWithParent(cmd)
 	_, _, r.logins = r.log.state()
+	// ssh puts the terminal in raw mode and restores it when it exits;
+	// killed, it cannot, so the settings are saved here and put back.
+	restore := saveTerminal(r.o.Stdin)
 	// act's output would scribble over the shell; it waits until ssh ends.
 	r.out.hold()
 	if err := cmd.Start(); err != nil {
@@ -22,8 +30,26 @@ func (r *run) connect() (chan error, error) {
 		return nil, fmt.Errorf("start ssh: %w; connect yourself with: %s", err, r.line)
 	}
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() {
+		err := cmd.Wait()
+		restore()
+		done <- err
+	}()
 	return done, nil
+}
+
+// saveTerminal saves the settings of in, when it is a terminal, and
+// returns what puts them back.
+func saveTerminal(in io.Reader) func() {
+	f, ok := in.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return func() {}
+	}
+	st, err := term.GetState(int(f.Fd()))
+	if err != nil {
+		return func() {}
+	}
+	return func() { _ = term.Restore(int(f.Fd()), st) }
 }
 
 // sshFinished says what an ssh that failed means for the pause. It
@@ -32,7 +58,16 @@ func (r *run) connect() (chan error, error) {
 func (r *run) sshFinished(err error) bool {
 	r.out.release()
 	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 255 {
+	if !errors.As(err, &exit) {
+		return false
+	}
+	if exit.ExitCode() < 0 {
+		// Killed by a signal (not by the remote shell's end): nothing
+		// was said, and the pause is still there to come back to.
+		fmt.Fprintf(r.o.Stderr, "pitstop: ssh ended (%s); the terminal's settings are restored, and the pause waits for you to reconnect\n", exit.ProcessState)
+		return true
+	}
+	if exit.ExitCode() != 255 {
 		return false
 	}
 	// 255 is ssh's own failure, not the exit status of a remote shell:
@@ -51,6 +86,19 @@ func (r *run) sshFinished(err error) bool {
 		}
 		fmt.Fprintf(r.o.Stderr, "pitstop: ssh could not log in to the pause; it waits for a first connection for %s after it started\n", wait)
 	}
+	return true
+}
+
+// leftDetached tells the user who left a detached pause (ssh ended with
+// the remote shell) that the job runs on and they may come back, and
+// reports whether it did. Nothing said so before, and the pause looked
+// over.
+func (r *run) leftDetached(err error) bool {
+	var exit *exec.ExitError
+	if !r.o.Detached || errors.As(err, &exit) && (exit.ExitCode() == 255 || exit.ExitCode() < 0) {
+		return false
+	}
+	fmt.Fprintln(r.o.Stderr, "pitstop: you left the detached pause; the job runs on, and its end holds while someone is connected")
 	return true
 }
 

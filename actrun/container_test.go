@@ -1,6 +1,7 @@
 package actrun
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -84,5 +85,18 @@ func TestGateSees(t *testing.T) {
 	}
 	if !strings.HasSuffix(out.String(), "refs/tags/v1\n") || len(out.String()) != 1000+len("[ci/build] Unable to clone https://github.com/pitstopci/pitstop refs/tags/v1\n") {
 		t.Errorf("the output was not passed through as it was: %q", out.String())
+	}
+}
+
+// TestGateNamesWhatActCouldNotClone: each repository act could not clone
+// is noted once, from a message split across writes too.
+func TestGateNamesWhatActCouldNotClone(t *testing.T) {
+	g := &gate{w: io.Discard}
+	g.Write([]byte("[ci/build] Unable to clone https://github.com/actions/setup-go refs/tags/v5: auth\n[ci/build] Unable to clo"))
+	g.Write([]byte("ne https://github.com/pitstopci/pitstop refs/tags/v1: dial tcp: no route\n"))
+	g.Write([]byte("[ci/build] Unable to clone https://github.com/actions/setup-go refs/tags/v5: auth\n"))
+	want := []string{"https://github.com/actions/setup-go refs/tags/v5", "https://github.com/pitstopci/pitstop refs/tags/v1"}
+	if got := g.cloneFailures(); !slices.Equal(got, want) {
+		t.Errorf("clone failures %q, want %q", got, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -156,4 +157,63 @@ func dockerOutput(docker string, env []string, args ...string) (string, error) {
 		return stderr.String(), err
 	}
 	return string(out), nil
+}
+
+// tempPrefix starts the name of a pitstop act's temporary directory
+// (the injected workflow, known_hosts, a static agent for Docker), and
+// ownerFile names the file in it that says whose it is, as ownerLabels
+// do for containers.
+const (
+	tempPrefix = "pitstop-act-"
+	ownerFile  = "owner"
+)
+
+// makeTemp creates this run's temporary directory, marked with its
+// owner, after removing those that earlier pitstop acts on this host
+// left when they were killed (SIGKILL) before they could.
+func makeTemp(log io.Writer) (string, error) {
+	removeStaleTemps(os.TempDir(), log)
+	tmp, err := os.MkdirTemp("", tempPrefix)
+	if err != nil {
+		return "", fmt.Errorf("create temporary directory: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, ownerFile), []byte(strings.Join(ownerLabels(), "\n")+"\n"), 0o600); err != nil {
+		os.RemoveAll(tmp)
+		return "", fmt.Errorf("create temporary directory: %w", err)
+	}
+	return tmp, nil
+}
+
+// removeStaleTemps removes the temporary directories under dir whose
+// owner, on this host, no longer runs. One without an owner file, or of
+// another host or user, is left alone.
+func removeStaleTemps(dir string, log io.Writer) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	host := ownerHost()
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), tempPrefix) {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		b, err := os.ReadFile(filepath.Join(path, ownerFile))
+		if err != nil {
+			continue
+		}
+		labels := map[string]string{}
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, "="); ok {
+				labels[k] = v
+			}
+		}
+		pid, err := strconv.Atoi(labels[labelPID])
+		if err != nil || pid <= 0 || labels[labelHost] != host || ownerAlive(pid, labels[labelStart]) {
+			continue
+		}
+		if err := os.RemoveAll(path); err == nil {
+			fmt.Fprintf(log, "pitstop: removed %s, left by an earlier pitstop act (pid %d) that ended without cleaning up\n", path, pid)
+		}
+	}
 }

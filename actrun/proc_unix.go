@@ -17,6 +17,15 @@ func setProcessGroup(cmd *exec.Cmd) {
 	setParentDeathSignal(cmd.SysProcAttr)
 }
 
+// endWithParent has cmd (ssh) ended when pitstop act dies without a
+// chance to end it (SIGKILL), on Linux: an ssh left behind would go on
+// reading the terminal the user's shell has taken back. It stays in the
+// terminal's process group, where it must be to read it.
+func endWithParent(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{}
+	setParentDeathSignal(cmd.SysProcAttr)
+}
+
 // killGroup kills act and every process of its group: what it started
 // for the job (the agent, the steps' commands) unless they made groups of
 // their own.

@@ -14,6 +14,8 @@ func setProcessGroup(cmd *exec.Cmd) {}
 
 func killGroup(cmd *exec.Cmd) { _ = cmd.Process.Kill() }
 
+func endWithParent(*exec.Cmd) {}
+
 func isHangup(os.Signal) bool { return false }
 
 func processStart(int) string { return "" }

@@ -152,9 +152,9 @@ func Run(ctx context.Context, o Options) (int, error) {
 		return 0, err
 	}
 
-	tmp, err := os.MkdirTemp("", "pitstop-act-")
+	tmp, err := makeTemp(o.Stderr)
 	if err != nil {
-		return 0, fmt.Errorf("create temporary directory: %w", err)
+		return 0, err
 	}
 	defer os.RemoveAll(tmp)
 	readyFile := filepath.Join(tmp, "ready.json")
@@ -162,6 +162,13 @@ func Run(ctx context.Context, o Options) (int, error) {
 	matrix, err := o.matrix()
 	if err != nil {
 		return 0, err
+	}
+	if len(matrix) == 0 {
+		if matrix, err = o.chooseLeg(workflow, nil); err != nil {
+			return 0, err
+		}
+		// act's own filter, set below from o.Matrix, then runs that leg only.
+		o.Matrix = matrix
 	}
 	// A job with container:, or any job with --docker, runs in Docker;
 	// the pause then needs a static binary and a directory shared with
@@ -245,9 +252,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if ctr != nil {
 		removeContainers(o.Env, ctr.label, o.Stderr)
 	}
-	if localRepo == "" && r.out.saw("Unable to clone") {
-		fmt.Fprintf(o.Stderr, "pitstop: act could not fetch %s (offline?); point pitstop act at a pitstop source tree with --action-source DIR\n", o.Uses)
-	}
+	r.explainClones(localRepo != "")
 	return code, err
 }
 
@@ -495,7 +500,7 @@ func (r *run) act(ctx context.Context, act string, args []string) (int, error) {
 			ctx = context.Background()
 		case err := <-sshDone:
 			sshDone = nil
-			if r.sshFinished(err) && !hungUp {
+			if (r.sshFinished(err) || r.leftDetached(err)) && !hungUp {
 				enter = r.waitEnter()
 			}
 		case <-tick.C:
@@ -525,7 +530,14 @@ func (r *run) ready(rd *wire.Ready, after time.Duration) (chan error, error) {
 	if err := os.WriteFile(knownHosts, []byte(strings.TrimSpace(rd.KnownHosts)+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("write known_hosts: %w", err)
 	}
-	r.line = SSHCommand(rd, knownHosts)
+	// The user's own keys go on the printed line too, so that it works
+	// pasted as it is, as pitstop act's own ssh does.
+	var args []string
+	for _, f := range local.IdentityFiles(lookup(r.o.Env, "HOME")) {
+		args = append(args, "-i", f)
+	}
+	args = append(args, SSHArgs(rd, knownHosts)...)
+	r.line = "ssh " + shellJoin(args)
 	state, until := "is paused", "the job goes on when you exit"
 	if r.o.Detached {
 		state, until = "runs on with a detached pause", "the end of the job holds until you exit"
@@ -537,10 +549,7 @@ func (r *run) ready(rd *wire.Ready, after time.Duration) (chan error, error) {
 		fmt.Fprintln(r.o.Stdout, r.line)
 		return nil, nil
 	}
-	for _, f := range local.IdentityFiles(lookup(r.o.Env, "HOME")) {
-		r.sshArgs = append(r.sshArgs, "-i", f)
-	}
-	r.sshArgs = append(r.sshArgs, SSHArgs(rd, knownHosts)...)
+	r.sshArgs = append(r.sshArgs, args...)
 	return r.connect()
 }
 

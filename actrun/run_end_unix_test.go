@@ -308,3 +308,133 @@ func TestRunMatrix(t *testing.T) {
 		t.Errorf("a leg the matrix does not have: got %v", err)
 	}
 }
+
+// TestRunMatrixChoosesOneLeg: without --matrix, act runs one leg (the
+// first for this host) and pitstop act says which and how to pick
+// another; macOS and Windows legs are left out with a note. A matrix
+// known only at run time is refused.
+func TestRunMatrixChoosesOneLeg(t *testing.T) {
+	record := "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$FAKE_LOG/args\"\nfor a in \"$@\"; do [ \"$prev\" = -W ] && cp \"$a\" \"$FAKE_LOG/workflow.yml\"; prev=\"$a\"; done\n"
+	f := newFixture(t)
+	testutil.WriteTree(t, f.repo, map[string]string{".github/workflows/ci.yml": `on: push
+jobs:
+  build:
+    runs-on: ${{ matrix.os }}
+    strategy:
+      matrix:
+        os: [macos-latest, ubuntu-latest, windows-latest]
+        node: [20, 22]
+    steps:
+      - run: make
+`})
+	_, stderr := runWith(t, f, record)
+	for _, want := range []string{
+		`pitstop: job "build" is a matrix job with 6 legs; act runs and pauses only --matrix os=ubuntu-latest --matrix node=20. Another: --matrix os=ubuntu-latest --matrix node=22` + "\n",
+		"pitstop: left out, as they are for macOS or Windows runners: --matrix os=macos-latest --matrix node=20; --matrix os=macos-latest --matrix node=22; --matrix os=windows-latest",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "every leg will pause") {
+		t.Errorf("warned that every leg pauses:\n%s", stderr)
+	}
+	if args := f.read(t, "args"); !strings.Contains(args, "--matrix\nos:ubuntu-latest\n") || !strings.Contains(args, "--matrix\nnode:20\n") {
+		t.Errorf("act is not told the leg:\n%s", args)
+	}
+	if wf := f.read(t, "workflow.yml"); !strings.Contains(wf, "matrix.os == 'ubuntu-latest' && matrix.node == '20'") {
+		t.Errorf("the pause is not limited to the leg:\n%s", wf)
+	}
+
+	f = newFixture(t)
+	testutil.WriteTree(t, f.repo, map[string]string{".github/workflows/ci.yml": `on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix: ${{ fromJSON(vars.LEGS) }}
+    steps:
+      - run: make
+`})
+	f.opts.Act = "/bin/true"
+	if _, err := Run(context.Background(), f.opts); err == nil || !strings.Contains(err.Error(), "legs are only known when it runs; act would run and pause every one of them: choose one with --matrix KEY=VALUE") {
+		t.Errorf("a matrix known only at run time: got %v", err)
+	}
+}
+
+// TestRunCloneHints: act's "Unable to clone" gets the hint that fits:
+// for pitstop's own action, --action-source; for another action, what act
+// needs and where docs/act.md explains it, with or without a local
+// source for pitstop's action.
+func TestRunCloneHints(t *testing.T) {
+	act := "#!/bin/sh\n" +
+		"echo '[ci/build] Unable to clone https://github.com/actions/setup-go refs/tags/v5: authentication required' >&2\n" +
+		"echo '[ci/build] Unable to clone https://github.com/pitstopci/pitstop refs/tags/v1: no route' >&2\nexit 1\n"
+	ours := "pitstop: act could not fetch pitstopci/pitstop/agent@v1 (offline?); point pitstop act at a pitstop source tree with --action-source DIR"
+	other := `pitstop: act could not fetch an action the job uses (https://github.com/actions/setup-go refs/tags/v5): offline, a private repository, or GitHub's rate limit (set GITHUB_TOKEN)? act fetches every action the job runs; see "Actions act cannot fetch" in docs/act.md`
+
+	f := newFixture(t)
+	_, stderr := runWith(t, f, act)
+	if !strings.Contains(stderr, other) || strings.Contains(stderr, ours) {
+		t.Errorf("with --action-source, want only the hint for the other action:\n%s", stderr)
+	}
+
+	f = newFixture(t)
+	f.opts.ActionSource = ""
+	_, stderr = runWith(t, f, act)
+	if !strings.Contains(stderr, other) || !strings.Contains(stderr, ours) {
+		t.Errorf("without a source, want both hints:\n%s", stderr)
+	}
+	if strings.Contains(stderr, "pitstopci/pitstop refs/tags/v1):") {
+		t.Errorf("pitstop's own action is named among the others:\n%s", stderr)
+	}
+}
+
+// TestRunSSHKilled: an ssh killed by a signal (not ssh's own failure, 255,
+// nor the remote shell's status) is said to have ended, with the
+// terminal restored and the pause waiting for a reconnect.
+func TestRunSSHKilled(t *testing.T) {
+	f := newFixture(t)
+	f.opts.Connect = true
+	writeExecutable(t, f.opts.SSH, "#!/bin/sh\ntouch \"$(dirname \"$(echo \"$@\" | sed 's/.*UserKnownHostsFile=\\([^ ]*\\).*/\\1/')\")/continue\"\nkill -KILL $$\n")
+	_, stderr := runWith(t, f, fakeAct)
+	if want := "pitstop: ssh ended (signal: killed); the terminal's settings are restored, and the pause waits for you to reconnect\n"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr should say %q:\n%s", want, stderr)
+	}
+}
+
+// TestRunLeftDetached: leaving a detached pause says that the job runs
+// on, and offers to connect again; Enter does.
+func TestRunLeftDetached(t *testing.T) {
+	f := newFixture(t)
+	f.opts.Connect, f.opts.Detached = true, true
+	// The first ssh ends as the remote shell did; the second lets the job end.
+	writeExecutable(t, f.opts.SSH, `#!/bin/sh
+n=$(cat "$FAKE_LOG/ssh-count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$FAKE_LOG/ssh-count"
+for a in "$@"; do
+	case "$a" in UserKnownHostsFile=*) kh="${a#UserKnownHostsFile=}" ;; esac
+done
+[ $n -ge 2 ] && touch "$(dirname "$kh")/continue"
+exit 0
+`)
+	in, enter, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	defer enter.Close()
+	enter.WriteString("\n") // read once the offer is made
+	f.opts.Stdin = in
+	_, stderr := runWith(t, f, fakeAct)
+	for _, want := range []string{
+		"pitstop: you left the detached pause; the job runs on, and its end holds while someone is connected\n",
+		"pitstop: press Enter to connect again, or connect yourself with: ssh ",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if n := f.read(t, "ssh-count"); n != "2\n" {
+		t.Errorf("ssh ran %q times, want 2", n)
+	}
+}

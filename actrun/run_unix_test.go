@@ -103,6 +103,8 @@ func (f *fixture) read(t *testing.T, name string) string {
 func TestRunPrintsCommand(t *testing.T) {
 	f := newFixture(t)
 	f.opts.With = []injector.Input{{Key: "allow-untrusted-prs", Value: "true"}}
+	// The user's key goes on the line, as pitstop act's own ssh uses it.
+	testutil.WriteTree(t, f.home, map[string]string{".ssh/id_ed25519": "private", ".ssh/id_ed25519.pub": "public"})
 	pr, pw := io.Pipe()
 	f.opts.Stdout = pw
 	type result struct {
@@ -120,10 +122,10 @@ func TestRunPrintsCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no connect command on stdout: %v\nstderr:\n%s", err, f.stderr.String())
 	}
-	if !strings.HasPrefix(line, "ssh -p 40123 -o StrictHostKeyChecking=yes -o UserKnownHostsFile=") || !strings.HasSuffix(line, " dev@127.0.0.1\n") {
+	if !strings.HasPrefix(line, "ssh -i "+filepath.Join(f.home, ".ssh", "id_ed25519")+" -p 40123 -o StrictHostKeyChecking=yes -o UserKnownHostsFile=") || !strings.HasSuffix(line, " dev@127.0.0.1\n") {
 		t.Errorf("connect command: %q", line)
 	}
-	kh := strings.TrimPrefix(strings.Fields(line)[6], "UserKnownHostsFile=")
+	kh := strings.TrimPrefix(strings.Fields(line)[8], "UserKnownHostsFile=")
 	if b, err := os.ReadFile(kh); err != nil || string(b) != "[127.0.0.1]:40123 ssh-ed25519 AAAAtest\n" {
 		t.Errorf("known_hosts %s: %q, %v", kh, b, err)
 	}

@@ -19,5 +19,18 @@ func (s *server) banner() string {
 	return fmt.Sprintf("pitstop: you are in %s, paused; %s left (until %s).\n"+
 		"  The job goes on when you exit the last shell, or run: pitstop continue\n"+
 		"  More time: pitstop extend 30m    Who is here, time left: pitstop status\n",
-		s.cfg.Label, left, t.Deadline.UTC().Format("15:04 MST"))
+		s.cfg.Label, left, t.Deadline.UTC().Format("15:04 MST")) + stepBanner(s.cfg.Step)
+}
+
+// stepBanner points to the step the pause stands for, whose environment
+// the session has.
+func stepBanner(st *Step) string {
+	if st == nil {
+		return ""
+	}
+	how := "show it: pitstop step    run it as the runner would: pitstop step run"
+	if st.Uses != "" {
+		how = "show it and its inputs: pitstop step"
+	}
+	return fmt.Sprintf("  %s; you have its environment.\n  %s\n", st.Describe(), how)
 }

@@ -148,6 +148,10 @@ type Config struct {
 	// appears in the banner, the log and the step summary. Default: built
 	// from GITHUB_WORKFLOW and GITHUB_JOB.
 	Label string
+	// Step is the job step the pause stands for (StepFromEnv reads it
+	// from what the action passes); pitstop step shows it and runs it.
+	// Nil: none (a pause at the end of the job, a detached one).
+	Step *Step
 	// Shell is the program run for interactive sessions and, with -c, for
 	// exec requests. Default: bash from the step's PATH, else /bin/sh.
 	Shell string

@@ -39,6 +39,8 @@ type Status struct {
 	JobStep string `json:"job_step,omitempty"`
 	// Terminals are the shells on a pty, attached or not (terminal.go).
 	Terminals []TerminalInfo `json:"terminals"`
+	// Step is the job step the pause stands for; nil when there is none.
+	Step *Step `json:"step,omitempty"`
 }
 
 // Remaining is the time left until Deadline, as of Now.

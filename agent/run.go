@@ -161,6 +161,12 @@ func (s *server) announce(ctx context.Context, job Job, plan accessPlan) (*check
 		log.Info().Time("wait_deadline", ready.WaitDeadline).Time("deadline", ready.Deadline).
 			Msgf("waiting %s for a first connection; from then on the pause lasts at most %s", cfg.WaitTimeout, cfg.MaxDuration)
 	}
+	if st := cfg.Step; st != nil {
+		// Which step, and for an on-failure pause that a step failed:
+		// the log is where the run's reader looks first.
+		log.Info().Int("step_number", st.Number).Str("step", st.Label()).
+			Msg(st.Describe() + "; sessions have its environment (pitstop step shows it, pitstop step run runs it)")
+	}
 	if cfg.JobLimit < cfg.MaxDuration {
 		// The pause itself is not cut to the job's limit: a misjudged
 		// job start would end it at once. Say when GitHub will.
@@ -309,6 +315,7 @@ func (s *server) status() Status {
 		Sessions:    s.sessionsSnapshot(),
 		Mode:        mode(t),
 		Terminals:   s.terms.infos(),
+		Step:        s.cfg.Step,
 	}
 	if t.Detached && !t.Holding {
 		st.JobStep = currentStep(s.cfg.WatchPID)

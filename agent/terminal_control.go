@@ -174,7 +174,9 @@ func Attach(ctx context.Context, socket string, o AttachOptions) (*Attachment, e
 	}
 	if resp.Error != "" {
 		conn.Close()
-		return nil, fmt.Errorf("attach: %s", resp.Error)
+		// The caller names the command ("pitstop attach: ..."); the
+		// agent's answer says the rest.
+		return nil, errors.New(resp.Error)
 	}
 	if resp.Attached == nil {
 		conn.Close()

@@ -54,6 +54,15 @@
 // the input JobTimeoutInput (to pitstop's action or a local one), unless
 // With sets it, so that the agent knows when the job would be cancelled.
 //
+// A pause that runs pitstop's action (or a local copy) also carries the
+// step it stands for: the step after it, or for an on-failure pause the
+// step it follows. That step's env: becomes the pause's own env:, and its
+// script, shell and working-directory (defaults.run included), or its
+// action and inputs, go in as step-* inputs (StepRunInput and friends),
+// all as written, so that the runner evaluates their ${{ }} as it would
+// for that step. The agent gives sessions that environment and
+// "pitstop step run" runs the script. A detached pause carries none.
+//
 // For pitstop run, OnPush replaces a workflow's triggers with a push to
 // one branch, and GrantWrite merges a permission (checks: write) into the
 // job's token permissions; both edit only the lines concerned.

@@ -97,7 +97,7 @@ func (e *edit) checkInsert(n int) func(splice, []byte) (*workflows.Workflow, err
 			return nil, fmt.Errorf("the result has %d steps instead of %d", len(j.Steps), len(e.job.Steps)+1)
 		}
 		s := j.Steps[n]
-		if s.ID != e.p.id || s.Name != e.p.name || s.Uses != e.p.uses || s.If != e.p.cond || !sameInputs(s.With, e.p.with) {
+		if s.ID != e.p.id || s.Name != e.p.name || s.Uses != e.p.uses || s.If != e.p.cond || !sameInputs(s.With, e.p.with) || !sameEnv(s.Env, e.p.env) {
 			return nil, fmt.Errorf("step %d of the result is not the pause as intended", n+1)
 		}
 		ref := &workflows.StepRef{Job: j.ID, Index: n}
@@ -120,6 +120,12 @@ func (e *edit) checkInsert(n int) func(splice, []byte) (*workflows.Workflow, err
 
 func sameInputs(got []workflows.KeyValue, want []Input) bool {
 	return slices.EqualFunc(got, want, func(g workflows.KeyValue, w Input) bool { return g.Key == w.Key && g.Value == w.Value })
+}
+
+func sameEnv(got, want []workflows.KeyValue) bool {
+	return slices.EqualFunc(got, want, func(g, w workflows.KeyValue) bool {
+		return g.Key == w.Key && g.Value == w.Value && g.Plain == w.Plain
+	})
 }
 
 // checkRemove verifies a removal of step n: the result parses and is the

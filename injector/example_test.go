@@ -33,6 +33,9 @@ jobs:
 	//         id: pitstop-pause
 	//         if: ${{ !cancelled() }}
 	//         uses: pitstopci/pitstop/agent@v1
+	//         with:
+	//           step-run: "make"
+	//           step-number: "2"
 	//
 	//       - run: make
 }

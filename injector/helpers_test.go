@@ -120,6 +120,9 @@ func checkInsert(file string, src, out []byte, job string, n int) error {
 	if !IsPause(nj.Steps[n]) {
 		return fmt.Errorf("step %d of job %q is not the pause", n+1, job)
 	}
+	if err := checkCarries(oj, nj.Steps[n], n); err != nil {
+		return err
+	}
 	ref := &workflows.StepRef{Job: job, Index: n}
 	if err := workflows.Compare(old, nw, ref); err != nil {
 		// The one tolerated difference: a block scalar at the end of a
@@ -138,6 +141,45 @@ func checkInsert(file string, src, out []byte, job string, n int) error {
 	}
 	if !bytes.Equal(rm.Out, src) || rm.Removed != 1 {
 		return fmt.Errorf("remove did not restore the input (removed %d)", rm.Removed)
+	}
+	return nil
+}
+
+// checkCarries checks that pause, inserted after step n of job oj, carries
+// the step it stands for: the next one, or for an on-failure pause the
+// one it follows. Its env: is that step's, and so are its script or
+// action, as the runner will see them.
+func checkCarries(oj *workflows.Job, pause *workflows.Step, n int) error {
+	input := func(k string) (string, bool) {
+		for _, kv := range pause.With {
+			if kv.Key == k {
+				return kv.Value, true
+			}
+		}
+		return "", false
+	}
+	want := n + 1
+	if strings.Contains(pause.If, "failure()") {
+		want = n
+	}
+	num, ok := input(StepNumberInput)
+	if !IsPitstopAction(pause.Uses) && !strings.HasPrefix(pause.Uses, "./") || want < 1 || want > len(oj.Steps) {
+		if ok {
+			return fmt.Errorf("the pause carries step %s, but stands for none", num)
+		}
+		return nil
+	}
+	if num != fmt.Sprint(want) {
+		return fmt.Errorf("the pause carries step %q, want %d", num, want)
+	}
+	s := oj.Steps[want-1]
+	if !sameEnv(pause.Env, s.Env) {
+		return fmt.Errorf("the pause's env is %v, step %d's is %v", pause.Env, want, s.Env)
+	}
+	run, _ := input(StepRunInput)
+	uses, _ := input(StepUsesInput)
+	if run != s.Run || uses != s.Uses {
+		return fmt.Errorf("the pause carries run %q and uses %q, step %d has %q and %q", run, uses, want, s.Run, s.Uses)
 	}
 	return nil
 }

@@ -50,7 +50,11 @@ const (
 )
 
 // Input is one KEY=VALUE pair from the command line.
-type Input struct{ Key, Value string }
+type Input struct {
+	Key, Value string
+	plain      bool // write Value unquoted: a number, boolean or null copied from the file
+	block      bool // a multi-line Value may be written as a literal block scalar
+}
 
 // Options say where to pause and how. The zero value pauses the only job
 // before its first step with the default action.
@@ -105,10 +109,18 @@ func IsPause(s *workflows.Step) bool { return s.ID == PauseID || s.ID == HoldID 
 // key must look like to be written as matrix.KEY in an expression.
 var inputName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
+// OptionsError is a mistake in the Options themselves, whatever the
+// file: flags that do not go together, an input name GitHub would not
+// take. It names no file, since no file is at fault; a command line
+// reports it as a usage error.
+type OptionsError struct{ Msg string }
+
+func (e *OptionsError) Error() string { return e.Msg }
+
 // check validates the options that do not depend on the file.
-func (o Options) check(file string) error {
+func (o Options) check() error {
 	bad := func(format string, args ...any) error {
-		return &workflows.Error{File: file, Msg: fmt.Sprintf(format, args...)}
+		return &OptionsError{Msg: fmt.Sprintf(format, args...)}
 	}
 	if o.Uses != "" && (strings.ContainsAny(o.Uses, " \t\r\n") || !utf8.ValidString(o.Uses) || strings.ContainsFunc(o.Uses, isControl)) {
 		return bad("--uses %q is not an action reference; use OWNER/REPO/PATH@REF, ./PATH or docker://IMAGE", o.Uses)
@@ -148,9 +160,10 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // Insert returns src with a pause step inserted as opts say. Any pause
 // already in the file is taken out first, so inserting again moves the
-// pause. Errors are *workflows.Error.
+// pause. Errors are *OptionsError for options that cannot work in any
+// file, else *workflows.Error.
 func Insert(file string, src []byte, opts Options) (*Result, error) {
-	if err := opts.check(file); err != nil {
+	if err := opts.check(); err != nil {
 		return nil, err
 	}
 	clean, w, removed, err := removeAll(file, src)
@@ -177,6 +190,7 @@ func Insert(file string, src []byte, opts Options) (*Result, error) {
 	}
 	p := newPause(opts)
 	p.with = withJobTimeout(opts.Uses, p.with, job)
+	p = withStep(p, opts, w, job)
 	e := &edit{file: file, src: clean, t: newText(clean), w: w, job: job, p: p}
 	out, err := e.insert(opts.After)
 	if err != nil {

@@ -18,6 +18,9 @@ type pause struct {
 	id   string
 	uses string
 	cond string // the "if:" expression
+	// env is the pause's own "env:": that of the step it stands for
+	// (withStep).
+	env  []workflows.KeyValue
 	with []Input
 }
 
@@ -110,11 +113,36 @@ func (p pause) block(first, rest, unit string) []string {
 		rest + "if: " + scalarText(p.cond, false),
 		rest + "uses: " + scalarText(p.uses, false),
 	}
-	if len(p.with) > 0 {
-		lines = append(lines, rest+"with:")
-		for _, in := range p.with {
-			lines = append(lines, rest+unit+in.Key+": "+doubleQuote(in.Value))
+	lines = append(lines, mapping(rest, unit, "env", p.envInputs())...)
+	lines = append(lines, mapping(rest, unit, "with", p.with)...)
+	return lines
+}
+
+// envInputs is p.env as inputs; a plain value is marked so that mapping
+// and flow write it as it was written.
+func (p pause) envInputs() []Input {
+	in := make([]Input, len(p.env))
+	for i, kv := range p.env {
+		in[i] = Input{Key: kv.Key, Value: kv.Value, plain: kv.Plain, block: true}
+	}
+	return in
+}
+
+// mapping lays out "key:" and its entries in a block step; nothing when
+// there are none.
+func mapping(rest, unit, key string, entries []Input) []string {
+	if len(entries) == 0 {
+		return nil
+	}
+	lines := []string{rest + key + ":"}
+	for _, in := range entries {
+		v := valueText(in, rest+unit+unit)
+		head := rest + unit + scalarText(in.Key, false) + ":"
+		if v[0] != "" {
+			head += " " + v[0]
 		}
+		lines = append(lines, head)
+		lines = append(lines, v[1:]...)
 	}
 	return lines
 }
@@ -126,13 +154,23 @@ func (p pause) flow() string {
 	b.WriteString(", id: " + p.id)
 	b.WriteString(", if: " + scalarText(p.cond, true))
 	b.WriteString(", uses: " + scalarText(p.uses, true))
-	if len(p.with) > 0 {
-		b.WriteString(", with: {")
-		for i, in := range p.with {
+	for _, m := range []struct {
+		key     string
+		entries []Input
+	}{{"env", p.envInputs()}, {"with", p.with}} {
+		if len(m.entries) == 0 {
+			continue
+		}
+		b.WriteString(", " + m.key + ": {")
+		for i, in := range m.entries {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(in.Key + ": " + doubleQuote(in.Value))
+			v := doubleQuote(in.Value)
+			if in.plain {
+				v = in.Value
+			}
+			b.WriteString(scalarText(in.Key, true) + ": " + v)
 		}
 		b.WriteString("}")
 	}

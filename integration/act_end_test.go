@@ -195,6 +195,45 @@ jobs:
 	}
 }
 
+// TestActMatrixWithoutLeg: without --matrix, pitstop act runs one leg of
+// a matrix job under the real act (never a macOS or Windows one) and says
+// which and how to pick another, instead of leaving legs paused unseen.
+func TestActMatrixWithoutLeg(t *testing.T) {
+	e := newActRepo(t, map[string]string{".github/workflows/ci.yml": `on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        os: [windows-latest, ubuntu-latest]
+        leg: [first, second]
+    steps:
+      - run: echo "running-leg=${{ matrix.os }}/${{ matrix.leg }}"
+`})
+	r := e.start(t, "--job", "build", "--ssh-after-step", "1", "--wait-timeout", "1s", "--action-source", sourceRoot)
+	r.connectLine(t)
+	if code := r.wait(t, 2*time.Minute); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	stderr := r.stderr.String()
+	for _, other := range []string{"windows-latest/first", "windows-latest/second", "ubuntu-latest/second"} {
+		if strings.Contains(stderr, "running-leg="+other) {
+			t.Errorf("the leg %s ran too", other)
+		}
+	}
+	if !strings.Contains(stderr, "running-leg=ubuntu-latest/first") {
+		t.Errorf("the leg ubuntu-latest/first did not run")
+	}
+	for _, want := range []string{
+		"act runs and pauses only --matrix os=ubuntu-latest --matrix leg=first. Another: --matrix os=ubuntu-latest --matrix leg=second",
+		"left out, as they are for macOS or Windows runners: --matrix os=windows-latest --matrix leg=first; --matrix os=windows-latest --matrix leg=second",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+}
+
 // TestActionInstallPath: the install input also takes the path of a
 // pitstop binary, which is copied into a directory of its own and run
 // from there; anything else that is not a mode is refused.

@@ -210,6 +210,11 @@ func TestActPauseEndToEnd(t *testing.T) {
 	if !strings.Contains(line, "StrictHostKeyChecking=yes") || !strings.Contains(line, "UserKnownHostsFile=") {
 		t.Errorf("the connect command must pin the host key: %s", line)
 	}
+	// It names the local user's key, which works pasted as it is.
+	own := "-i " + e.key + " "
+	if !strings.Contains(line, own) {
+		t.Errorf("the connect command lacks %q: %s", own, line)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -218,7 +223,7 @@ func TestActPauseEndToEnd(t *testing.T) {
 	// A key that is not the local user's is refused. (Done first: the real
 	// session below ends the pause.)
 	stranger := writeKey(t, t.TempDir(), "stranger", "stranger@elsewhere")
-	out, err := sshWith(ctx, line, append([]string{"-i", stranger}, batch...)...).CombinedOutput()
+	out, err := sshWith(ctx, strings.Replace(line, own, "", 1), append([]string{"-i", stranger}, batch...)...).CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 255 || !strings.Contains(string(out), "Permission denied") {
 		t.Fatalf("a stranger's key: got %v\n%s\nwant ssh to fail with Permission denied", err, out)

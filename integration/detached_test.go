@@ -234,7 +234,7 @@ func TestActOnFailure(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		sh := openShell(t, ctx, line, r.key)
-		sh.run(t, `echo "fail-""[$FAIL]"; exit`)
+		sh.run(t, `echo "fail-""[$FAIL]"; pitstop step; exit`)
 		select {
 		case err := <-sh.done:
 			if err != nil {
@@ -245,6 +245,15 @@ func TestActOnFailure(t *testing.T) {
 		}
 		if !strings.Contains(sh.out.String(), "fail-[true]") {
 			t.Errorf("the session did not run in the job's environment:\n%s", sh.out.String())
+		}
+		// The pause names the step that failed, in the log, the banner
+		// and pitstop step.
+		failed := "Step 4 (Four) failed, or a step before it did and it was skipped"
+		if n := strings.Count(sh.out.String(), failed); n < 2 {
+			t.Errorf("the banner and pitstop step name the failed step %d times, want 2:\n%s", n, sh.out.String())
+		}
+		if !strings.Contains(r.stderr.String(), failed) {
+			t.Error("the pause's log does not name the failed step")
 		}
 		if !strings.Contains(r.stderr.String(), "step-four-ran") {
 			t.Error("the pause came before the failing step ran")

@@ -279,16 +279,59 @@ func (w *Workflow) step(j *Job, n int, item *yaml.Node) (*Step, error) {
 	}
 	get := func(key string) string { _, v, _ := lookup(m, key); return scalar(v) }
 	s.ID, s.Name, s.Uses, s.Run, s.If = get("id"), get("name"), get("uses"), get("run"), get("if")
+	s.Shell, s.WorkingDirectory = get("shell"), get("working-directory")
+	if k, env, _ := lookup(m, "env"); env != nil {
+		s.EnvPos, s.Env = pos(k), scalarPairs(env, 0)
+	}
 	if _, with, _ := lookup(m, "with"); with != nil {
 		if with = resolve(with); with.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(with.Content); i += 2 {
 				if v := resolve(with.Content[i+1]); v.Kind == yaml.ScalarNode {
-					s.With = append(s.With, KeyValue{with.Content[i].Value, v.Value})
+					s.With = append(s.With, KeyValue{Key: with.Content[i].Value, Value: v.Value, Pos: pos(with.Content[i])})
 				}
 			}
 		}
 	}
 	return s, nil
+}
+
+// scalarPairs lists the keys of mapping n whose values are scalars: its
+// own keys in order, then those that "<<" merge keys bring in and that it
+// does not set itself, as YAML 1.1 merges them.
+func scalarPairs(n *yaml.Node, depth int) []KeyValue {
+	m := resolve(n)
+	if m == nil || m.Kind != yaml.MappingNode || depth > maxAliasHops {
+		return nil
+	}
+	var out, merged []KeyValue
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], resolve(m.Content[i+1])
+		if k.Tag == "!!merge" {
+			src := resolve(m.Content[i+1])
+			list := []*yaml.Node{src}
+			if src != nil && src.Kind == yaml.SequenceNode {
+				list = src.Content
+			}
+			for _, l := range list {
+				merged = append(merged, scalarPairs(l, depth+1)...)
+			}
+			continue
+		}
+		if v == nil || v.Kind != yaml.ScalarNode {
+			continue
+		}
+		seen[k.Value] = true
+		plain := v.Style == 0 && v.Tag != "!!str"
+		out = append(out, KeyValue{Key: k.Value, Value: v.Value, Plain: plain, Pos: pos(k)})
+	}
+	for _, kv := range merged {
+		if !seen[kv.Key] {
+			seen[kv.Key] = true
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // lastLine is the last line on which n or anything written inside it

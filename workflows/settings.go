@@ -40,6 +40,23 @@ type Defaults struct {
 	WorkingDirectory string // "working-directory:", "" when unset
 }
 
+// shell is d's shell, "" when d is nil: a job or workflow without
+// "defaults:" leaves the choice to the next level.
+func (d *Defaults) shell() string {
+	if d == nil {
+		return ""
+	}
+	return d.Shell
+}
+
+// workingDirectory is d's working directory, "" when d is nil.
+func (d *Defaults) workingDirectory() string {
+	if d == nil {
+		return ""
+	}
+	return d.WorkingDirectory
+}
+
 // Container is a job's "container:" or one of its "services:".
 type Container struct {
 	ID  string // the service's id; "" for the job's container
@@ -127,7 +144,7 @@ func permissions(m *yaml.Node) *Permissions {
 		p.All = scalar(r)
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(r.Content); i += 2 {
-			p.Scopes = append(p.Scopes, KeyValue{r.Content[i].Value, scalar(r.Content[i+1])})
+			p.Scopes = append(p.Scopes, KeyValue{Key: r.Content[i].Value, Value: scalar(r.Content[i+1]), Pos: pos(r.Content[i])})
 		}
 	}
 	return p

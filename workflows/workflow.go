@@ -73,6 +73,16 @@ type Step struct {
 	// With holds the "with:" inputs whose values are plain strings, in
 	// file order.
 	With []KeyValue
+	// Env holds the step's own "env:" variables whose values are
+	// scalars, in file order (keys merged in with "<<" after the
+	// mapping's own). EnvPos is the "env" key; zero when there is none.
+	Env    []KeyValue
+	EnvPos Pos
+	// Shell and WorkingDirectory are the step's own "shell:" and
+	// "working-directory:" as written; see Workflow.RunWorkingDirectory for what a
+	// run: step without them gets.
+	Shell            string
+	WorkingDirectory string
 	// Pos is where the step starts for a reader: its "-" in a block list,
 	// the item itself in a flow list.
 	Pos Pos
@@ -86,7 +96,15 @@ type Step struct {
 }
 
 // KeyValue is one key of a mapping with a scalar value.
-type KeyValue struct{ Key, Value string }
+type KeyValue struct {
+	Key, Value string
+	// Plain is set when the value is a number, a boolean or null written
+	// without quotes: GitHub reads such a value as that type and turns it
+	// back into text its own way (1.10 becomes "1.1"), so a copy must be
+	// written the same way, not quoted.
+	Plain bool
+	Pos   Pos // the key
+}
 
 // Concurrency is a "concurrency:" setting.
 type Concurrency struct {
@@ -145,6 +163,28 @@ func (s *Step) Label() string {
 		}
 	}
 	return fmt.Sprintf("step %d", s.Number)
+}
+
+// RunShell is the shell a run: step of job j runs with, as written: its
+// own "shell:", else the job's "defaults: run: shell", else the
+// workflow's; "" leaves it to the runner (bash, else sh).
+func (w *Workflow) RunShell(j *Job, s *Step) string {
+	return firstSet(s.Shell, j.Defaults.shell(), w.Defaults.shell())
+}
+
+// RunWorkingDirectory is the working directory of a run: step of job j,
+// worked out the way RunShell is; "" is the workspace.
+func (w *Workflow) RunWorkingDirectory(j *Job, s *Step) string {
+	return firstSet(s.WorkingDirectory, j.Defaults.workingDirectory(), w.Defaults.workingDirectory())
+}
+
+func firstSet(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // Job returns the job with the given id. An empty id means "the only job"

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -235,6 +236,66 @@ func TestErrorFormat(t *testing.T) {
 	} {
 		if got := tc.e.Error(); got != tc.want {
 			t.Errorf("%+v: got %q, want %q", tc.e, got, tc.want)
+		}
+	}
+}
+
+func TestParseStepEnvAndRunDefaults(t *testing.T) {
+	src := `on: push
+defaults:
+  run:
+    shell: sh
+    working-directory: top
+env:
+  COMMON: x
+jobs:
+  build:
+    defaults:
+      run:
+        working-directory: ${{ matrix.dir }}
+    steps:
+      - name: Build
+        shell: bash
+        env:
+          <<: &base {GOOS: linux, EXTRA: "1"}
+          GOOS: ${{ matrix.goos }}
+          CGO_ENABLED: 0
+          QUOTED: "0"
+          NESTED: {a: b}
+        run: go build
+      - run: make
+        working-directory: sub
+`
+	w, err := Parse("ci.yml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := w.Jobs[0]
+	b, m := j.Steps[0], j.Steps[1]
+	var got []string
+	for _, kv := range b.Env {
+		got = append(got, fmt.Sprintf("%s=%s plain=%v %v", kv.Key, kv.Value, kv.Plain, kv.Pos))
+	}
+	want := []string{
+		"GOOS=${{ matrix.goos }} plain=false 18:11",
+		"CGO_ENABLED=0 plain=true 19:11",
+		"QUOTED=0 plain=false 20:11",
+		"EXTRA=1 plain=false 17:35",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("env:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if b.EnvPos != (Pos{16, 9}) || m.EnvPos != (Pos{}) || m.Env != nil {
+		t.Errorf("env positions %v, %v (%v)", b.EnvPos, m.EnvPos, m.Env)
+	}
+	for _, c := range []struct{ got, want string }{
+		{w.RunShell(j, b), "bash"},
+		{w.RunShell(j, m), "sh"},
+		{w.RunWorkingDirectory(j, b), "${{ matrix.dir }}"},
+		{w.RunWorkingDirectory(j, m), "sub"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
 		}
 	}
 }

@@ -104,7 +104,7 @@ func TestAgentUsageErrors(t *testing.T) {
 }
 
 func TestControlCommandsOutsideASession(t *testing.T) {
-	for _, args := range [][]string{{"continue"}, {"extend", "30m"}, {"status"}} {
+	for _, args := range [][]string{{"continue"}, {"extend", "30m"}, {"status"}, {"step"}, {"step", "run"}} {
 		io, _, errOut := testIO(map[string]string{}, "")
 		if code := Main(args, io); code != exitError || !strings.Contains(errOut.String(), "not inside a pitstop session") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/pitstopci/pitstop/injector"
 	"github.com/pitstopci/pitstop/workflows"
 )
 
@@ -107,6 +108,7 @@ func report(io *IO, name string, err error) int {
 	var silent *silentError
 	var usage *usageError
 	var wf *workflows.Error
+	var opt *injector.OptionsError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
@@ -118,6 +120,10 @@ func report(io *IO, name string, err error) int {
 		return exitError
 	case errors.As(err, &usage):
 		fmt.Fprintf(io.Err, "pitstop %s: %s\nRun 'pitstop %s --help' for usage.\n", name, usage.msg, name)
+		return exitUsage
+	case errors.As(err, &opt):
+		// Flags that do not go together: a usage mistake, whatever the file.
+		fmt.Fprintf(io.Err, "pitstop %s: %s\nRun 'pitstop %s --help' for usage.\n", name, opt.Msg, name)
 		return exitUsage
 	default:
 		fmt.Fprintf(io.Err, "pitstop %s: %s\n", name, err)
@@ -161,6 +167,8 @@ Examples:
   $ pitstop inject --job build --ssh-after-step 4 -w .github/workflows/ci.yml
   $ pitstop act --job build --ssh-after-step 4
   $ pitstop continue            # inside a pitstop session: let the job go on
+  $ pitstop step run            # inside a pitstop session: run the step after the pause
+  $ ssh -t -p PORT runner@HOST pitstop new   # a fresh shell beside a detached one
 
 Run 'pitstop <command> --help' for a command's flags.
 `)

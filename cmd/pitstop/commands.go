@@ -15,6 +15,7 @@ var commands = []command{
 	{name: "rerun", summary: "rerun a failed GitHub job paused before the failed step, and SSH into it", run: runRerun},
 	{name: "run", summary: "run a job on GitHub paused after step N, and SSH into it", run: runRun},
 	{name: "ssh", summary: "SSH into a pause running in a GitHub run", run: runSSH},
+	{name: "step", summary: "inside a session: show the step the pause stands for; step run runs it", run: runStep},
 	{name: "status", summary: "inside a session: who is connected, how much time is left", run: runStatus},
 	{name: "version", summary: "print the version of pitstop", run: runVersion},
 }

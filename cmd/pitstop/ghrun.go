@@ -54,6 +54,10 @@ commit, paused right before the step that failed, and puts you in a shell
 there; then as pitstop run. With several failed jobs, --job picks one (on
 a terminal you are asked). For a matrix leg, only that leg pauses.
 
+The shell has the failed step's environment (its env: included): pitstop
+step shows the step, and pitstop step run runs it as the runner would, so
+you can watch it fail, change things and run it again.
+
 When the run's steps cannot be matched with the workflow's for certain,
 pitstop rerun says so; pass --ssh-after-step.
 

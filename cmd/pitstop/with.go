@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/pitstopci/pitstop/agent/inputs"
 	"github.com/pitstopci/pitstop/injector"
@@ -13,6 +15,10 @@ import (
 // uses (see inputs.CheckFor). When that action cannot be read here, the
 // inputs are passed on as given, and the user is told so once.
 func checkWith(io *IO, uses, root string, with []injector.Input) error {
+	if strings.HasPrefix(uses, "./") && !hasAction(filepath.Join(root, filepath.FromSlash(uses))) {
+		// The runner would fail at the pause, far from this command line.
+		fmt.Fprintf(io.Err, "pitstop: warning: --uses %s names no directory with an action.yml in %s; the pause step will fail unless an earlier step puts one there\n", uses, root)
+	}
 	checked, err := inputs.CheckFor(uses, root, with)
 	if err != nil {
 		return usagef("%v", err)
@@ -42,4 +48,15 @@ func workflowRoot(file string) string {
 		return "."
 	}
 	return root
+}
+
+// hasAction reports whether dir holds an action: action.yml or
+// action.yaml.
+func hasAction(dir string) bool {
+	for _, name := range []string{"action.yml", "action.yaml"} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && fi.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
 }
