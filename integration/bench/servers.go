@@ -409,7 +409,8 @@ func tail(path string) string {
 
 // sshCmd is the OpenSSH client for srv with cipher forced (none when
 // cipher is "": the client's and the server's defaults decide), running
-// the remote command with the options before it ("-tt").
+// the remote command (the login shell if it is "") with the options
+// before it ("-tt").
 func (l *lab) sshCmd(ctx context.Context, srv *server, cipher, remote string, opts ...string) *exec.Cmd {
 	opts = append(cipherFlag(cipher), opts...)
 	args := append([]string{"-F", l.sshConfig, "-p", strconv.Itoa(srv.port)}, opts...)
@@ -418,7 +419,11 @@ func (l *lab) sshCmd(ctx context.Context, srv *server, cipher, remote string, op
 		args = append([]string{"-F", srv.config, "-J", srv.jump}, opts...)
 		host = srv.alias
 	}
-	cmd := exec.CommandContext(ctx, l.ssh, append(args, host, remote)...)
+	args = append(args, host)
+	if remote != "" { // none: the login shell
+		args = append(args, remote)
+	}
+	cmd := exec.CommandContext(ctx, l.ssh, args...)
 	cmd.Env = os.Environ()
 	return cmd
 }
