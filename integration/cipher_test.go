@@ -19,14 +19,8 @@ import (
 func TestDefaultCipherWithOpenSSH(t *testing.T) {
 	ssh := tool(t, "ssh", sshInstall)
 	user := newKeyPair(t, "user")
-	dir := t.TempDir()
-	keys := filepath.Join(dir, "keys.pub")
-	if err := os.WriteFile(keys, []byte(user.public+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	a := startRelayAgent(t, "--listen", "127.0.0.1:0", "--authorized-keys", keys, "--wait-timeout", "2m")
-	r := a.readReady(t, 30*time.Second, nil)
-	kh := filepath.Join(dir, "known_hosts")
+	a, r := startAgentFor(t, user)
+	kh := filepath.Join(t.TempDir(), "known_hosts")
 	if err := os.WriteFile(kh, []byte(r.KnownHosts+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +47,17 @@ func TestDefaultCipherWithOpenSSH(t *testing.T) {
 			t.Errorf("%s cipher %s, want %s (GOARCH %s)", dir, m[1], want, runtime.GOARCH)
 		}
 	}
+}
+
+// startAgentFor starts an agent on 127.0.0.1 that admits user's key.
+func startAgentFor(t *testing.T, user keyPair) (*agentRun, readyDoc) {
+	t.Helper()
+	keys := filepath.Join(t.TempDir(), "keys.pub")
+	if err := os.WriteFile(keys, []byte(user.public+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startRelayAgent(t, "--listen", "127.0.0.1:0", "--authorized-keys", keys, "--wait-timeout", "2m")
+	return a, a.readReady(t, 30*time.Second, nil)
 }
 
 // aesGCMInHardware is whether Go's AES-GCM has assembly for this CPU,

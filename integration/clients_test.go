@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -61,20 +60,14 @@ func TestOtherClients(t *testing.T) {
 	puttygen := tool(t, "puttygen", puttyInstall)
 	python := tool(t, systemPython, pythonInstall)
 	user := newKeyPair(t, "user")
-	dir := t.TempDir()
-	keys := filepath.Join(dir, "keys.pub")
-	if err := os.WriteFile(keys, []byte(user.public+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	a := startRelayAgent(t, "--listen", "127.0.0.1:0", "--authorized-keys", keys, "--wait-timeout", "2m")
-	r := a.readReady(t, 30*time.Second, nil)
+	_, r := startAgentFor(t, user)
 	port := strconv.Itoa(r.Port)
 	aesOnly := aesGCMInHardware()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
 	t.Run("plink", func(t *testing.T) {
-		ppk := filepath.Join(dir, "user.ppk")
+		ppk := filepath.Join(t.TempDir(), "user.ppk")
 		if out, err := exec.CommandContext(ctx, puttygen, user.private, "-O", "private", "-o", ppk).CombinedOutput(); err != nil {
 			t.Fatalf("puttygen: %v\n%s", err, out)
 		}
