@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -30,6 +31,20 @@ func (l *lab) negotiated(srv *server) (string, error) {
 		return "", fmt.Errorf("ssh -v %s: no cipher in its output: %s", srv.name, tailBytes(out))
 	}
 	return string(m[1]), nil
+}
+
+// offers tells whether srv accepts cipher.
+func (l *lab) offers(srv *server, cipher string) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := l.sshCmd(ctx, srv, cipher, "true").CombinedOutput()
+	switch {
+	case err == nil:
+		return true, nil
+	case bytes.Contains(out, []byte("no matching cipher found")):
+		return false, nil
+	}
+	return false, fmt.Errorf("ssh -c %s %s: %w: %s", cipher, srv.name, err, tailBytes(out))
 }
 
 func tailBytes(b []byte) string {

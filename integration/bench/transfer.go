@@ -117,6 +117,16 @@ func (l *lab) bulk(srv *server, cipher string, size int64) (time.Duration, error
 // measureBulk adds a row per cipher.
 func (b *bench) measureBulk() error {
 	for _, c := range benchCiphers {
+		// The agent offers ChaCha20 only on CPUs without AES-GCM
+		// instructions (agent/ciphers.go).
+		if ok, err := b.lab.offers(b.agent, c.name); err != nil {
+			return err
+		} else if !ok {
+			b.progress("bulk %s: skipped, pitstop does not offer it on this CPU", c.name)
+			skipped, _ := b.rep.Settings["not_offered_by_pitstop"].([]string)
+			b.rep.Settings["not_offered_by_pitstop"] = append(skipped, c.name)
+			continue
+		}
 		if err := b.lab.checkStream(b.agent, c.name, 1<<20); err != nil {
 			return err
 		}
