@@ -37,7 +37,8 @@ func (l *lab) negotiated(srv *server) (string, error) {
 func (l *lab) offers(srv *server, cipher string) (bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out, err := l.sshCmd(ctx, srv, cipher, "true").CombinedOutput()
+	// LogLevel INFO: the bench's ERROR hides the reason for a refusal.
+	out, err := l.sshCmd(ctx, srv, cipher, "true", "-o", "LogLevel=INFO").CombinedOutput()
 	switch {
 	case err == nil:
 		return true, nil
