@@ -30,15 +30,9 @@ var (
 		gossh.KeyExchangeCurve25519,     // x/crypto adds the @libssh.org alias
 		gossh.KeyExchangeDH16SHA512,     // 4096-bit group, for clients without curve25519
 	}
-	cipherAlgorithms = []string{
-		gossh.CipherChaCha20Poly1305,
-		gossh.CipherAES256GCM,
-		gossh.CipherAES128GCM,
-		// CTR is only ever paired with the ETM MACs below; kept for
-		// clients without AEAD ciphers.
-		gossh.CipherAES256CTR,
-		gossh.CipherAES128CTR,
-	}
+	// The ciphers depend on the CPU (ciphers.go).
+	cipherAlgorithms = cipherOffer(hostCPU)
+	// MACs matter only with CTR, which some offers do not have.
 	macAlgorithms = []string{
 		gossh.HMACSHA256ETM,
 		gossh.HMACSHA512ETM,

@@ -89,8 +89,21 @@ func TestOpenSSHRefusesPasswordAndStrangers(t *testing.T) {
 }
 
 // TestAlgorithms checks the negotiated algorithms are the explicit,
-// modern ones: weak choices offered alone are refused.
+// modern ones: weak choices offered alone are refused, and so are the
+// ciphers an offer leaves out. Both cipher offers are tried, whatever
+// this machine's CPU would pick (ciphers.go).
 func TestAlgorithms(t *testing.T) {
+	for name, offer := range map[string][]string{"aes": aesCipherOffer, "portable": portableCipherOffer} {
+		t.Run(name, func(t *testing.T) {
+			saved := cipherAlgorithms
+			cipherAlgorithms = offer
+			t.Cleanup(func() { cipherAlgorithms = saved })
+			testAlgorithms(t, offer)
+		})
+	}
+}
+
+func testAlgorithms(t *testing.T, offer []string) {
 	h := startAgent(t, nil)
 	try := func(edit func(*gossh.ClientConfig)) error {
 		cfg := h.clientConfig(gossh.PublicKeys(h.alice.signer))
@@ -101,12 +114,16 @@ func TestAlgorithms(t *testing.T) {
 		}
 		return err
 	}
+	ciphers := func(names ...string) func(*gossh.ClientConfig) {
+		return func(c *gossh.ClientConfig) { c.Ciphers = names }
+	}
 	refused := map[string]func(*gossh.ClientConfig){
 		"ecdh-sha2-nistp256": func(c *gossh.ClientConfig) { c.KeyExchanges = []string{gossh.KeyExchangeECDHP256} },
 		"diffie-hellman-group14-sha1": func(c *gossh.ClientConfig) {
 			c.KeyExchanges = []string{gossh.InsecureKeyExchangeDH14SHA1}
 		},
-		"aes128-cbc": func(c *gossh.ClientConfig) { c.Ciphers = []string{gossh.InsecureCipherAES128CBC} },
+		"aes128-cbc": ciphers(gossh.InsecureCipherAES128CBC),
+		// CTR, where it is offered, only with ETM MACs.
 		"hmac-sha1": func(c *gossh.ClientConfig) {
 			c.Ciphers = []string{gossh.CipherAES128CTR}
 			c.MACs = []string{gossh.HMACSHA1}
@@ -116,20 +133,27 @@ func TestAlgorithms(t *testing.T) {
 			c.MACs = []string{gossh.HMACSHA256}
 		},
 	}
+	accepted := map[string]func(*gossh.ClientConfig){
+		"mlkem768x25519-sha256": func(c *gossh.ClientConfig) { c.KeyExchanges = []string{gossh.KeyExchangeMLKEM768X25519} },
+		"curve25519-sha256":     func(c *gossh.ClientConfig) { c.KeyExchanges = []string{gossh.KeyExchangeCurve25519} },
+	}
+	for _, name := range portableCipherOffer {
+		if slices.Contains(offer, name) {
+			accepted[name] = ciphers(name)
+		} else {
+			refused[name] = ciphers(name)
+		}
+	}
+	if slices.Contains(offer, gossh.CipherAES256CTR) {
+		accepted["aes256-ctr with hmac-sha2-512-etm"] = func(c *gossh.ClientConfig) {
+			c.Ciphers = []string{gossh.CipherAES256CTR}
+			c.MACs = []string{gossh.HMACSHA512ETM}
+		}
+	}
 	for name, edit := range refused {
 		if err := try(edit); err == nil {
 			t.Errorf("%s was accepted", name)
 		}
-	}
-	accepted := map[string]func(*gossh.ClientConfig){
-		"mlkem768x25519-sha256": func(c *gossh.ClientConfig) { c.KeyExchanges = []string{gossh.KeyExchangeMLKEM768X25519} },
-		"curve25519-sha256":     func(c *gossh.ClientConfig) { c.KeyExchanges = []string{gossh.KeyExchangeCurve25519} },
-		"chacha20-poly1305":     func(c *gossh.ClientConfig) { c.Ciphers = []string{gossh.CipherChaCha20Poly1305} },
-		"aes256-gcm":            func(c *gossh.ClientConfig) { c.Ciphers = []string{gossh.CipherAES256GCM} },
-		"aes256-ctr with hmac-sha2-512-etm": func(c *gossh.ClientConfig) {
-			c.Ciphers = []string{gossh.CipherAES256CTR}
-			c.MACs = []string{gossh.HMACSHA512ETM}
-		},
 	}
 	for name, edit := range accepted {
 		if err := try(edit); err != nil {

@@ -5,12 +5,14 @@
 // fetched from a local stand-in for the GitHub API, so the agent takes the
 // same path as on a runner) and a real OpenSSH sshd, both on 127.0.0.1, and
 // drives both with the same OpenSSH client, user key, key exchange and
-// cipher. It measures
+// (but for the default-cipher rows) cipher. It measures
 //
 //   - bulk throughput of an exec session (head -c 1G /dev/zero), for
 //     aes128-gcm@openssh.com and chacha20-poly1305@openssh.com, in
 //     alternating runs;
 //   - an sftp download;
+//   - what people type: ssh, scp and sftp without -c, so that each
+//     server's own offer decides the cipher;
 //   - keystroke-to-echo round trips on a pty;
 //   - the agent's time from start to its ready file, its resident memory
 //     idle and with sessions open, and the size of its binary;

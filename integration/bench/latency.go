@@ -30,7 +30,10 @@ type echoSession struct {
 	rest    []byte      // read but not yet consumed
 }
 
-func (l *lab) openEcho(srv *server, cipher string) (*echoSession, error) {
+// openEcho starts cat on a remote pty: as the session's command, or, with
+// shell, typed into an interactive login shell, which the agent keeps in
+// a terminal emulator (the path of everyone's keystrokes in a shell).
+func (l *lab) openEcho(srv *server, cipher string, shell bool) (*echoSession, error) {
 	master, tty, err := pty.Open()
 	if err != nil {
 		return nil, fmt.Errorf("open pty: %w", err)
@@ -43,7 +46,12 @@ func (l *lab) openEcho(srv *server, cipher string) (*echoSession, error) {
 	e := &echoSession{srv: srv, term: master, cancel: cancel, out: make(chan []byte, 16)}
 	// The marker tells when the remote side is ready; it is split in the
 	// command so that the echo of the command line cannot match it.
-	e.cmd = l.sshCmd(ctx, srv, cipher, "echo READY''-; exec cat", "-tt")
+	const command = "echo READY''-; exec cat"
+	remote := command
+	if shell {
+		remote = ""
+	}
+	e.cmd = l.sshCmd(ctx, srv, cipher, remote, "-tt")
 	e.cmd.Stdin, e.cmd.Stdout, e.cmd.Stderr = tty, tty, tty
 	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	if err := e.cmd.Start(); err != nil {
@@ -67,6 +75,15 @@ func (l *lab) openEcho(srv *server, cipher string) (*echoSession, error) {
 			}
 		}
 	}()
+	if shell {
+		// Typed ahead: the pty holds it until the shell reads its first
+		// line. exec, so that the echo is the terminal's, not the shell's
+		// line editor's.
+		if _, err := master.Write([]byte(command + "\r")); err != nil {
+			e.close()
+			return nil, fmt.Errorf("%s: type into the shell: %w", srv.name, err)
+		}
+	}
 	if err := e.readUntil(func(got []byte) bool { return bytes.Contains(got, []byte("READY-\r\n")) }, 20*time.Second); err != nil {
 		e.close()
 		return nil, fmt.Errorf("%s: wait for the remote cat: %w", srv.name, err)
@@ -144,13 +161,31 @@ func (e *echoSession) close() {
 
 // measureLatency sends keystrokes over one session to each server, in
 // rounds that alternate between the two, a few milliseconds apart as a
-// fast typist's are.
+// fast typist's are: to cat as the session's command on a pty, then to
+// cat typed into an interactive shell, which the agent keeps in a
+// terminal emulator.
 func (b *bench) measureLatency() error {
 	cipher := benchCiphers[0].name
 	b.progress("echo latency: %d keystrokes each way, %s", b.opts.keystrokes, cipher)
+	if err := b.echoRows("pty", b.agent, cipher, false); err != nil {
+		return err
+	}
+	b.progress("echo latency in a shell: %d keystrokes each way, %s", b.opts.keystrokes, cipher)
+	// Its own agent: the shell's end ends that agent's pause.
+	agent, err := b.lab.startAgent("latency-shell")
+	if err != nil {
+		return fmt.Errorf("echo latency in a shell: %w", err)
+	}
+	defer agent.stop()
+	return b.echoRows("shell on a terminal", agent, cipher, true)
+}
+
+// echoRows times keystrokes to agent and to sshd and adds the p50 and p99
+// rows, named with what.
+func (b *bench) echoRows(what string, agent *server, cipher string, shell bool) error {
 	sessions := map[*server]*echoSession{}
-	for _, srv := range []*server{b.agent, b.sshd} {
-		e, err := b.lab.openEcho(srv, cipher)
+	for _, srv := range []*server{agent, b.sshd} {
+		e, err := b.lab.openEcho(srv, cipher, shell)
 		if err != nil {
 			return err
 		}
@@ -160,18 +195,18 @@ func (b *bench) measureLatency() error {
 	samples := map[*server][]float64{}
 	const round = 50
 	for done := 0; done < b.opts.keystrokes; done += round {
-		for _, srv := range []*server{b.agent, b.sshd} {
+		for _, srv := range []*server{agent, b.sshd} {
 			for i := 0; i < min(round, b.opts.keystrokes-done); i++ {
 				d, err := sessions[srv].keystroke()
 				if err != nil {
-					return fmt.Errorf("echo latency: %w", err)
+					return fmt.Errorf("echo latency (%s): %w", what, err)
 				}
 				samples[srv] = append(samples[srv], float64(d.Microseconds()))
 				time.Sleep(2 * time.Millisecond)
 			}
 		}
 	}
-	a, s := samples[b.agent], samples[b.sshd]
+	a, s := samples[agent], samples[b.sshd]
 	if len(a) == 0 {
 		return errors.New("echo latency: no samples")
 	}
@@ -179,7 +214,7 @@ func (b *bench) measureLatency() error {
 		name string
 		p    float64
 	}{{"p50", 50}, {"p99", 99}} {
-		x := compared(fmt.Sprintf("echo round trip %s (pty, %d keys)", p.name, len(a)), "µs", percentile(a, p.p), percentile(s, p.p), nil)
+		x := compared(fmt.Sprintf("echo round trip %s (%s, %d keys)", p.name, what, len(a)), "µs", percentile(a, p.p), percentile(s, p.p), nil)
 		target{ratio: true, bound: 1.1}.judge(&x)
 		b.rep.add(x)
 	}

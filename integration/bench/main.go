@@ -39,6 +39,7 @@ var measurements = []struct {
 }{
 	{"bulk", (*bench).measureBulk},
 	{"sftp", (*bench).measureSFTP},
+	{"default", (*bench).measureDefaults},
 	{"latency", (*bench).measureLatency},
 	{"relay", (*bench).measureRelay},
 	{"ready", (*bench).measureReady},

@@ -133,7 +133,7 @@ func (b *bench) measureRelay() error {
 	b.progress("relay echo latency: %d keystrokes each way, %s", b.opts.keystrokes, cipher)
 	sessions := map[*server]*echoSession{}
 	for _, srv := range []*server{via, b.agent} {
-		e, err := b.lab.openEcho(srv, cipher)
+		e, err := b.lab.openEcho(srv, cipher, false)
 		if err != nil {
 			return err
 		}

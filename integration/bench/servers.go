@@ -39,6 +39,7 @@ type lab struct {
 	releaseBin string // pitstop, built as a release is
 	user       string // login name on both servers
 	ssh, sftp  string // the OpenSSH client programs
+	scp        string
 	userKey    string // private key file
 	userPub    string // its authorized_keys line
 	api        *httptest.Server
@@ -59,7 +60,7 @@ func newLab(dir, root string) (*lab, error) {
 		dst     *string
 		name    string
 		install string
-	}{{&l.ssh, "ssh", "openssh-client"}, {&l.sftp, "sftp", "openssh-client"}} {
+	}{{&l.ssh, "ssh", "openssh-client"}, {&l.sftp, "sftp", "openssh-client"}, {&l.scp, "scp", "openssh-client"}} {
 		if *p.dst, err = exec.LookPath(p.name); err != nil {
 			return nil, fmt.Errorf("find %s (apt-get install %s, or run task system): %w", p.name, p.install, err)
 		}
@@ -406,18 +407,33 @@ func tail(path string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// sshCmd is the OpenSSH client for srv with cipher forced, running the
-// remote command with the options before it ("-tt").
+// sshCmd is the OpenSSH client for srv with cipher forced (none when
+// cipher is "": the client's and the server's defaults decide), running
+// the remote command (the login shell if it is "") with the options
+// before it ("-tt").
 func (l *lab) sshCmd(ctx context.Context, srv *server, cipher, remote string, opts ...string) *exec.Cmd {
-	args := append([]string{"-F", l.sshConfig, "-p", strconv.Itoa(srv.port), "-c", cipher}, opts...)
+	opts = append(cipherFlag(cipher), opts...)
+	args := append([]string{"-F", l.sshConfig, "-p", strconv.Itoa(srv.port)}, opts...)
 	host := "127.0.0.1"
 	if srv.jump != "" {
-		args = append([]string{"-F", srv.config, "-J", srv.jump, "-c", cipher}, opts...)
+		args = append([]string{"-F", srv.config, "-J", srv.jump}, opts...)
 		host = srv.alias
 	}
-	cmd := exec.CommandContext(ctx, l.ssh, append(args, host, remote)...)
+	args = append(args, host)
+	if remote != "" { // none: the login shell
+		args = append(args, remote)
+	}
+	cmd := exec.CommandContext(ctx, l.ssh, args...)
 	cmd.Env = os.Environ()
 	return cmd
+}
+
+// cipherFlag is the OpenSSH clients' option forcing cipher, if any.
+func cipherFlag(cipher string) []string {
+	if cipher == "" {
+		return nil
+	}
+	return []string{"-c", cipher}
 }
 
 // run runs cmd and returns its stdout, with stderr in the error.

@@ -117,6 +117,16 @@ func (l *lab) bulk(srv *server, cipher string, size int64) (time.Duration, error
 // measureBulk adds a row per cipher.
 func (b *bench) measureBulk() error {
 	for _, c := range benchCiphers {
+		// The agent offers ChaCha20 only on CPUs without AES-GCM
+		// instructions (agent/ciphers.go).
+		if ok, err := b.lab.offers(b.agent, c.name); err != nil {
+			return err
+		} else if !ok {
+			b.progress("bulk %s: skipped, pitstop does not offer it on this CPU", c.name)
+			skipped, _ := b.rep.Settings["not_offered_by_pitstop"].([]string)
+			b.rep.Settings["not_offered_by_pitstop"] = append(skipped, c.name)
+			continue
+		}
 		if err := b.lab.checkStream(b.agent, c.name, 1<<20); err != nil {
 			return err
 		}
@@ -159,24 +169,15 @@ func (b *bench) measureBulk() error {
 // from each server, to /dev/null.
 func (b *bench) measureSFTP() error {
 	size := b.opts.sftpSize
-	src := filepath.Join(b.lab.dir, "download.bin")
-	if err := writeRandom(src, size); err != nil {
+	src, err := b.lab.downloadFile(size)
+	if err != nil {
 		return err
 	}
 	defer os.Remove(src)
-	batch := filepath.Join(b.lab.dir, "sftp.batch")
-	if err := os.WriteFile(batch, []byte("get "+src+" "+os.DevNull+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write sftp batch file: %w", err)
-	}
 	cipher := benchCiphers[0].name
 	b.progress("sftp download: %d × %s each way, %s", b.opts.runs, formatSize(size), cipher)
 	a, s, err := pairRuns(b.opts.runs, b.agent, b.sshd, func(srv *server) (time.Duration, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		cmd := command(ctx, b.lab.sftp, "-F", b.lab.sshConfig, "-P", strconv.Itoa(srv.port), "-c", cipher, "-q", "-b", batch, "127.0.0.1")
-		start := time.Now()
-		_, err := run(cmd)
-		return time.Since(start), err
+		return b.lab.download(srv, b.lab.sftp, cipher, src)
 	})
 	if err != nil {
 		return fmt.Errorf("sftp download: %w", err)
@@ -185,6 +186,33 @@ func (b *bench) measureSFTP() error {
 	b.rep.add(throughputRow(name, size, a, s))
 	b.rep.Runs[name] = map[string][]float64{"pitstop_seconds": a, "sshd_seconds": s}
 	return nil
+}
+
+// downloadFile writes the file the sftp and scp rows download.
+func (l *lab) downloadFile(size int64) (string, error) {
+	src := filepath.Join(l.dir, "download.bin")
+	return src, writeRandom(src, size)
+}
+
+// download times fetching src from srv to /dev/null with prog, OpenSSH's
+// sftp or scp, with cipher forced unless it is "".
+func (l *lab) download(srv *server, prog, cipher, src string) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	args := append([]string{"-F", l.sshConfig, "-P", strconv.Itoa(srv.port), "-q"}, cipherFlag(cipher)...)
+	if prog == l.sftp {
+		batch := filepath.Join(l.dir, "sftp.batch")
+		if err := os.WriteFile(batch, []byte("get "+src+" "+os.DevNull+"\n"), 0o600); err != nil {
+			return 0, fmt.Errorf("write sftp batch file: %w", err)
+		}
+		args = append(args, "-b", batch, "127.0.0.1")
+	} else {
+		args = append(args, "127.0.0.1:"+src, os.DevNull)
+	}
+	cmd := command(ctx, prog, args...)
+	start := time.Now()
+	_, err := run(cmd)
+	return time.Since(start), err
 }
 
 // writeRandom writes size pseudo-random bytes to path: data that neither
