@@ -124,6 +124,16 @@ type Config struct {
 	// WarnBefore lists when sessions are warned before MaxDuration runs
 	// out. Default DefaultWarnBefore.
 	WarnBefore []time.Duration
+	// ClientAliveInterval is how long a logged-in connection may be
+	// silent before the agent asks its client for a reply, as OpenSSH's
+	// ClientAliveInterval. Default DefaultClientAliveInterval; negative
+	// turns keepalives off. A relay may never say that a user left
+	// (keepalive.go): without keepalives, neither does the agent.
+	ClientAliveInterval time.Duration
+	// ClientAliveCountMax is how many requests in a row a client may
+	// leave unanswered; the connection is closed at the next interval.
+	// Default DefaultClientAliveCountMax.
+	ClientAliveCountMax int
 
 	// Detached runs the pause alongside the job instead of holding it:
 	// the process that started the agent goes on, users connect at any
@@ -166,6 +176,10 @@ type Config struct {
 	// login grace time, a detached terminal's grace) instead of the real
 	// clock, so tests can advance time by hand; Now should read it too.
 	testClock clock
+	// testKeepaliveAnswered, when set, is called each time a client
+	// answers a keepalive, so tests can wait for the answer before they
+	// advance testClock again.
+	testKeepaliveAnswered func()
 
 	// MinPermission is the least permission on GITHUB_REPOSITORY that
 	// every forge user who may log in must have, checked with Token:
@@ -278,6 +292,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.JobLimit == 0 {
 		cfg.JobLimit = DefaultJobLimit
+	}
+	if cfg.ClientAliveInterval == 0 {
+		cfg.ClientAliveInterval = DefaultClientAliveInterval
+	}
+	if cfg.ClientAliveCountMax <= 0 {
+		cfg.ClientAliveCountMax = DefaultClientAliveCountMax
 	}
 	if cfg.WarnBefore == nil {
 		cfg.WarnBefore = DefaultWarnBefore
