@@ -44,12 +44,15 @@ func (r *Relay) serveGuest(conn *ssh.ServerConn, chans <-chan ssh.NewChannel, re
 		return
 	}
 	defer up.Close()
+	var wg sync.WaitGroup
 	go func() {
 		conn.Wait() //nolint:errcheck // either end closing ends both
 		up.Close()
 	}()
 	go func() {
 		up.Wait() //nolint:errcheck // as above
+		// What the host sent before it left is still being copied.
+		wg.Wait()
 		conn.Close()
 	}()
 	go func() {
@@ -61,7 +64,6 @@ func (r *Relay) serveGuest(conn *ssh.ServerConn, chans <-chan ssh.NewChannel, re
 			}
 		}
 	}()
-	var wg sync.WaitGroup
 	for nc := range chans {
 		wg.Add(1)
 		go func() {
@@ -118,7 +120,7 @@ func (r *Relay) dialHost(guest *ssh.ServerConn, s *session) (ssh.Conn, error) {
 		},
 		Timeout: 20 * time.Second,
 	}
-	c, chans, reqs2, err := ssh.NewClientConn(newChanConn(ch), s.id, cfg)
+	c, chans, reqs2, err := ssh.NewClientConn(r.carry(ch), s.id, cfg)
 	if err != nil {
 		ch.Close()
 		return nil, err
@@ -130,6 +132,26 @@ func (r *Relay) dialHost(guest *ssh.ServerConn, s *session) (ssh.Conn, error) {
 	}()
 	go ssh.DiscardRequests(reqs2)
 	return c, nil
+}
+
+// carry is the connection the relay logs in to the host on, through ch.
+// With CloseBoth it is ch itself, closed with it. Otherwise it is one end
+// of a pipe copied to and from ch, as uptermd's socket is: closing it ends
+// the copies, and ch is left open with nothing sent, until the host's
+// connection goes.
+func (r *Relay) carry(ch ssh.Channel) net.Conn {
+	if r.opts.CloseBoth {
+		return newChanConn(ch)
+	}
+	login, far := net.Pipe()
+	go func() {
+		io.Copy(ch, far) //nolint:errcheck // ends when the login closes; ch gets no EOF
+	}()
+	go func() {
+		io.Copy(far, newChanConn(ch)) //nolint:errcheck // ends at the first write after the login closed
+		far.Close()
+	}()
+	return login
 }
 
 // forwardChannel opens the guest's channel on the host's side and copies
@@ -165,6 +187,9 @@ func (r *Relay) forwardChannel(up ssh.Conn, nc ssh.NewChannel) {
 		}()
 		io.Copy(dst, io.TeeReader(src, recorder{r})) //nolint:errcheck // as above
 		inner.Wait()
+		if dst == hc && !r.opts.CloseBoth {
+			return // uptermd sends the host no EOF
+		}
 		dst.CloseWrite() //nolint:errcheck // may be closed
 	}
 	// A side's requests end when it closes its channel; the other side is
@@ -180,6 +205,9 @@ func (r *Relay) forwardChannel(up ssh.Conn, nc ssh.NewChannel) {
 			}
 		}
 		<-copied
+		if dst == hc && !r.opts.CloseBoth {
+			return // nor closes the host's channel
+		}
 		dst.Close()
 	}
 	fromHost, fromGuest := make(chan struct{}), make(chan struct{})

@@ -6,9 +6,15 @@
 // host back through the forward and logs in with a user certificate it
 // signs, carrying the guest's key in the "upterm-auth-request" extension.
 //
-// Like uptermd, it terminates SSH on both sides and forwards channels and
-// requests between them. Unlike uptermd, it records everything it
-// decrypts, so tests can show what a relay operator could read.
+// Like uptermd, it terminates SSH on both sides and forwards every channel
+// a guest opens and every global request it sends. Like uptermd, it never
+// tells the host that a guest left: the channel that carries the guest's
+// login to the host stays open, without an EOF, until the host's own
+// connection to the relay ends (uptermd copies both ways in a group whose
+// interrupts close nothing; see its server/sshhandler.go). Options.CloseBoth
+// closes both ends instead, as other relays may. Unlike uptermd, it
+// records everything it decrypts, so tests can show what a relay operator
+// could read.
 package uptermtest
 
 import (
@@ -50,7 +56,14 @@ type Options struct {
 	// NoRecord keeps nothing of what the relay decrypts, for benchmarks
 	// that move gigabytes through it.
 	NoRecord bool
+	// CloseBoth closes the host's side of a guest's connection when the
+	// guest leaves, and sends EOF on its channels, which uptermd does not.
+	CloseBoth bool
 }
+
+// ServerVersion is what the relay announces, as uptermd does: its name
+// and version.
+const ServerVersion = "SSH-2.0-uptermd-0.15.0"
 
 // Relay is a running test relay.
 type Relay struct {
@@ -239,7 +252,7 @@ func (r *Relay) serve() {
 // handle tells hosts from guests by their client version, as uptermd does.
 func (r *Relay) handle(c net.Conn) {
 	cfg := &ssh.ServerConfig{
-		ServerVersion: "SSH-2.0-uptermd",
+		ServerVersion: ServerVersion,
 		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 			if string(meta.ClientVersion()) == upterm.HostClientVersion {
 				return &ssh.Permissions{}, nil // the public relay admits any host key
