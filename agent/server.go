@@ -485,6 +485,11 @@ func (s *server) loginProven(ctx ssh.Context) {
 	s.watchAlive(ctx, cs)
 }
 
+// aborter is a connection that can be closed without waiting for its far
+// side to answer, as upterm's relayed connections can: a relay whose guest
+// left may never answer.
+type aborter interface{ Abort() }
+
 // watchAlive starts the keepalives of a connection that logged in, unless
 // they are turned off.
 func (s *server) watchAlive(ctx ssh.Context, cs *connState) {
@@ -502,6 +507,9 @@ func (s *server) watchAlive(ctx ssh.Context, cs *connState) {
 		},
 		lost: func(silent string) {
 			cs.lost.Store(silent)
+			if a, ok := cs.conn.Conn.(aborter); ok {
+				a.Abort() // nothing sent now would reach the client
+			}
 			cs.conn.Conn.Close() // not cs.conn.Close: that is gliderlabs' signal that it is done
 		},
 		answered: s.cfg.testKeepaliveAnswered,

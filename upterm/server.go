@@ -223,6 +223,16 @@ func (c *channelConn) Close() error {
 	return nil
 }
 
+// Abort closes the connection at once, without waiting for the relay to
+// answer: for a guest known to be gone (it stopped answering keepalives),
+// whose relay may never answer.
+func (c *channelConn) Abort() {
+	c.once.Do(func() {
+		c.release()
+		go c.Channel.Close() //nolint:errcheck // returns once sent, or once the login is gone
+	})
+}
+
 func (c *channelConn) LocalAddr() net.Addr  { return c.local }
 func (c *channelConn) RemoteAddr() net.Addr { return c.remote }
 
