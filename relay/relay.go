@@ -17,6 +17,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/pitstopci/pitstop/internal/wire"
 	"github.com/pitstopci/pitstop/upterm"
 )
 
@@ -293,11 +294,12 @@ func (r *Relay) explain(err error) error {
 		return fmt.Errorf("relay %s showed host key %s, but %s:%d has a different key for it (%s): someone may be intercepting the connection, or the relay's key changed",
 			r.name, fp, ke.Want[0].Filename, ke.Want[0].Line, gossh.FingerprintSHA256(ke.Want[0].Key))
 	case keyErr != nil:
-		return fmt.Errorf("check the host key of the relay %s: %w", r.name, keyErr)
+		return fmt.Errorf("check the host key of the relay %s: %s", r.name, wire.PeerError(keyErr))
 	case strings.Contains(err.Error(), "unable to authenticate"):
-		return fmt.Errorf("relay %s refused the agent's key (check that the relay key's public half is in %s's authorized_keys there): %w", r.name, r.user, err)
+		return fmt.Errorf("relay %s refused the agent's key (check that the relay key's public half is in %s's authorized_keys there): %s", r.name, r.user, wire.PeerError(err))
 	}
-	return fmt.Errorf("log in to the relay %s: %w", r.name, err)
+	// Handshake errors quote the relay's algorithm lists: its text.
+	return fmt.Errorf("log in to the relay %s: %s", r.name, wire.PeerError(err))
 }
 
 // forward asks the relay to listen for users. On a reconnect the port of
@@ -356,7 +358,8 @@ func (r *Relay) run(c *gossh.Client, fwd net.Listener) {
 		if r.ctx.Err() != nil || r.fan.closed() {
 			return
 		}
-		r.log.Warn().Err(err).Msgf("lost the connection to the relay %s; reconnecting (the pause goes on)", r.name)
+		// A disconnect message is the relay's text.
+		r.log.Warn().Str("error", wire.PeerError(err)).Msgf("lost the connection to the relay %s; reconnecting (the pause goes on)", r.name)
 		var ep endpoint
 		if c, ep, fwd = r.reconnect(); c == nil {
 			return
@@ -480,7 +483,7 @@ func (r *Relay) reconnect() (*gossh.Client, endpoint, net.Listener) {
 		}
 		// Jitter, so agents sharing a relay do not retry in step.
 		d := wait/2 + rand.N(wait/2+1)
-		r.log.Warn().Err(err).Int("attempt", attempt).Str("retry_in", d.Round(time.Millisecond).String()).Msg("could not reconnect to the relay")
+		r.log.Warn().Str("error", wire.PeerError(err)).Int("attempt", attempt).Str("retry_in", d.Round(time.Millisecond).String()).Msg("could not reconnect to the relay")
 		select {
 		case <-time.After(d):
 		case <-r.ctx.Done():

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // Names of upterm's protocol, from upterm's upterm/const.go.
@@ -155,7 +157,8 @@ func (h *Host) Dial(ctx context.Context) (*Session, error) {
 	c, chans, reqs, err := ssh.NewClientConn(conn, h.Addr, cc)
 	if err != nil {
 		conn.Close()
-		return nil, &StepError{Step: "log in", Err: err}
+		// x/crypto's handshake errors quote the relay's algorithm lists.
+		return nil, &StepError{Step: "log in", Err: peerError{err}}
 	}
 	s.Client = ssh.NewClient(c, chans, reqs)
 	fail := func(step string, err error) (*Session, error) {
@@ -179,21 +182,24 @@ func (h *Host) Dial(ctx context.Context) (*Session, error) {
 		if msg == "" {
 			msg = "no reason given"
 		}
-		return fail("create a session", fmt.Errorf("refused: %s", msg))
+		return fail("create a session", fmt.Errorf("refused: %s", wire.PeerText(msg, wire.MaxPeerError)))
 	}
 	var resp CreateSessionResponse
 	if err := resp.Unmarshal(body); err != nil {
 		return fail("create a session", fmt.Errorf("unexpected answer: %w", err))
 	}
-	if resp.SessionID == "" || strings.ContainsAny(resp.SessionID, "@ \t\r\n/") {
-		return fail("create a session", fmt.Errorf("unexpected session ID %q", resp.SessionID))
+	if err := checkName("session ID", resp.SessionID, maxSessionID, false); err != nil {
+		return fail("create a session", err)
+	}
+	if len(resp.NodeAddr) > maxSSHUser {
+		return fail("create a session", fmt.Errorf("the relay gave a node address of %d bytes, more than %d", len(resp.NodeAddr), maxSSHUser))
 	}
 	s.ID, s.NodeAddr, s.SSHUser = resp.SessionID, resp.NodeAddr, resp.SSHUser
 	if s.SSHUser == "" {
 		s.SSHUser = legacySSHUser(resp.SessionID, resp.NodeAddr)
 	}
-	if strings.ContainsAny(s.SSHUser, "@ \t\r\n'\"`$;&|<>(){}\\") {
-		return fail("create a session", fmt.Errorf("unexpected SSH user %q", s.SSHUser))
+	if err := checkName("SSH user", s.SSHUser, maxSSHUser, true); err != nil {
+		return fail("create a session", err)
 	}
 	if s.tunnel, err = s.Client.ListenUnix(s.ID); err != nil {
 		return fail("open the reverse tunnel", err)
@@ -203,6 +209,44 @@ func (h *Host) Dial(ctx context.Context) (*Session, error) {
 	go s.serveTunnel()
 	return s, nil
 }
+
+// Limits on what the relay names a session with. The session ID and the
+// SSH user end up in the connect command, the ready file, the notice, the
+// job summary and the check run: they are the relay's text, and only
+// names made of these characters, and no longer, are taken. uptermd's are
+// 20 letters and digits, and SESSION:BASE64URL(NODE).
+const (
+	maxSessionID = 64
+	maxSSHUser   = 256
+	nameChars    = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+)
+
+// checkName refuses a session ID or SSH user that is empty, longer than
+// max, or holds other characters than nameChars and, with colon, one ':'
+// (SESSION:NODE) and base64's '='.
+func checkName(what, s string, max int, colon bool) error {
+	ok := s != "" && len(s) <= max
+	for i := 0; ok && i < len(s); i++ {
+		c := s[i]
+		ok = strings.IndexByte(nameChars, c) >= 0 || colon && (c == '=' || c == ':' && strings.Count(s, ":") == 1)
+	}
+	if ok {
+		return nil
+	}
+	allowed := "letters, digits, '.', '_' and '-'"
+	if colon {
+		allowed += ", '=' and one ':'"
+	}
+	return fmt.Errorf("the relay gave an unusable %s (1 to %d of %s): %s", what, max, allowed, wire.PeerText(s, wire.MaxPeerName))
+}
+
+// peerError is an error whose message holds the relay's text (algorithm
+// lists, certificate principals and options): its message is escaped as
+// peer text, and errors.Is and errors.As still see the cause.
+type peerError struct{ err error }
+
+func (e peerError) Error() string { return wire.PeerError(e.err) }
+func (e peerError) Unwrap() error { return e.err }
 
 // legacySSHUser is the guests' login on relays that do not say it:
 // upterm's "embedded" routing, SESSION:base64(NODE).

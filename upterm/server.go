@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // handshakeTimeout bounds the relay's login to the host's server, which
@@ -41,7 +43,9 @@ func (s *Session) serveRelayConn(c net.Conn) {
 	timer.Stop()
 	if err != nil {
 		c.Close()
-		s.refused("a login from the relay: " + err.Error())
+		// The error may quote the relay's algorithms, or its
+		// certificate's principals and critical options.
+		s.refused("a login from the relay: " + wire.PeerError(err))
 		return
 	}
 	defer conn.Close()
@@ -58,7 +62,7 @@ func (s *Session) serveRelayConn(c net.Conn) {
 	login := &relayLogin{conn: conn}
 	for nc := range chans {
 		if nc.ChannelType() != DirectTCPIP {
-			s.refused(fmt.Sprintf("a %q channel (only direct-tcpip is allowed through the relay)", nc.ChannelType()))
+			s.refused(fmt.Sprintf("a \"%s\" channel (only direct-tcpip is allowed through the relay)", wire.PeerText(nc.ChannelType(), wire.MaxPeerName)))
 			nc.Reject(ssh.Prohibited, "only direct-tcpip channels are allowed") //nolint:errcheck // the connection may be gone
 			continue
 		}

@@ -98,6 +98,10 @@ func (r *Relay) dialHost(guest *ssh.ServerConn, s *session) (ssh.Conn, error) {
 		ValidBefore:     uint64(now.Add(time.Minute).Unix()),  //nolint:gosec // as above
 		Permissions:     ssh.Permissions{Extensions: map[string]string{upterm.AuthRequestExtension: string(auth.Marshal())}},
 	}
+	if r.opts.CertPrincipals != nil {
+		cert.ValidPrincipals = r.opts.CertPrincipals
+	}
+	cert.CriticalOptions = r.opts.CertCriticalOptions
 	if err := cert.SignCert(rand.Reader, r.Key); err != nil {
 		ch.Close()
 		return nil, err

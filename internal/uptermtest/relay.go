@@ -56,6 +56,14 @@ type Options struct {
 	// NoRecord keeps nothing of what the relay decrypts, for benchmarks
 	// that move gigabytes through it.
 	NoRecord bool
+	// SessionID and SSHUser, when set, are what the relay answers a
+	// create-session request with, whatever they hold: a hostile relay's
+	// names. Guests cannot log in to such a session.
+	SessionID, SSHUser string
+	// CertPrincipals and CertCriticalOptions, when set, replace what the
+	// certificate the relay logs in to the host with carries.
+	CertPrincipals      []string
+	CertCriticalOptions map[string]string
 	// CloseBoth closes the host's side of a guest's connection when the
 	// guest leaves, and sends EOF on its channels, which uptermd does not.
 	CloseBoth bool
@@ -367,6 +375,12 @@ func (r *Relay) hostRequest(conn *ssh.ServerConn, req *ssh.Request) (bool, []byt
 		const node = "10.0.0.1:22"
 		resp := upterm.CreateSessionResponse{SessionID: s.id, NodeAddr: node,
 			SSHUser: s.id + ":" + base64.URLEncoding.EncodeToString([]byte(node))}
+		if r.opts.SessionID != "" {
+			resp.SessionID = r.opts.SessionID
+		}
+		if r.opts.SSHUser != "" {
+			resp.SSHUser = r.opts.SSHUser
+		}
 		return true, resp.Marshal()
 	case "streamlocal-forward@openssh.com":
 		var p struct{ Path string }
