@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -116,9 +117,14 @@ func TestUptermEndToEnd(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := uptermSSH(t, ctx, r, s, s.actor, "echo through-upterm; pwd").CombinedOutput()
+	out, err := uptermSSH(t, ctx, r, s, s.actor, `echo through-upterm; pwd; echo "conn=[$SSH_CONNECTION]"`).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "through-upterm") {
 		t.Fatalf("the actor through the relay: %v\n%s\nagent log:\n%s", err, out, a.stderr)
+	}
+	// Four fields, as scripts that split it expect: the guest as the
+	// relay saw it, and no address for the agent's end, which is none.
+	if !regexp.MustCompile(`conn=\[127\.0\.0\.1 [0-9]+ 0\.0\.0\.0 0\]`).Match(out) {
+		t.Errorf("SSH_CONNECTION through the relay is not four well-formed fields:\n%s", out)
 	}
 
 	// scp and sftp, through the same jump.
@@ -386,6 +392,11 @@ func TestUptermReconnects(t *testing.T) {
 	third := a.readReady(t, 60*time.Second, func(r readyDoc) bool { return r.ForwardedAt.After(second.ForwardedAt) })
 	if !third.Deadline.Equal(first.Deadline) {
 		t.Errorf("the deadline moved from %v to %v after the restart", first.Deadline, third.Deadline)
+	}
+	// Outside GitHub Actions, no workflow command: the runner is not
+	// there to read it.
+	if strings.Contains(a.stdout.String(), "::notice") {
+		t.Errorf("a ::notice outside GitHub Actions:\n%s", a.stdout)
 	}
 	out, err = uptermSSH(t, ctx, third, s, s.actor, "echo after-the-restart; pitstop continue").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "after-the-restart") {
