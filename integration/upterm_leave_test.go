@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	gossh "golang.org/x/crypto/ssh"
+
 	"github.com/pitstopci/pitstop/agent"
 	"github.com/pitstopci/pitstop/internal/uptermtest"
 )
@@ -142,5 +144,43 @@ func readUntil(t *testing.T, out *bufio.Reader, re *regexp.Regexp, a *agentRun) 
 		if err != nil {
 			t.Fatalf("no %v in the output (%v):\n%s\nagent log:\n%s", re, err, seen.String(), a.stderr)
 		}
+	}
+}
+
+// TestUptermRelayKey: an uptermd that admits only the host keys it lists
+// (its --authorized-keys) lets the agent in with its relay key, and its
+// refusal of any other key says what to check.
+func TestUptermRelayKey(t *testing.T) {
+	hostKey := newKeyPair(t, "relay-host")
+	s := newUptermSetup(t, uptermtest.Options{AuthorizedHosts: []gossh.PublicKey{hostKey.key}})
+
+	a := startRelayAgent(t, s.agentArgs(t, "--relay-key", hostKey.private)...)
+	r := a.readReady(t, 30*time.Second, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := uptermSSH(t, ctx, r, s, s.actor, "echo with-the-relay-key; pitstop continue").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "with-the-relay-key") {
+		t.Fatalf("through an uptermd that lists the relay key: %v\n%s\n%s", err, out, a.stderr)
+	}
+	if code := a.waitExit(t, 15*time.Second); code != 0 {
+		t.Fatalf("exit %d after pitstop continue, want 0\n%s", code, a.stderr)
+	}
+
+	other := newKeyPair(t, "other")
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no relay key", nil, "admits only the host keys listed there; give the agent one of them as relay-key"},
+		{"another key", []string{"--relay-key", other.private}, "refused the relay key " + gossh.FingerprintSHA256(other.key) +
+			": check that its public half is in the file the uptermd was started with as --authorized-keys"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := startRelayAgent(t, s.agentArgs(t, tt.args...)...)
+			if code := a.waitExit(t, 30*time.Second); code != 1 || !strings.Contains(a.stderr.String(), tt.want) {
+				t.Errorf("exit %d, want 1 saying %q:\n%s", code, tt.want, a.stderr)
+			}
+		})
 	}
 }

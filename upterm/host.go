@@ -49,6 +49,11 @@ type Host struct {
 	HostKeyCallback ssh.HostKeyCallback
 	// User is the host user reported to the relay. Default "pitstop".
 	User string
+	// Signer is the key the host logs in to the relay with, which is also
+	// the host key of the server the relay dials back. Default: a fresh
+	// key per session, which a public relay admits. An uptermd started
+	// with --authorized-keys admits only the host keys it lists.
+	Signer ssh.Signer
 	// AuthorizedKeys are the guests' keys the relay is asked to admit; no
 	// other key gets past it. Empty leaves the relay open to any key,
 	// which the caller's own server must then refuse.
@@ -105,16 +110,19 @@ func (h *Host) Dial(ctx context.Context) (*Session, error) {
 	if user == "" {
 		user = "pitstop"
 	}
-	// A fresh key per session: it logs in to the relay and is the host
-	// key of the server the relay dials back. It proves nothing to users;
-	// their own connection is checked against the caller's key.
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generate key: %w", err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		return nil, fmt.Errorf("generate key: %w", err)
+	// A fresh key per session, unless the caller has one the relay
+	// admits: it logs in to the relay and is the host key of the server
+	// the relay dials back. It proves nothing to users; their own
+	// connection is checked against the caller's key.
+	signer := h.Signer
+	if signer == nil {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("generate key: %w", err)
+		}
+		if signer, err = ssh.NewSignerFromKey(priv); err != nil {
+			return nil, fmt.Errorf("generate key: %w", err)
+		}
 	}
 	s := &Session{host: h, signer: signer, conns: make(chan net.Conn), done: make(chan struct{})}
 	check := func(hostname string, remote net.Addr, key ssh.PublicKey) error {
@@ -245,7 +253,17 @@ func checkName(what, s string, max int, colon bool) error {
 // peer text, and errors.Is and errors.As still see the cause.
 type peerError struct{ err error }
 
-func (e peerError) Error() string { return wire.PeerError(e.err) }
+func (e peerError) Error() string { return RelayText(e.err) }
+
+// RelayText is err's message escaped and capped as peer text, for errors
+// that quote what a relay sent. Unlike wire.PeerError it keeps an EOF as
+// it is: here it is the relay, not a client, that closed the connection.
+func RelayText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return wire.PeerText(strings.ToValidUTF8(err.Error(), "?"), wire.MaxPeerError)
+}
 func (e peerError) Unwrap() error { return e.err }
 
 // legacySSHUser is the guests' login on relays that do not say it:

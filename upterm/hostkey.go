@@ -8,8 +8,6 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
-
-	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // The public relay upterm runs.
@@ -106,7 +104,7 @@ func (e *KeyMismatchError) Error() string {
 	msg := fmt.Sprintf("host key %s is not the relay's pinned key", Fingerprint(e.Key))
 	if e.Err != nil {
 		// CertChecker's errors quote the certificate's principals.
-		msg += " (" + wire.PeerError(e.Err) + ")"
+		msg += " (" + RelayText(e.Err) + ")"
 	}
 	return msg
 }

@@ -45,7 +45,7 @@ func (s *Session) serveRelayConn(c net.Conn) {
 		c.Close()
 		// The error may quote the relay's algorithms, or its
 		// certificate's principals and critical options.
-		s.refused("a login from the relay: " + wire.PeerError(err))
+		s.refused("a login from the relay: " + RelayText(err))
 		return
 	}
 	defer conn.Close()

@@ -89,15 +89,13 @@ func (o *relayOptions) uptermConfig(envKey string) (*relay.Config, error) {
 		addr = upterm.PublicRelayAddr
 	}
 	for flag, set := range map[string]bool{
-		"--relay-key": o.key != "", "--relay-socket": o.socket != "", "--relay-jump": o.jump != "", "--relay-port": o.port != 0,
+		"--relay-socket": o.socket != "", "--relay-jump": o.jump != "", "--relay-port": o.port != 0,
 	} {
 		if set {
 			return nil, usagef("%s is for OpenSSH relays (USER@HOST); an upterm relay needs none", flag)
 		}
 	}
 	switch {
-	case strings.TrimSpace(envKey) != "":
-		return nil, usagef("relay-key (PITSTOP_RELAY_KEY) is for OpenSSH relays (USER@HOST); an upterm relay needs none: leave it unset")
 	case addr == "" || strings.ContainsAny(addr, "@/ "):
 		return nil, usagef("--relay %q: want upterm://HOST[:PORT]", o.address)
 	case o.knownHosts != "" && o.insecure:
@@ -107,11 +105,18 @@ func (o *relayOptions) uptermConfig(envKey string) (*relay.Config, error) {
 	case o.keepalive <= 0:
 		return nil, usagef("--relay-keepalive must be positive, not %v", o.keepalive)
 	}
-	return &relay.Config{
+	// A relay key is optional here: an uptermd started with
+	// --authorized-keys admits only the host keys listed there.
+	rc := &relay.Config{
 		Kind:                  relay.Upterm,
 		Address:               addr,
+		KeyFile:               o.key,
 		KnownHostsFile:        o.knownHosts,
 		InsecureIgnoreHostKey: o.insecure,
 		Keepalive:             o.keepalive,
-	}, nil
+	}
+	if o.key == "" && strings.TrimSpace(envKey) != "" {
+		rc.Key = []byte(envKey)
+	}
+	return rc, nil
 }

@@ -64,6 +64,9 @@ type Options struct {
 	// certificate the relay logs in to the host with carries.
 	CertPrincipals      []string
 	CertCriticalOptions map[string]string
+	// AuthorizedHosts, when set, are the only keys hosts may log in
+	// with, as uptermd's --authorized-keys; otherwise any key may.
+	AuthorizedHosts []ssh.PublicKey
 	// CloseBoth closes the host's side of a guest's connection when the
 	// guest leaves, and sends EOF on its channels, which uptermd does not.
 	CloseBoth bool
@@ -263,7 +266,15 @@ func (r *Relay) handle(c net.Conn) {
 		ServerVersion: ServerVersion,
 		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 			if string(meta.ClientVersion()) == upterm.HostClientVersion {
-				return &ssh.Permissions{}, nil // the public relay admits any host key
+				if r.opts.AuthorizedHosts == nil {
+					return &ssh.Permissions{}, nil // the public relay admits any host key
+				}
+				for _, k := range r.opts.AuthorizedHosts {
+					if bytes.Equal(k.Marshal(), key.Marshal()) {
+						return &ssh.Permissions{}, nil
+					}
+				}
+				return nil, fmt.Errorf("host key not authorized")
 			}
 			return r.admitGuest(meta, key)
 		},
