@@ -20,7 +20,7 @@ type relayOptions struct {
 
 func (o *relayOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.address, "relay", "", "reach the agent through `RELAY`: upterm, upterm://HOST[:PORT], USER@HOST[:PORT] (an OpenSSH bastion) or none (default: upterm on GitHub-hosted runners, else none)")
-	fs.StringVar(&o.key, "relay-key", "", "private key `file` the agent logs in to the bastion with (default: the key text in $PITSTOP_RELAY_KEY, which the action uses so the key is never on disk)")
+	fs.StringVar(&o.key, "relay-key", "", "private key `file` the agent logs in to the relay with: a bastion, or an uptermd started with --authorized-keys (default: the key text in $PITSTOP_RELAY_KEY, which the action uses so the key is never on disk)")
 	fs.StringVar(&o.knownHosts, "relay-known-hosts", "", "known_hosts `file` holding the relay's host key")
 	fs.BoolVar(&o.insecure, "relay-insecure-ignore-host-key", false, "do not check the relay's host key (insecure: anyone in the path can pose as the relay)")
 	fs.StringVar(&o.socket, "relay-socket", "", "ask the relay for a unix socket at this `path` instead of a TCP port")
