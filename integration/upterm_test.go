@@ -235,6 +235,8 @@ func TestUptermFailsFast(t *testing.T) {
 	good := newUptermSetup(t, uptermtest.Options{})
 	refusing := newUptermSetup(t, uptermtest.Options{RefuseCreate: "too many sessions from this address"})
 	mute := newUptermSetup(t, uptermtest.Options{Mute: true})
+	// A relay that names the session with a workflow command.
+	hostile := newUptermSetup(t, uptermtest.Options{SSHUser: "x##[error]forged\n::error::forged"})
 	wrongKnownHosts := filepath.Join(t.TempDir(), "wrong_known_hosts")
 	impostor := newUptermSetup(t, uptermtest.Options{})
 	os.WriteFile(wrongKnownHosts, []byte(strings.Replace(impostor.relay.KnownHosts(), impostor.relay.Addr[strings.LastIndex(impostor.relay.Addr, ":"):],
@@ -254,6 +256,8 @@ func TestUptermFailsFast(t *testing.T) {
 		{"create-session refused", refusing.relay.Addr, refusing.knownHosts,
 			"upterm relay upterm://" + refusing.relay.Addr + " did not let this agent create a session: refused: too many sessions from this address", 10 * time.Second},
 		{"not SSH", notSSH, good.knownHosts, "upterm relay upterm://" + notSSH + ": could not log in: ssh: handshake failed", 10 * time.Second},
+		{"hostile session name", hostile.relay.Addr, hostile.knownHosts,
+			"upterm relay upterm://" + hostile.relay.Addr + " did not let this agent create a session: the relay gave an unusable SSH user", 10 * time.Second},
 		{"silent", mute.relay.Addr, mute.knownHosts, "upterm relay upterm://" + mute.relay.Addr + ": could not log in: ssh: handshake failed", 30 * time.Second},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -271,6 +275,11 @@ func TestUptermFailsFast(t *testing.T) {
 			for _, want := range wants {
 				if !strings.Contains(a.stderr.String(), want) {
 					t.Errorf("stderr does not say %q:\n%s", want, a.stderr)
+				}
+			}
+			for _, line := range strings.Split(a.stderr.String()+a.stdout.String(), "\n") {
+				if strings.Contains(line, "##[") || strings.HasPrefix(strings.TrimSpace(line), "::") {
+					t.Errorf("a workflow command in the output: %q", line)
 				}
 			}
 			if _, err := os.Stat(a.ready); !errors.Is(err, os.ErrNotExist) {
