@@ -200,7 +200,10 @@ func (f *freezer) freeze() {
 // a drop: the reconnect grace starts and the next login gets the same
 // shell back.
 func TestVanishedClientStartsTheGraceAndItsTerminalWaits(t *testing.T) {
-	h := startAgent(t, (*harness).useFakeClock)
+	h := startAgent(t, func(h *harness) {
+		h.useFakeClock()
+		h.cfg.ClientAliveInterval = DefaultClientAliveInterval
+	})
 	f := newFreezer(t, h.ready.Address)
 	c, err := gossh.Dial("tcp", f.ln.Addr().String(), h.clientConfig(gossh.PublicKeys(h.alice.signer)))
 	if err != nil {
@@ -216,11 +219,14 @@ func TestVanishedClientStartsTheGraceAndItsTerminalWaits(t *testing.T) {
 	// Bytes the client sent just before it vanished may still be read
 	// after the first intervals, and count as hearing from it once: at
 	// most twice the silent span, then.
-	interval := DefaultClientAliveInterval // h.cfg leaves it to the default
 	for i := 0; i < 2*(DefaultClientAliveCountMax+1); i++ {
-		h.clock.Advance(interval)
+		h.clock.Advance(DefaultClientAliveInterval)
 	}
-	h.waitDropped()
+	// The drop is counted once the connection's goroutines are done,
+	// after the clock stopped: the grace counts from then.
+	h.waitStatus("the drop is counted", func(st Status) bool {
+		return st.Connections == 0 && st.WaitingUntil.Equal(h.clock.Now().Add(h.cfg.ReconnectGrace))
+	})
 	if !h.audited(evLogout, map[string]any{"reason": "the client answered no keepalive for 1m0s"}) {
 		t.Errorf("no logout for unanswered keepalives in the log:\n%s", h.logs)
 	}

@@ -124,7 +124,12 @@ func (r *Relay) dialHost(guest *ssh.ServerConn, s *session) (ssh.Conn, error) {
 		},
 		Timeout: 20 * time.Second,
 	}
-	c, chans, reqs2, err := ssh.NewClientConn(r.carry(ch), s.id, cfg)
+	carrier, err := r.carry(ch)
+	if err != nil {
+		ch.Close()
+		return nil, err
+	}
+	c, chans, reqs2, err := ssh.NewClientConn(carrier, s.id, cfg)
 	if err != nil {
 		ch.Close()
 		return nil, err
@@ -140,14 +145,17 @@ func (r *Relay) dialHost(guest *ssh.ServerConn, s *session) (ssh.Conn, error) {
 
 // carry is the connection the relay logs in to the host on, through ch.
 // With CloseBoth it is ch itself, closed with it. Otherwise it is one end
-// of a pipe copied to and from ch, as uptermd's socket is: closing it ends
-// the copies, and ch is left open with nothing sent, until the host's
-// connection goes.
-func (r *Relay) carry(ch ssh.Channel) net.Conn {
+// of a loopback connection copied to and from ch, as uptermd's socket is:
+// closing it ends the copies, and ch is left open with nothing sent,
+// until the host's connection goes.
+func (r *Relay) carry(ch ssh.Channel) (net.Conn, error) {
 	if r.opts.CloseBoth {
-		return newChanConn(ch)
+		return newChanConn(ch), nil
 	}
-	login, far := net.Pipe()
+	login, far, err := socketPair()
+	if err != nil {
+		return nil, err
+	}
 	go func() {
 		io.Copy(ch, far) //nolint:errcheck // ends when the login closes; ch gets no EOF
 	}()
@@ -155,7 +163,33 @@ func (r *Relay) carry(ch ssh.Channel) net.Conn {
 		io.Copy(far, newChanConn(ch)) //nolint:errcheck // ends at the first write after the login closed
 		far.Close()
 	}()
-	return login
+	return login, nil
+}
+
+// socketPair is both ends of a loopback TCP connection: buffered by the
+// kernel, as uptermd's unix socket is, where net.Pipe would hand over
+// every write in step.
+func socketPair() (net.Conn, net.Conn, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ln.Close()
+	a, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := ln.Accept()
+	if err != nil {
+		a.Close()
+		return nil, nil, err
+	}
+	if b.RemoteAddr().String() != a.LocalAddr().String() {
+		a.Close()
+		b.Close()
+		return nil, nil, fmt.Errorf("a stranger dialed the relay's loopback pair first")
+	}
+	return a, b, nil
 }
 
 // forwardChannel opens the guest's channel on the host's side and copies
