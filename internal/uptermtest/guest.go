@@ -44,13 +44,20 @@ func (r *Relay) serveGuest(conn *ssh.ServerConn, chans <-chan ssh.NewChannel, re
 		return
 	}
 	defer up.Close()
+	// wg counts the channels being forwarded; once the host is gone no
+	// more are (closing), so that wg.Wait never races with wg.Add.
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	closing := false
 	go func() {
 		conn.Wait() //nolint:errcheck // either end closing ends both
 		up.Close()
 	}()
 	go func() {
 		up.Wait() //nolint:errcheck // as above
+		mu.Lock()
+		closing = true
+		mu.Unlock()
 		// What the host sent before it left is still being copied.
 		wg.Wait()
 		conn.Close()
@@ -65,7 +72,14 @@ func (r *Relay) serveGuest(conn *ssh.ServerConn, chans <-chan ssh.NewChannel, re
 		}
 	}()
 	for nc := range chans {
+		mu.Lock()
+		if closing {
+			mu.Unlock()
+			nc.Reject(ssh.ConnectionFailed, "the host is gone") //nolint:errcheck // test relay
+			continue
+		}
 		wg.Add(1)
+		mu.Unlock()
 		go func() {
 			defer wg.Done()
 			r.forwardChannel(up, nc)
