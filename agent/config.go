@@ -176,10 +176,6 @@ type Config struct {
 	// login grace time, a detached terminal's grace) instead of the real
 	// clock, so tests can advance time by hand; Now should read it too.
 	testClock clock
-	// testKeepaliveAnswered, when set, is called each time a client
-	// answers a keepalive, so tests can wait for the answer before they
-	// advance testClock again.
-	testKeepaliveAnswered func()
 
 	// MinPermission is the least permission on GITHUB_REPOSITORY that
 	// every forge user who may log in must have, checked with Token:

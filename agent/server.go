@@ -512,7 +512,6 @@ func (s *server) watchAlive(ctx ssh.Context, cs *connState) {
 			}
 			cs.conn.Conn.Close() // not cs.conn.Close: that is gliderlabs' signal that it is done
 		},
-		answered: s.cfg.testKeepaliveAnswered,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
