@@ -128,6 +128,16 @@ type Config struct {
 	// WarnBefore lists when sessions are warned before MaxDuration runs
 	// out. Default DefaultWarnBefore.
 	WarnBefore []time.Duration
+	// ClientAliveInterval is how long a logged-in connection may be
+	// silent before the agent asks its client for a reply, as OpenSSH's
+	// ClientAliveInterval. Default DefaultClientAliveInterval; negative
+	// turns keepalives off. A relay may never say that a user left
+	// (keepalive.go): without keepalives, neither does the agent.
+	ClientAliveInterval time.Duration
+	// ClientAliveCountMax is how many requests in a row a client may
+	// leave unanswered; the connection is closed at the next interval.
+	// Default DefaultClientAliveCountMax.
+	ClientAliveCountMax int
 
 	// Detached runs the pause alongside the job instead of holding it:
 	// the process that started the agent goes on, users connect at any
@@ -287,6 +297,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.JobLimit == 0 {
 		cfg.JobLimit = DefaultJobLimit
+	}
+	if cfg.ClientAliveInterval == 0 {
+		cfg.ClientAliveInterval = DefaultClientAliveInterval
+	}
+	if cfg.ClientAliveCountMax <= 0 {
+		cfg.ClientAliveCountMax = DefaultClientAliveCountMax
 	}
 	if cfg.WarnBefore == nil {
 		cfg.WarnBefore = DefaultWarnBefore

@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/gliderlabs/ssh"
@@ -89,21 +90,34 @@ func (s *server) sessionEnv(sess ssh.Session, term string) []string {
 	if term != "" {
 		env = append(env, "TERM="+term)
 	}
-	if c := sshConnection(sess.RemoteAddr(), sess.LocalAddr()); c != "" {
-		env = append(env, "SSH_CONNECTION="+c)
-	}
+	env = append(env, "SSH_CONNECTION="+sshConnection(sess.RemoteAddr(), sess.LocalAddr()))
 	return env
 }
 
 // sshConnection is OpenSSH's SSH_CONNECTION value: "client port server
-// port". Scripts use it to tell they are in an SSH session.
+// port". Scripts use it to tell they are in an SSH session, and split it
+// into its four fields. A side that is no IP address and port, such as
+// the agent's end of a connection through an upterm relay (named by the
+// session's SSH user), is given as the unspecified address, "0.0.0.0 0".
 func sshConnection(remote, local net.Addr) string {
-	rh, rp, err1 := net.SplitHostPort(remote.String())
-	lh, lp, err2 := net.SplitHostPort(local.String())
-	if err1 != nil || err2 != nil {
-		return ""
-	}
+	rh, rp := ipPort(remote)
+	lh, lp := ipPort(local)
 	return rh + " " + rp + " " + lh + " " + lp
+}
+
+// ipPort splits a into an IP address and a port number, or returns
+// "0.0.0.0" and "0".
+func ipPort(a net.Addr) (string, string) {
+	if a != nil {
+		if h, p, err := net.SplitHostPort(a.String()); err == nil {
+			if ip := net.ParseIP(h); ip != nil {
+				if n, err := strconv.ParseUint(p, 10, 16); err == nil {
+					return ip.String(), strconv.FormatUint(n, 10)
+				}
+			}
+		}
+	}
+	return "0.0.0.0", "0"
 }
 
 // lookPath finds prog on the PATH of env, the way the session's shell

@@ -353,9 +353,14 @@ func (h *harness) waitStatus(what string, cond func(Status) bool) Status {
 // useFakeClock, called from startAgent's edit, keeps the pause's time on
 // a fake clock, h.clock, with the default timeouts (h.cfg says them): they
 // run out only as the test advances the clock.
+//
+// Keepalives are off: a test that advances the clock by an hour at once
+// fires every keepalive of that hour before any client could answer one,
+// and real clients would be closed. keepalive_test.go turns them on.
 func (h *harness) useFakeClock() {
 	h.clock = useFakeClock(&h.cfg)
 	h.cfg.WaitTimeout, h.cfg.MaxDuration, h.cfg.ReconnectGrace = DefaultWaitTimeout, DefaultMaxDuration, DefaultReconnectGrace
+	h.cfg.ClientAliveInterval = -1
 }
 
 // waitDropped waits until the agent has counted the last connection's

@@ -61,8 +61,10 @@ func throughRelay(rd Ready, a relay.Access) Ready {
 }
 
 // followReady makes every later forward (after a reconnect) rewrite the
-// ready file and print the new command, based on what Run first wrote.
-func followReady(cfg Config, rl *relay.Relay, base Ready, times func() pauseTimes) {
+// ready file and print the new command, based on what Run first wrote;
+// on GitHub Actions (actions) it also annotates the run with it, as Run
+// did with the first.
+func followReady(cfg Config, rl *relay.Relay, base Ready, times func() pauseTimes, actions bool) {
 	log := relayLog(cfg)
 	rl.Follow(base.ForwardedAt, func(a relay.Access) {
 		rd := throughRelay(base, a)
@@ -74,7 +76,9 @@ func followReady(cfg Config, rl *relay.Relay, base Ready, times func() pauseTime
 		}
 		log.Info().Str("ssh_command", rd.SSHCommand).Str("relay_address", rd.Address).Msg("connect with: " + rd.SSHCommand)
 		log.Info().Str("known_hosts", rd.KnownHosts).Msg("for strict host key checking, add to known_hosts: " + rd.KnownHosts)
-		notice(cfg, rd)
+		if actions {
+			notice(cfg, rd)
+		}
 	})
 }
 

@@ -179,7 +179,7 @@ func (s *server) announce(ctx context.Context, job Job, plan accessPlan) (*check
 	}
 	published := publishCheckRun(ctx, cfg, job, ready)
 	if s.rl != nil {
-		followReady(cfg, s.rl, ready, s.pause.times)
+		followReady(cfg, s.rl, ready, s.pause.times, job.actions)
 	}
 	if err := appendSummary(job.stepSummary, summaryStart(cfg, ready)); err != nil {
 		log.Warn().Err(err).Msg("could not write the step summary")

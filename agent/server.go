@@ -11,6 +11,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gliderlabs/ssh"
@@ -276,10 +277,19 @@ type trackedConn struct {
 	done func()
 	r    io.Reader // what trackConn read, then the connection
 	sent []byte    // the version line trackConn sent, until x/crypto sends it
+	// reads counts the reads that returned data: the client was heard
+	// from (keepalive.go).
+	reads atomic.Uint64
 }
 
 // Read replays what trackConn read before it reads the connection.
-func (c *trackedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (c *trackedConn) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.reads.Add(1)
+	}
+	return n, err
+}
 
 // Write drops x/crypto's version line, which trackConn already sent.
 // It is x/crypto's first write, made before anything else can write.
@@ -307,6 +317,10 @@ type connState struct {
 	grace timer     // closes it if it has not logged in in time
 	info  *connInfo // set, under server.mu, once it logged in
 	audit auditLog  // its events before login, with its address
+	// alive watches it once it logged in (keepalive.go); lost says, once
+	// it closed the connection, for how long the client had been silent.
+	alive *keepalive
+	lost  atomic.Value // string
 }
 
 // trackConn admits a new connection within the limits (limits.go), and
@@ -461,6 +475,43 @@ func (s *server) loginProven(ctx ssh.Context) {
 
 	info.audit.info(evLogin, "logged in")
 	s.pause.connOpened()
+	s.watchAlive(ctx, cs)
+}
+
+// aborter is a connection that can be closed without waiting for its far
+// side to answer, as upterm's relayed connections can: a relay whose guest
+// left may never answer.
+type aborter interface{ Abort() }
+
+// watchAlive starts the keepalives of a connection that logged in, unless
+// they are turned off.
+func (s *server) watchAlive(ctx ssh.Context, cs *connState) {
+	if s.cfg.ClientAliveInterval < 0 {
+		return
+	}
+	k := &keepalive{
+		clk:      s.cfg.clock(),
+		interval: s.cfg.ClientAliveInterval,
+		countMax: s.cfg.ClientAliveCountMax,
+		reads:    &cs.conn.reads,
+		conn: func() gossh.Conn {
+			c, _ := ctx.Value(ssh.ContextKeyConn).(gossh.Conn)
+			return c
+		},
+		lost: func(silent string) {
+			cs.lost.Store(silent)
+			if a, ok := cs.conn.Conn.(aborter); ok {
+				a.Abort() // nothing sent now would reach the client
+			}
+			cs.conn.Conn.Close() // not cs.conn.Close: that is gliderlabs' signal that it is done
+		},
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.conns[cs]; ok { // else it ended already: connEnded saw no keepalive to stop
+		cs.alive = k
+		k.start()
+	}
 }
 
 // connEnded runs once, when gliderlabs is done with a connection.
@@ -473,10 +524,18 @@ func (s *server) connEnded(cs *connState) {
 	} else {
 		delete(s.conns, cs)
 	}
+	alive := cs.alive
 	s.mu.Unlock()
 	cs.grace.Stop()
+	if alive != nil {
+		alive.stop()
+	}
 	if info != nil {
-		info.audit.info(evLogout, "logged out", "connected_for", s.cfg.Now().Sub(info.since).Round(time.Second).String())
+		kv := []any{"connected_for", s.cfg.Now().Sub(info.since).Round(time.Second).String()}
+		if silent, _ := cs.lost.Load().(string); silent != "" {
+			kv = append(kv, "reason", "the client answered no keepalive for "+silent)
+		}
+		info.audit.info(evLogout, "logged out", kv...)
 		s.pause.connClosed()
 		s.connWG.Done()
 	}

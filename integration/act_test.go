@@ -492,15 +492,17 @@ func TestActionAgentFlags(t *testing.T) {
 	keys := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGVyZ3JvdW5k one\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHNlY29uZA two"
 	out, err, _ := runScript(t, filepath.Join(action, "agent.sh"), map[string]string{
 		"PITSTOP_BIN": fake, "PITSTOP_STATE": state,
-		"PITSTOP_GITHUB_TOKEN":     "secret-token",
-		"PITSTOP_AUTHORIZED_USERS": "alice, bob\ncarol",
-		"PITSTOP_AUTHORIZED_KEYS":  keys,
-		"PITSTOP_LISTEN":           "127.0.0.1:0",
-		"PITSTOP_WAIT_TIMEOUT":     "5m",
-		"PITSTOP_MAX_DURATION":     "2h",
-		"PITSTOP_READY_FILE":       "",
-		"PITSTOP_LOG_FORMAT":       "json",
-		"GITHUB_TOKEN":             "",
+		"PITSTOP_GITHUB_TOKEN":           "secret-token",
+		"PITSTOP_AUTHORIZED_USERS":       "alice, bob\ncarol",
+		"PITSTOP_AUTHORIZED_KEYS":        keys,
+		"PITSTOP_LISTEN":                 "127.0.0.1:0",
+		"PITSTOP_WAIT_TIMEOUT":           "5m",
+		"PITSTOP_MAX_DURATION":           "2h",
+		"PITSTOP_CLIENT_ALIVE_INTERVAL":  "5s",
+		"PITSTOP_CLIENT_ALIVE_COUNT_MAX": "4",
+		"PITSTOP_READY_FILE":             "",
+		"PITSTOP_LOG_FORMAT":             "json",
+		"GITHUB_TOKEN":                   "",
 	})
 	if err != nil {
 		t.Fatalf("agent.sh: %v\n%s", err, out)
@@ -512,7 +514,8 @@ func TestActionAgentFlags(t *testing.T) {
 	keyFile := filepath.Join(state, "authorized_keys")
 	want := strings.Join([]string{
 		"agent", "--ready-file", filepath.Join(state, "ready.json"),
-		"--listen", "127.0.0.1:0", "--wait-timeout", "5m", "--max-duration", "2h", "--log-format", "json",
+		"--listen", "127.0.0.1:0", "--wait-timeout", "5m", "--max-duration", "2h",
+		"--client-alive-interval", "5s", "--client-alive-count-max", "4", "--log-format", "json",
 		"--github-user", "alice", "--github-user", "bob", "--github-user", "carol",
 		"--authorized-keys", keyFile,
 		"GITHUB_TOKEN=", "PITSTOP_GITHUB_TOKEN=secret-token",

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -116,9 +117,14 @@ func TestUptermEndToEnd(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := uptermSSH(t, ctx, r, s, s.actor, "echo through-upterm; pwd").CombinedOutput()
+	out, err := uptermSSH(t, ctx, r, s, s.actor, `echo through-upterm; pwd; echo "conn=[$SSH_CONNECTION]"`).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "through-upterm") {
 		t.Fatalf("the actor through the relay: %v\n%s\nagent log:\n%s", err, out, a.stderr)
+	}
+	// Four fields, as scripts that split it expect: the guest as the
+	// relay saw it, and no address for the agent's end, which is none.
+	if !regexp.MustCompile(`conn=\[127\.0\.0\.1 [0-9]+ 0\.0\.0\.0 0\]`).Match(out) {
+		t.Errorf("SSH_CONNECTION through the relay is not four well-formed fields:\n%s", out)
 	}
 
 	// scp and sftp, through the same jump.
@@ -229,6 +235,8 @@ func TestUptermFailsFast(t *testing.T) {
 	good := newUptermSetup(t, uptermtest.Options{})
 	refusing := newUptermSetup(t, uptermtest.Options{RefuseCreate: "too many sessions from this address"})
 	mute := newUptermSetup(t, uptermtest.Options{Mute: true})
+	// A relay that names the session with a workflow command.
+	hostile := newUptermSetup(t, uptermtest.Options{SSHUser: "x##[error]forged\n::error::forged"})
 	wrongKnownHosts := filepath.Join(t.TempDir(), "wrong_known_hosts")
 	impostor := newUptermSetup(t, uptermtest.Options{})
 	os.WriteFile(wrongKnownHosts, []byte(strings.Replace(impostor.relay.KnownHosts(), impostor.relay.Addr[strings.LastIndex(impostor.relay.Addr, ":"):],
@@ -248,6 +256,8 @@ func TestUptermFailsFast(t *testing.T) {
 		{"create-session refused", refusing.relay.Addr, refusing.knownHosts,
 			"upterm relay upterm://" + refusing.relay.Addr + " did not let this agent create a session: refused: too many sessions from this address", 10 * time.Second},
 		{"not SSH", notSSH, good.knownHosts, "upterm relay upterm://" + notSSH + ": could not log in: ssh: handshake failed", 10 * time.Second},
+		{"hostile session name", hostile.relay.Addr, hostile.knownHosts,
+			"upterm relay upterm://" + hostile.relay.Addr + " did not let this agent create a session: the relay gave an unusable SSH user", 10 * time.Second},
 		{"silent", mute.relay.Addr, mute.knownHosts, "upterm relay upterm://" + mute.relay.Addr + ": could not log in: ssh: handshake failed", 30 * time.Second},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -265,6 +275,11 @@ func TestUptermFailsFast(t *testing.T) {
 			for _, want := range wants {
 				if !strings.Contains(a.stderr.String(), want) {
 					t.Errorf("stderr does not say %q:\n%s", want, a.stderr)
+				}
+			}
+			for _, line := range strings.Split(a.stderr.String()+a.stdout.String(), "\n") {
+				if strings.Contains(line, "##[") || strings.HasPrefix(strings.TrimSpace(line), "::") {
+					t.Errorf("a workflow command in the output: %q", line)
 				}
 			}
 			if _, err := os.Stat(a.ready); !errors.Is(err, os.ErrNotExist) {
@@ -386,6 +401,11 @@ func TestUptermReconnects(t *testing.T) {
 	third := a.readReady(t, 60*time.Second, func(r readyDoc) bool { return r.ForwardedAt.After(second.ForwardedAt) })
 	if !third.Deadline.Equal(first.Deadline) {
 		t.Errorf("the deadline moved from %v to %v after the restart", first.Deadline, third.Deadline)
+	}
+	// Outside GitHub Actions, no workflow command: the runner is not
+	// there to read it.
+	if strings.Contains(a.stdout.String(), "::notice") {
+		t.Errorf("a ::notice outside GitHub Actions:\n%s", a.stdout)
 	}
 	out, err = uptermSSH(t, ctx, third, s, s.actor, "echo after-the-restart; pitstop continue").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "after-the-restart") {

@@ -120,24 +120,17 @@ func Listen(ctx context.Context, cfg Config, opts Options) (net.Listener, *Relay
 	return r.fan, r, nil
 }
 
-func newRelay(rc Config, opts Options) (*Relay, error) {
-	rc, err := rc.withDefaults()
-	if err != nil {
-		return nil, fmt.Errorf("configure relay: %w", err)
-	}
-	user, hostport, err := parseRelayAddress(rc.Address)
-	if err != nil {
-		return nil, err
-	}
-	log := opts.Log
-	r := &Relay{cfg: rc, opts: opts, log: log, user: user, hostport: hostport, name: user + "@" + hostport, now: opts.Now}
+// loginKey is the key the agent logs in to the relay with, from Key or
+// KeyFile; nil if neither is given.
+func (rc Config) loginKey() (gossh.Signer, error) {
 	pem, keyName := rc.Key, "(given directly)"
 	switch {
 	case len(pem) > 0:
 	case rc.KeyFile == "":
-		return nil, fmt.Errorf("relay %s: no key to log in with (--relay-key FILE or PITSTOP_RELAY_KEY)", r.name)
+		return nil, nil
 	default:
 		keyName = rc.KeyFile
+		var err error
 		if pem, err = os.ReadFile(rc.KeyFile); err != nil {
 			return nil, fmt.Errorf("read relay key: %w", err)
 		}
@@ -149,6 +142,27 @@ func newRelay(rc Config, opts Options) (*Relay, error) {
 			return nil, fmt.Errorf("relay key %s is protected by a passphrase; the agent needs one without (keep it in a CI secret instead)", keyName)
 		}
 		return nil, fmt.Errorf("parse relay key %s: %w", keyName, err)
+	}
+	return signer, nil
+}
+
+func newRelay(rc Config, opts Options) (*Relay, error) {
+	rc, err := rc.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("configure relay: %w", err)
+	}
+	user, hostport, err := parseRelayAddress(rc.Address)
+	if err != nil {
+		return nil, err
+	}
+	log := opts.Log
+	r := &Relay{cfg: rc, opts: opts, log: log, user: user, hostport: hostport, name: user + "@" + hostport, now: opts.Now}
+	signer, err := rc.loginKey()
+	if err != nil {
+		return nil, err
+	}
+	if signer == nil {
+		return nil, fmt.Errorf("relay %s: no key to log in with (--relay-key FILE or PITSTOP_RELAY_KEY)", r.name)
 	}
 	hostKeys, algos, err := r.hostKeyCheck()
 	if err != nil {
@@ -293,11 +307,12 @@ func (r *Relay) explain(err error) error {
 		return fmt.Errorf("relay %s showed host key %s, but %s:%d has a different key for it (%s): someone may be intercepting the connection, or the relay's key changed",
 			r.name, fp, ke.Want[0].Filename, ke.Want[0].Line, gossh.FingerprintSHA256(ke.Want[0].Key))
 	case keyErr != nil:
-		return fmt.Errorf("check the host key of the relay %s: %w", r.name, keyErr)
+		return fmt.Errorf("check the host key of the relay %s: %s", r.name, upterm.RelayText(keyErr))
 	case strings.Contains(err.Error(), "unable to authenticate"):
-		return fmt.Errorf("relay %s refused the agent's key (check that the relay key's public half is in %s's authorized_keys there): %w", r.name, r.user, err)
+		return fmt.Errorf("relay %s refused the agent's key (check that the relay key's public half is in %s's authorized_keys there): %s", r.name, r.user, upterm.RelayText(err))
 	}
-	return fmt.Errorf("log in to the relay %s: %w", r.name, err)
+	// Handshake errors quote the relay's algorithm lists: its text.
+	return fmt.Errorf("log in to the relay %s: %s", r.name, upterm.RelayText(err))
 }
 
 // forward asks the relay to listen for users. On a reconnect the port of
@@ -356,7 +371,8 @@ func (r *Relay) run(c *gossh.Client, fwd net.Listener) {
 		if r.ctx.Err() != nil || r.fan.closed() {
 			return
 		}
-		r.log.Warn().Err(err).Msgf("lost the connection to the relay %s; reconnecting (the pause goes on)", r.name)
+		// A disconnect message is the relay's text.
+		r.log.Warn().Str("error", upterm.RelayText(err)).Msgf("lost the connection to the relay %s; reconnecting (the pause goes on)", r.name)
 		var ep endpoint
 		if c, ep, fwd = r.reconnect(); c == nil {
 			return
@@ -480,7 +496,7 @@ func (r *Relay) reconnect() (*gossh.Client, endpoint, net.Listener) {
 		}
 		// Jitter, so agents sharing a relay do not retry in step.
 		d := wait/2 + rand.N(wait/2+1)
-		r.log.Warn().Err(err).Int("attempt", attempt).Str("retry_in", d.Round(time.Millisecond).String()).Msg("could not reconnect to the relay")
+		r.log.Warn().Str("error", upterm.RelayText(err)).Int("attempt", attempt).Str("retry_in", d.Round(time.Millisecond).String()).Msg("could not reconnect to the relay")
 		select {
 		case <-time.After(d):
 		case <-r.ctx.Done():

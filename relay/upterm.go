@@ -40,7 +40,18 @@ func newUptermRelay(rc Config, opts Options) (*Relay, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A relay key is what lets the agent in to an uptermd that admits
+	// only the hosts it knows (--authorized-keys); without one, a fresh
+	// key per session.
+	signer, err := rc.loginKey()
+	if err != nil {
+		return nil, err
+	}
+	if signer != nil {
+		log.Info().Str("relay_key_fingerprint", gossh.FingerprintSHA256(signer.PublicKey())).Msg("logging in to the relay " + r.name + " with the relay key")
+	}
 	r.upterm = &upterm.Host{
+		Signer:          signer,
 		Addr:            hostport,
 		HostKeyCallback: cb,
 		AuthorizedKeys:  opts.Guests,
@@ -143,8 +154,13 @@ func (r *Relay) explainUpterm(err error) error {
 			r.name, fp, gossh.FingerprintSHA256(upterm.ParsePublicRelayKey()))
 	case keyErr != nil:
 		return fmt.Errorf("check the host key of the upterm relay %s: %w", r.name, keyErr)
+	case errors.As(err, &step) && step.Step == "log in" && strings.Contains(step.Err.Error(), "unable to authenticate"):
+		if r.upterm.Signer != nil {
+			return fmt.Errorf("upterm relay %s refused the relay key %s: check that its public half is in the file the uptermd was started with as --authorized-keys", r.name, gossh.FingerprintSHA256(r.upterm.Signer.PublicKey()))
+		}
+		return fmt.Errorf("upterm relay %s refused this agent's login: an uptermd started with --authorized-keys admits only the host keys listed there; give the agent one of them as relay-key (--relay-key, PITSTOP_RELAY_KEY)", r.name)
 	case errors.As(err, &step) && step.Step == "log in":
-		return fmt.Errorf("upterm relay %s: could not log in: %w (is it an uptermd? try again later, or run your own: relay: upterm://HOST%s)", r.name, step.Err, direct)
+		return fmt.Errorf("upterm relay %s: could not log in: %w (check that HOST:PORT is an uptermd's SSH port; try again later, or run your own: relay: upterm://HOST%s)", r.name, step.Err, direct)
 	case errors.As(err, &step):
 		return fmt.Errorf("upterm relay %s did not let this agent %s: %w (try again later, or run your own uptermd: relay: upterm://HOST%s)", r.name, step.Step, step.Err, direct)
 	}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // Names of upterm's protocol, from upterm's upterm/const.go.
@@ -47,6 +49,11 @@ type Host struct {
 	HostKeyCallback ssh.HostKeyCallback
 	// User is the host user reported to the relay. Default "pitstop".
 	User string
+	// Signer is the key the host logs in to the relay with, which is also
+	// the host key of the server the relay dials back. Default: a fresh
+	// key per session, which a public relay admits. An uptermd started
+	// with --authorized-keys admits only the host keys it lists.
+	Signer ssh.Signer
 	// AuthorizedKeys are the guests' keys the relay is asked to admit; no
 	// other key gets past it. Empty leaves the relay open to any key,
 	// which the caller's own server must then refuse.
@@ -103,16 +110,19 @@ func (h *Host) Dial(ctx context.Context) (*Session, error) {
 	if user == "" {
 		user = "pitstop"
 	}
-	// A fresh key per session: it logs in to the relay and is the host
-	// key of the server the relay dials back. It proves nothing to users;
-	// their own connection is checked against the caller's key.
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generate key: %w", err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		return nil, fmt.Errorf("generate key: %w", err)
+	// A fresh key per session, unless the caller has one the relay
+	// admits: it logs in to the relay and is the host key of the server
+	// the relay dials back. It proves nothing to users; their own
+	// connection is checked against the caller's key.
+	signer := h.Signer
+	if signer == nil {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("generate key: %w", err)
+		}
+		if signer, err = ssh.NewSignerFromKey(priv); err != nil {
+			return nil, fmt.Errorf("generate key: %w", err)
+		}
 	}
 	s := &Session{host: h, signer: signer, conns: make(chan net.Conn), done: make(chan struct{})}
 	check := func(hostname string, remote net.Addr, key ssh.PublicKey) error {
@@ -155,7 +165,8 @@ func (h *Host) Dial(ctx context.Context) (*Session, error) {
 	c, chans, reqs, err := ssh.NewClientConn(conn, h.Addr, cc)
 	if err != nil {
 		conn.Close()
-		return nil, &StepError{Step: "log in", Err: err}
+		// x/crypto's handshake errors quote the relay's algorithm lists.
+		return nil, &StepError{Step: "log in", Err: peerError{err}}
 	}
 	s.Client = ssh.NewClient(c, chans, reqs)
 	fail := func(step string, err error) (*Session, error) {
@@ -179,21 +190,24 @@ func (h *Host) Dial(ctx context.Context) (*Session, error) {
 		if msg == "" {
 			msg = "no reason given"
 		}
-		return fail("create a session", fmt.Errorf("refused: %s", msg))
+		return fail("create a session", fmt.Errorf("refused: %s", wire.PeerText(msg, wire.MaxPeerError)))
 	}
 	var resp CreateSessionResponse
 	if err := resp.Unmarshal(body); err != nil {
 		return fail("create a session", fmt.Errorf("unexpected answer: %w", err))
 	}
-	if resp.SessionID == "" || strings.ContainsAny(resp.SessionID, "@ \t\r\n/") {
-		return fail("create a session", fmt.Errorf("unexpected session ID %q", resp.SessionID))
+	if err := checkName("session ID", resp.SessionID, maxSessionID, false); err != nil {
+		return fail("create a session", err)
+	}
+	if len(resp.NodeAddr) > maxSSHUser {
+		return fail("create a session", fmt.Errorf("the relay gave a node address of %d bytes, more than %d", len(resp.NodeAddr), maxSSHUser))
 	}
 	s.ID, s.NodeAddr, s.SSHUser = resp.SessionID, resp.NodeAddr, resp.SSHUser
 	if s.SSHUser == "" {
 		s.SSHUser = legacySSHUser(resp.SessionID, resp.NodeAddr)
 	}
-	if strings.ContainsAny(s.SSHUser, "@ \t\r\n'\"`$;&|<>(){}\\") {
-		return fail("create a session", fmt.Errorf("unexpected SSH user %q", s.SSHUser))
+	if err := checkName("SSH user", s.SSHUser, maxSSHUser, true); err != nil {
+		return fail("create a session", err)
 	}
 	if s.tunnel, err = s.Client.ListenUnix(s.ID); err != nil {
 		return fail("open the reverse tunnel", err)
@@ -203,6 +217,54 @@ func (h *Host) Dial(ctx context.Context) (*Session, error) {
 	go s.serveTunnel()
 	return s, nil
 }
+
+// Limits on what the relay names a session with. The session ID and the
+// SSH user end up in the connect command, the ready file, the notice, the
+// job summary and the check run: they are the relay's text, and only
+// names made of these characters, and no longer, are taken. uptermd's are
+// 20 letters and digits, and SESSION:BASE64URL(NODE).
+const (
+	maxSessionID = 64
+	maxSSHUser   = 256
+	nameChars    = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+)
+
+// checkName refuses a session ID or SSH user that is empty, longer than
+// max, or holds other characters than nameChars and, with colon, one ':'
+// (SESSION:NODE) and base64's '='.
+func checkName(what, s string, max int, colon bool) error {
+	ok := s != "" && len(s) <= max
+	for i := 0; ok && i < len(s); i++ {
+		c := s[i]
+		ok = strings.IndexByte(nameChars, c) >= 0 || colon && (c == '=' || c == ':' && strings.Count(s, ":") == 1)
+	}
+	if ok {
+		return nil
+	}
+	allowed := "letters, digits, '.', '_' and '-'"
+	if colon {
+		allowed += ", '=' and one ':'"
+	}
+	return fmt.Errorf("the relay gave an unusable %s (1 to %d of %s): %s", what, max, allowed, wire.PeerText(s, wire.MaxPeerName))
+}
+
+// peerError is an error whose message holds the relay's text (algorithm
+// lists, certificate principals and options): its message is escaped as
+// peer text, and errors.Is and errors.As still see the cause.
+type peerError struct{ err error }
+
+func (e peerError) Error() string { return RelayText(e.err) }
+
+// RelayText is err's message escaped and capped as peer text, for errors
+// that quote what a relay sent. Unlike wire.PeerError it keeps an EOF as
+// it is: here it is the relay, not a client, that closed the connection.
+func RelayText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return wire.PeerText(strings.ToValidUTF8(err.Error(), "?"), wire.MaxPeerError)
+}
+func (e peerError) Unwrap() error { return e.err }
 
 // legacySSHUser is the guests' login on relays that do not say it:
 // upterm's "embedded" routing, SESSION:base64(NODE).

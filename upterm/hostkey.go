@@ -78,6 +78,8 @@ func KnownHosts(files ...string) (ssh.HostKeyCallback, error) {
 		if check(hostname, remote, cert.SignatureKey) != nil {
 			return &KeyMismatchError{Key: key, Err: err}
 		}
+		// The certificate's principals and options are the relay's
+		// text, which CertChecker's errors quote.
 		// The signer is the host's known key: the certificate must still
 		// be one for this host, valid now.
 		certCheck := &ssh.CertChecker{
@@ -85,7 +87,10 @@ func KnownHosts(files ...string) (ssh.HostKeyCallback, error) {
 				return bytes.Equal(auth.Marshal(), cert.SignatureKey.Marshal())
 			},
 		}
-		return certCheck.CheckHostKey(hostname, remote, key)
+		if err := certCheck.CheckHostKey(hostname, remote, key); err != nil {
+			return peerError{err}
+		}
+		return nil
 	}, nil
 }
 
@@ -98,7 +103,8 @@ type KeyMismatchError struct {
 func (e *KeyMismatchError) Error() string {
 	msg := fmt.Sprintf("host key %s is not the relay's pinned key", Fingerprint(e.Key))
 	if e.Err != nil {
-		msg += " (" + e.Err.Error() + ")"
+		// CertChecker's errors quote the certificate's principals.
+		msg += " (" + RelayText(e.Err) + ")"
 	}
 	return msg
 }

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // handshakeTimeout bounds the relay's login to the host's server, which
@@ -40,7 +43,9 @@ func (s *Session) serveRelayConn(c net.Conn) {
 	timer.Stop()
 	if err != nil {
 		c.Close()
-		s.refused("a login from the relay: " + err.Error())
+		// The error may quote the relay's algorithms, or its
+		// certificate's principals and critical options.
+		s.refused("a login from the relay: " + RelayText(err))
 		return
 	}
 	defer conn.Close()
@@ -54,9 +59,10 @@ func (s *Session) serveRelayConn(c net.Conn) {
 		}
 	}()
 	guest := guestAddr(conn.Permissions.Extensions[extGuestAddr])
+	login := &relayLogin{conn: conn}
 	for nc := range chans {
 		if nc.ChannelType() != DirectTCPIP {
-			s.refused(fmt.Sprintf("a %q channel (only direct-tcpip is allowed through the relay)", nc.ChannelType()))
+			s.refused(fmt.Sprintf("a \"%s\" channel (only direct-tcpip is allowed through the relay)", wire.PeerText(nc.ChannelType(), wire.MaxPeerName)))
 			nc.Reject(ssh.Prohibited, "only direct-tcpip channels are allowed") //nolint:errcheck // the connection may be gone
 			continue
 		}
@@ -64,13 +70,19 @@ func (s *Session) serveRelayConn(c net.Conn) {
 		if err != nil {
 			continue
 		}
-		// A direct-tcpip channel takes no requests.
-		go ssh.DiscardRequests(creqs)
-		inner := &channelConn{Channel: ch, r: bufio.NewReaderSize(ch, readBuffer), local: s.Addr(), remote: guest}
+		login.add()
+		inner := &channelConn{Channel: ch, r: bufio.NewReaderSize(ch, readBuffer), local: s.Addr(), remote: guest,
+			release: login.done, gone: make(chan struct{})}
+		// A direct-tcpip channel takes no requests; they end when both
+		// sides have closed it.
+		go func() {
+			ssh.DiscardRequests(creqs)
+			close(inner.gone)
+		}()
 		select {
 		case s.conns <- inner:
 		case <-s.done:
-			ch.Close()
+			inner.Close()
 		}
 	}
 }
@@ -148,14 +160,82 @@ type bufferedConn struct {
 
 func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
+// relayLogin is one login of the relay to the host's server, made for
+// one guest, and the inner connections open on it. uptermd keeps such a
+// login open after its guest left, sending nothing, until the host's whole
+// connection to it ends. So once the host has closed the last inner
+// connection on it (its user left, or stopped answering keepalives), the
+// host closes the login itself: otherwise each guest would leave one
+// behind, with its buffers, for as long as the session lasts.
+type relayLogin struct {
+	conn ssh.Conn
+	mu   sync.Mutex
+	open int
+}
+
+func (l *relayLogin) add() {
+	l.mu.Lock()
+	l.open++
+	l.mu.Unlock()
+}
+
+func (l *relayLogin) done() {
+	l.mu.Lock()
+	l.open--
+	last := l.open == 0
+	l.mu.Unlock()
+	if last {
+		l.conn.Close() //nolint:errcheck // it may be gone already
+	}
+}
+
 // channelConn is a direct-tcpip channel as a net.Conn.
 type channelConn struct {
 	ssh.Channel
 	r             *bufio.Reader // reads of the channel, see readBuffer
 	local, remote net.Addr
+	release       func()        // the connection is closed: its relayLogin may go
+	gone          chan struct{} // closed once both sides closed the channel
+	once          sync.Once
 }
 
+// closeWait is how long Close waits for the relay to answer the close of
+// a channel before it closes the relay's login anyway.
+const closeWait = 10 * time.Second
+
 func (c *channelConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// Close closes the channel and, once the relay answered that, releases
+// the relay's login it came on: what was written before reaches the
+// guest first. A relay whose guest left (uptermd) answers nothing, and
+// may take no more data on the login, so closing the channel, a message
+// inside the login, could wait for ever; after closeWait the login is
+// closed anyway. Its close goes outside the login, and ends the channel.
+func (c *channelConn) Close() error {
+	c.once.Do(func() {
+		go c.Channel.Close() //nolint:errcheck // returns once sent, or once the login is gone
+		go func() {
+			t := time.NewTimer(closeWait)
+			defer t.Stop()
+			select {
+			case <-c.gone:
+			case <-t.C:
+			}
+			c.release()
+		}()
+	})
+	return nil
+}
+
+// Abort closes the connection at once, without waiting for the relay to
+// answer: for a guest known to be gone (it stopped answering keepalives),
+// whose relay may never answer.
+func (c *channelConn) Abort() {
+	c.once.Do(func() {
+		c.release()
+		go c.Channel.Close() //nolint:errcheck // returns once sent, or once the login is gone
+	})
+}
 
 func (c *channelConn) LocalAddr() net.Addr  { return c.local }
 func (c *channelConn) RemoteAddr() net.Addr { return c.remote }

@@ -44,7 +44,7 @@ Examples:
 // are about.
 var agentFlagGroups = []flagGroup{
 	{"Who may log in", []string{"github-user", "authorized-keys", "authorized-keys-data", "keys-url", "api-url", "lookup-timeout", "min-permission", "allow-untrusted-prs"}},
-	{"How long the pause lasts", []string{"wait-timeout", "max-duration", "reconnect-grace", "job-timeout"}},
+	{"How long the pause lasts", []string{"wait-timeout", "max-duration", "reconnect-grace", "job-timeout", "client-alive-interval", "client-alive-count-max"}},
 	{"Where users connect", []string{"listen", "advertise-host", "ready-file"}},
 	{"Through a relay, for runners behind NAT (ssh -J)", []string{"relay", "relay-key", "relay-known-hosts", "relay-jump", "relay-port", "relay-socket", "relay-keepalive", "relay-insecure-ignore-host-key"}},
 	{"What sessions may do", []string{"shell", "allow-local-forwarding", "allow-remote-forwarding", "allow-agent-forwarding"}},
@@ -59,10 +59,13 @@ type agentOptions struct {
 	keysURL, apiURL               string
 	waitTimeout, maxDuration      time.Duration
 	reconnectGrace, lookupTimeout time.Duration
-	readyFile, label, shell       string
-	logFormat                     string
-	relay                         relayOptions
-	security                      securityOptions
+	// aliveInterval, aliveCountMax: keepalives on users' connections.
+	aliveInterval           time.Duration
+	aliveCountMax           int
+	readyFile, label, shell string
+	logFormat               string
+	relay                   relayOptions
+	security                securityOptions
 	// detached, watchPID: a pause that runs next to the job (detached.go).
 	detached bool
 	watchPID int
@@ -84,6 +87,8 @@ func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
 	fs.DurationVar(&o.waitTimeout, "wait-timeout", agent.DefaultWaitTimeout, "end the pause if nobody connects within this `duration`")
 	fs.DurationVar(&o.maxDuration, "max-duration", agent.DefaultMaxDuration, "end the pause this `duration` after the first connection at the latest (pitstop extend adds time)")
 	fs.DurationVar(&o.reconnectGrace, "reconnect-grace", agent.DefaultReconnectGrace, "after everyone left without being done, wait this `duration` for a reconnect")
+	fs.DurationVar(&o.aliveInterval, "client-alive-interval", agent.DefaultClientAliveInterval, "ask a client that has been silent for this `duration` for a reply, as OpenSSH's ClientAliveInterval; 0 turns keepalives off")
+	fs.IntVar(&o.aliveCountMax, "client-alive-count-max", agent.DefaultClientAliveCountMax, "close a connection that left this `number` of requests in a row unanswered: the user dropped, and the reconnect grace starts")
 	fs.DurationVar(&o.lookupTimeout, "lookup-timeout", agent.DefaultLookupTimeout, "give up fetching keys after this `duration`")
 	fs.StringVar(&o.readyFile, "ready-file", "", "once listening, write the connection details as JSON to this `file`")
 	fs.StringVar(&o.label, "label", "", "what is paused, e.g. \"after step 4 (Run tests)\", shown in the banner and log")
@@ -119,6 +124,18 @@ func (o *agentOptions) config(io *IO) (agent.Config, error) {
 		Detached:       o.detached,
 		WatchPID:       o.watchPID,
 		JobLimit:       o.jobTimeout,
+
+		ClientAliveInterval: o.aliveInterval,
+		ClientAliveCountMax: o.aliveCountMax,
+	}
+	if o.aliveInterval == 0 {
+		cfg.ClientAliveInterval = -1 // off, as 0 is in OpenSSH; the agent's zero means its default
+	}
+	if o.aliveInterval < 0 {
+		return cfg, usagef("--client-alive-interval must be positive, or 0 for none, not %v", o.aliveInterval)
+	}
+	if o.aliveCountMax <= 0 {
+		return cfg, usagef("--client-alive-count-max must be at least 1, not %d", o.aliveCountMax)
 	}
 	if o.detached && !o.waitSet {
 		cfg.WaitTimeout = agent.DefaultDetachedWaitTimeout

@@ -20,7 +20,7 @@ type relayOptions struct {
 
 func (o *relayOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.address, "relay", "", "reach the agent through `RELAY`: upterm, upterm://HOST[:PORT], USER@HOST[:PORT] (an OpenSSH bastion) or none (default: upterm on GitHub-hosted runners, else none)")
-	fs.StringVar(&o.key, "relay-key", "", "private key `file` the agent logs in to the bastion with (default: the key text in $PITSTOP_RELAY_KEY, which the action uses so the key is never on disk)")
+	fs.StringVar(&o.key, "relay-key", "", "private key `file` the agent logs in to the relay with: a bastion, or an uptermd started with --authorized-keys (default: the key text in $PITSTOP_RELAY_KEY, which the action uses so the key is never on disk)")
 	fs.StringVar(&o.knownHosts, "relay-known-hosts", "", "known_hosts `file` holding the relay's host key")
 	fs.BoolVar(&o.insecure, "relay-insecure-ignore-host-key", false, "do not check the relay's host key (insecure: anyone in the path can pose as the relay)")
 	fs.StringVar(&o.socket, "relay-socket", "", "ask the relay for a unix socket at this `path` instead of a TCP port")
@@ -89,15 +89,13 @@ func (o *relayOptions) uptermConfig(envKey string) (*relay.Config, error) {
 		addr = upterm.PublicRelayAddr
 	}
 	for flag, set := range map[string]bool{
-		"--relay-key": o.key != "", "--relay-socket": o.socket != "", "--relay-jump": o.jump != "", "--relay-port": o.port != 0,
+		"--relay-socket": o.socket != "", "--relay-jump": o.jump != "", "--relay-port": o.port != 0,
 	} {
 		if set {
 			return nil, usagef("%s is for OpenSSH relays (USER@HOST); an upterm relay needs none", flag)
 		}
 	}
 	switch {
-	case strings.TrimSpace(envKey) != "":
-		return nil, usagef("relay-key (PITSTOP_RELAY_KEY) is for OpenSSH relays (USER@HOST); an upterm relay needs none: leave it unset")
 	case addr == "" || strings.ContainsAny(addr, "@/ "):
 		return nil, usagef("--relay %q: want upterm://HOST[:PORT]", o.address)
 	case o.knownHosts != "" && o.insecure:
@@ -107,11 +105,18 @@ func (o *relayOptions) uptermConfig(envKey string) (*relay.Config, error) {
 	case o.keepalive <= 0:
 		return nil, usagef("--relay-keepalive must be positive, not %v", o.keepalive)
 	}
-	return &relay.Config{
+	// A relay key is optional here: an uptermd started with
+	// --authorized-keys admits only the host keys listed there.
+	rc := &relay.Config{
 		Kind:                  relay.Upterm,
 		Address:               addr,
+		KeyFile:               o.key,
 		KnownHostsFile:        o.knownHosts,
 		InsecureIgnoreHostKey: o.insecure,
 		Keepalive:             o.keepalive,
-	}, nil
+	}
+	if o.key == "" && strings.TrimSpace(envKey) != "" {
+		rc.Key = []byte(envKey)
+	}
+	return rc, nil
 }

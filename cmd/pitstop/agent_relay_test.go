@@ -48,6 +48,8 @@ func TestRelayKinds(t *testing.T) {
 		env       map[string]string
 		kind      relay.Kind
 		addr, err string
+		keyFile   string // the relay key's file, when there is one
+		key       string // or its text
 	}{
 		{args: nil, kind: "", addr: ""},
 		{args: []string{"--relay", "none"}, kind: relay.None},
@@ -55,8 +57,11 @@ func TestRelayKinds(t *testing.T) {
 		{args: []string{"--relay", "upterm://upterm.example.com:2222", "--relay-known-hosts", "kh"}, kind: relay.Upterm, addr: "upterm.example.com:2222"},
 		{args: []string{"--relay", "ssh://pitstop@bastion:2222", "--relay-known-hosts", "kh", "--relay-key", "k"}, kind: relay.OpenSSH, addr: "pitstop@bastion:2222"},
 		{args: []string{"--relay", "upterm://upterm.example.com"}, err: "needs --relay-known-hosts"},
-		{args: []string{"--relay", "upterm", "--relay-key", "k"}, err: "--relay-key is for OpenSSH relays"},
-		{args: []string{"--relay", "upterm"}, env: map[string]string{"PITSTOP_RELAY_KEY": "x"}, err: "relay-key (PITSTOP_RELAY_KEY) is for OpenSSH relays"},
+		// A self-hosted uptermd with --authorized-keys admits only the
+		// hosts whose keys it lists: the relay key is one.
+		{args: []string{"--relay", "upterm://upterm.example.com", "--relay-known-hosts", "kh", "--relay-key", "k"}, kind: relay.Upterm, addr: "upterm.example.com", keyFile: "k"},
+		{args: []string{"--relay", "upterm"}, env: map[string]string{"PITSTOP_RELAY_KEY": "x"}, kind: relay.Upterm, addr: "uptermd.upterm.dev:22", key: "x"},
+		{args: []string{"--relay", "upterm", "--relay-jump", "j"}, err: "--relay-jump is for OpenSSH relays"},
 		{args: []string{"--relay", "none", "--relay-known-hosts", "kh"}, err: "--relay-known-hosts needs --relay upterm"},
 		{args: []string{"--relay", "upterm://me@host"}, err: "want upterm://HOST[:PORT]"},
 	} {
@@ -80,6 +85,8 @@ func TestRelayKinds(t *testing.T) {
 			t.Errorf("no --relay: %+v, want none set (the agent picks by the runner)", cfg.Relay)
 		case tt.args != nil && (cfg.Relay == nil || cfg.Relay.Kind != tt.kind || cfg.Relay.Address != tt.addr):
 			t.Errorf("%v: %+v, want kind %q at %q", tt.args, cfg.Relay, tt.kind, tt.addr)
+		case cfg.Relay != nil && (cfg.Relay.KeyFile != tt.keyFile || string(cfg.Relay.Key) != tt.key) && tt.kind == relay.Upterm:
+			t.Errorf("%v: relay key file %q, key %q; want %q, %q", tt.args, cfg.Relay.KeyFile, cfg.Relay.Key, tt.keyFile, tt.key)
 		}
 	}
 }

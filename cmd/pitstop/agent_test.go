@@ -59,7 +59,7 @@ func TestAgentFlagsBecomeConfig(t *testing.T) {
 		"--authorized-keys", keyFile, "--authorized-keys", "-", "--authorized-keys-data", dataKey,
 		"--wait-timeout", "5m", "--max-duration", "2h", "--reconnect-grace", "1m",
 		"--keys-url", "https://gitlab.example/{user}.keys", "--ready-file", "r.json", "--label", "after step 4",
-		"--job-timeout", "90m",
+		"--job-timeout", "90m", "--client-alive-interval", "5s", "--client-alive-count-max", "2",
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -79,8 +79,23 @@ func TestAgentFlagsBecomeConfig(t *testing.T) {
 	}
 	if cfg.Listen != "127.0.0.1:2222" || cfg.WaitTimeout != 5*time.Minute || cfg.MaxDuration != 2*time.Hour ||
 		cfg.ReconnectGrace != time.Minute || cfg.ReadyFile != "r.json" || cfg.Label != "after step 4" ||
-		cfg.KeysURL != "https://gitlab.example/{user}.keys" || cfg.JobLimit != 90*time.Minute {
+		cfg.KeysURL != "https://gitlab.example/{user}.keys" || cfg.JobLimit != 90*time.Minute ||
+		cfg.ClientAliveInterval != 5*time.Second || cfg.ClientAliveCountMax != 2 {
 		t.Errorf("config %+v", cfg)
+	}
+}
+
+// TestAgentKeepalivesOff: 0 turns them off, as in OpenSSH; the agent's
+// own zero value would mean its default.
+func TestAgentKeepalivesOff(t *testing.T) {
+	io, _, _ := testIO(map[string]string{}, "")
+	o, parse := agentFlags(io)
+	if _, err := parse([]string{"--client-alive-interval", "0"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := o.config(io)
+	if err != nil || cfg.ClientAliveInterval >= 0 {
+		t.Errorf("--client-alive-interval 0: interval %v, %v; want negative, off", cfg.ClientAliveInterval, err)
 	}
 }
 
@@ -90,6 +105,8 @@ func TestAgentUsageErrors(t *testing.T) {
 		{"--max-duration", "-1m"},
 		{"--job-timeout", "-5m"},
 		{"--job-timeout", "90"},
+		{"--client-alive-interval", "-1s"},
+		{"--client-alive-count-max", "0"},
 		{"--log-format", "xml"},
 		{"--keys-url", "https://gitlab.example/keys"},
 		{"--keys-url", "http://gitlab.example/{user}.keys"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pitstopci/pitstop/agent"
 	"github.com/pitstopci/pitstop/internal/uptermtest"
 )
 
@@ -38,6 +40,9 @@ func (l *lab) startRelayAgent(relay *uptermtest.Relay) (*server, error) {
 		}
 	}
 	args = append(args, "--relay", "upterm://"+relay.Addr, "--relay-known-hosts", relayKH)
+	// Keepalives that find a guest gone within seconds, for the guests
+	// measurement (the relay never says that one left).
+	args = append(args, "--client-alive-interval", "1s", "--client-alive-count-max", "2")
 	s := &server{name: "pitstop via relay", log: filepath.Join(l.dir, name+".log"), done: make(chan struct{})}
 	logf, err := os.Create(s.log)
 	if err != nil {
@@ -56,9 +61,10 @@ func (l *lab) startRelayAgent(relay *uptermtest.Relay) (*server, error) {
 		return nil, fmt.Errorf("agent via relay: %w (log: %s)", err, tail(s.log))
 	}
 	var doc struct {
-		Jump       string `json:"jump"`
-		Host       string `json:"host"`
-		KnownHosts string `json:"known_hosts"`
+		Jump          string `json:"jump"`
+		Host          string `json:"host"`
+		KnownHosts    string `json:"known_hosts"`
+		ControlSocket string `json:"control_socket"`
 	}
 	b, err := os.ReadFile(ready)
 	if err == nil {
@@ -68,7 +74,7 @@ func (l *lab) startRelayAgent(relay *uptermtest.Relay) (*server, error) {
 		s.stop()
 		return nil, fmt.Errorf("read ready file of the agent via relay: %v (%s)", err, b)
 	}
-	s.jump, s.alias = doc.Jump, doc.Host
+	s.jump, s.alias, s.control = doc.Jump, doc.Host, doc.ControlSocket
 	kh := filepath.Join(l.dir, "relay_user_known_hosts")
 	if err := os.WriteFile(kh, []byte(relay.KnownHosts()+"\n"+doc.KnownHosts+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("write known_hosts: %w", err)
@@ -115,6 +121,9 @@ func (b *bench) measureRelay() error {
 	note := "pitstop column: through the upterm test relay (in the bench's process, on this machine); sshd column: the same agent reached directly"
 	size := max(b.opts.bulkSize/4, 1<<20)
 	if err := b.lab.checkStream(via, cipher, 1<<20); err != nil {
+		return err
+	}
+	if err := b.measureRelayGuests(via, cipher); err != nil {
 		return err
 	}
 	b.progress("relay bulk: %d × %s each way, %s", b.opts.runs, formatSize(size), cipher)
@@ -166,5 +175,61 @@ func (b *bench) measureRelay() error {
 		x.Note = note
 		b.rep.add(x)
 	}
+	return nil
+}
+
+// relayGuests is how many guests measureRelayGuests sends through the
+// relay after its warm-up ones.
+const relayGuests, relayWarmUp = 200, 100
+
+// measureRelayGuests adds a row for the agent's memory after many guests
+// came and went through the relay, each with "ssh -J … true": the relay
+// never tells the agent that one left, so each is only found gone by the
+// keepalives. The agent's memory after the warm-up guests is the
+// baseline, once the Go heap has grown to its working size; it must not
+// grow with the guests that follow.
+func (b *bench) measureRelayGuests(via *server, cipher string) error {
+	b.progress("relay guests: %d + %d × ssh -J … true", relayWarmUp, relayGuests)
+	guests := func(n int) error {
+		for i := 0; i < n; i++ {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			_, err := run(b.lab.sshCmd(ctx, via, cipher, "true"))
+			cancel()
+			if err != nil {
+				return fmt.Errorf("relay guests: %w", err)
+			}
+		}
+		// Every guest found gone: nobody counted connected.
+		deadline := time.Now().Add(time.Minute)
+		for {
+			st, err := agent.QueryStatus(context.Background(), via.control)
+			if err == nil && st.Connections == 0 {
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("relay guests: %d connections still counted a minute after the guests left (%v)", st.Connections, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if err := guests(relayWarmUp); err != nil {
+		return err
+	}
+	base, err := rssMB([]int{via.pid()})
+	if err != nil {
+		return err
+	}
+	if err := guests(relayGuests); err != nil {
+		return err
+	}
+	after, err := rssMB([]int{via.pid()})
+	if err != nil {
+		return err
+	}
+	note := fmt.Sprintf("sshd column: the same agent after %d warm-up guests; pitstop column: after %d more, each found gone by the keepalives", relayWarmUp, relayGuests)
+	x := compared(fmt.Sprintf("via upterm relay: agent VmRSS after %d guests left", relayGuests), "MB", after, base, nil)
+	x.Note = note
+	b.rep.add(x)
+	b.rep.Runs["relay_guests"] = map[string][]float64{"rss_mb": {base, after}}
 	return nil
 }

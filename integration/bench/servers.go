@@ -180,6 +180,8 @@ type server struct {
 	// For an agent reached through a relay: what ssh -J takes, the host
 	// name behind it, and the ssh_config for both hops.
 	jump, alias, config string
+	// control is its control socket, for pitstop status.
+	control string
 }
 
 // pid is the process to watch: the agent itself, or sshd's listener.

@@ -44,12 +44,22 @@ func (r *Relay) serveGuest(conn *ssh.ServerConn, chans <-chan ssh.NewChannel, re
 		return
 	}
 	defer up.Close()
+	// wg counts the channels being forwarded; once the host is gone no
+	// more are (closing), so that wg.Wait never races with wg.Add.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	closing := false
 	go func() {
 		conn.Wait() //nolint:errcheck // either end closing ends both
 		up.Close()
 	}()
 	go func() {
 		up.Wait() //nolint:errcheck // as above
+		mu.Lock()
+		closing = true
+		mu.Unlock()
+		// What the host sent before it left is still being copied.
+		wg.Wait()
 		conn.Close()
 	}()
 	go func() {
@@ -61,9 +71,15 @@ func (r *Relay) serveGuest(conn *ssh.ServerConn, chans <-chan ssh.NewChannel, re
 			}
 		}
 	}()
-	var wg sync.WaitGroup
 	for nc := range chans {
+		mu.Lock()
+		if closing {
+			mu.Unlock()
+			nc.Reject(ssh.ConnectionFailed, "the host is gone") //nolint:errcheck // test relay
+			continue
+		}
 		wg.Add(1)
+		mu.Unlock()
 		go func() {
 			defer wg.Done()
 			r.forwardChannel(up, nc)
@@ -96,6 +112,10 @@ func (r *Relay) dialHost(guest *ssh.ServerConn, s *session) (ssh.Conn, error) {
 		ValidBefore:     uint64(now.Add(time.Minute).Unix()),  //nolint:gosec // as above
 		Permissions:     ssh.Permissions{Extensions: map[string]string{upterm.AuthRequestExtension: string(auth.Marshal())}},
 	}
+	if r.opts.CertPrincipals != nil {
+		cert.ValidPrincipals = r.opts.CertPrincipals
+	}
+	cert.CriticalOptions = r.opts.CertCriticalOptions
 	if err := cert.SignCert(rand.Reader, r.Key); err != nil {
 		ch.Close()
 		return nil, err
@@ -118,7 +138,12 @@ func (r *Relay) dialHost(guest *ssh.ServerConn, s *session) (ssh.Conn, error) {
 		},
 		Timeout: 20 * time.Second,
 	}
-	c, chans, reqs2, err := ssh.NewClientConn(newChanConn(ch), s.id, cfg)
+	carrier, err := r.carry(ch)
+	if err != nil {
+		ch.Close()
+		return nil, err
+	}
+	c, chans, reqs2, err := ssh.NewClientConn(carrier, s.id, cfg)
 	if err != nil {
 		ch.Close()
 		return nil, err
@@ -130,6 +155,55 @@ func (r *Relay) dialHost(guest *ssh.ServerConn, s *session) (ssh.Conn, error) {
 	}()
 	go ssh.DiscardRequests(reqs2)
 	return c, nil
+}
+
+// carry is the connection the relay logs in to the host on, through ch.
+// With CloseBoth it is ch itself, closed with it. Otherwise it is one end
+// of a loopback connection copied to and from ch, as uptermd's socket is:
+// closing it ends the copies, and ch is left open with nothing sent,
+// until the host's connection goes.
+func (r *Relay) carry(ch ssh.Channel) (net.Conn, error) {
+	if r.opts.CloseBoth {
+		return newChanConn(ch), nil
+	}
+	login, far, err := socketPair()
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		io.Copy(ch, far) //nolint:errcheck // ends when the login closes; ch gets no EOF
+	}()
+	go func() {
+		io.Copy(far, newChanConn(ch)) //nolint:errcheck // ends at the first write after the login closed
+		far.Close()
+	}()
+	return login, nil
+}
+
+// socketPair is both ends of a loopback TCP connection: buffered by the
+// kernel, as uptermd's unix socket is, where net.Pipe would hand over
+// every write in step.
+func socketPair() (net.Conn, net.Conn, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ln.Close()
+	a, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := ln.Accept()
+	if err != nil {
+		a.Close()
+		return nil, nil, err
+	}
+	if b.RemoteAddr().String() != a.LocalAddr().String() {
+		a.Close()
+		b.Close()
+		return nil, nil, fmt.Errorf("a stranger dialed the relay's loopback pair first")
+	}
+	return a, b, nil
 }
 
 // forwardChannel opens the guest's channel on the host's side and copies
@@ -165,6 +239,9 @@ func (r *Relay) forwardChannel(up ssh.Conn, nc ssh.NewChannel) {
 		}()
 		io.Copy(dst, io.TeeReader(src, recorder{r})) //nolint:errcheck // as above
 		inner.Wait()
+		if dst == hc && !r.opts.CloseBoth {
+			return // uptermd sends the host no EOF
+		}
 		dst.CloseWrite() //nolint:errcheck // may be closed
 	}
 	// A side's requests end when it closes its channel; the other side is
@@ -180,6 +257,9 @@ func (r *Relay) forwardChannel(up ssh.Conn, nc ssh.NewChannel) {
 			}
 		}
 		<-copied
+		if dst == hc && !r.opts.CloseBoth {
+			return // nor closes the host's channel
+		}
 		dst.Close()
 	}
 	fromHost, fromGuest := make(chan struct{}), make(chan struct{})

@@ -6,9 +6,15 @@
 // host back through the forward and logs in with a user certificate it
 // signs, carrying the guest's key in the "upterm-auth-request" extension.
 //
-// Like uptermd, it terminates SSH on both sides and forwards channels and
-// requests between them. Unlike uptermd, it records everything it
-// decrypts, so tests can show what a relay operator could read.
+// Like uptermd, it terminates SSH on both sides and forwards every channel
+// a guest opens and every global request it sends. Like uptermd, it never
+// tells the host that a guest left: the channel that carries the guest's
+// login to the host stays open, without an EOF, until the host's own
+// connection to the relay ends (uptermd copies both ways in a group whose
+// interrupts close nothing; see its server/sshhandler.go). Options.CloseBoth
+// closes both ends instead, as other relays may. Unlike uptermd, it
+// records everything it decrypts, so tests can show what a relay operator
+// could read.
 package uptermtest
 
 import (
@@ -50,7 +56,25 @@ type Options struct {
 	// NoRecord keeps nothing of what the relay decrypts, for benchmarks
 	// that move gigabytes through it.
 	NoRecord bool
+	// SessionID and SSHUser, when set, are what the relay answers a
+	// create-session request with, whatever they hold: a hostile relay's
+	// names. Guests cannot log in to such a session.
+	SessionID, SSHUser string
+	// CertPrincipals and CertCriticalOptions, when set, replace what the
+	// certificate the relay logs in to the host with carries.
+	CertPrincipals      []string
+	CertCriticalOptions map[string]string
+	// AuthorizedHosts, when set, are the only keys hosts may log in
+	// with, as uptermd's --authorized-keys; otherwise any key may.
+	AuthorizedHosts []ssh.PublicKey
+	// CloseBoth closes the host's side of a guest's connection when the
+	// guest leaves, and sends EOF on its channels, which uptermd does not.
+	CloseBoth bool
 }
+
+// ServerVersion is what the relay announces, as uptermd does: its name
+// and version.
+const ServerVersion = "SSH-2.0-uptermd-0.15.0"
 
 // Relay is a running test relay.
 type Relay struct {
@@ -239,10 +263,18 @@ func (r *Relay) serve() {
 // handle tells hosts from guests by their client version, as uptermd does.
 func (r *Relay) handle(c net.Conn) {
 	cfg := &ssh.ServerConfig{
-		ServerVersion: "SSH-2.0-uptermd",
+		ServerVersion: ServerVersion,
 		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 			if string(meta.ClientVersion()) == upterm.HostClientVersion {
-				return &ssh.Permissions{}, nil // the public relay admits any host key
+				if r.opts.AuthorizedHosts == nil {
+					return &ssh.Permissions{}, nil // the public relay admits any host key
+				}
+				for _, k := range r.opts.AuthorizedHosts {
+					if bytes.Equal(k.Marshal(), key.Marshal()) {
+						return &ssh.Permissions{}, nil
+					}
+				}
+				return nil, fmt.Errorf("host key not authorized")
 			}
 			return r.admitGuest(meta, key)
 		},
@@ -354,6 +386,12 @@ func (r *Relay) hostRequest(conn *ssh.ServerConn, req *ssh.Request) (bool, []byt
 		const node = "10.0.0.1:22"
 		resp := upterm.CreateSessionResponse{SessionID: s.id, NodeAddr: node,
 			SSHUser: s.id + ":" + base64.URLEncoding.EncodeToString([]byte(node))}
+		if r.opts.SessionID != "" {
+			resp.SessionID = r.opts.SessionID
+		}
+		if r.opts.SSHUser != "" {
+			resp.SSHUser = r.opts.SSHUser
+		}
 		return true, resp.Marshal()
 	case "streamlocal-forward@openssh.com":
 		var p struct{ Path string }
