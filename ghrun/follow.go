@@ -29,7 +29,16 @@ func (c *Client) getRun(ctx context.Context, id int64) (*runInfo, error) {
 		return nil, err
 	}
 	var r runInfo
-	if _, err := c.gh.Do(ctx, req, &r); err != nil {
+	if resp, err := c.gh.Do(ctx, req, &r); err != nil {
+		if resp != nil && resp.StatusCode == http.StatusNotFound {
+			// Reading a run needs read access only: say that, not what
+			// pushing a workflow would need.
+			hint := "a fine-grained token needs Actions: read on " + c.repo.String()
+			if have, classic := scopes(resp); classic {
+				hint = "a classic token needs the repo scope (it has: " + orNone(have) + ")"
+			}
+			return nil, fmt.Errorf("no run %d in %s (or no access: %s)", id, c.repo, hint)
+		}
 		return nil, c.explain(fmt.Sprintf("read run %d", id), err)
 	}
 	return &r, nil

@@ -105,6 +105,9 @@ func (g *ghFlags) options(io *IO) (ghrun.Options, error) {
 	if o.APIURL == "" {
 		o.APIURL = io.Getenv("GITHUB_API_URL")
 	}
+	if io.IsTerminal {
+		o.Confirm = func(q string) (bool, error) { return confirm(io, q) }
+	}
 	switch {
 	case g.output != "" && g.output != "json":
 		return o, usagef("--output wants json, not %q", g.output)
@@ -264,6 +267,18 @@ func prompt(io *IO, what string, choices []string) (int, error) {
 			return 0, fmt.Errorf("no choice made: %w", err)
 		}
 	}
+}
+
+// confirm asks a yes/no question on the terminal; only "y" or "yes" is
+// yes.
+func confirm(io *IO, q string) (bool, error) {
+	fmt.Fprintf(io.Err, "%s [y/N] ", q)
+	line, err := bufio.NewReader(io.In).ReadString('\n')
+	if err != nil && line == "" {
+		return false, fmt.Errorf("no answer: %w", err)
+	}
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes", nil
 }
 
 func runSSH(io *IO, args []string) error {
