@@ -47,6 +47,9 @@ type Options struct {
 	// NoChecksWrite refuses check runs made with the job's token, as
 	// GitHub does when the job lacks checks: write.
 	NoChecksWrite bool
+	// NoIDToken gives no job a way to request an OIDC token, even with
+	// id-token: write (as a runner whose token service is down).
+	NoIDToken bool
 	// Log receives act's output, for the test log. Nil discards.
 	Log func(format string, args ...any)
 }
@@ -65,6 +68,7 @@ type Server struct {
 	runs      []*run
 	checkRuns []*github.CheckRun
 	jobToken  string
+	oidc      signer
 	deleted   []string // branches deleted through the API
 	requests  []string
 }
@@ -85,6 +89,7 @@ func New(t testing.TB, o Options) *Server {
 	s.routes(mux)
 	outer := http.NewServeMux()
 	outer.Handle(Prefix+"/", http.StripPrefix(Prefix, mux))
+	s.oidcRoutes(outer)
 	outer.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "request outside "+Prefix+": "+r.URL.Path, http.StatusTeapot)
 	})
