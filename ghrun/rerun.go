@@ -254,6 +254,15 @@ func SSH(ctx context.Context, o Options, run string) error {
 				return err
 			}
 		}
+		if len(ps) > 0 {
+			jobs, err := c.jobs(ctx, id)
+			if err != nil {
+				return err
+			}
+			if ps, err = o.trusted(ctx, c, ps, id, r.GetRunAttempt(), runningJobIDs(jobs, o.Job)); err != nil {
+				return err
+			}
+		}
 		switch {
 		case len(ps) == 1:
 			o.progress.line("run %d, job %s is paused: %s", id, ps[0].Job, ps[0].Label)

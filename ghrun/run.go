@@ -54,6 +54,11 @@ type Options struct {
 	// Keep keeps the throwaway branch after the run.
 	Keep bool
 
+	// TrustUnverified connects to a pause whose proof does not check out
+	// (or that has none), trusting its host key on first use, and says so.
+	// Without it such a pause is an error.
+	TrustUnverified bool
+
 	// Mode says what to do once the pause is ready.
 	Mode Mode
 	// SSH is the ssh client. Default "ssh".
@@ -314,6 +319,11 @@ func (o *Options) follow(ctx context.Context, c *Client, run *github.WorkflowRun
 				}
 				if p != nil {
 					ps = append(ps, p)
+				}
+			}
+			if len(ps) > 0 {
+				if ps, err = o.trusted(ctx, c, ps, run.GetID(), r.GetRunAttempt(), []int64{mine[0].GetID()}); err != nil {
+					return 0, err
 				}
 			}
 			if len(ps) > 0 {

@@ -81,9 +81,9 @@ Examples:
 
 // ghFlags are the flags run, rerun and ssh share.
 type ghFlags struct {
-	job, apiURL, output string
-	info                bool
-	timeout             time.Duration
+	job, apiURL, output   string
+	info, trustUnverified bool
+	timeout               time.Duration
 }
 
 func (g *ghFlags) register(fs interface {
@@ -94,12 +94,13 @@ func (g *ghFlags) register(fs interface {
 	fs.StringVar(&g.apiURL, "api-url", "", "GitHub API `url` (default $GITHUB_API_URL, else the remote's)")
 	fs.StringVar(&g.output, "output", "", "`json` prints the connect information as JSON on stdout instead of connecting")
 	fs.BoolVar(&g.info, "info", false, "print the ssh command instead of connecting, even on a terminal")
+	fs.BoolVar(&g.trustUnverified, "trust-unverified", false, "connect to a pause GitHub does not vouch for (no valid OIDC proof), trusting its host key on first use")
 }
 
 // options turns the shared flags into ghrun.Options.
 func (g *ghFlags) options(io *IO) (ghrun.Options, error) {
 	o := ghrun.Options{
-		Job: g.job, APIURL: g.apiURL, Getenv: io.Getenv, TTY: io.IsTerminal,
+		Job: g.job, APIURL: g.apiURL, Getenv: io.Getenv, TTY: io.IsTerminal, TrustUnverified: g.trustUnverified,
 		Stdin: io.In, Stdout: io.Out, Stderr: io.Err,
 	}
 	if o.APIURL == "" {
