@@ -83,7 +83,7 @@ func (s *Server) oidcRoutes(mux *http.ServeMux) {
 		writeJSON(w, http.StatusOK, map[string]any{
 			"issuer": s.Issuer(), "jwks_uri": s.Issuer() + "/.well-known/jwks",
 			"subject_types_supported": []string{"public", "pairwise"}, "response_types_supported": []string{"id_token"},
-			"claims_supported": []string{"sub", "aud", "exp", "iat", "iss", "repository", "run_id", "run_attempt", "check_run_id"},
+			"claims_supported":                      []string{"sub", "aud", "exp", "iat", "iss", "repository", "run_id", "run_attempt", "check_run_id"},
 			"id_token_signing_alg_values_supported": []string{"RS256"}, "scopes_supported": []string{"openid"},
 		})
 	})
