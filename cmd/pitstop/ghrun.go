@@ -29,7 +29,11 @@ made to run on a push to that branch; the branch is deleted afterwards
 (--keep keeps it). Ctrl-C cancels the run and deletes the branch.
 
 The connect command and host key come from a check run the paused job
-creates with its own token, so the host key you pin is GitHub's word.
+creates, with a GitHub OIDC token that binds the host key to the job; it is
+pinned only once that token checks out (the job needs id-token: write,
+which pitstop grants where the workflow has permissions). A pause without a
+valid token is refused, unless --trust-unverified says to trust its key on
+first use.
 
 On a terminal pitstop run connects you itself; otherwise it prints the ssh
 command on stdout (--info does that on a terminal too; --output json
@@ -38,7 +42,8 @@ prints everything as JSON) and follows the job while you connect.
 Token: GH_TOKEN, GITHUB_TOKEN, else 'gh auth token'. A classic token needs
 the repo and workflow scopes; a fine-grained one Contents, Workflows and
 Actions: write. The API is the remote's (github.com or GitHub Enterprise
-Server); --api-url or GITHUB_API_URL overrides it.
+Server); --api-url or GITHUB_API_URL overrides it. The token goes to that
+API only, never to a host that only a run URL names.
 
 Examples:
   $ pitstop run --job build --ssh-after-step 4
@@ -72,7 +77,10 @@ const sshHelp = `Usage:
 Attaches to a pause already running in RUN (a run's URL or ID), however
 the run was started: a pushed 'pitstop inject', pitstop run or rerun. It
 waits up to --timeout for the pause to appear. The host key is pinned from
-the pause's check run on GitHub.
+the pause's check run on GitHub once the GitHub OIDC token in it proves
+that key is the job's (--trust-unverified: trust it on first use anyway).
+A run URL on another host than your GitHub's, or of another repository
+than this checkout's, is refused (asked about, on a terminal).
 
 Examples:
   $ pitstop ssh https://github.com/octo/app/actions/runs/123456789
