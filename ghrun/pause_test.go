@@ -2,8 +2,6 @@ package ghrun
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -14,6 +12,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pitstopci/pitstop/internal/ghfake"
+	"github.com/pitstopci/pitstop/internal/testutil"
 	"github.com/pitstopci/pitstop/internal/wire"
 	"github.com/pitstopci/pitstop/proof"
 )
@@ -97,7 +96,7 @@ func pausesClient(t *testing.T) (*ghfake.Server, *Client, string) {
 // is then said too.
 func TestTrustedNeedsGitHubsWord(t *testing.T) {
 	fake, c, _ := pausesClient(t)
-	key, other := testHostKey(t), testHostKey(t)
+	key, other := testutil.SSHPublicKey(t), testutil.SSHPublicKey(t)
 	line := "[127.0.0.1]:2222 " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
 	pause := func(token string) *Pause {
 		return &Pause{CheckRunInfo: wire.CheckRunInfo{RunID: "7", Job: "build", Address: "127.0.0.1:2222", KnownHosts: line, HostKeyFingerprint: "SHA256:claimed", Proof: token}}
@@ -135,17 +134,4 @@ func TestTrustedNeedsGitHubsWord(t *testing.T) {
 			}
 		})
 	}
-}
-
-func testHostKey(t *testing.T) ssh.PublicKey {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }

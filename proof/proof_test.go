@@ -2,8 +2,6 @@ package proof
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"strings"
 	"testing"
@@ -12,20 +10,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pitstopci/pitstop/internal/ghfake"
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
-
-func hostKey(t *testing.T) ssh.PublicKey {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
 
 func newFake(t *testing.T) *ghfake.Server {
 	return ghfake.New(t, ghfake.Options{Owner: "octo", Repo: "app", Files: map[string]string{"README": "x\n"}, Actor: "octocat"})
@@ -52,7 +38,7 @@ func TestIssuer(t *testing.T) {
 // be pinned, is believed; any other is not, and the error says why.
 func TestVerify(t *testing.T) {
 	fake, other := newFake(t), newFake(t)
-	key := hostKey(t)
+	key := testutil.SSHPublicKey(t)
 	want := Want{Issuer: fake.Issuer(), Repository: "octo/app", RunID: 7, RunAttempt: 1, JobIDs: []int64{70, 71}, HostKey: key}
 	good := fake.JobClaims(7, 70, Audience(key))
 	if c, err := Verify(context.Background(), fake.MintIDToken(good), want); err != nil || c.Actor != "octocat" || c.JobID != "70" {
@@ -69,7 +55,7 @@ func TestVerify(t *testing.T) {
 	}{
 		{name: "no proof", err: "carries no proof"},
 		{name: "not a token", token: "garbage", err: "is not a token of " + fake.Issuer()},
-		{name: "another key", token: with("aud", Audience(hostKey(t))), err: "is not a token of " + fake.Issuer() + " for host key " + ssh.FingerprintSHA256(key)},
+		{name: "another key", token: with("aud", Audience(testutil.SSHPublicKey(t))), err: "is not a token of " + fake.Issuer() + " for host key " + ssh.FingerprintSHA256(key)},
 		{name: "another run", token: with("run_id", "8"), err: `the proof is for run "8", not 7`},
 		{name: "another attempt", token: with("run_attempt", "2"), err: `the proof is for attempt "2" of run 7, not its attempt 1`},
 		{name: "another job", token: with("check_run_id", "99"), err: "the proof is for job 99, which is not a running job of run 7"},
