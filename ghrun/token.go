@@ -12,8 +12,8 @@ import (
 // The user's token (GH_TOKEN, GITHUB_TOKEN) can push workflows, so it goes
 // only to the API of the GitHub it is for, whatever a run URL says: a
 // pasted link must not be able to send it elsewhere. That GitHub is the
-// one the user names (--api-url or GITHUB_API_URL, else GH_HOST, else the
-// checkout's remote), github.com when nothing names one.
+// one the user names (--api-url or GITHUB_API_URL, else the checkout's
+// remote and GH_HOST), github.com when nothing names one.
 
 // webHost is the GitHub host an API root belongs to: github.com for
 // api.github.com, else the API's own host and port (GitHub Enterprise
@@ -29,19 +29,45 @@ func webHost(apiURL string) string {
 	return "github.com"
 }
 
-// homeHost is the GitHub the environment's token is for, and what named
-// it (for messages).
-func (o *Options) homeHost(getenv func(string) string, remote *Repo) (host, why string) {
-	switch {
-	case o.APIURL != "" && webHost(o.APIURL) != "":
-		return webHost(o.APIURL), "the API URL " + o.APIURL
-	case strings.TrimSpace(getenv("GH_HOST")) != "":
-		return strings.ToLower(strings.TrimSpace(getenv("GH_HOST"))), "GH_HOST"
-	case remote != nil:
-		return strings.ToLower(remote.Host), "the checkout's remote"
-	}
-	return "github.com", "the default"
+// home is the GitHub (or, with GH_HOST and a remote that differ, the
+// two) that the environment's token is for, and what named it.
+type home struct {
+	hosts []string
+	why   string
 }
+
+// homeHosts reads it: the API URL's host when one is given, else the
+// checkout's remote and GH_HOST, else github.com.
+func (o *Options) homeHosts(getenv func(string) string, remote *Repo) home {
+	if o.APIURL != "" && webHost(o.APIURL) != "" {
+		return home{[]string{webHost(o.APIURL)}, "the API URL " + o.APIURL}
+	}
+	var h home
+	var why []string
+	if remote != nil {
+		h.hosts, why = append(h.hosts, strings.ToLower(remote.Host)), append(why, "the checkout's remote")
+	}
+	if g := strings.ToLower(strings.TrimSpace(getenv("GH_HOST"))); g != "" {
+		h.hosts, why = append(h.hosts, g), append(why, "GH_HOST")
+	}
+	if len(h.hosts) == 0 {
+		return home{[]string{"github.com"}, "the default"}
+	}
+	h.why = strings.Join(why, ", ")
+	return h
+}
+
+// has reports whether the token is for host.
+func (h home) has(host string) bool {
+	for _, x := range h.hosts {
+		if strings.EqualFold(x, host) {
+			return true
+		}
+	}
+	return false
+}
+
+func (h home) String() string { return strings.Join(h.hosts, " and ") }
 
 // errOtherRepo is wrapped when a run URL names another repository than
 // the checkout's, and nobody confirmed it.
@@ -63,16 +89,16 @@ func (o *Options) target(run *Repo) (Repo, string, string, error) {
 			remote = &r
 		}
 	}
-	home, why := o.homeHost(getenv, remote)
+	home := o.homeHosts(getenv, remote)
 	var repo Repo
 	switch {
 	case o.Repo != nil:
 		repo = *o.Repo
 	case run != nil:
 		repo = *run
-		if !strings.EqualFold(run.Host, home) {
+		if !home.has(run.Host) {
 			if o.APIURL != "" {
-				return Repo{}, "", "", fmt.Errorf("the run is on %s but the API is %s's (%s); pass the run's ID, or an API URL of %s", run.Host, home, why, run.Host)
+				return Repo{}, "", "", fmt.Errorf("the run is on %s but the API is %s's (%s); pass the run's ID, or an API URL of %s", run.Host, home, home.why, run.Host)
 			}
 		} else if remote != nil && !strings.EqualFold(run.String(), remote.String()) {
 			q := fmt.Sprintf("The run is in %s, but this checkout is of %s. Go on with %s?", run, remote, run)
@@ -100,7 +126,8 @@ func (o *Options) target(run *Repo) (Repo, string, string, error) {
 	if o.Token != "" {
 		return repo, api, o.Token, nil
 	}
-	if host := webHost(api); !strings.EqualFold(host, home) {
+	host := webHost(api)
+	if !home.has(host) {
 		// A host only a run URL named: its token, if the user logged in
 		// there with gh, is theirs to use; the environment's is not.
 		if t := ghToken(host); t != "" {
@@ -108,9 +135,9 @@ func (o *Options) target(run *Repo) (Repo, string, string, error) {
 		}
 		return Repo{}, "", "", fmt.Errorf("the run is on %s, but your token is for %s (%s), and is sent nowhere else; "+
 			"if %s is your GitHub Enterprise Server, say so with GH_HOST=%s (or --api-url https://%s/api/v3), or log in there with: gh auth login --hostname %s",
-			host, home, why, host, host, host, host)
+			host, home, home.why, host, host, host, host)
 	}
-	t, err := Token(getenv, home)
+	t, err := Token(getenv, host)
 	if err != nil {
 		return Repo{}, "", "", err
 	}

@@ -69,6 +69,10 @@ func TestTargetKeepsTheTokenHome(t *testing.T) {
 		{name: "GH_HOST names the run's host", dir: dotcom, run: "https://ghe.partner.example/o/r/actions/runs/5",
 			env: map[string]string{"GH_HOST": "ghe.partner.example"}, confirm: yes, api: "https://ghe.partner.example/api/v3", token: "ghp_env"},
 		{name: "a GHES remote", dir: ghes, api: "https://ghe.corp.example/api/v3", token: "ghp_env"},
+		// In a checkout the remote still counts: GH_HOST adds a host.
+		{name: "GH_HOST in a github.com checkout", dir: dotcom, env: map[string]string{"GH_HOST": "ghe.partner.example"}, api: "https://api.github.com", token: "ghp_env"},
+		{name: "GH_HOST outside a checkout", dir: none, env: map[string]string{"GH_HOST": "ghe.partner.example"}, run: "https://github.com/x/y/actions/runs/7",
+			err: "your token is for ghe.partner.example (GH_HOST)"},
 		{name: "a github.com run URL from a GHES checkout", dir: ghes, run: "https://github.com/octo/app/actions/runs/7",
 			err: "your token is for ghe.corp.example (the checkout's remote)"},
 		{name: "the API URL and the run URL disagree", dir: dotcom, apiURL: "https://ghe.corp.example/api/v3", run: "https://evil.example/o/r/actions/runs/1",
