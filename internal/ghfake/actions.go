@@ -84,14 +84,13 @@ func (s *Server) push(branch, sha string) {
 		if r.name == "" {
 			r.name = path
 		}
-		idTokens := idTokenJobs(src)
 		for _, j := range wf.Jobs {
 			s.nextID++
 			name := j.Name
 			if name == "" {
 				name = j.ID
 			}
-			jb := &job{id: s.nextID, key: j.ID, name: name, status: "queued", byActID: map[string]int{}, idTokenWrite: idTokens[j.ID]}
+			jb := &job{id: s.nextID, key: j.ID, name: name, status: "queued", byActID: map[string]int{}, idTokenWrite: grantsIDToken(wf, j)}
 			add := func(n string) {
 				jb.steps = append(jb.steps, &github.TaskStep{Name: github.String(n), Status: github.String("queued"), Number: github.Int64(int64(len(jb.steps) + 1))})
 			}

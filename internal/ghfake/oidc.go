@@ -12,7 +12,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"gopkg.in/yaml.v3"
+
+	"github.com/pitstopci/pitstop/workflows"
 )
 
 // The fake's token service stands in for GitHub Enterprise Server's: its
@@ -161,37 +162,13 @@ func (s *Server) idTokenEnv(r *run) []string {
 	}
 }
 
-// idTokenJobs reads which jobs of a workflow are granted id-token: write:
-// in their own permissions, else the workflow's ("write-all" too). The
-// default permissions never include it.
-func idTokenJobs(src []byte) map[string]bool {
-	var doc struct {
-		Permissions yaml.Node `yaml:"permissions"`
-		Jobs        map[string]struct {
-			Permissions yaml.Node `yaml:"permissions"`
-		} `yaml:"jobs"`
+// grantsIDToken reports whether job j of wf has id-token: write: in its
+// own permissions, else the workflow's ("write-all" too). The default
+// permissions never include it.
+func grantsIDToken(wf *workflows.Workflow, j *workflows.Job) bool {
+	p := j.Permissions
+	if p == nil {
+		p = wf.Permissions
 	}
-	out := map[string]bool{}
-	if yaml.Unmarshal(src, &doc) != nil {
-		return out
-	}
-	grants := func(n yaml.Node) bool {
-		if n.Kind == yaml.ScalarNode {
-			return n.Value == "write-all"
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == "id-token" {
-				return n.Content[i+1].Value == "write"
-			}
-		}
-		return false
-	}
-	for id, j := range doc.Jobs {
-		if j.Permissions.Kind != 0 {
-			out[id] = grants(j.Permissions)
-		} else {
-			out[id] = grants(doc.Permissions)
-		}
-	}
-	return out
+	return p != nil && (p.All == "write-all" || p.Level("id-token") == "write")
 }

@@ -4,13 +4,16 @@ import (
 	"net/http"
 	"reflect"
 	"testing"
+
+	"github.com/pitstopci/pitstop/workflows"
 )
 
-// TestIDTokenJobs: a job may request tokens with id-token: write in its
-// own permissions, or in the workflow's when it has none of its own
+// TestGrantsIDToken: a job may request tokens with id-token: write in
+// its own permissions, or in the workflow's when it has none of its own
 // (write-all too); never by default.
-func TestIDTokenJobs(t *testing.T) {
-	got := idTokenJobs([]byte(`on: push
+func TestGrantsIDToken(t *testing.T) {
+	for src, want := range map[string]map[string]bool{
+		`on: push
 permissions:
   id-token: write
 jobs:
@@ -27,13 +30,20 @@ jobs:
     runs-on: x
     permissions: {id-token: read}
     steps: [{run: a}]
-`))
-	want := map[string]bool{"inherits": true, "narrows": false, "all": true, "reads": false}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %v, want %v", got, want)
-	}
-	if got := idTokenJobs([]byte("on: push\njobs:\n  b: {runs-on: x, steps: [{run: a}]}\n")); got["b"] {
-		t.Error("no permissions granted id-token: write")
+`: {"inherits": true, "narrows": false, "all": true, "reads": false},
+		"on: push\njobs:\n  b: {runs-on: x, steps: [{run: a}]}\n": {"b": false},
+	} {
+		wf, err := workflows.Parse("ci.yml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, j := range wf.Jobs {
+			got[j.ID] = grantsIDToken(wf, j)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("got %v, want %v", got, want)
+		}
 	}
 }
 
