@@ -12,7 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/pitstopci/pitstop/forge/forgetest"
+	"github.com/pitstopci/pitstop/internal/ghfake"
 )
 
 // TestPlanAccess pins the access rules written at the top of access.go,
@@ -131,9 +131,9 @@ func refuseToStartWith(t *testing.T, sentinel error, cfg Config, want ...string)
 }
 
 func TestRunFailsClosed(t *testing.T) {
-	env := func(f *forgetest.GitHub, more ...string) []string {
+	env := func(f *ghfake.Server, more ...string) []string {
 		return append([]string{"GITHUB_ACTIONS=true", "RUNNER_ENVIRONMENT=github-hosted", "GITHUB_ACTOR=alice",
-			"GITHUB_API_URL=" + f.URL, "GITHUB_SERVER_URL=https://ghe.example"}, more...)
+			"GITHUB_API_URL=" + f.URL(), "GITHUB_SERVER_URL=https://ghe.example"}, more...)
 	}
 	t.Run("actor without keys", func(t *testing.T) {
 		f := newFakeGitHub(t)

@@ -38,7 +38,7 @@ func publishCheckRun(ctx context.Context, cfg Config, j Job, r Ready) *checkRun 
 	info := wire.CheckRunInfo{
 		RunID: j.runID, Job: j.name, RunAttempt: j.runAttempt, Label: cfg.Label,
 		Address: r.Address, User: r.User, SSHCommand: r.SSHCommand, KnownHosts: r.KnownHosts,
-		HostKeyFingerprint: r.HostKeyFingerprint, Jump: r.Jump, Deadline: r.Deadline,
+		HostKeyFingerprint: r.HostKeyFingerprint, Jump: r.Jump, Deadline: r.Deadline, Proof: r.Proof,
 	}
 	text, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 	"github.com/rs/zerolog"
 	gossh "golang.org/x/crypto/ssh"
 
-	"github.com/pitstopci/pitstop/forge/forgetest"
+	"github.com/pitstopci/pitstop/internal/ghfake"
 	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
@@ -118,9 +118,9 @@ func (u testUser) authorizedLine() string {
 }
 
 // newFakeGitHub starts a fake GitHub API with users' keys published.
-func newFakeGitHub(t *testing.T, users ...testUser) *forgetest.GitHub {
+func newFakeGitHub(t *testing.T, users ...testUser) *ghfake.Server {
 	t.Helper()
-	f := forgetest.New(t)
+	f := ghfake.New(t, ghfake.Options{})
 	for _, u := range users {
 		f.AddKey(u.name, u.authorizedLine())
 	}
@@ -173,7 +173,7 @@ type harness struct {
 	stepBin   string // a PATH entry the step's environment has first, as from GITHUB_PATH
 	summary   string // GITHUB_STEP_SUMMARY
 	notices   *syncBuffer
-	gh        *forgetest.GitHub
+	gh        *ghfake.Server
 	alice     testUser // the triggering user
 	// clock, when a test sets it with useFakeClock in startAgent's edit,
 	// is the pause's time: its timeouts fire only when the test advances
@@ -189,7 +189,7 @@ func stepEnv(h *harness) []string {
 		"GITHUB_ACTIONS=true",
 		"RUNNER_ENVIRONMENT=github-hosted",
 		"GITHUB_ACTOR=alice",
-		"GITHUB_API_URL=" + h.gh.URL,
+		"GITHUB_API_URL=" + h.gh.URL(),
 		"GITHUB_SERVER_URL=https://github.example",
 		"GITHUB_WORKFLOW=CI",
 		"GITHUB_JOB=build",

@@ -39,6 +39,10 @@ type Job struct {
 	workspace   string // GITHUB_WORKSPACE, where the job's steps run
 	user        string // USER
 	home        string // HOME
+
+	// idTokenURL and idTokenToken are ACTIONS_ID_TOKEN_REQUEST_URL and
+	// _TOKEN, which the runner sets only for a job with id-token: write.
+	idTokenURL, idTokenToken string
 }
 
 // ReadJob reads env, KEY=VALUE pairs as os.Environ returns them. Later
@@ -61,6 +65,9 @@ func ReadJob(env []string) Job {
 		workspace:  m["GITHUB_WORKSPACE"],
 		user:       m["USER"],
 		home:       m["HOME"],
+
+		idTokenURL:   m["ACTIONS_ID_TOKEN_REQUEST_URL"],
+		idTokenToken: m["ACTIONS_ID_TOKEN_REQUEST_TOKEN"],
 	}
 	// Rule 1 of access.go: a re-run's triggering actor is who is there.
 	j.actor = m["GITHUB_TRIGGERING_ACTOR"]

@@ -8,16 +8,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pitstopci/pitstop/forge/forgetest"
+	"github.com/pitstopci/pitstop/internal/ghfake"
 )
 
 // testRepo is the repository of the runs in these tests.
 const testRepo = "octo-org/app"
 
 // debugEnv is a GitHub Actions run of testRepo triggered by alice.
-func debugEnv(f *forgetest.GitHub, more ...string) []string {
+func debugEnv(f *ghfake.Server, more ...string) []string {
 	return append([]string{"GITHUB_ACTIONS=true", "RUNNER_ENVIRONMENT=github-hosted", "GITHUB_ACTOR=alice",
-		"GITHUB_REPOSITORY=" + testRepo, "GITHUB_API_URL=" + f.URL, "GITHUB_EVENT_NAME=push"}, more...)
+		"GITHUB_REPOSITORY=" + testRepo, "GITHUB_API_URL=" + f.URL(), "GITHUB_EVENT_NAME=push"}, more...)
 }
 
 // TestWhoMayDebugRefusals: users below the minimum permission, users the
@@ -104,9 +104,9 @@ func TestWhoMayDebugAdmits(t *testing.T) {
 
 // actEnv is a run under act, or under a runner built on it (Gitea and
 // Forgejo Actions): ACT=true and no RUNNER_ENVIRONMENT.
-func actEnv(f *forgetest.GitHub, actor, event string, more ...string) []string {
+func actEnv(f *ghfake.Server, actor, event string, more ...string) []string {
 	return append([]string{"ACT=true", "GITHUB_ACTIONS=true", "GITHUB_ACTOR=" + actor, "GITHUB_REPOSITORY=" + testRepo,
-		"GITHUB_API_URL=" + f.URL, "GITHUB_EVENT_NAME=" + event}, more...)
+		"GITHUB_API_URL=" + f.URL(), "GITHUB_EVENT_NAME=" + event}, more...)
 }
 
 // TestWhoMayDebugUnderAct: under act, with keys given directly, the
@@ -138,27 +138,27 @@ func TestActRelaxationIsOnlyTheActorLookup(t *testing.T) {
 	direct := []KeyText{{Source: "step", Text: newTestUser(t, "me").authorizedLine()}}
 	tests := []struct {
 		name string
-		env  func(*forgetest.GitHub) []string
+		env  func(*ghfake.Server) []string
 		edit func(*Config)
 		want []string
 	}{
 		{name: "pull_request_target",
-			env: func(f *forgetest.GitHub) []string {
+			env: func(f *ghfake.Server) []string {
 				return actEnv(f, "alice", "pull_request_target", "GITHUB_EVENT_PATH="+eventFile("pull_request_target.json"))
 			},
 			edit: func(c *Config) { c.AuthorizedKeys = direct }, want: []string{"pull_request_target", "allow-untrusted-prs"}},
 		{name: "a fork's pull request",
-			env: func(f *forgetest.GitHub) []string {
+			env: func(f *ghfake.Server) []string {
 				return actEnv(f, "alice", "pull_request", "GITHUB_EVENT_PATH="+eventFile("pull_request_fork.json"))
 			},
 			edit: func(c *Config) { c.AuthorizedKeys = direct }, want: []string{"fork mallory/app", "allow-untrusted-prs"}},
 		{name: "the actor below the minimum",
-			env: func(f *forgetest.GitHub) []string {
+			env: func(f *ghfake.Server) []string {
 				return actEnv(f, "alice", "push", "GITHUB_EVENT_PATH="+eventFile("push.json"))
 			},
 			want: []string{`"alice"`, "has read permission on " + testRepo}},
 		{name: "an added user below the minimum",
-			env: func(f *forgetest.GitHub) []string {
+			env: func(f *ghfake.Server) []string {
 				return actEnv(f, "nektos/act", "push", "GITHUB_EVENT_PATH="+eventFile("push.json"))
 			},
 			edit: func(c *Config) { c.AuthorizedKeys = direct; c.GitHubUsers = []string{"bob"} },

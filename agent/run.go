@@ -175,6 +175,7 @@ func (s *server) announce(ctx context.Context, job Job, plan accessPlan) (*check
 				cfg.JobLimit.Round(time.Second), cfg.MaxDuration)
 	}
 	if job.actions {
+		ready.Proof = requestProof(ctx, cfg, job, s.hostKey)
 		notice(cfg, ready)
 	}
 	published := publishCheckRun(ctx, cfg, job, ready)

@@ -32,18 +32,11 @@ type GitHubAPI struct {
 // to another host or to plain http is refused rather than followed with
 // the token, and no answer may be larger than MaxAnswer.
 func NewGitHubAPI(apiURL, token string, hc *http.Client) (*GitHubAPI, error) {
-	base, err := url.Parse(strings.TrimRight(apiURL, "/") + "/")
+	guarded, base, err := HTTPClient(apiURL, hc, maxAPIAnswer)
 	if err != nil {
-		return nil, fmt.Errorf("parse API URL %q: %w", apiURL, err)
+		return nil, err
 	}
-	if base.Scheme != "https" && base.Scheme != "http" {
-		return nil, fmt.Errorf("API URL %q is not an http(s) URL", apiURL)
-	}
-	if base.Scheme == "http" && !loopbackHost(base.Hostname()) {
-		return nil, fmt.Errorf("API URL %s is not https: the answers decide who logs in and the requests carry the token "+
-			"(plain http is allowed only for localhost)", base.Redacted())
-	}
-	c := github.NewClient(guardedClient(hc, base))
+	c := github.NewClient(guarded)
 	if token != "" {
 		c = c.WithAuthToken(token)
 	}
@@ -103,19 +96,52 @@ const (
 	maxKeyPages  = 10
 )
 
+// DefaultTimeout bounds one request of a guarded client whose caller set
+// no timeout of its own: an API that stops answering must not hang a
+// job or a command for ever.
+const DefaultTimeout = time.Minute
+
+// HTTPClient returns an http.Client for the GitHub API at apiURL, and
+// the API root as a URL, for any code that sends a token there (the
+// agent's lookups, the pitstop run/rerun/ssh commands). hc may be nil for
+// http.DefaultClient's settings.
+//
+// apiURL must be https (plain http only to a loopback host); a redirect
+// that would leave the API's scheme and host is refused rather than
+// followed with the token; an answer larger than maxAnswer fails; and a
+// request takes at most hc's Timeout, DefaultTimeout when it has none.
+func HTTPClient(apiURL string, hc *http.Client, maxAnswer int64) (*http.Client, *url.URL, error) {
+	base, err := url.Parse(strings.TrimRight(apiURL, "/") + "/")
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse API URL %q: %w", apiURL, err)
+	}
+	if (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+		return nil, nil, fmt.Errorf("API URL %q is not an http(s) URL", apiURL)
+	}
+	if base.Scheme == "http" && !loopbackHost(base.Hostname()) {
+		return nil, nil, fmt.Errorf("API URL %s is not https: the requests carry the token and the answers are trusted "+
+			"(plain http is allowed only for localhost)", base.Redacted())
+	}
+	return guardedClient(hc, base, maxAnswer), base, nil
+}
+
 // guardedClient is hc (nil: http.DefaultClient's settings) with the
-// API's guards: redirects stay on base's scheme and host, and answers
-// are capped at maxAPIAnswer.
-func guardedClient(hc *http.Client, base *url.URL) *http.Client {
+// API's guards: redirects stay on base's scheme and host, answers are
+// capped at max, and requests time out.
+func guardedClient(hc *http.Client, base *url.URL, max int64) *http.Client {
 	c := http.Client{}
 	if hc != nil {
 		c = *hc
+	}
+	timeout := DefaultTimeout
+	if c.Timeout != 0 {
+		timeout, c.Timeout = c.Timeout, 0
 	}
 	next := c.Transport
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	c.Transport = cappedTransport{next: next, max: maxAPIAnswer}
+	c.Transport = cappedTransport{next: next, max: max, timeout: timeout}
 	// go-github sets the token on every request, redirects included, so
 	// a redirect elsewhere would hand it over.
 	check := c.CheckRedirect
@@ -135,54 +161,73 @@ func guardedClient(hc *http.Client, base *url.URL) *http.Client {
 	return &c
 }
 
-// errAnswerTooLarge is returned for an answer larger than its cap.
-var errAnswerTooLarge = fmt.Errorf("the answer is larger than %d bytes, more than any real account needs", maxAPIAnswer)
+// answerTooLarge is the error for an answer larger than max.
+func answerTooLarge(max int64) error {
+	return fmt.Errorf("the answer is larger than %d bytes, more than any real account needs", max)
+}
 
-// cappedTransport fails responses whose body is larger than max.
+// cappedTransport fails responses whose body is larger than max, and
+// requests (body included) that take longer than timeout. The timeout is
+// kept here rather than in http.Client.Timeout, whose watcher outlives a
+// body that go-github reads to its end but never closes.
 type cappedTransport struct {
-	next http.RoundTripper
-	max  int64
+	next    http.RoundTripper
+	max     int64
+	timeout time.Duration
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t cappedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := t.next.RoundTrip(r)
+	ctx, cancel := context.WithTimeout(r.Context(), t.timeout)
+	resp, err := t.next.RoundTrip(r.WithContext(ctx))
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 	if resp.ContentLength > t.max {
 		resp.Body.Close()
-		return nil, errAnswerTooLarge
+		cancel()
+		return nil, answerTooLarge(t.max)
 	}
-	resp.Body = &cappedBody{rc: resp.Body, left: t.max}
+	resp.Body = &cappedBody{rc: resp.Body, left: t.max, max: t.max, done: cancel}
 	return resp, nil
 }
 
 // cappedBody reads at most left bytes, and then fails if there is more.
+// done ends the request's timeout once the body is read or closed.
 type cappedBody struct {
-	rc   io.ReadCloser
-	left int64
+	rc        io.ReadCloser
+	left, max int64
+	done      context.CancelFunc
 }
 
-func (b *cappedBody) Read(p []byte) (int, error) {
+func (b *cappedBody) Read(p []byte) (n int, err error) {
+	defer func() {
+		if err != nil {
+			b.done()
+		}
+	}()
 	if b.left <= 0 {
 		var one [1]byte
-		if n, err := b.rc.Read(one[:]); n > 0 {
-			return 0, errAnswerTooLarge
-		} else if err != nil {
-			return 0, err
+		if m, rerr := b.rc.Read(one[:]); m > 0 {
+			return 0, answerTooLarge(b.max)
+		} else if rerr != nil {
+			return 0, rerr
 		}
 		return 0, nil
 	}
 	if int64(len(p)) > b.left {
 		p = p[:b.left]
 	}
-	n, err := b.rc.Read(p)
+	n, err = b.rc.Read(p)
 	b.left -= int64(n)
 	return n, err
 }
 
-func (b *cappedBody) Close() error { return b.rc.Close() }
+func (b *cappedBody) Close() error {
+	defer b.done()
+	return b.rc.Close()
+}
 
 // loopbackHost reports whether host is a name or address of this
 // machine's loopback interface.

@@ -2,6 +2,7 @@ package forge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // requestLog is a server that records every request it gets, with the
@@ -174,5 +176,30 @@ func TestRepoPermissionAnswerCap(t *testing.T) {
 	}
 	if p, err := g.RepoPermission(context.Background(), "octo-org/app", "alice"); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("permission %q, error %v; want the answer refused as too large", p, err)
+	}
+}
+
+// TestHTTPClientTimesOut: an API that stops answering mid-body fails the
+// request after the client's timeout rather than hanging the caller; the
+// body counts, not only the headers.
+func TestHTTPClientTimesOut(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, "[")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // the client gave up
+	}))
+	t.Cleanup(srv.Close)
+	hc, _, err := HTTPClient(srv.URL+"/api", &http.Client{Timeout: 50 * time.Millisecond}, MaxAnswer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := hc.Get(srv.URL + "/api/users/alice/keys")
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("got %v; want the deadline exceeded", err)
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
-	"github.com/pitstopci/pitstop/forge/forgetest"
+	"github.com/pitstopci/pitstop/internal/ghfake"
 )
 
 // testUser is a forge user with a fresh ed25519 key.
@@ -38,9 +38,9 @@ func (u testUser) authorizedLine() string {
 }
 
 // newFakeGitHub starts a fake GitHub API with users' keys published.
-func newFakeGitHub(t *testing.T, users ...testUser) *forgetest.GitHub {
+func newFakeGitHub(t *testing.T, users ...testUser) *ghfake.Server {
 	t.Helper()
-	f := forgetest.New(t)
+	f := ghfake.New(t, ghfake.Options{})
 	for _, u := range users {
 		f.AddKey(u.name, u.authorizedLine())
 	}

@@ -128,7 +128,7 @@ func (k KeysURL) UserKeys(ctx context.Context, user string) ([]string, error) {
 	}
 	if len(body) > maxKeysBody {
 		// A cut list could end in half a key; fail closed instead.
-		return nil, fmt.Errorf("read keys of %q from %s: %w", user, u, errAnswerTooLarge)
+		return nil, fmt.Errorf("read keys of %q from %s: %w", user, u, answerTooLarge(maxKeysBody))
 	}
 	var keys []string
 	for line := range strings.Lines(string(body)) {

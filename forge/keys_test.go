@@ -11,16 +11,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pitstopci/pitstop/forge/forgetest"
+	"github.com/pitstopci/pitstop/internal/ghfake"
 )
 
 // newAPI returns a GitHubAPI pointed at the fake server, with its own
 // transport so no keep-alive connection outlives the test.
-func newAPI(t *testing.T, f *forgetest.GitHub, token string) *GitHubAPI {
+func newAPI(t *testing.T, f *ghfake.Server, token string) *GitHubAPI {
 	t.Helper()
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(tr.CloseIdleConnections)
-	api, err := NewGitHubAPI(f.URL, token, &http.Client{Transport: tr})
+	api, err := NewGitHubAPI(f.URL(), token, &http.Client{Transport: tr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,8 +41,8 @@ func TestGitHubAPIFollowsEveryPage(t *testing.T) {
 			t.Errorf("per_page = %q, want 100 (fewest requests)", got)
 		}
 		if page < 3 {
-			next := fmt.Sprintf("%s/users/pager/keys?per_page=100&page=%d", f.URL, page+1)
-			last := fmt.Sprintf("%s/users/pager/keys?per_page=100&page=3", f.URL)
+			next := fmt.Sprintf("%s/users/pager/keys?per_page=100&page=%d", f.URL(), page+1)
+			last := fmt.Sprintf("%s/users/pager/keys?per_page=100&page=3", f.URL())
 			w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="next", <%s>; rel="last"`, next, last))
 		}
 		fmt.Fprintf(w, `[{"id":%d,"key":"ssh-ed25519 KEY%d"},{"id":%d,"key":"ssh-ed25519 KEY%db"}]`, page, page, page+10, page)

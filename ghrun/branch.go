@@ -141,7 +141,8 @@ type prepared struct {
 }
 
 // prepare injects the pause, makes the workflow start on a push to a new
-// throwaway branch, and grants the job checks: write where it can.
+// throwaway branch, and grants the job checks: write and id-token: write
+// where it can.
 func prepare(path string, src []byte, opts injector.Options) (*prepared, error) {
 	res, err := injector.Insert(path, src, opts)
 	if err != nil {
@@ -170,7 +171,15 @@ func prepare(path string, src []byte, opts injector.Options) (*prepared, error) 
 	if !g.Granted {
 		p.notes = append(p.notes, "pitstop: "+g.Note+"; if the pause cannot publish its check run, use the connect command in the job's log")
 	}
-	p.out = g.Out
+	// id-token: write lets the pause prove its host key (package proof).
+	id, err := injector.GrantWrite(path, g.Out, res.Job, "id-token")
+	if err != nil {
+		return nil, err
+	}
+	if !id.Granted {
+		p.notes = append(p.notes, "pitstop: "+id.Note+"; without id-token: write the pause cannot prove its host key, and pitstop calls it unverified")
+	}
+	p.out = id.Out
 	return p, nil
 }
 

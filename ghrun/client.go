@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"regexp"
 	"strings"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/pitstopci/pitstop/forge"
 )
 
 // Repo is a repository on a GitHub instance.
@@ -50,27 +51,6 @@ func ParseRemote(remote string) (Repo, error) {
 	return Repo{Host: host, Owner: parts[0], Name: parts[1]}, nil
 }
 
-// Token finds the user's token: GH_TOKEN, GITHUB_TOKEN, else what
-// `gh auth token` prints when gh is installed and logged in.
-func Token(getenv func(string) string, host string) (string, error) {
-	for _, k := range []string{"GH_TOKEN", "GITHUB_TOKEN"} {
-		if v := strings.TrimSpace(getenv(k)); v != "" {
-			return v, nil
-		}
-	}
-	if gh, err := exec.LookPath("gh"); err == nil {
-		args := []string{"auth", "token"}
-		if host != "" && !strings.EqualFold(host, "github.com") {
-			args = append(args, "--hostname", host)
-		}
-		if out, err := exec.Command(gh, args...).Output(); err == nil && strings.TrimSpace(string(out)) != "" {
-			return strings.TrimSpace(string(out)), nil
-		}
-	}
-	return "", errors.New("no GitHub token: set GH_TOKEN or GITHUB_TOKEN, or log in with 'gh auth login' " +
-		"(a classic token needs the repo and workflow scopes; a fine-grained one Contents, Workflows and Actions: write)")
-}
-
 // Client is the GitHub API as ghrun uses it.
 type Client struct {
 	gh   *github.Client
@@ -78,15 +58,22 @@ type Client struct {
 	api  string
 }
 
+// MaxAnswer bounds one answer of the API: a page of 100 check runs, each
+// with up to 64 KiB of text, is the largest thing pitstop reads.
+const MaxAnswer = 16 << 20
+
 // NewClient returns a client for repo at apiURL (e.g.
 // "https://api.github.com", or "https://HOST/api/v3" for Enterprise
-// Server; taken as given, so a test server under a prefix works).
+// Server; taken as given, so a test server under a prefix works). It
+// holds the user's token, so it is forge's guarded client: https only
+// (http to loopback), no redirect off the API's host, capped answers,
+// timeouts.
 func NewClient(apiURL, token string, repo Repo, hc *http.Client) (*Client, error) {
-	base, err := url.Parse(strings.TrimRight(apiURL, "/") + "/")
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") {
-		return nil, fmt.Errorf("API URL %q is not an http(s) URL", apiURL)
+	guarded, base, err := forge.HTTPClient(apiURL, hc, MaxAnswer)
+	if err != nil {
+		return nil, err
 	}
-	c := github.NewClient(hc).WithAuthToken(token)
+	c := github.NewClient(guarded).WithAuthToken(token)
 	c.BaseURL = base
 	return &Client{gh: c, repo: repo, api: strings.TrimRight(apiURL, "/")}, nil
 }

@@ -65,6 +65,9 @@ type readyJSON struct {
 	Jump               string   `json:"jump,omitempty"`
 	Deadline           string   `json:"deadline"`
 	Branch             string   `json:"branch,omitempty"`
+	// Verified says that GitHub's OIDC token vouches for the host key;
+	// false only with --trust-unverified.
+	Verified bool `json:"verified"`
 }
 
 // Mode says what happens once the pause is ready.
@@ -98,9 +101,10 @@ func (o *Options) ready(p *Pause, runURL, branch string) error {
 			RunID: p.RunID, RunURL: runURL, Job: p.Job, Label: p.Label, SSHCommand: line, SSHArgs: args,
 			KnownHostsFile: kh, KnownHosts: p.KnownHosts, HostKeyFingerprint: p.HostKeyFingerprint,
 			Address: p.Address, User: p.User, Jump: p.Jump, Deadline: p.Deadline.UTC().Format("2006-01-02T15:04:05Z"), Branch: branch,
+			Verified: p.Verified,
 		})
 	case Connect:
-		o.progress.line("connecting (host key %s): %s", p.HostKeyFingerprint, line)
+		o.progress.line("connecting (host key %s, %s): %s", p.HostKeyFingerprint, p.trust(), line)
 		// The user's keys by $HOME, as pitstop act offers them: ssh
 		// itself looks in the home directory of the passwd entry.
 		var ids []string
@@ -121,10 +125,18 @@ func (o *Options) ready(p *Pause, runURL, branch string) error {
 		}
 		return nil
 	default:
-		o.progress.line("host key %s (from GitHub); connect with the command on stdout", p.HostKeyFingerprint)
+		o.progress.line("host key %s (%s); connect with the command on stdout", p.HostKeyFingerprint, p.trust())
 		fmt.Fprintln(o.Stdout, line)
 		return nil
 	}
+}
+
+// trust says on what the pinned host key rests.
+func (p *Pause) trust() string {
+	if p.Verified {
+		return "verified: GitHub's OIDC token for the job"
+	}
+	return "UNVERIFIED: trusted on first use"
 }
 
 // shellJoin quotes each word for a POSIX shell where needed.

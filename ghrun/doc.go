@@ -7,10 +7,11 @@
 // the workflow's triggers are replaced by a push to that branch and the
 // paused job is granted checks: write where that can be merged with the
 // permissions it has. It then finds the run, follows it (run queued, job
-// started, step k of n), and waits for the pause's check run: the agent
-// creates it with the job's own token, so GitHub vouches for the connect
-// command and host key in it (a check run whose app is not
-// "github-actions" is ignored). With the host key pinned from that answer
+// started, step k of n), and waits for the pause's check run, which the
+// agent creates with the job's own token (a check run whose app is not
+// "github-actions" is ignored). Any job with checks: write could write
+// one, so its address and host key are trusted only when the OIDC token
+// in it checks out (package proof, verify.go). With the host key pinned
 // it connects (or prints the ssh command, or JSON), then follows the job
 // to its end and deletes the branch. An interrupt cancels the run and
 // deletes the branch.
@@ -19,6 +20,9 @@
 // numbers to the workflow's steps, and runs the workflow at the run's head
 // commit paused right before the step that failed. ssh attaches to a pause
 // that is already running, however its run was started.
+//
+// The user's token goes only to the API of the GitHub it is for (see
+// token.go), through forge's guarded client.
 //
 // It does not edit workflows (package injector does), serve SSH (package
 // agent does) or parse flags (cmd/pitstop does). Only GitHub's REST API is

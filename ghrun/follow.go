@@ -29,7 +29,16 @@ func (c *Client) getRun(ctx context.Context, id int64) (*runInfo, error) {
 		return nil, err
 	}
 	var r runInfo
-	if _, err := c.gh.Do(ctx, req, &r); err != nil {
+	if resp, err := c.gh.Do(ctx, req, &r); err != nil {
+		if resp != nil && resp.StatusCode == http.StatusNotFound {
+			// Reading a run needs read access only: say that, not what
+			// pushing a workflow would need.
+			hint := "a fine-grained token needs Actions: read on " + c.repo.String()
+			if have, classic := scopes(resp); classic {
+				hint = "a classic token needs the repo scope (it has: " + orNone(have) + ")"
+			}
+			return nil, fmt.Errorf("no run %d in %s (or no access: %s)", id, c.repo, hint)
+		}
 		return nil, c.explain(fmt.Sprintf("read run %d", id), err)
 	}
 	return &r, nil
@@ -96,11 +105,15 @@ func jobMatches(apiName, name string) bool {
 type Pause struct {
 	wire.CheckRunInfo
 	CheckRunURL string `json:"-"`
+	// Verified is set once Proof checked out; Unverified says why not.
+	Verified   bool   `json:"-"`
+	Unverified string `json:"-"`
 }
 
 // pauses lists the pauses running for runID on sha, newest first. Only
 // check runs by the github-actions app count: those were made with a
-// job's token, so no one else can have written the host key in them.
+// job's token. Any job's, though: the caller verifies each pause's proof
+// before it trusts its address or key.
 func (c *Client) pauses(ctx context.Context, sha string, runID int64, job string) ([]*Pause, error) {
 	res, _, err := c.gh.Checks.ListCheckRunsForRef(ctx, c.repo.Owner, c.repo.Name, sha, &github.ListCheckRunsOptions{
 		Filter: github.String("latest"), ListOptions: github.ListOptions{PerPage: 100},
@@ -208,14 +221,22 @@ func (c *Client) annotationPause(ctx context.Context, j *github.WorkflowJob, run
 		if a.GetAnnotationLevel() != "notice" || !strings.HasPrefix(title, wire.CheckRunPrefix) || !strings.HasSuffix(title, " is paused") {
 			continue
 		}
-		first, rest, _ := strings.Cut(a.GetMessage(), "\n")
-		known, ok := strings.CutPrefix(strings.TrimSpace(rest), "known_hosts: ")
-		cmd, fp, _ := strings.Cut(first, "   (host key ")
+		lines := strings.Split(a.GetMessage(), "\n")
+		var known, token string
+		for _, l := range lines[1:] {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(l), "known_hosts: "); ok {
+				known = v
+			}
+			if v, ok := strings.CutPrefix(strings.TrimSpace(l), "proof: "); ok {
+				token = v
+			}
+		}
+		cmd, fp, _ := strings.Cut(lines[0], "   (host key ")
 		p, err := parseSSHCommand(strings.TrimSpace(cmd))
-		if !ok || err != nil {
+		if known == "" || err != nil {
 			continue
 		}
-		p.KnownHosts, p.HostKeyFingerprint = strings.TrimSpace(known), strings.TrimSuffix(strings.TrimSpace(fp), ")")
+		p.KnownHosts, p.HostKeyFingerprint, p.Proof = strings.TrimSpace(known), strings.TrimSuffix(strings.TrimSpace(fp), ")"), token
 		p.RunID, p.Job = strconv.FormatInt(runID, 10), j.GetName()
 		p.Label = strings.TrimSuffix(strings.TrimPrefix(title, wire.CheckRunPrefix), " is paused")
 		return p, nil

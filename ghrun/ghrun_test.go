@@ -112,13 +112,25 @@ func TestPrepare(t *testing.T) {
 		t.Errorf("branch %q", p.branch)
 	}
 	out := string(p.out)
-	for _, want := range []string{`branches: ["` + p.branch + `"]`, "  checks: write\n  contents: read\n", "id: pitstop-pause"} {
+	for _, want := range []string{`branches: ["` + p.branch + `"]`, "  id-token: write\n  checks: write\n  contents: read\n", "id: pitstop-pause"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the prepared workflow lacks %q:\n%s", want, out)
 		}
 	}
 	if strings.Contains(out, "pull_request") {
 		t.Errorf("the original trigger is still there:\n%s", out)
+	}
+	if len(p.notes) != 0 {
+		t.Errorf("notes: %q", p.notes)
+	}
+	// Without permissions, neither can be added without narrowing the
+	// token: the notes say so, the second one why the pause is unverified.
+	p, err = prepare("ci.yml", []byte("on: push\njobs:\n  b:\n    runs-on: x\n    steps:\n      - run: echo\n"), injectorOptions("b", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.notes) != 2 || !strings.Contains(p.notes[1], "id-token: write is never among the defaults") || !strings.Contains(p.notes[1], "pitstop calls it unverified") {
+		t.Errorf("notes: %q", p.notes)
 	}
 }
 

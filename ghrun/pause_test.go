@@ -3,13 +3,18 @@ package ghrun
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-github/v62/github"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/pitstopci/pitstop/internal/ghfake"
+	"github.com/pitstopci/pitstop/internal/testutil"
 	"github.com/pitstopci/pitstop/internal/wire"
+	"github.com/pitstopci/pitstop/proof"
 )
 
 // TestPausesTrustsOnlyJobTokens: a check run with the pause's name made
@@ -82,4 +87,51 @@ func pausesClient(t *testing.T) (*ghfake.Server, *Client, string) {
 		t.Fatal(err)
 	}
 	return fake, c, sha
+}
+
+// TestTrustedNeedsGitHubsWord: a pause is used only when its proof is
+// GitHub's token for the run's job and the host key it names; a forged
+// check run (no proof, or a proof for another key or job) is an error
+// that says why, unless the user said to trust it on first use, which
+// is then said too.
+func TestTrustedNeedsGitHubsWord(t *testing.T) {
+	fake, c, _ := pausesClient(t)
+	key, other := testutil.SSHPublicKey(t), testutil.SSHPublicKey(t)
+	line := "[127.0.0.1]:2222 " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
+	pause := func(token string) *Pause {
+		return &Pause{CheckRunInfo: wire.CheckRunInfo{RunID: "7", Job: "build", Address: "127.0.0.1:2222", KnownHosts: line, HostKeyFingerprint: "SHA256:claimed", Proof: token}}
+	}
+	ctx := context.Background()
+	var stderr strings.Builder
+	o := Options{Stderr: &stderr}
+	o.defaults()
+
+	good := pause(fake.MintIDToken(fake.JobClaims(7, 70, proof.Audience(key))))
+	ps, err := o.trusted(ctx, c, []*Pause{pause(""), good}, 7, 1, []int64{70})
+	if err != nil || len(ps) != 1 || ps[0] != good || !good.Verified || good.HostKeyFingerprint != ssh.FingerprintSHA256(key) {
+		t.Fatalf("got %v, %v; want only the proven pause, with its key's own fingerprint", ps, err)
+	}
+	for name, tc := range map[string]struct {
+		token, why string
+	}{
+		"forged, no proof":     {"", "carries no proof"},
+		"a proof of other key": {fake.MintIDToken(fake.JobClaims(7, 70, proof.Audience(other))), "for host key " + ssh.FingerprintSHA256(key)},
+		"a proof of other job": {fake.MintIDToken(fake.JobClaims(7, 71, proof.Audience(key))), "the proof is for job 71"},
+		"a proof of other run": {fake.MintIDToken(fake.JobClaims(8, 70, proof.Audience(key))), `the proof is for run "8"`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			o.TrustUnverified = false
+			ps, err := o.trusted(ctx, c, []*Pause{pause(tc.token)}, 7, 1, []int64{70})
+			if !errors.Is(err, errUnverified) || !strings.Contains(err.Error(), tc.why) || !strings.Contains(err.Error(), "--trust-unverified") || len(ps) != 0 {
+				t.Fatalf("got %v, %v; want an unverified pause refused because %q", ps, err, tc.why)
+			}
+			o.TrustUnverified = true
+			stderr.Reset()
+			ps, err = o.trusted(ctx, c, []*Pause{pause(tc.token)}, 7, 1, []int64{70})
+			if err != nil || len(ps) != 1 || ps[0].Verified || !strings.Contains(stderr.String(), "UNVERIFIED pause (job build)") ||
+				!strings.Contains(stderr.String(), "on first use") || ps[0].trust() != "UNVERIFIED: trusted on first use" {
+				t.Fatalf("with --trust-unverified: %v, %v, stderr %q", ps, err, stderr.String())
+			}
+		})
+	}
 }

@@ -27,23 +27,22 @@ func ParseRun(s string) (int64, *Repo, error) {
 		parts := strings.Split(strings.Trim(u.Path, "/"), "/")
 		if len(parts) >= 5 && parts[2] == "actions" && parts[3] == "runs" {
 			if id, err := strconv.ParseInt(parts[4], 10, 64); err == nil && id > 0 {
-				return id, &Repo{Host: u.Hostname(), Owner: parts[0], Name: parts[1]}, nil
+				return id, &Repo{Host: strings.ToLower(u.Host), Owner: parts[0], Name: parts[1]}, nil
 			}
 		}
 	}
 	return 0, nil, fmt.Errorf("%q is neither a run ID nor a run URL (https://github.com/OWNER/REPO/actions/runs/ID)", s)
 }
 
-// forRun points o at the run's repository when RUN was a URL.
-func (o *Options) forRun(run string) (int64, error) {
+// forRun makes the client for RUN's repository: a run URL's, else the
+// checkout's.
+func (o *Options) forRun(run string) (int64, *Client, error) {
 	id, repo, err := ParseRun(run)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	if repo != nil && o.Repo == nil {
-		o.Repo = repo
-	}
-	return id, nil
+	c, err := o.client(repo)
+	return id, c, err
 }
 
 // Rerun is pitstop rerun: the failed job of a finished run, run again
@@ -52,11 +51,7 @@ func (o *Options) forRun(run string) (int64, error) {
 // failed jobs on a terminal; nil makes that an error.
 func Rerun(ctx context.Context, o Options, run string, afterSet bool, pick func(what string, choices []string) (int, error)) (int, error) {
 	o.defaults()
-	id, err := o.forRun(run)
-	if err != nil {
-		return 0, err
-	}
-	c, err := o.client()
+	id, c, err := o.forRun(run)
 	if err != nil {
 		return 0, err
 	}
@@ -231,11 +226,7 @@ func failedStep(wj *workflows.Job, j *github.WorkflowJob) (int, error) {
 // run, then connects, or prints the command or JSON.
 func SSH(ctx context.Context, o Options, run string) error {
 	o.defaults()
-	id, err := o.forRun(run)
-	if err != nil {
-		return err
-	}
-	c, err := o.client()
+	id, c, err := o.forRun(run)
 	if err != nil {
 		return err
 	}
@@ -260,6 +251,15 @@ func SSH(ctx context.Context, o Options, run string) error {
 		}
 		if len(ps) == 0 && r.GetStatus() == "in_progress" {
 			if ps, err = c.annotationPauses(ctx, id, o.Job); err != nil {
+				return err
+			}
+		}
+		if len(ps) > 0 {
+			jobs, err := c.jobs(ctx, id)
+			if err != nil {
+				return err
+			}
+			if ps, err = o.trusted(ctx, c, ps, id, r.GetRunAttempt(), runningJobIDs(jobs, o.Job)); err != nil {
 				return err
 			}
 		}

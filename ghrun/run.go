@@ -27,11 +27,15 @@ type Options struct {
 	APIURL string
 	// Repo overrides the repository derived from the remote.
 	Repo *Repo
-	// Token authenticates every call. Default: Token(Getenv, host).
+	// Token authenticates every call. Default: Token(Getenv, host) for
+	// the user's own GitHub (see target), gh's token for another.
 	Token string
-	// Getenv reads the caller's environment, for the token. Default
-	// os.Getenv.
+	// Getenv reads the caller's environment, for the token and GH_HOST.
+	// Default os.Getenv.
 	Getenv func(string) string
+	// Confirm asks whether to go on with a run URL of another repository
+	// than the checkout's; nil refuses such a URL.
+	Confirm func(question string) (bool, error)
 
 	// Workflow is the workflow file's path in the repository, e.g.
 	// ".github/workflows/ci.yml". Default: the one file under
@@ -49,6 +53,11 @@ type Options struct {
 	Ref string
 	// Keep keeps the throwaway branch after the run.
 	Keep bool
+
+	// TrustUnverified connects to a pause whose proof does not check out
+	// (or that has none), trusting its host key on first use, and says so.
+	// Without it such a pause is an error.
+	TrustUnverified bool
 
 	// Mode says what to do once the pause is ready.
 	Mode Mode
@@ -124,36 +133,14 @@ func (o *Options) home() string {
 	return h
 }
 
-// client makes the API client for the checkout's repository.
-func (o *Options) client() (*Client, error) {
-	repo := o.Repo
-	if repo == nil {
-		co, err := readCheckout(o.Dir)
-		if err != nil {
-			return nil, err
-		}
-		r, err := co.remoteRepo()
-		if err != nil {
-			return nil, err
-		}
-		repo = &r
+// client makes the API client for the repository: the run's (a run URL
+// named it; nil otherwise) or the checkout's.
+func (o *Options) client(run *Repo) (*Client, error) {
+	repo, api, token, err := o.target(run)
+	if err != nil {
+		return nil, err
 	}
-	api := o.APIURL
-	if api == "" {
-		api = repo.APIURL()
-	}
-	if o.Token == "" {
-		getenv := o.Getenv
-		if getenv == nil {
-			getenv = os.Getenv
-		}
-		t, err := Token(getenv, repo.Host)
-		if err != nil {
-			return nil, err
-		}
-		o.Token = t
-	}
-	return NewClient(api, o.Token, *repo, nil)
+	return NewClient(api, token, repo, nil)
 }
 
 // Run is pitstop run: it returns the paused job's exit status (0 when it
@@ -164,7 +151,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	c, err := o.client()
+	c, err := o.client(nil)
 	if err != nil {
 		return 0, err
 	}
@@ -332,6 +319,11 @@ func (o *Options) follow(ctx context.Context, c *Client, run *github.WorkflowRun
 				}
 				if p != nil {
 					ps = append(ps, p)
+				}
+			}
+			if len(ps) > 0 {
+				if ps, err = o.trusted(ctx, c, ps, run.GetID(), r.GetRunAttempt(), []int64{mine[0].GetID()}); err != nil {
+					return 0, err
 				}
 			}
 			if len(ps) > 0 {

@@ -124,6 +124,8 @@ func GrantWrite(file string, src []byte, job, scope string) (*Grant, error) {
 	}
 	keep := func(note string) *Grant { return &Grant{Out: src, Note: note} }
 	switch {
+	case perms == nil && scope == "id-token":
+		return keep("the workflow sets no permissions, and id-token: write is never among the defaults; add a permissions: block with it (and what the job needs) yourself"), nil
 	case perms == nil:
 		return keep(fmt.Sprintf("the workflow sets no permissions, so the job's token has the repository's default ones; %s: write is there only when they are permissive", scope)), nil
 	case perms.Kind == yaml.ScalarNode && perms.Value == "write-all":

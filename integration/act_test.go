@@ -381,14 +381,18 @@ func TestActionInstallRelease(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	url, trust := httpsMirror(t, mirror)
 	env := map[string]string{
 		"RUNNER_OS": "Linux", "RUNNER_ARCH": "X64",
-		"PITSTOP_DOWNLOAD_URL": "file://" + mirror,
+		"PITSTOP_DOWNLOAD_URL": url,
 		"PITSTOP_INSTALL":      "release",
 		"PATH":                 "/usr/bin:/bin", // no go: the release must do
 		// No tool cache: the tampered download below must not be
 		// answered by a copy kept from the first.
 		"RUNNER_TOOL_CACHE": "",
+	}
+	for k, v := range trust {
+		env[k] = v
 	}
 
 	out, err, outputs := runScript(t, filepath.Join(action, "install.sh"), env)

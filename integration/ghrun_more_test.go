@@ -15,6 +15,8 @@ import (
 // failingWorkflow fails at its step 2 until fixed.txt exists.
 const failingWorkflow = `name: tests
 on: push
+permissions:
+  contents: read
 jobs:
   test:
     runs-on: ubuntu-latest
@@ -72,11 +74,7 @@ func TestGitHubRerunPausesBeforeFailedStep(t *testing.T) {
 // TestGitHubRunInterrupted: Ctrl-C while the job is paused cancels the
 // run, deletes the branch, and leaves nothing running.
 func TestGitHubRunInterrupted(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join("testdata", "act", "ci.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newGHEnv(t, map[string]string{".github/workflows/ci.yml": string(src)})
+	e := newGHEnv(t, map[string]string{".github/workflows/ci.yml": ciWorkflow(t)})
 	r := e.start(t, "run", "--job", "build", "--ssh-after-step", "1", "--with", "listen=127.0.0.1:0")
 	r.connectLine(t)
 	if err := r.cmd.Process.Signal(syscall.SIGINT); err != nil {
@@ -163,14 +161,10 @@ func TestGitHubRunErrors(t *testing.T) {
 
 // TestGitHubRunAnnotationFallback: when the job's token may not create
 // check runs, the agent says so and pitstop run finds the pause through
-// its ::notice:: annotation, host key included.
+// its ::notice:: annotation, host key and proof included.
 func TestGitHubRunAnnotationFallback(t *testing.T) {
 	tool(t, "ssh", sshInstall)
-	src, err := os.ReadFile(filepath.Join("testdata", "act", "ci.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newGHEnv(t, map[string]string{".github/workflows/ci.yml": string(src)}, func(o *ghfake.Options) { o.NoChecksWrite = true })
+	e := newGHEnv(t, map[string]string{".github/workflows/ci.yml": ciWorkflow(t)}, func(o *ghfake.Options) { o.NoChecksWrite = true })
 	r := e.start(t, "run", "--job", "build", "--ssh-after-step", "1", "--with", "listen=127.0.0.1:0", "--with", "wait-timeout=3m")
 	line := r.connectLine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -182,6 +176,9 @@ func TestGitHubRunAnnotationFallback(t *testing.T) {
 	}
 	if code := r.wait(t, 3*time.Minute); code != 0 {
 		t.Fatalf("pitstop run exited %d\n%s", code, r.stderr.String())
+	}
+	if !strings.Contains(r.stderr.String(), "verified: GitHub's OIDC token for the job") {
+		t.Errorf("the pause found through its annotation was not verified:\n%s", r.stderr.String())
 	}
 	// Checked at the end: the agent warns after writing the annotation,
 	// which pitstop run may have found already.
@@ -224,6 +221,11 @@ func TestGitHubRerunAndSSHErrors(t *testing.T) {
 		}
 		check(t, e, `has no failed job ("ok" success); pick one with --job`, "rerun", url)
 		check(t, e, "is over (success) and has no pause to attach to", "ssh", url)
+		// A run GitHub does not know, and a run URL on a host the token
+		// is not for: nothing is asked of that host.
+		check(t, e, "no run 424242 in octo/app (or no access: a classic token needs the repo scope (it has: repo, workflow))", "ssh", "424242")
+		check(t, e, "the run is on evil.example but the API is 127.0.0.1:", "ssh", "https://evil.example/octo/app/actions/runs/77")
+		check(t, e, "the run URL names evil/fork, the remote octo/app", "ssh", strings.Replace(url, "/octo/app/", "/evil/fork/", 1))
 		e.onlyMain(t)
 	})
 	t.Run("two failed", func(t *testing.T) {
@@ -248,5 +250,54 @@ func TestGitHubRerunAndSSHErrors(t *testing.T) {
 		if branches, _ := e.fake.Branches(); len(branches) != 1 {
 			t.Errorf("branches: %v", branches)
 		}
+	})
+}
+
+// TestGitHubRunUnverified: a pause that cannot prove its host key (the
+// workflow grants no id-token: write, or the runner gives no token) still
+// runs, but pitstop run neither pins nor connects: it says why, cancels
+// the run, and leaves nothing behind; with --trust-unverified it goes on
+// and says that the key is trusted on first use.
+func TestGitHubRunUnverified(t *testing.T) {
+	tool(t, "ssh", sshInstall)
+	src, err := os.ReadFile(filepath.Join("testdata", "act", "ci.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("refused", func(t *testing.T) {
+		// No permissions: pitstop run cannot grant id-token: write.
+		e := newGHEnv(t, map[string]string{".github/workflows/ci.yml": string(src)})
+		code, stdout, stderr := e.pitstop(t, e.env, "run", "--job", "build", "--ssh-after-step", "1", "--with", "listen=127.0.0.1:0", "--with", "wait-timeout=3m")
+		for _, want := range []string{"id-token: write is never among the defaults", "unverified pause in run", "the pause carries no proof", "pitstop neither pins it nor connects", "--trust-unverified", "deleted branch"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, stderr)
+			}
+		}
+		if code != 1 || stdout != "" {
+			t.Errorf("pitstop run exited %d with stdout %q; want 1 and nothing to connect to", code, stdout)
+		}
+		e.onlyMain(t)
+	})
+	t.Run("trusted on first use", func(t *testing.T) {
+		// Granted, but the runner's token service gives nothing.
+		e := newGHEnv(t, map[string]string{".github/workflows/ci.yml": ciWorkflow(t)}, func(o *ghfake.Options) { o.NoIDToken = true })
+		r := e.start(t, "run", "--job", "build", "--ssh-after-step", "1", "--with", "listen=127.0.0.1:0", "--with", "wait-timeout=3m", "--trust-unverified")
+		line := r.connectLine(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		session := sshWith(ctx, line, "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-tt", "-i", e.key)
+		session.Stdin = strings.NewReader("exit\n")
+		if out, err := session.CombinedOutput(); err != nil {
+			t.Fatalf("ssh: %v\n%s", err, out)
+		}
+		if code := r.wait(t, 3*time.Minute); code != 0 {
+			t.Fatalf("pitstop run exited %d\n%s", code, r.stderr.String())
+		}
+		for _, want := range []string{"UNVERIFIED pause (job build): the pause carries no proof", "on first use, as --trust-unverified says", "(UNVERIFIED: trusted on first use)"} {
+			if !strings.Contains(r.stderr.String(), want) {
+				t.Errorf("stderr lacks %q:\n%s", want, r.stderr.String())
+			}
+		}
+		e.onlyMain(t)
 	})
 }

@@ -127,6 +127,28 @@ func (e *ghEnv) onlyMain(t *testing.T) {
 
 var runLine = regexp.MustCompile(`pitstop: run (\d+): `)
 
+// permitted gives a workflow a permissions block, which pitstop run
+// extends with checks: write and id-token: write; without one it can
+// grant neither (see injector.GrantWrite).
+func permitted(t *testing.T, src string) string {
+	t.Helper()
+	out := strings.Replace(src, "\non: push\n", "\non: push\npermissions:\n  contents: read\n", 1)
+	if out == src {
+		t.Fatal("the workflow has no \"on: push\" line to put permissions after")
+	}
+	return out
+}
+
+// ciWorkflow is testdata/act/ci.yml with permissions.
+func ciWorkflow(t *testing.T) string {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", "act", "ci.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return permitted(t, string(src))
+}
+
 // TestGitHubRunEndToEnd: pitstop run pushes the paused workflow to a
 // throwaway branch through the API, the fake GitHub runs it with act, the
 // agent publishes its check run, pitstop ssh --info --output json finds
@@ -135,11 +157,7 @@ var runLine = regexp.MustCompile(`pitstop: run (\d+): `)
 // branch is deleted.
 func TestGitHubRunEndToEnd(t *testing.T) {
 	tool(t, "ssh", sshInstall)
-	src, err := os.ReadFile(filepath.Join("testdata", "act", "ci.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newGHEnv(t, map[string]string{".github/workflows/ci.yml": string(src)})
+	e := newGHEnv(t, map[string]string{".github/workflows/ci.yml": ciWorkflow(t)})
 	r := e.start(t, "run", "--job", "build", "--ssh-after-step", "1", "--with", "listen=127.0.0.1:0", "--with", "wait-timeout=3m")
 	line := r.connectLine(t)
 	for _, want := range []string{"StrictHostKeyChecking=yes", "UserKnownHostsFile=", "GlobalKnownHostsFile=/dev/null"} {
@@ -160,6 +178,7 @@ func TestGitHubRunEndToEnd(t *testing.T) {
 	}
 	var info struct {
 		SSHCommand, KnownHosts, HostKeyFingerprint, Job, RunID, KnownHostsFile string
+		Verified                                                               bool
 	}
 	dec := json.NewDecoder(strings.NewReader(out))
 	if err := dec.Decode(&struct {
@@ -169,10 +188,11 @@ func TestGitHubRunEndToEnd(t *testing.T) {
 		Job                *string `json:"job"`
 		RunID              *string `json:"run_id"`
 		KnownHostsFile     *string `json:"known_hosts_file"`
-	}{&info.SSHCommand, &info.KnownHosts, &info.HostKeyFingerprint, &info.Job, &info.RunID, &info.KnownHostsFile}); err != nil {
+		Verified           *bool   `json:"verified"`
+	}{&info.SSHCommand, &info.KnownHosts, &info.HostKeyFingerprint, &info.Job, &info.RunID, &info.KnownHostsFile, &info.Verified}); err != nil {
 		t.Fatalf("pitstop ssh --output json printed %q: %v", out, err)
 	}
-	if info.SSHCommand != line || info.Job != "build" || info.RunID != runID || !strings.HasPrefix(info.HostKeyFingerprint, "SHA256:") {
+	if info.SSHCommand != line || info.Job != "build" || info.RunID != runID || !strings.HasPrefix(info.HostKeyFingerprint, "SHA256:") || !info.Verified {
 		t.Errorf("pitstop ssh --output json: %+v\nwant the command pitstop run printed: %s", info, line)
 	}
 	pinned, err := os.ReadFile(info.KnownHostsFile)
@@ -196,10 +216,14 @@ func TestGitHubRunEndToEnd(t *testing.T) {
 		t.Fatalf("pitstop run exited %d, want 0 (the job succeeded)\n%s", code, r.stderr.String())
 	}
 	stderr = r.stderr.String()
-	for _, want := range []string{"job build: success", "deleted branch pitstop/build-"} {
+	for _, want := range []string{"job build: success", "deleted branch pitstop/build-", "(verified: GitHub's OIDC token for the job)"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("pitstop run's stderr lacks %q:\n%s", want, stderr)
 		}
+	}
+	// The agent asked the fake's token service, as on a runner.
+	if !strings.Contains(e.actLog.String(), "GitHub vouches for the host key") {
+		t.Errorf("the agent did not get its proof")
 	}
 	if !strings.Contains(e.actLog.String(), "saw-file=[written in the pause]") {
 		t.Errorf("the step after the pause did not see the session's file")
@@ -215,11 +239,7 @@ func TestGitHubRunEndToEnd(t *testing.T) {
 // on when the shell exits.
 func TestGitHubRunConnectsOnTerminal(t *testing.T) {
 	tool(t, "ssh", sshInstall)
-	src, err := os.ReadFile(filepath.Join("testdata", "act", "ci.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newGHEnv(t, map[string]string{".github/workflows/ci.yml": string(src)})
+	e := newGHEnv(t, map[string]string{".github/workflows/ci.yml": ciWorkflow(t)})
 	cmd := exec.Command(pitstopBin, "run", "--job", "build", "--ssh-after-step", "1", "--with", "listen=127.0.0.1:0", "--with", "wait-timeout=3m")
 	cmd.Dir, cmd.Env = e.repo, e.env
 	r := startOnTerminal(t, cmd)
@@ -231,8 +251,8 @@ func TestGitHubRunConnectsOnTerminal(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if !strings.Contains(stderr.String(), "StrictHostKeyChecking=yes") {
-		t.Errorf("ssh was not run with the host key pinned:\n%s", stderr.String())
+	if !strings.Contains(stderr.String(), "StrictHostKeyChecking=yes") || !strings.Contains(stderr.String(), ", verified: GitHub's OIDC token for the job): ") {
+		t.Errorf("ssh was not run with the host key pinned, as GitHub's token proves it:\n%s", stderr.String())
 	}
 	if _, err := io.WriteString(term, `echo "on-the-""terminal=[$EARLY_VAR]"; exit`+"\n"); err != nil {
 		t.Fatal(err)

@@ -69,11 +69,15 @@ func TestActionInstallToolCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	archive, _ := fakeRelease(t, fake, mirror, action)
+	url, trust := httpsMirror(t, mirror)
 	env := map[string]string{
 		"RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "RUNNER_TOOL_CACHE": cache,
-		"PITSTOP_DOWNLOAD_URL": "file://" + mirror,
+		"PITSTOP_DOWNLOAD_URL": url,
 		"PITSTOP_INSTALL":      "release",
 		"PATH":                 "/usr/bin:/bin",
+	}
+	for k, v := range trust {
+		env[k] = v
 	}
 	out, err, outputs := runScript(t, filepath.Join(action, "install.sh"), env)
 	if err != nil {

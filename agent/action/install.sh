@@ -97,13 +97,12 @@ find_node() {
 }
 
 # node_fetch URL FILE downloads with Node.js, under the rules curl gets
-# below: https only (redirects too), or a file: URL.
+# below: https only, redirects too (no http:, no file:).
 node_fetch_js='
 const fs = require("fs"), https = require("https");
 const out = process.argv[2];
 const fail = (m) => { console.error(m); process.exit(1); };
 function get(u, hops) {
-	if (u.startsWith("file:")) { fs.copyFileSync(new URL(u), out); return; }
 	if (!u.startsWith("https://")) fail("refusing " + u + ": only https");
 	https.get(u, { timeout: 30000 }, (res) => {
 		const loc = res.headers.location;
@@ -123,20 +122,43 @@ function get(u, hops) {
 get(process.argv[1], 0);
 '
 
-# fetch URL FILE downloads with curl, else wget (busybox has one), else
-# Node.js (the runner's, in a job container), so that an image with none
-# of the first two can still install a release. It sets lacking when
-# there is no way at all.
+# wget_fetch URL FILE downloads with GNU wget, following at most 5
+# redirects itself so that each one is checked: wget has no --proto, and
+# would follow one to http.
+wget_fetch() {
+	u="$1" hops=0
+	while :; do
+		case "$u" in
+		https://*) ;;
+		*) echo "pitstop: refusing $u: only https" >&2; return 1 ;;
+		esac
+		if wget -q -S --max-redirect=0 --timeout=30 -O "$2" "$u" 2>"$2.headers"; then
+			rm -f "$2.headers"
+			return 0
+		fi
+		loc="$(sed -n 's/^ *[Ll]ocation: *//p' "$2.headers" | tr -d '\r' | tail -n 1)"
+		rm -f "$2.headers"
+		[ -n "$loc" ] && [ "$hops" -lt 5 ] || return 1
+		case "$loc" in
+		/*) loc="$(printf '%s\n' "$u" | sed 's|^\(https://[^/]*\).*|\1|')$loc" ;;
+		esac
+		u="$loc" hops=$((hops + 1))
+	done
+}
+
+# fetch URL FILE downloads with curl, else GNU wget, else Node.js (the
+# runner's, in a job container), so that an image with none of the first
+# two can still install a release: https only, redirects included, with
+# each of them. It sets lacking when there is no way at all.
 fetch() {
 	if command -v curl >/dev/null 2>&1; then
 		echo "pitstop: downloading $1"
-		curl -fsSL --proto '=https,file' --retry 3 --connect-timeout 10 -o "$2" "$1"
-	elif command -v wget >/dev/null 2>&1; then
+		curl -fsSL --proto '=https' --proto-redir '=https' --retry 3 --connect-timeout 10 -o "$2" "$1"
+	elif command -v wget >/dev/null 2>&1 && wget --version 2>/dev/null | grep -q 'GNU Wget'; then
+		# busybox's wget cannot be told not to follow a redirect to
+		# http, so only GNU wget is used.
 		echo "pitstop: downloading $1 with wget"
-		case "$1" in
-		https://*) wget -q -O "$2" "$1" ;;
-		*) return 1 ;; # wget has no --proto: only https leaves the runner
-		esac
+		wget_fetch "$1" "$2"
 	elif node="$(find_node)"; then
 		echo "pitstop: downloading $1 with $node (no curl or wget here)"
 		"$node" -e "$node_fetch_js" "$1" "$2"
@@ -179,9 +201,9 @@ install_release() {
 	[ -n "$want" ] || return 1
 
 	# PITSTOP_DOWNLOAD_URL points at a mirror of the release files (a
-	# GitHub Enterprise Server without access to github.com, or tests).
-	# It cannot weaken anything: whatever is downloaded must still match
-	# the checksum pinned in this ref.
+	# GitHub Enterprise Server without access to github.com, or tests),
+	# over https like any download. It cannot weaken anything: whatever is
+	# downloaded must still match the checksum pinned in this ref.
 	url="${PITSTOP_DOWNLOAD_URL:-https://github.com/$repository/releases/download/$version}/$archive"
 
 	# The runner's tool cache may hold the archive from an earlier pause

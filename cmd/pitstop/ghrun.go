@@ -29,7 +29,11 @@ made to run on a push to that branch; the branch is deleted afterwards
 (--keep keeps it). Ctrl-C cancels the run and deletes the branch.
 
 The connect command and host key come from a check run the paused job
-creates with its own token, so the host key you pin is GitHub's word.
+creates, with a GitHub OIDC token that binds the host key to the job; it is
+pinned only once that token checks out (the job needs id-token: write,
+which pitstop grants where the workflow has permissions). A pause without a
+valid token is refused, unless --trust-unverified says to trust its key on
+first use.
 
 On a terminal pitstop run connects you itself; otherwise it prints the ssh
 command on stdout (--info does that on a terminal too; --output json
@@ -38,7 +42,8 @@ prints everything as JSON) and follows the job while you connect.
 Token: GH_TOKEN, GITHUB_TOKEN, else 'gh auth token'. A classic token needs
 the repo and workflow scopes; a fine-grained one Contents, Workflows and
 Actions: write. The API is the remote's (github.com or GitHub Enterprise
-Server); --api-url or GITHUB_API_URL overrides it.
+Server); --api-url or GITHUB_API_URL overrides it. The token goes to that
+API only, never to a host that only a run URL names.
 
 Examples:
   $ pitstop run --job build --ssh-after-step 4
@@ -72,7 +77,10 @@ const sshHelp = `Usage:
 Attaches to a pause already running in RUN (a run's URL or ID), however
 the run was started: a pushed 'pitstop inject', pitstop run or rerun. It
 waits up to --timeout for the pause to appear. The host key is pinned from
-the pause's check run on GitHub.
+the pause's check run on GitHub once the GitHub OIDC token in it proves
+that key is the job's (--trust-unverified: trust it on first use anyway).
+A run URL on another host than your GitHub's, or of another repository
+than this checkout's, is refused (asked about, on a terminal).
 
 Examples:
   $ pitstop ssh https://github.com/octo/app/actions/runs/123456789
@@ -81,9 +89,9 @@ Examples:
 
 // ghFlags are the flags run, rerun and ssh share.
 type ghFlags struct {
-	job, apiURL, output string
-	info                bool
-	timeout             time.Duration
+	job, apiURL, output   string
+	info, trustUnverified bool
+	timeout               time.Duration
 }
 
 func (g *ghFlags) register(fs interface {
@@ -94,16 +102,20 @@ func (g *ghFlags) register(fs interface {
 	fs.StringVar(&g.apiURL, "api-url", "", "GitHub API `url` (default $GITHUB_API_URL, else the remote's)")
 	fs.StringVar(&g.output, "output", "", "`json` prints the connect information as JSON on stdout instead of connecting")
 	fs.BoolVar(&g.info, "info", false, "print the ssh command instead of connecting, even on a terminal")
+	fs.BoolVar(&g.trustUnverified, "trust-unverified", false, "connect to a pause GitHub does not vouch for (no valid OIDC proof), trusting its host key on first use")
 }
 
 // options turns the shared flags into ghrun.Options.
 func (g *ghFlags) options(io *IO) (ghrun.Options, error) {
 	o := ghrun.Options{
-		Job: g.job, APIURL: g.apiURL, Getenv: io.Getenv, TTY: io.IsTerminal,
+		Job: g.job, APIURL: g.apiURL, Getenv: io.Getenv, TTY: io.IsTerminal, TrustUnverified: g.trustUnverified,
 		Stdin: io.In, Stdout: io.Out, Stderr: io.Err,
 	}
 	if o.APIURL == "" {
 		o.APIURL = io.Getenv("GITHUB_API_URL")
+	}
+	if io.IsTerminal {
+		o.Confirm = func(q string) (bool, error) { return confirm(io, q) }
 	}
 	switch {
 	case g.output != "" && g.output != "json":
@@ -264,6 +276,18 @@ func prompt(io *IO, what string, choices []string) (int, error) {
 			return 0, fmt.Errorf("no choice made: %w", err)
 		}
 	}
+}
+
+// confirm asks a yes/no question on the terminal; only "y" or "yes" is
+// yes.
+func confirm(io *IO, q string) (bool, error) {
+	fmt.Fprintf(io.Err, "%s [y/N] ", q)
+	line, err := bufio.NewReader(io.In).ReadString('\n')
+	if err != nil && line == "" {
+		return false, fmt.Errorf("no answer: %w", err)
+	}
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes", nil
 }
 
 func runSSH(io *IO, args []string) error {

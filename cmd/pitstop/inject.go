@@ -134,6 +134,9 @@ func runInject(io *IO, args []string) error {
 	for _, w := range res.Warnings {
 		fmt.Fprintln(io.Err, w.String())
 	}
+	if !o.remove && injector.IsPitstopAction(o.uses) {
+		warnIDToken(io, name, res)
+	}
 	if o.remove && res.Removed == 0 {
 		fmt.Fprintf(io.Err, "%s: no pitstop pause found; nothing to remove\n", name)
 	}
@@ -322,4 +325,20 @@ func diffLabels(name string) (string, string) {
 		return "a/" + name, "b/" + name
 	}
 	return name + ".orig", name
+}
+
+// warnIDToken says when the paused job lacks id-token: write: its pause
+// then cannot prove its host key, and pitstop run and ssh call it
+// unverified. GrantWrite answers the question: a grant that had to add
+// the permission means it was not there.
+func warnIDToken(io *IO, name string, res *injector.Result) {
+	g, err := injector.GrantWrite(name, res.Out, res.Job, "id-token")
+	if err != nil || (g.Granted && bytes.Equal(g.Out, res.Out)) {
+		return
+	}
+	why := g.Note
+	if g.Granted {
+		why = "add id-token: write to its permissions"
+	}
+	fmt.Fprintf(io.Err, "%s: warning: job %q lacks permissions: id-token: write, so its pause cannot prove its host key and pitstop ssh will call it unverified; %s\n", name, res.Job, why)
 }

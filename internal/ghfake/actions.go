@@ -28,6 +28,7 @@ type run struct {
 	created, updated        time.Time
 	jobs                    []*job
 	cancelled               bool
+	idToken                 string // the jobs' ACTIONS_ID_TOKEN_REQUEST_TOKEN; "" for none
 	cancelOnce              sync.Once
 	cancelCh, done          chan struct{}
 }
@@ -36,6 +37,7 @@ type job struct {
 	id                 int64
 	key, name          string
 	status, conclusion string
+	idTokenWrite       bool // the job has permissions: id-token: write
 	started, completed time.Time
 	steps              []*github.TaskStep
 	annotations        []*github.CheckRunAnnotation
@@ -88,7 +90,7 @@ func (s *Server) push(branch, sha string) {
 			if name == "" {
 				name = j.ID
 			}
-			jb := &job{id: s.nextID, key: j.ID, name: name, status: "queued", byActID: map[string]int{}}
+			jb := &job{id: s.nextID, key: j.ID, name: name, status: "queued", byActID: map[string]int{}, idTokenWrite: grantsIDToken(wf, j)}
 			add := func(n string) {
 				jb.steps = append(jb.steps, &github.TaskStep{Name: github.String(n), Status: github.String("queued"), Number: github.Int64(int64(len(jb.steps) + 1))})
 			}
@@ -167,6 +169,7 @@ func (s *Server) execute(r *run) {
 		// act takes the repository from the clone's remote, a path here.
 		"--env", "GITHUB_REPOSITORY=" + s.o.Owner + "/" + s.o.Repo,
 	}
+	args = append(args, s.idTokenEnv(r)...)
 	if s.o.ActionSource != "" {
 		args = append(args, "--local-repository", "pitstopci/pitstop@v1="+s.o.ActionSource)
 	}

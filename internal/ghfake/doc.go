@@ -11,6 +11,13 @@
 // created with the job's token are kept and listed as GitHub lists them,
 // with the "github-actions" app as their author.
 //
+// It is the one fake GitHub of the tests: those of forge and the agent use
+// it for published keys (SetKeys, AddKey) and permissions
+// (ServePermissions), with any token or none (Options.Tokens nil), and
+// add what else they need (an error, a page) on Mux. It also serves the
+// token service of GitHub Enterprise Server (oidc.go), whose tokens the
+// jobs it runs request and pitstop verifies.
+//
 // It does not do what pitstop never asks: pagination beyond one page,
 // branch filters, matrices, reusable workflows, webhooks.
 package ghfake

@@ -26,7 +26,8 @@ type Options struct {
 	// Tokens maps each user token to the scopes GitHub reports for it in
 	// X-OAuth-Scopes (a classic token), e.g. "repo, workflow". A token
 	// mapped to "-" is a fine-grained token: no header, and it may push
-	// workflows only when listed in WorkflowWrite.
+	// workflows only when listed in WorkflowWrite. Nil takes any token,
+	// or none, as a user's (tests of key and permission lookups).
 	Tokens map[string]string
 	// WorkflowWrite lists the fine-grained tokens with "Workflows: write".
 	WorkflowWrite []string
@@ -47,6 +48,9 @@ type Options struct {
 	// NoChecksWrite refuses check runs made with the job's token, as
 	// GitHub does when the job lacks checks: write.
 	NoChecksWrite bool
+	// NoIDToken gives no job a way to request an OIDC token, even with
+	// id-token: write (as a runner whose token service is down).
+	NoIDToken bool
 	// Log receives act's output, for the test log. Nil discards.
 	Log func(format string, args ...any)
 }
@@ -65,8 +69,16 @@ type Server struct {
 	runs      []*run
 	checkRuns []*github.CheckRun
 	jobToken  string
+	keys      map[string][]string          // user → published keys
+	perms     map[string]map[string]string // OWNER/REPO → user → permission[/role]
+	auth      []string                     // Authorization headers seen
+	oidc      signer
 	deleted   []string // branches deleted through the API
-	requests  []string
+	requests  []string // request URIs below Prefix, with their queries
+
+	// Mux serves whatever a test adds below Prefix (an error, a page of
+	// keys): a request it has a pattern for goes to it, not to the fake.
+	Mux *http.ServeMux
 }
 
 // New starts a fake for one repository and stops it when the test ends
@@ -74,7 +86,11 @@ type Server struct {
 func New(t testing.TB, o Options) *Server {
 	t.Helper()
 	dir := t.TempDir()
-	s := &Server{o: o, dir: dir, bare: dir + "/repo.git", nextID: 1000, jobToken: "ghs_jobtoken"}
+	s := &Server{o: o, dir: dir, bare: dir + "/repo.git", nextID: 1000, jobToken: "ghs_jobtoken",
+		keys: map[string][]string{}, Mux: http.NewServeMux()}
+	if o.Actor != "" {
+		s.keys[o.Actor] = o.ActorKeys
+	}
 	if s.o.Log == nil {
 		s.o.Log = func(string, ...any) {}
 	}
@@ -84,7 +100,18 @@ func New(t testing.TB, o Options) *Server {
 	mux := http.NewServeMux()
 	s.routes(mux)
 	outer := http.NewServeMux()
-	outer.Handle(Prefix+"/", http.StripPrefix(Prefix, mux))
+	outer.Handle(Prefix+"/", http.StripPrefix(Prefix, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests = append(s.requests, r.URL.RequestURI())
+		s.auth = append(s.auth, r.Header.Get("Authorization"))
+		s.mu.Unlock()
+		if _, pattern := s.Mux.Handler(r); pattern != "" {
+			s.Mux.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})))
+	s.oidcRoutes(outer)
 	outer.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "request outside "+Prefix+": "+r.URL.Path, http.StatusTeapot)
 	})
@@ -103,11 +130,47 @@ func (s *Server) HTMLURL() string {
 	return fmt.Sprintf("%s/%s/%s", s.srv.URL, s.o.Owner, s.o.Repo)
 }
 
-// Requests lists "METHOD /path" of every request so far.
+// Requests lists the path, with its query, of every request below
+// Prefix so far.
 func (s *Server) Requests() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.requests...)
+}
+
+// Auth lists the Authorization header of every request so far.
+func (s *Server) Auth() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.auth...)
+}
+
+// SetKeys makes user's published keys exactly keys (authorized_keys
+// lines); a user never set is unknown (404).
+func (s *Server) SetKeys(user string, keys ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys[user] = keys
+}
+
+// AddKey adds one key to user's published keys.
+func (s *Server) AddKey(user, key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys[user] = append(s.keys[user], key)
+}
+
+// ServePermissions answers the repository permission API for repo as
+// GitHub does: perms maps a user to "permission" or
+// "permission/role_name"; anyone else, or another repository, is a 404.
+// Without it, the actor is an admin of the served repository.
+func (s *Server) ServePermissions(repo string, perms map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perms == nil {
+		s.perms = map[string]map[string]string{}
+	}
+	s.perms[repo] = perms
 }
 
 func (s *Server) close() {
@@ -127,12 +190,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 	repo := "/repos/{owner}/{repo}"
 	h := func(pattern string, f func(w http.ResponseWriter, r *http.Request, user bool)) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			s.mu.Lock()
-			s.requests = append(s.requests, r.Method+" "+r.URL.Path)
-			s.mu.Unlock()
 			tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 			user := false
-			if scopes, ok := s.o.Tokens[tok]; ok {
+			if s.o.Tokens == nil {
+				user = true
+			} else if scopes, ok := s.o.Tokens[tok]; ok {
 				user = true
 				if scopes != "-" {
 					w.Header().Set("X-OAuth-Scopes", scopes)
@@ -141,7 +203,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 				writeError(w, http.StatusUnauthorized, "Bad credentials")
 				return
 			}
-			if strings.HasPrefix(pattern, "/repos/") || strings.Contains(pattern, " /repos/") {
+			if (strings.HasPrefix(pattern, "/repos/") || strings.Contains(pattern, " /repos/")) && !strings.HasSuffix(pattern, "/permission") {
 				if r.PathValue("owner") != s.o.Owner || r.PathValue("repo") != s.o.Repo {
 					writeError(w, http.StatusNotFound, "Not Found")
 					return
@@ -191,21 +253,41 @@ func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, user bool) {
 }
 
 func (s *Server) userKeys(w http.ResponseWriter, r *http.Request, user bool) {
-	if r.PathValue("user") != s.o.Actor {
+	s.mu.Lock()
+	published, ok := s.keys[r.PathValue("user")]
+	s.mu.Unlock()
+	if !ok {
 		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	keys := []*github.Key{}
-	for i, k := range s.o.ActorKeys {
+	for i, k := range published {
 		keys = append(keys, &github.Key{ID: github.Int64(int64(i + 1)), Key: github.String(k)})
 	}
 	writeJSON(w, http.StatusOK, keys)
 }
 
 func (s *Server) permission(w http.ResponseWriter, r *http.Request, user bool) {
-	if r.PathValue("user") != s.o.Actor {
+	login, repo := r.PathValue("user"), r.PathValue("owner")+"/"+r.PathValue("repo")
+	s.mu.Lock()
+	perms := s.perms
+	s.mu.Unlock()
+	perm, role := "", ""
+	switch {
+	case perms != nil:
+		p, ok := perms[repo][login]
+		if ok {
+			perm, role, _ = strings.Cut(p, "/")
+			if role == "" {
+				role = perm
+			}
+		}
+	case login == s.o.Actor && repo == s.o.Owner+"/"+s.o.Repo:
+		perm, role = "admin", "admin"
+	}
+	if perm == "" {
 		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"permission": "admin", "role_name": "admin", "user": map[string]string{"login": s.o.Actor}})
+	writeJSON(w, http.StatusOK, map[string]any{"permission": perm, "role_name": role, "user": map[string]any{"login": login, "id": 1, "type": "User"}})
 }

@@ -10,10 +10,12 @@ import "time"
 // The check run is how "pitstop run", "rerun" and "ssh" learn where to
 // connect. A running job's log is not a dependable channel, while a check
 // run is a documented, live API object; made with the job's own
-// GITHUB_TOKEN, GitHub names the "github-actions" app as its author, which
-// is what makes its content (the host key above all) trustworthy to the
-// CLI. It needs "checks: write", which the workflows pitstop run writes
-// grant; without it the agent goes on with the ::notice:: annotation only.
+// GITHUB_TOKEN, GitHub names the "github-actions" app as its author; but
+// any job with checks: write can write such a check run on any commit, so
+// the CLI trusts its address and host key only through the OIDC token in
+// it (CheckRunInfo.Proof, see package proof). It needs "checks: write",
+// which the workflows pitstop run writes grant; without it the agent goes
+// on with the ::notice:: annotation only, which carries the proof too.
 const CheckRunPrefix = "pitstop: "
 
 // CheckRunInfo is the JSON document in the check run's output text.
@@ -33,4 +35,7 @@ type CheckRunInfo struct {
 	HostKeyFingerprint string    `json:"host_key_fingerprint"`
 	Jump               string    `json:"jump,omitempty"`
 	Deadline           time.Time `json:"deadline"`
+	// Proof is Ready.Proof: GitHub's word that this job serves
+	// HostKeyFingerprint's key, which the check run alone is not.
+	Proof string `json:"proof,omitempty"`
 }

@@ -29,6 +29,9 @@ type Ready struct {
 	HostKey string `json:"host_key"`
 	// HostKeyFingerprint is "SHA256:...", as ssh prints it.
 	HostKeyFingerprint string `json:"host_key_fingerprint"`
+	// Proof is the GitHub OIDC token whose audience binds HostKey (see
+	// package proof); empty when the job may not request one.
+	Proof string `json:"proof,omitempty"`
 	// Listen is the local address the server is bound to.
 	Listen string `json:"listen"`
 	// ControlSocket is the socket behind pitstop continue/extend/status.
