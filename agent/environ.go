@@ -3,7 +3,7 @@ package agent
 import (
 	"net"
 	"os"
-	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/gliderlabs/ssh"
@@ -45,7 +45,7 @@ func baseEnv(cfg Config, socket string) []string {
 		if keptFromSessions(name) {
 			continue
 		}
-		if name == "PATH" {
+		if name == "PATH" || runtime.GOOS == "windows" && strings.EqualFold(name, "PATH") {
 			pathSeen = true
 			kv = "PATH=" + prependPath(cfg.BinDir, value)
 		}
@@ -108,18 +108,7 @@ func sshConnection(remote, local net.Addr) string {
 
 // lookPath finds prog on the PATH of env, the way the session's shell
 // would, rather than on the agent's own PATH.
-func lookPath(prog string, env []string) string {
-	if strings.ContainsRune(prog, os.PathSeparator) {
-		return prog
-	}
-	for _, dir := range filepath.SplitList(parseEnv(env).get("PATH")) {
-		p := filepath.Join(dir, prog)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	return ""
-}
+func lookPath(prog string, env []string) string { return lookPathFor(runtime.GOOS, prog, env) }
 
 // inContainer reports whether the agent runs in a container (a job's
 // `container:`): Docker and Podman leave a marker file at the root.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -207,7 +206,7 @@ func startServer(ctx context.Context, cfg Config, job Job, audit *auditor, ring 
 			os.RemoveAll(dir)
 		}
 	}()
-	socket := filepath.Join(dir, "control.sock")
+	socket := controlAddress(dir)
 	env := baseEnv(cfg, socket)
 	rcFile, err := writeRC(dir, env)
 	if err != nil {
