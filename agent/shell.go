@@ -118,3 +118,53 @@ func windowsArgv(shell, kind, command string, isPty bool) (argv []string, ok boo
 // parse the rest of their command line themselves, as on OpenSSH for
 // Windows.
 const rawArgPrefix = "\x00raw:"
+
+// commandLine joins argv into a Windows command line. Programs parse
+// their own command lines; argv[0] and the arguments are quoted the way
+// the C runtime parses them, except where the shell's arguments already
+// are a command line (see rawArg).
+func commandLine(argv []string) string {
+	var b strings.Builder
+	for i, a := range argv {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if raw, ok := strings.CutPrefix(a, rawArgPrefix); ok {
+			b.WriteString(raw)
+			continue
+		}
+		b.WriteString(escapeArg(a))
+	}
+	return b.String()
+}
+
+// escapeArg quotes s as the C runtime's parser of Windows command lines
+// reads it back (windows.EscapeArg, which exists on Windows only).
+func escapeArg(s string) string {
+	if s == "" {
+		return `""`
+	}
+	if !strings.ContainsAny(s, " \t\"") {
+		return s
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	slashes := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			slashes++
+		case '"':
+			// The backslashes before a quote are doubled, and it is escaped.
+			b.WriteString(strings.Repeat(`\`, slashes+1))
+			slashes = 0
+		default:
+			slashes = 0
+		}
+		b.WriteByte(s[i])
+	}
+	// Backslashes before the closing quote are doubled too.
+	b.WriteString(strings.Repeat(`\`, slashes))
+	b.WriteByte('"')
+	return b.String()
+}

@@ -158,25 +158,6 @@ func (p *winProc) release() {
 	windows.CloseHandle(p.proc) //nolint:errcheck // nothing to do about it
 }
 
-// commandLine joins argv into a Windows command line. Programs parse
-// their own command lines; argv[0] and the arguments are quoted the way
-// the C runtime parses them, except where the shell's arguments already
-// are a command line (see rawArg).
-func commandLine(argv []string) string {
-	var b strings.Builder
-	for i, a := range argv {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		if raw, ok := strings.CutPrefix(a, rawArgPrefix); ok {
-			b.WriteString(raw)
-			continue
-		}
-		b.WriteString(windows.EscapeArg(a))
-	}
-	return b.String()
-}
-
 // envBlock is env as CreateProcess takes it: NUL-terminated KEY=VALUE
 // strings, and a NUL at the end.
 func envBlock(env []string) ([]uint16, error) {
