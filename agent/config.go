@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -327,6 +328,11 @@ func (cfg Config) withDefaults() (Config, error) {
 
 func currentUser(j Job) string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
+		// Windows names users DOMAIN\name; the name is what ssh takes.
+		_, name, ok := strings.Cut(u.Username, `\`)
+		if ok && runtime.GOOS == "windows" {
+			return name
+		}
 		return u.Username
 	}
 	if j.user != "" {

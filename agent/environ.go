@@ -113,6 +113,12 @@ func lookPath(prog string, env []string) string { return lookPathFor(runtime.GOO
 // inContainer reports whether the agent runs in a container (a job's
 // `container:`): Docker and Podman leave a marker file at the root.
 func inContainer() bool {
+	if runtime.GOOS == "windows" {
+		// Windows containers leave no such marker, and the root of the
+		// current drive is no place to look for one (under wine it is
+		// the Linux root).
+		return false
+	}
 	for _, f := range []string{"/.dockerenv", "/run/.containerenv"} {
 		if _, err := os.Stat(f); err == nil {
 			return true

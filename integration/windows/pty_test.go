@@ -43,3 +43,25 @@ func TestWineConsoleResizeAndCtrlC(t *testing.T) {
 	s.send("C-c")
 	s.waitFor("probe: end of input")
 }
+
+// A client killed with SIGKILL leaves its shell running on the console;
+// logging in again gets the same shell back.
+func TestWineReattachAfterKilledClient(t *testing.T) {
+	a := startAgent(t, "--shell", "cmd.exe")
+	s := newScreen(t, a, 100, 30)
+	s.waitFor(winPath(a.workspace) + ">")
+	s.send("set PITSTOP_MARK=still here", "Enter")
+	s.send("echo mark set", "Enter")
+	s.waitFor("\nmark set")
+	s.killClient()
+	s.waitFor("SSH-EXIT=137")
+	waitLog(t, a, "detached from terminal")
+
+	again := newScreen(t, a, 100, 30)
+	again.waitFor(winPath(a.workspace) + ">")
+	again.send("echo mark: %PITSTOP_MARK%", "Enter")
+	again.waitFor("mark: still here")
+	again.send("exit", "Enter")
+	again.waitFor("SSH-EXIT=0")
+	a.waitEnd(defaultEnd)
+}

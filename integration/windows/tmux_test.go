@@ -91,3 +91,17 @@ func waitLog(t *testing.T, a *agent, parts ...string) {
 		time.Sleep(50 * time.Millisecond) // polling a log another process writes
 	}
 }
+
+// killClient sends SIGKILL to the ssh client in the window: the agent
+// sees its connection drop without a word.
+func (s *screen) killClient() {
+	s.t.Helper()
+	pane := strings.TrimSpace(s.tmux("display-message", "-p", "-t", "0", "#{pane_pid}"))
+	out, err := exec.Command("pgrep", "-P", pane, "-x", "ssh").Output()
+	if err != nil {
+		s.t.Fatalf("find the ssh client under %s: %v", pane, err)
+	}
+	if err := exec.Command("kill", "-KILL", strings.Fields(string(out))[0]).Run(); err != nil {
+		s.t.Fatalf("kill the ssh client: %v", err)
+	}
+}
