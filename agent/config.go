@@ -154,7 +154,8 @@ type Config struct {
 	// Nil: none (a pause at the end of the job, a detached one).
 	Step *Step
 	// Shell is the program run for interactive sessions and, with -c, for
-	// exec requests. Default: bash from the step's PATH, else /bin/sh.
+	// exec requests. Default: bash from the step's PATH, else /bin/sh; on
+	// Windows pwsh, else powershell, else cmd (see defaultShell).
 	Shell string
 	// BinDir is put first on the sessions' PATH so "pitstop continue"
 	// finds this very binary. Default: the directory of os.Executable.

@@ -13,6 +13,7 @@ nl='
 '
 set -- agent --ready-file "${PITSTOP_READY_FILE:-$PITSTOP_STATE/ready.json}"
 [ -n "${PITSTOP_LISTEN:-}" ] && set -- "$@" --listen "$PITSTOP_LISTEN"
+[ -n "${PITSTOP_SHELL:-}" ] && set -- "$@" --shell "$PITSTOP_SHELL"
 [ -n "${PITSTOP_WAIT_TIMEOUT:-}" ] && set -- "$@" --wait-timeout "$PITSTOP_WAIT_TIMEOUT"
 [ -n "${PITSTOP_MAX_DURATION:-}" ] && set -- "$@" --max-duration "$PITSTOP_MAX_DURATION"
 [ -n "${PITSTOP_LOG_FORMAT:-}" ] && set -- "$@" --log-format "$PITSTOP_LOG_FORMAT"
@@ -131,7 +132,7 @@ unset PITSTOP_BIN PITSTOP_STATE PITSTOP_AUTHORIZED_USERS PITSTOP_AUTHORIZED_KEYS
 	PITSTOP_RELAY_JUMP
 unset PITSTOP_MIN_PERMISSION PITSTOP_AUDIT_LOG PITSTOP_ALLOW_UNTRUSTED_PRS PITSTOP_ALLOW_LOCAL_FORWARDING \
 	PITSTOP_ALLOW_REMOTE_FORWARDING PITSTOP_ALLOW_AGENT_FORWARDING
-unset PITSTOP_JOB_TIMEOUT_MINUTES
+unset PITSTOP_JOB_TIMEOUT_MINUTES PITSTOP_SHELL
 if [ "$detached" = true ]; then
 	# shellcheck source=detached.sh
 	. "$(dirname "$0")/detached.sh"
