@@ -389,4 +389,4 @@ func describeOwners(r *keyring) string {
 }
 
 // errUnsupported is returned by Run on systems without session support.
-var errUnsupported = errors.New("the agent runs on Linux and other Unix systems only for now")
+var errUnsupported = errors.New("the agent runs on Linux, macOS, other Unix systems and Windows only")
