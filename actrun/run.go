@@ -215,6 +215,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	o.warnForeignOS(job, labels)
 	if ctr != nil {
 		if injected, err = ctr.editWorkflow(injected, job, spec); err != nil {
 			return 0, err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -163,7 +164,8 @@ type Config struct {
 	// Nil: none (a pause at the end of the job, a detached one).
 	Step *Step
 	// Shell is the program run for interactive sessions and, with -c, for
-	// exec requests. Default: bash from the step's PATH, else /bin/sh.
+	// exec requests. Default: bash from the step's PATH, else /bin/sh; on
+	// Windows pwsh, else powershell, else cmd (see defaultShell).
 	Shell string
 	// BinDir is put first on the sessions' PATH so "pitstop continue"
 	// finds this very binary. Default: the directory of os.Executable.
@@ -343,6 +345,11 @@ func (cfg Config) withDefaults() (Config, error) {
 
 func currentUser(j Job) string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
+		// Windows names users DOMAIN\name; the name is what ssh takes.
+		_, name, ok := strings.Cut(u.Username, `\`)
+		if ok && runtime.GOOS == "windows" {
+			return name
+		}
 		return u.Username
 	}
 	if j.user != "" {

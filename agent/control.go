@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sync"
 	"time"
 )
@@ -105,21 +104,6 @@ type controlServer struct {
 	ln net.Listener
 	h  controlHandler
 	wg sync.WaitGroup
-}
-
-// listenControl creates the socket at path; only the owner may use it.
-func listenControl(path string) (net.Listener, error) {
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("listen on control socket: %w", err)
-	}
-	// The directory's 0700 already keeps others out; the socket's own mode
-	// is a second lock on the door, for systems that check it.
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("restrict control socket: %w", err)
-	}
-	return ln, nil
 }
 
 func (c *controlServer) serve() {
@@ -231,8 +215,7 @@ func call(ctx context.Context, socket string, req controlRequest) (Status, error
 	}
 	ctx, cancel := context.WithTimeout(ctx, controlTimeout)
 	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", socket)
+	conn, err := dialControl(ctx, socket)
 	if err != nil {
 		return Status{}, fmt.Errorf("reach the pitstop agent at %s (has the pause ended?): %w", socket, err)
 	}

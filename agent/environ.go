@@ -3,7 +3,7 @@ package agent
 import (
 	"net"
 	"os"
-	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -46,7 +46,7 @@ func baseEnv(cfg Config, socket string) []string {
 		if keptFromSessions(name) {
 			continue
 		}
-		if name == "PATH" {
+		if name == "PATH" || runtime.GOOS == "windows" && strings.EqualFold(name, "PATH") {
 			pathSeen = true
 			kv = "PATH=" + prependPath(cfg.BinDir, value)
 		}
@@ -122,22 +122,17 @@ func ipPort(a net.Addr) (string, string) {
 
 // lookPath finds prog on the PATH of env, the way the session's shell
 // would, rather than on the agent's own PATH.
-func lookPath(prog string, env []string) string {
-	if strings.ContainsRune(prog, os.PathSeparator) {
-		return prog
-	}
-	for _, dir := range filepath.SplitList(parseEnv(env).get("PATH")) {
-		p := filepath.Join(dir, prog)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	return ""
-}
+func lookPath(prog string, env []string) string { return lookPathFor(runtime.GOOS, prog, env) }
 
 // inContainer reports whether the agent runs in a container (a job's
 // `container:`): Docker and Podman leave a marker file at the root.
 func inContainer() bool {
+	if runtime.GOOS == "windows" {
+		// Windows containers leave no such marker, and the root of the
+		// current drive is no place to look for one (under wine it is
+		// the Linux root).
+		return false
+	}
 	for _, f := range []string{"/.dockerenv", "/run/.containerenv"} {
 		if _, err := os.Stat(f); err == nil {
 			return true

@@ -29,6 +29,8 @@ import (
 // sessions (through a symlink named "pitstop" in Config.BinDir), so tests
 // run "pitstop continue" in a session the way users do.
 func TestMain(m *testing.M) {
+	// On Windows, consoles' programs start through this binary.
+	RunConsoleHelper(os.Args)
 	if filepath.Base(os.Args[0]) == "pitstop" {
 		os.Exit(fakePitstop(os.Args[1:]))
 	}

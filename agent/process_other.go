@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package agent
 
@@ -11,22 +11,6 @@ import (
 
 // sessionsSupported says whether runProgram works here.
 const sessionsSupported = false
-
-// program is what a session runs.
-type program struct {
-	argv  []string
-	env   []string
-	dir   string
-	pty   *ptyRequest
-	winCh <-chan ssh.Window
-}
-
-// outcome is how a session's program ended.
-type outcome struct {
-	status  int
-	dropped bool
-	err     error
-}
 
 // runProgram is not implemented on this platform yet: sessions need
 // process groups and ptys, which the Unix implementation relies on.

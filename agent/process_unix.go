@@ -30,22 +30,6 @@ const (
 	killGrace = 3 * time.Second
 )
 
-// program is what a session runs.
-type program struct {
-	argv  []string
-	env   []string
-	dir   string
-	pty   *ptyRequest       // non-nil: run on a pty of this kind
-	winCh <-chan ssh.Window // the pty's new sizes
-}
-
-// outcome is how a session's program ended.
-type outcome struct {
-	status  int   // exit status sent to the client
-	dropped bool  // the connection or channel went away before the program ended
-	err     error // the program could not be started
-}
-
 // runProgram runs p with the session's I/O until it exits, the
 // connection drops or the client closes the session's channel (the
 // program gets SIGHUP, as under sshd), or stop is closed. It returns once the program's output has been forwarded, so the

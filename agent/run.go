@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -208,7 +207,7 @@ func startServer(ctx context.Context, cfg Config, job Job, audit *auditor, ring 
 			os.RemoveAll(dir)
 		}
 	}()
-	socket := filepath.Join(dir, "control.sock")
+	socket := controlAddress(dir)
 	env := baseEnv(cfg, socket)
 	rcFile, err := writeRC(dir, env)
 	if err != nil {
@@ -391,4 +390,4 @@ func describeOwners(r *keyring) string {
 }
 
 // errUnsupported is returned by Run on systems without session support.
-var errUnsupported = errors.New("the agent runs on Linux and other Unix systems only for now")
+var errUnsupported = errors.New("the agent runs on Linux, macOS, other Unix systems and Windows only")

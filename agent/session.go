@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -259,6 +260,11 @@ func ptyTerm(p ptyRequest, isPty bool) string {
 // step's PATH survives: never as login shells, whose /etc/profile resets
 // PATH on Debian and Ubuntu and would drop what GITHUB_PATH added.
 func (s *server) argv(kind, command string, isPty bool) []string {
+	if runtime.GOOS == "windows" {
+		if argv, ok := windowsArgv(s.shell, kind, command, isPty); ok {
+			return argv
+		}
+	}
 	isBash := filepath.Base(s.shell) == "bash"
 	switch {
 	case kind == kindExec && isBash:
@@ -290,8 +296,8 @@ func (s *server) workdir() string {
 	return ""
 }
 
-// pickShell chooses the sessions' shell: bash when the step has it (the
-// default shell of "run:" steps), else /bin/sh.
+// pickShell chooses the sessions' shell: cfg.Shell, else the default
+// shell of "run:" steps (see defaultShell).
 func pickShell(cfg Config, env []string) string {
 	if cfg.Shell != "" {
 		if p := lookPath(cfg.Shell, env); p != "" {
@@ -299,10 +305,7 @@ func pickShell(cfg Config, env []string) string {
 		}
 		return cfg.Shell
 	}
-	if p := lookPath("bash", env); p != "" {
-		return p
-	}
-	return "/bin/sh"
+	return defaultShell(runtime.GOOS, env)
 }
 
 // writeRC writes the rc file of interactive bash sessions.
@@ -310,7 +313,7 @@ func writeRC(dir string, env []string) (string, error) {
 	path := filepath.Join(dir, "bashrc")
 	rc := "# pitstop: interactive sessions read this instead of /etc/profile and\n" +
 		"# ~/.bashrc, so PATH stays what the job's next step would see.\n" +
-		"export PATH=" + shellQuote(parseEnv(env).get("PATH")) + "\n" +
+		"export PATH=" + shellQuote(envGet(runtime.GOOS, env, "PATH")) + "\n" +
 		`PS1='(pitstop) \u@\h:\w\$ '` + "\n"
 	if err := os.WriteFile(path, []byte(rc), 0o600); err != nil {
 		return "", fmt.Errorf("write shell rc file: %w", err)

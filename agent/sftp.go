@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,9 +44,9 @@ func (s *server) handleSFTP(sess ssh.Session) {
 			start = wd
 		}
 	}
-	fs := &sftpFS{audit: al, home: start}
+	fs := &sftpFS{audit: al, home: sftpPath(start)}
 	rs := sftp.NewRequestServer(sess, sftp.Handlers{FileGet: fs, FilePut: fs, FileCmd: fs, FileList: fs},
-		sftp.WithStartDirectory(start))
+		sftp.WithStartDirectory(fs.home))
 
 	// The end of the pause ends the session: the exit status goes out
 	// and the channel closes, which ends Serve.
@@ -77,7 +76,7 @@ func (s *server) handleSFTP(sess ssh.Session) {
 // it, recording each file transfer and change in the audit trail.
 type sftpFS struct {
 	audit auditLog
-	home  string // where relative paths start, and what "~" means
+	home  string // where relative paths start, and what "~" means, as an SFTP path (sftpPath)
 }
 
 // tilde turns what the request server made of "~" or "~/x" (a name
@@ -89,18 +88,19 @@ func (fs *sftpFS) tilde(p string) string {
 	return p
 }
 
-// fix applies tilde to the paths of a request.
+// fix applies tilde to the paths of a request, and makes them this
+// system's paths (localPath).
 func (fs *sftpFS) fix(r *sftp.Request) {
-	r.Filepath = fs.tilde(r.Filepath)
+	r.Filepath = localPath(fs.tilde(r.Filepath))
 	if r.Target != "" {
-		r.Target = fs.tilde(r.Target)
+		r.Target = localPath(fs.tilde(r.Target))
 	}
 }
 
 // RealPath answers a client asking where a path is (sftp asks for "."
 // when it starts): relative to home, with "~" expanded.
 func (fs *sftpFS) RealPath(p string) (string, error) {
-	p = path.Clean(filepath.ToSlash(p))
+	p = path.Clean(sftpPath(p))
 	if !path.IsAbs(p) {
 		p = path.Join(fs.home, p)
 	}
@@ -289,7 +289,7 @@ func (fs *sftpFS) Lstat(r *sftp.Request) (sftp.ListerAt, error) {
 }
 
 // Readlink returns a symlink's target as it is written.
-func (fs *sftpFS) Readlink(p string) (string, error) { return os.Readlink(fs.tilde(p)) }
+func (fs *sftpFS) Readlink(p string) (string, error) { return os.Readlink(localPath(fs.tilde(p))) }
 
 // listerAt is a complete listing, handed out in pages.
 type listerAt []os.FileInfo

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -59,7 +58,7 @@ type terminal struct {
 	audit   auditLog      // its events: who, its id
 
 	cmd    *exec.Cmd
-	master *os.File
+	master ptyMaster     // the pty's master; on Windows the pseudo console
 	done   chan struct{} // closed once the shell exited and its output is read
 
 	scr *screen       // the feeder's alone

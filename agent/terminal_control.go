@@ -140,10 +140,9 @@ func Attach(ctx context.Context, socket string, o AttachOptions) (*Attachment, e
 	if socket == "" {
 		return nil, ErrNoSocket
 	}
-	var d net.Dialer
 	dctx, cancel := context.WithTimeout(ctx, controlTimeout)
 	defer cancel()
-	conn, err := d.DialContext(dctx, "unix", socket)
+	conn, err := dialControl(dctx, socket)
 	if err != nil {
 		return nil, fmt.Errorf("reach the pitstop agent at %s (has the pause ended?): %w", socket, err)
 	}

@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package agent
 
@@ -28,3 +28,6 @@ func (t *terminal) hangUp()               {}
 func (t *terminal) hangUpLocked()         {}
 func (t *terminal) signal(syscall.Signal) {}
 func setWindow(*os.File, ssh.Window)      {}
+
+// ptyMaster is the terminal side the agent holds.
+type ptyMaster = *os.File

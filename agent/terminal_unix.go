@@ -4,11 +4,16 @@ package agent
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"sync"
 	"syscall"
 	"time"
 )
+
+// ptyMaster is the side of a terminal the agent reads the shell's output
+// from, writes its input to, and resizes: the pty's master.
+type ptyMaster = *os.File
 
 // startTerminal starts p (which has a pty request) on a new pty, with
 // first attached from the start so that it misses none of the output.

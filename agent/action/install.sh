@@ -239,8 +239,12 @@ install_release() {
 	if [ "$from" = "$url" ] && [ -n "${cache_dir:-}" ]; then
 		keep_in_cache
 	fi
-	if [ "$goos" = windows ]; then
+	if [ "$goos" = windows ] && command -v unzip >/dev/null 2>&1; then
 		unzip -q -o "$state/$archive" "pitstop$exe" -d "$state/bin"
+	elif [ "$goos" = windows ]; then
+		# Without unzip (Git Bash need not have it), Windows' own tar
+		# (bsdtar, Windows 10 1803 and later) reads zip archives.
+		(cd "$state/bin" && "${SYSTEMROOT:-C:/Windows}/System32/tar.exe" -xf "$state/$archive" "pitstop$exe")
 	else
 		tar -xzf "$state/$archive" -C "$state/bin" pitstop
 	fi

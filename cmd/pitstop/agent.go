@@ -92,7 +92,7 @@ func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
 	fs.DurationVar(&o.lookupTimeout, "lookup-timeout", agent.DefaultLookupTimeout, "give up fetching keys after this `duration`")
 	fs.StringVar(&o.readyFile, "ready-file", "", "once listening, write the connection details as JSON to this `file`")
 	fs.StringVar(&o.label, "label", "", "what is paused, e.g. \"after step 4 (Run tests)\", shown in the banner and log")
-	fs.StringVar(&o.shell, "shell", "", "`program` for sessions (default: bash from the step's PATH, else /bin/sh)")
+	fs.StringVar(&o.shell, "shell", "", "`program` for sessions (default: bash from the step's PATH, else /bin/sh; on Windows pwsh, else powershell, else cmd)")
 	fs.StringVar(&o.logFormat, "log-format", agent.LogConsole, "job log `format`: console or json")
 	o.relay.register(fs)
 	o.security.register(fs)

@@ -2,8 +2,14 @@
 // triggered the run SSH into the live runner. See the README for a tour.
 package main
 
-import "os"
+import (
+	"os"
+
+	"github.com/pitstopci/pitstop/agent"
+)
 
 func main() {
+	// On Windows the agent starts terminals' shells through pitstop.exe.
+	agent.RunConsoleHelper(os.Args)
 	os.Exit(Main(os.Args[1:], stdio()))
 }

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/google/go-github/v62/github"
@@ -176,7 +175,7 @@ func (s *Server) execute(r *run) {
 	cmd := exec.Command(s.o.Act, args...)
 	cmd.Dir = work
 	cmd.Env = actEnv(s.o.Env)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	startOwnGroup(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		finish("failure")
@@ -202,7 +201,7 @@ func (s *Server) execute(r *run) {
 			select {
 			case <-exited:
 			case <-time.After(30 * time.Second):
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				killGroup(cmd)
 			}
 		case <-exited:
 		}

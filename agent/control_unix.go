@@ -1,0 +1,36 @@
+//go:build !windows
+
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+)
+
+// controlAddress is where the control socket of the agent whose private
+// directory is dir listens: a Unix socket in that directory.
+func controlAddress(dir string) string { return filepath.Join(dir, "control.sock") }
+
+// listenControl creates the socket at path; only the owner may use it.
+func listenControl(path string) (net.Listener, error) {
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen on control socket: %w", err)
+	}
+	// The directory's 0700 already keeps others out; the socket's own mode
+	// is a second lock on the door, for systems that check it.
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("restrict control socket: %w", err)
+	}
+	return ln, nil
+}
+
+// dialControl connects to the control socket at path.
+func dialControl(ctx context.Context, path string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, "unix", path)
+}

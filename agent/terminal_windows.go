@@ -1,0 +1,95 @@
+package agent
+
+import (
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ptyMaster is the side of a terminal the agent reads the shell's output
+// from, writes its input to, and resizes: a pseudo console.
+type ptyMaster = *conPTY
+
+// startTerminal starts p (which has a pty request) on a new pseudo
+// console, with first attached from the start so that it misses none of
+// the output. ended is called once the shell has exited and its output was
+// read, after done is closed. See terminal_unix.go.
+func startTerminal(t *terminal, p program, first *termClient, ended func(*terminal)) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.feedCond = sync.NewCond(&t.mu)
+	con, err := startConsole(p)
+	if err != nil {
+		t.exited = true // attach and hangUp leave it alone
+		return err
+	}
+	t.size = p.pty.Window
+	t.master = con
+	t.active = t.clock.Now()
+	t.scr = newScreen(p.pty.Window.Width, p.pty.Window.Height)
+	t.fed = make(chan struct{})
+	t.clients = []*termClient{first}
+	outDone := make(chan struct{})
+	go t.feeder()
+	go t.pump(outDone)
+	go func() {
+		status := con.proc.wait()
+		// The console keeps its output open until it is closed: give it
+		// drainGrace to pass on what the shell wrote last.
+		select {
+		case <-outDone:
+		case <-time.After(drainGrace):
+		}
+		t.mu.Lock()
+		t.exited = true
+		if t.hungUp {
+			status = 128 + int(syscall.SIGHUP) // as a shell killed by SIGHUP reports it
+		}
+		t.status = status
+		con.Close()
+		if t.timer != nil {
+			t.timer.Stop()
+		}
+		if t.kill != nil {
+			t.kill.Stop()
+		}
+		t.mu.Unlock()
+		<-outDone
+		t.closeFeed()
+		t.mu.Lock()
+		for _, c := range t.clients {
+			close(c.gone)
+		}
+		t.clients = nil
+		t.mu.Unlock()
+		close(t.done)
+		ended(t)
+	}()
+	return nil
+}
+
+// hangUp ends the shell and everything it started, as a dropped
+// connection does: Windows has no SIGHUP to give it a chance first.
+func (t *terminal) hangUp() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.hangUpLocked()
+}
+
+// hangUpLocked is hangUp with t.mu held.
+func (t *terminal) hangUpLocked() {
+	if t.exited || t.master == nil {
+		return
+	}
+	t.hungUp = true
+	t.master.proc.kill()
+}
+
+// signal passes a client's signal on (see signals): SIGINT as Ctrl-C.
+func (t *terminal) signal(sig syscall.Signal) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.exited {
+		signalProc(t.master.proc, t.master, sig)
+	}
+}
