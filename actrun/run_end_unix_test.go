@@ -173,7 +173,22 @@ esac
 func TestRunNoLogin(t *testing.T) {
 	f := newFixture(t)
 	f.opts.Connect = true
-	writeExecutable(t, f.opts.SSH, "#!/bin/sh\ntouch \"$(dirname \"$(echo \"$@\" | sed 's/.*UserKnownHostsFile=\\([^ ]*\\).*/\\1/')\")/continue\"\nexit 255\n")
+	// ssh fails without logging in, and notes where the job's files are.
+	// The job goes on until pitstop has said how to connect: ended as ssh
+	// fails, it would leave nothing to connect to, and pitstop rightly
+	// says nothing then.
+	writeExecutable(t, f.opts.SSH, "#!/bin/sh\ndirname \"$(echo \"$@\" | sed 's/.*UserKnownHostsFile=\\([^ ]*\\).*/\\1/')\" > \"$FAKE_LOG/jobdir\"\nexit 255\n")
+	go func() {
+		// Bounded, so that a missing line fails the test below instead of
+		// holding the job for ever.
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if strings.Contains(f.stderr.String(), "pitstop: connect with: ") {
+				break
+			}
+		}
+		dir, _ := os.ReadFile(filepath.Join(f.log, "jobdir"))
+		os.WriteFile(filepath.Join(strings.TrimSpace(string(dir)), "continue"), nil, 0o644) //nolint:errcheck // a job that does not end fails the test
+	}()
 	code, stderr := runWith(t, f, fakeAct)
 	want := "pitstop: ssh could not log in to the pause; it waits for a first connection for 2m0s after it started\n"
 	if code != 3 || !strings.Contains(stderr, want) || !strings.Contains(stderr, "pitstop: connect with: ssh -p 40123") {

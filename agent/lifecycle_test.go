@@ -353,10 +353,9 @@ func TestStatusNamesDirectKeys(t *testing.T) {
 	for _, u := range []testUser{bob, carol} {
 		ptyShell(t, h.mustDial(u), 24, 80)
 	}
-	st, err := QueryStatus(context.Background(), h.ready.ControlSocket)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The answer to the shell request comes before the session's handler
+	// has counted it: wait until both are.
+	st := h.waitStatus("both shells are listed", func(st Status) bool { return len(st.Sessions) == 2 })
 	var users []string
 	for _, s := range st.Sessions {
 		users = append(users, s.User)

@@ -28,17 +28,52 @@ type liveSession struct {
 	conn auditLog      // the connection's: who logged in, with which key, from where
 	stop chan struct{} // closed when the pause is over: end the program
 	once sync.Once
+
+	tellMu sync.Mutex
+	told   chan struct{} // closed once the last message told is written
 }
 
 // tell shows msg on the session's stderr. It does not wait: a client that
-// stopped reading must not hold up the agent.
+// stopped reading must not hold up the agent. Messages go out in the order
+// told, and the session's exit status waits for them (waitTold).
 func (ls *liveSession) tell(msg string) {
 	if ls.pty {
 		msg = "\r\n" + strings.ReplaceAll(msg, "\n", "\r\n") + "\r\n"
 	} else {
 		msg += "\n"
 	}
-	go ls.sess.Stderr().Write([]byte(msg)) //nolint:errcheck // best effort: the session may be gone
+	ls.tellMu.Lock()
+	prev, done := ls.told, make(chan struct{})
+	ls.told = done
+	ls.tellMu.Unlock()
+	go func() {
+		defer close(done)
+		if prev != nil {
+			<-prev
+		}
+		ls.sess.Stderr().Write([]byte(msg)) //nolint:errcheck // best effort: the session may be gone
+	}()
+}
+
+// tellGrace is how long a session's exit waits for what it was told to
+// go out, when the client does not take it.
+const tellGrace = 2 * time.Second
+
+// waitTold waits until the messages told so far are written, or
+// tellGrace has passed. The exit status closes the channel, and a message
+// written after it is lost: "the pause is over" must reach the user
+// before the session ends because of it.
+func (ls *liveSession) waitTold() {
+	ls.tellMu.Lock()
+	done := ls.told
+	ls.tellMu.Unlock()
+	if done == nil {
+		return
+	}
+	select {
+	case <-done:
+	case <-time.After(tellGrace):
+	}
 }
 
 // end tells the session the pause is over and stops its program.
@@ -198,6 +233,7 @@ func (s *server) handleSession(sess ssh.Session) {
 	s.auditSessionEnd(al, ls, out.status, out.dropped)
 	// The exit status goes out before the pause is told, so a client
 	// whose shell ended the pause still gets its status.
+	ls.waitTold()
 	sess.Exit(out.status) //nolint:errcheck // the client may be gone
 	sent()
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"io"
 	"sync"
 	"time"
 
@@ -58,17 +59,65 @@ type sessionState struct {
 	// onWindow, when set, is called with each new size before the request
 	// is answered, so a command typed after the client's resize sees it.
 	onWindow func(ssh.Window)
+
+	// settle asks the filter to handle the requests that came before the
+	// input just read, settled says it has, and ended is closed when the
+	// filter is gone (see inputAfterRequests).
+	settle, settled chan struct{}
+	ended           chan struct{}
 }
 
-// setOnWindow sets onWindow.
-func (st *sessionState) setOnWindow(f func(ssh.Window)) {
+// followWindow sets onWindow, and calls it at once with the latest size,
+// in case one came before it was set. Under the lock, so that a window
+// change arriving meanwhile is applied after it, not overtaken by it.
+func (st *sessionState) followWindow(f func(ssh.Window)) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.onWindow = f
+	if f != nil && st.pty != nil {
+		f(st.pty.Window)
+	}
 }
 
 func newSessionState() *sessionState {
-	return &sessionState{winch: make(chan ssh.Window, 1)}
+	return &sessionState{
+		winch:   make(chan ssh.Window, 1),
+		settle:  make(chan struct{}),
+		settled: make(chan struct{}),
+		ended:   make(chan struct{}),
+	}
+}
+
+// inputAfterRequests reads r, the session channel's data, and returns
+// what it read only once the channel's requests that arrived before it
+// have been handled. The client sends a window change and then what is
+// typed next on one channel, and sshd, which handles a channel's messages
+// in order, resizes the pty before the input reaches it: a command typed
+// after a resize sees the new size. x/crypto hands the requests and the
+// data out on separate paths, so without this the input could overtake
+// the resize.
+func (st *sessionState) inputAfterRequests(r io.Reader) io.Reader {
+	return orderedInput{r: r, st: st}
+}
+
+type orderedInput struct {
+	r  io.Reader
+	st *sessionState
+}
+
+func (o orderedInput) Read(p []byte) (int, error) {
+	n, err := o.r.Read(p)
+	if n > 0 {
+		select {
+		case o.st.settle <- struct{}{}:
+			select {
+			case <-o.st.settled:
+			case <-o.st.ended:
+			}
+		case <-o.st.ended:
+		}
+	}
+	return n, err
 }
 
 // ptyRequest returns the session's pty request, if it made one.
@@ -90,7 +139,9 @@ func sessionStateOf(sess ssh.Session) *sessionState {
 	if st, ok := sess.Context().Value(ctxKeySession).(*sessionState); ok {
 		return st
 	}
-	return newSessionState()
+	st := newSessionState()
+	close(st.ended) // no filter: its input waits for nothing
+	return st
 }
 
 // channelContext is a session channel's context: the connection's, with
@@ -182,25 +233,49 @@ func (f sessionFilter) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
 		defer f.closed()
 		defer close(f.state.winch)
 		defer close(out)
-		for r := range reqs {
-			if r.Type == eowRequest {
-				// The client can show no more output: its side of a
-				// multiplexed connection died. sshd then stops reading
-				// the program and sends EOF, upon which the client closes
-				// the channel; its end is handled as a hang-up (see
-				// channelContext). Without the EOF, OpenSSH keeps the
-				// channel open for as long as the program runs.
-				ch.CloseWrite() //nolint:errcheck // the client may be gone
-				continue
+		defer close(f.state.ended)
+		for {
+			select {
+			case r, ok := <-reqs:
+				if !ok {
+					return
+				}
+				f.handle(ch, out, r)
+			case <-f.state.settle:
+				// x/crypto's connection loop queues a channel's requests
+				// and stores its data in the order they arrive, so the
+				// requests that came before the input being read are all
+				// queued by now: handle those, not any that came after.
+				for n := len(reqs); n > 0; n-- {
+					r, ok := <-reqs
+					if !ok {
+						return
+					}
+					f.handle(ch, out, r)
+				}
+				f.state.settled <- struct{}{}
 			}
-			if ok, handled := f.answer(r); handled {
-				r.Reply(ok, nil) //nolint:errcheck // the client may be gone
-				continue
-			}
-			out <- r
 		}
 	}()
 	return ch, out, nil
+}
+
+// handle answers r, or passes it on to gliderlabs (out).
+func (f sessionFilter) handle(ch gossh.Channel, out chan<- *gossh.Request, r *gossh.Request) {
+	if r.Type == eowRequest {
+		// The client can show no more output: its side of a multiplexed
+		// connection died. sshd then stops reading the program and sends
+		// EOF, upon which the client closes the channel; its end is
+		// handled as a hang-up (see channelContext). Without the EOF,
+		// OpenSSH keeps the channel open for as long as the program runs.
+		ch.CloseWrite() //nolint:errcheck // the client may be gone
+		return
+	}
+	if ok, handled := f.answer(r); handled {
+		r.Reply(ok, nil) //nolint:errcheck // the client may be gone
+		return
+	}
+	out <- r
 }
 
 // answer handles the requests the filter owns; handled is false for

@@ -277,25 +277,21 @@ func (s *server) runTerminal(sess ssh.Session, ls *liveSession, al auditLog, pro
 	uncount()
 	s.auditAttach(al, t, c, redraw)
 
+	// Sizes are applied as the window changes are answered, and the input
+	// waits for those that came before it (inputAfterRequests).
+	st.followWindow(func(w ssh.Window) { t.resize(c, w) })
+	defer st.followWindow(nil)
+	in := st.inputAfterRequests(sess)
 	go func() {
 		buf := make([]byte, 32<<10)
 		for {
-			n, err := sess.Read(buf)
+			n, err := in.Read(buf)
 			if n > 0 && !c.readOnly {
 				t.input(buf[:n]) //nolint:errcheck // a closed pty means the shell is gone: done says so
 			}
 			if err != nil {
 				return
 			}
-		}
-	}()
-	// Sizes come both ways: synchronously from now on, and through winch
-	// for one that came before; resizing to the same size does nothing.
-	st.setOnWindow(func(w ssh.Window) { t.resize(c, w) })
-	defer st.setOnWindow(nil)
-	go func() {
-		for w := range st.winch {
-			t.resize(c, w)
 		}
 	}()
 	sigs := make(chan ssh.Signal, 8)

@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -156,12 +157,18 @@ func TestPTYShellFollowsResizes(t *testing.T) {
 	if !strings.Contains(got, "pitstop: you are in job \"build\" of workflow \"CI\"") {
 		t.Errorf("no banner:\n%s", got)
 	}
-	if err := s.WindowChange(50, 132); err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(stdin, "stty size | sed 's/^/NEW=/'\n")
-	if got := out.waitFor(t, "NEW=5"); !strings.Contains(got, "NEW=50 132") {
-		t.Errorf("after resizing to 50x132:\n%s", got)
+	// Each window change is followed at once by a command, as sshd orders
+	// them: the command sees the new size. Several rounds, since the
+	// input overtaking the resize is a race.
+	for i := 1; i <= 20; i++ {
+		rows, cols := 40+i, 100+2*i
+		if err := s.WindowChange(rows, cols); err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(stdin, fmt.Sprintf("stty size | sed 's/^/NEW%d=/'\n", i))
+		if got := out.waitFor(t, fmt.Sprintf("NEW%d=", i)); !strings.Contains(got, fmt.Sprintf("NEW%d=%d %d", i, rows, cols)) {
+			t.Fatalf("after resizing to %dx%d:\n%s", rows, cols, got)
+		}
 	}
 	io.WriteString(stdin, "exit 7\n")
 	err := s.Wait()
