@@ -104,8 +104,12 @@ func (k *keepalive) probe(c gossh.Conn) {
 		return
 	}
 	go func() {
-		defer k.probing.Store(false)
-		if _, _, err := c.SendRequest(keepaliveRequest, true, nil); err != nil {
+		_, _, err := c.SendRequest(keepaliveRequest, true, nil)
+		// The request is over whatever came back: free the next tick to
+		// send one before anything waits on this answer, so that an
+		// answered tick is never followed by a skipped one.
+		k.probing.Store(false)
+		if err != nil {
 			return
 		}
 		// The answer is the client heard from, but it must not pass for
