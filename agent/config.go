@@ -120,7 +120,7 @@ type Config struct {
 	// start. Default DefaultJobLimit.
 	JobLimit time.Duration
 	// JobStarted is when the job started, where it can be found (see
-	// JobStart); zero counts JobLimit from the pause's start instead.
+	// proc.JobStart); zero counts JobLimit from the pause's start instead.
 	JobStarted time.Time
 	// ReconnectGrace is how long the agent waits for someone to come back
 	// once every connection has gone without the user being done (a

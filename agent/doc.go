@@ -29,9 +29,9 @@
 // job's environment tells about where it runs, for callers that must know
 // before Run starts (colour in the log, act as the parent process); they
 // hand what it read to Run in Config.Job, so it is read once.
-// [JobStart] and [WatchProcess] follow the process that runs the job: when
-// it started, which the job's time limit counts from, and when it ends
-// (Run watches Config.WatchPID, the one process watcher).
+// Package agent/proc follows the process that runs the job: when it started,
+// which the job's time limit counts from, and when it ends (Run watches
+// Config.WatchPID, the one process watcher).
 //
 // Run builds the server in one step (startServer: every listener made
 // and serving, or nothing left behind), and stop is the one place the

@@ -7,7 +7,7 @@ import (
 
 // The job's own time limit (Config.JobLimit) is counted from the job's
 // start: GitHub cancels a job timeout-minutes after it started, however
-// long it ran before the pause. JobStart finds that start where the
+// long it ran before the pause. proc.JobStart finds that start where the
 // system shows it (joblimit_linux.go); elsewhere the limit counts from
 // the pause's start, and pitstop extend may then go past the moment the
 // job is cancelled.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/pitstopci/pitstop/agent/proc"
 	"github.com/pitstopci/pitstop/internal/wire"
 )
 
@@ -114,7 +115,7 @@ const watchEvery = 500 * time.Millisecond
 func watchJob(ctx context.Context, cfg Config) (_ context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	if pid := cfg.WatchPID; pid > 0 {
-		go WatchProcess(ctx, pid, watchEvery, func() {
+		go proc.Watch(ctx, pid, watchEvery, func() {
 			cfg.Log.Warn().Int("pid", pid).Msg("the process that runs the job has exited; ending the pause")
 			cancel()
 		})
@@ -318,7 +319,7 @@ func (s *server) status() Status {
 		Step:        s.cfg.Step,
 	}
 	if t.Detached && !t.Holding {
-		st.JobStep = currentStep(s.cfg.WatchPID)
+		st.JobStep = proc.CurrentStep(s.cfg.WatchPID)
 	}
 	switch {
 	case !t.WaitUntil.IsZero():

@@ -4,6 +4,7 @@ import (
 	"os"
 
 	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/agent/proc"
 )
 
 // jobStart sets when the job started, so that its time limit counts
@@ -19,7 +20,7 @@ func jobStart(cfg *agent.Config, watchPID int) {
 	if limit == 0 {
 		limit = agent.DefaultJobLimit
 	}
-	start, what, ok := agent.JobStart(from)
+	start, what, ok := proc.JobStart(from)
 	if !ok {
 		cfg.Log.Info().Str("job_limit", limit.String()).
 			Msgf("the job's start is not known here: its time limit (%s) counts from the start of the pause", limit)

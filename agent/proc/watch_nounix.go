@@ -1,6 +1,6 @@
 //go:build !unix
 
-package agent
+package proc
 
 // processGone cannot tell here and says the process is alive; the agent
 // does not run on these systems yet (see errUnsupported), so the job's

@@ -1,4 +1,4 @@
-package agent
+package proc
 
 import (
 	"context"
@@ -46,7 +46,7 @@ func TestProcessGoneZombie(t *testing.T) {
 	gone := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go WatchProcess(ctx, pid, 10*time.Millisecond, func() { close(gone) })
+	go Watch(ctx, pid, 10*time.Millisecond, func() { close(gone) })
 	select {
 	case <-gone:
 	case <-time.After(10 * time.Second):

@@ -1,6 +1,6 @@
 //go:build unix && !linux
 
-package agent
+package proc
 
 // processGone reports whether the process pid has ended. Without /proc
 // it asks with signal 0, which still finds a zombie: a watched process

@@ -1,6 +1,6 @@
 //go:build unix
 
-package agent
+package proc
 
 import (
 	"bufio"
@@ -11,11 +11,11 @@ import (
 	"strings"
 )
 
-// currentStep describes what the job runs now: the processes the runner
+// CurrentStep describes what the job runs now: the processes the runner
 // (pid parent) has started, by the GITHUB_ACTION the runner gave them and
 // the first line of the script they run. It reads /proc, so it says
 // nothing where there is none (macOS); a detached pause works the same.
-func currentStep(parent int) string {
+func CurrentStep(parent int) string {
 	if parent <= 0 {
 		return ""
 	}

@@ -1,4 +1,4 @@
-package agent
+package proc
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// WatchProcess calls gone once the process pid has ended, checking every
+// Watch calls gone once the process pid has ended, checking every
 // interval, and returns then or when ctx is done. A process that has
 // exited but not yet been reaped by its parent (a zombie) has ended: it
 // runs nothing more, and its parent may take a long time to reap it, or
@@ -22,8 +22,8 @@ import (
 //
 // A pid of 0 or less names no process that can be watched: a process
 // started by docker exec has parent pid 0, its parent being outside the
-// container. WatchProcess then returns at once and gone is never called.
-func WatchProcess(ctx context.Context, pid int, every time.Duration, gone func()) {
+// container. Watch then returns at once and gone is never called.
+func Watch(ctx context.Context, pid int, every time.Duration, gone func()) {
 	if pid <= 0 {
 		return
 	}

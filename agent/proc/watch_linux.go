@@ -1,4 +1,4 @@
-package agent
+package proc
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 // reach a process group instead.
 func processGone(pid int) bool {
 	if pid <= 0 {
-		return false // no process; see WatchProcess
+		return false // no process; see Watch
 	}
 	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
 	if err != nil {

@@ -1,6 +1,6 @@
 //go:build unix
 
-package agent
+package proc
 
 import (
 	"context"
@@ -42,7 +42,7 @@ func TestProcessGone(t *testing.T) {
 	}
 }
 
-// WatchProcess notices the job's runner exit: here a real child process,
+// Watch notices the job's runner exit: here a real child process,
 // reaped by its parent (this test) as the runner's would be.
 func TestWatchProcessEndsWhenTheProcessExits(t *testing.T) {
 	cmd := exec.Command("sleep", "0.3")
@@ -53,7 +53,7 @@ func TestWatchProcessEndsWhenTheProcessExits(t *testing.T) {
 	gone := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go WatchProcess(ctx, cmd.Process.Pid, 20*time.Millisecond, func() { close(gone) })
+	go Watch(ctx, cmd.Process.Pid, 20*time.Millisecond, func() { close(gone) })
 	select {
 	case <-gone:
 	case <-time.After(10 * time.Second):
@@ -68,7 +68,7 @@ func TestWatchProcessLiveProcess(t *testing.T) {
 	done := make(chan struct{})
 	called := false
 	go func() {
-		WatchProcess(ctx, cmd.Process.Pid, 10*time.Millisecond, func() { called = true })
+		Watch(ctx, cmd.Process.Pid, 10*time.Millisecond, func() { called = true })
 		close(done)
 	}()
 	// Some polls of a live process, then the end of the watch.
@@ -88,9 +88,9 @@ func TestWatchProcessNoPID(t *testing.T) {
 			t.Errorf("processGone(%d) = true", pid)
 		}
 		called := false
-		WatchProcess(context.Background(), pid, time.Millisecond, func() { called = true })
+		Watch(context.Background(), pid, time.Millisecond, func() { called = true })
 		if called {
-			t.Errorf("WatchProcess(%d) reported it gone", pid)
+			t.Errorf("Watch(%d) reported it gone", pid)
 		}
 	}
 }
