@@ -15,6 +15,8 @@ import (
 	"github.com/creack/pty"
 	"github.com/gliderlabs/ssh"
 	"golang.org/x/sys/unix"
+
+	"github.com/pitstopci/pitstop/agent/term"
 )
 
 // sessionsSupported says whether runProgram works here.
@@ -76,7 +78,7 @@ func runOnPTY(sess ssh.Session, cmd *exec.Cmd, p program, stop <-chan struct{}) 
 	}
 	setWindow(master, p.pty.Window)
 	// As sshd does; a terminal without them still works, with defaults.
-	applyModes(tty, p.pty.Modes) //nolint:errcheck // see above
+	term.ApplyModes(tty, p.pty.Modes) //nolint:errcheck // see above
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	err = cmd.Start()

@@ -33,7 +33,7 @@ type ptyRequest struct {
 	Term   string
 	Window ssh.Window
 	// Modes are the encoded terminal modes (RFC 4254 8), applied to the
-	// pty by applyModes.
+	// pty by term.ApplyModes.
 	Modes []byte
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gliderlabs/ssh"
+
+	"github.com/pitstopci/pitstop/agent/term"
 )
 
 // A terminal is an interactive shell on a pty that outlives the
@@ -21,7 +23,7 @@ import (
 // keeps the main and alternate screens apart and reports mode changes,
 // which is what a faithful redraw of vim or less needs. It is fed every
 // byte the shell writes, by a goroutine of its own (terminal_feed.go),
-// with its work bounded by the screen's size (terminal_screen.go); a
+// with its work bounded by the screen's size (agent/term); a
 // client attaching later gets the emulator's screen rendered, then the
 // live stream.
 //
@@ -33,12 +35,6 @@ import (
 
 // Terminal limits.
 const (
-	// scrollbackLines caps the lines the emulator keeps above the screen,
-	// per terminal. A reattach redraws the screen only (the clients'
-	// terminals keep their own scrollback of what they saw), so nothing
-	// above it is needed; the emulator's default of 10000 lines of cells
-	// would cost megabytes per busy terminal. 1 is the least it accepts.
-	scrollbackLines = 1
 	// maxPending is how much output may wait for a slow client. Beyond
 	// it the client's backlog is replaced by a redraw of the screen, so a
 	// stalled connection costs bounded memory and never holds up the
@@ -61,7 +57,7 @@ type terminal struct {
 	master ptyMaster     // the pty's master; on Windows the pseudo console
 	done   chan struct{} // closed once the shell exited and its output is read
 
-	scr *screen       // the feeder's alone
+	scr *term.Screen  // the feeder's alone
 	fed chan struct{} // closed when the feeder is done
 
 	mu         sync.Mutex

@@ -75,7 +75,7 @@ func (t *terminal) wantRedrawLocked(c *termClient, note string) {
 // (closeFeed), then draws the redraws still wanted and closes the screen.
 func (t *terminal) feeder() {
 	defer close(t.fed)
-	defer t.scr.close()
+	defer t.scr.Close()
 	for {
 		t.mu.Lock()
 		for len(t.feed) == 0 && !t.redrawsWantedLocked() && !t.feedClosed {
@@ -114,11 +114,11 @@ func (t *terminal) feeder() {
 		switch {
 		case ch.b != nil:
 			if ch.lost {
-				t.scr.stale = true
+				t.scr.Stale = true
 			}
-			t.scr.emu.Write(ch.b) //nolint:errcheck // the emulator never fails a write before Close
+			t.scr.Write(ch.b)
 		case ch.win.Width > 0:
-			t.scr.resize(ch.win.Width, ch.win.Height)
+			t.scr.Resize(ch.win.Width, ch.win.Height)
 		}
 
 		t.drawRedraws()
@@ -179,10 +179,10 @@ func (t *terminal) drawRedraws() {
 	}
 	draws := make([][]byte, len(want))
 	for i, note := range notes {
-		if t.scr.stale && note != "" {
+		if t.scr.Stale && note != "" {
 			note += "\r\n" + staleNote
 		}
-		draws[i] = t.scr.render(note)
+		draws[i] = t.scr.Render(note)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()

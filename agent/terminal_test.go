@@ -17,6 +17,8 @@ import (
 
 	"github.com/charmbracelet/x/vt"
 	"github.com/creack/pty"
+
+	"github.com/pitstopci/pitstop/agent/term"
 )
 
 // sshTerm is the real OpenSSH client on a terminal of its own, whose
@@ -50,12 +52,12 @@ func startSSHTermArgs(t *testing.T, args []string, cols, rows int) *sshTerm {
 	t.Helper()
 	cmd := exec.Command(openSSH(t), args...)
 	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
-	term, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: uint16(rows), Cols: uint16(cols)}) //nolint:gosec // small
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: uint16(rows), Cols: uint16(cols)}) //nolint:gosec // small
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &sshTerm{t: t, cmd: cmd, term: term, raw: &syncBuffer{}, emu: vt.NewEmulator(cols, rows), done: make(chan struct{})}
-	bound(st.emu) // tests print what would keep it busy for minutes
+	st := &sshTerm{t: t, cmd: cmd, term: ptmx, raw: &syncBuffer{}, emu: vt.NewEmulator(cols, rows), done: make(chan struct{})}
+	term.Bound(st.emu) // tests print what would keep it busy for minutes
 	// The emulator's answers to queries are not needed: the programs
 	// under test work without them.
 	go io.Copy(io.Discard, st.emu) //nolint:errcheck // ends with the test binary
@@ -63,7 +65,7 @@ func startSSHTermArgs(t *testing.T, args []string, cols, rows int) *sshTerm {
 		defer close(st.done)
 		buf := make([]byte, 32<<10)
 		for {
-			n, err := term.Read(buf)
+			n, err := ptmx.Read(buf)
 			if n > 0 {
 				st.raw.Write(buf[:n]) //nolint:errcheck // in memory
 				st.mu.Lock()
@@ -77,7 +79,7 @@ func startSSHTermArgs(t *testing.T, args []string, cols, rows int) *sshTerm {
 	}()
 	t.Cleanup(func() {
 		st.emu.InputPipe().(io.Closer).Close() // ends the goroutine reading its answers
-		term.Close()
+		ptmx.Close()
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill() //nolint:errcheck // may have exited
 			cmd.Wait()         //nolint:errcheck // killed

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/pitstopci/pitstop/agent/term"
 )
 
 // ptyMaster is the side of a terminal the agent reads the shell's output
@@ -38,7 +40,7 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 	t.size = p.pty.Window
 	setWindow(master, p.pty.Window)
 	// As sshd does; a terminal without them still works, with defaults.
-	applyModes(tty, p.pty.Modes) //nolint:errcheck // see above
+	term.ApplyModes(tty, p.pty.Modes) //nolint:errcheck // see above
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	err = cmd.Start()
@@ -49,7 +51,7 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 	}
 	t.cmd, t.master = cmd, master
 	t.active = t.clock.Now()
-	t.scr = newScreen(p.pty.Window.Width, p.pty.Window.Height)
+	t.scr = term.NewScreen(p.pty.Window.Width, p.pty.Window.Height)
 	t.fed = make(chan struct{})
 	t.clients = []*termClient{first}
 	outDone := make(chan struct{})

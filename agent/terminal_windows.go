@@ -4,6 +4,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/pitstopci/pitstop/agent/term"
 )
 
 // ptyMaster is the side of a terminal the agent reads the shell's output
@@ -26,7 +28,7 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 	t.size = p.pty.Window
 	t.master = con
 	t.active = t.clock.Now()
-	t.scr = newScreen(p.pty.Window.Width, p.pty.Window.Height)
+	t.scr = term.NewScreen(p.pty.Window.Width, p.pty.Window.Height)
 	t.fed = make(chan struct{})
 	t.clients = []*termClient{first}
 	outDone := make(chan struct{})

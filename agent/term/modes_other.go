@@ -1,6 +1,6 @@
 //go:build unix && !linux && !darwin
 
-package agent
+package term
 
 import (
 	"fmt"
@@ -8,9 +8,9 @@ import (
 	"runtime"
 )
 
-// applyModes is not implemented here yet: the termios ioctls and field
+// ApplyModes is not implemented here yet: the termios ioctls and field
 // sizes differ per system. Sessions then get the pty's default modes.
-func applyModes(_ *os.File, modes []byte) error {
+func ApplyModes(_ *os.File, modes []byte) error {
 	if len(modes) == 0 {
 		return nil
 	}

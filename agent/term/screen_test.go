@@ -1,15 +1,13 @@
-package agent
+package term
 
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	uv "github.com/charmbracelet/ultraviolet"
 	"github.com/charmbracelet/x/vt"
-	"github.com/gliderlabs/ssh"
 )
 
 // errOverBudget stops an emulator that moved its cursor more often than
@@ -26,10 +24,10 @@ type errOverBudget struct{ moves int }
 // their counts clamped, and a run of output bounded in bytes must end
 // within limit, which is generous: bounded inputs of this size take
 // milliseconds even under the race detector, the unbounded ones minutes.
-func feedBounded(t *testing.T, w, h int, limit time.Duration, inputs ...[]byte) *screen {
+func feedBounded(t *testing.T, w, h int, limit time.Duration, inputs ...[]byte) *Screen {
 	t.Helper()
-	s := newScreen(w, h)
-	t.Cleanup(s.close)
+	s := NewScreen(w, h)
+	t.Cleanup(s.Close)
 	var moves, budget int
 	s.emu.SetCallbacks(vt.Callbacks{CursorPosition: func(uv.Position, uv.Position) {
 		if moves++; moves > budget {
@@ -70,9 +68,9 @@ func trimQuote(b []byte) string {
 func TestScreenBoundsCostlySequences(t *testing.T) {
 	for _, tc := range []struct {
 		name, out string
-		want      func(*screen) string // "" when right
+		want      func(*Screen) string // "" when right
 	}{
-		{"repeat", "x\x1b[999999999b", func(s *screen) string {
+		{"repeat", "x\x1b[999999999b", func(s *Screen) string {
 			if got := s.emu.String(); strings.Count(got, "x") != 80*24 {
 				return fmt.Sprintf("want a screen full of x, got %q", got)
 			}
@@ -82,7 +80,7 @@ func TestScreenBoundsCostlySequences(t *testing.T) {
 		{"scroll region up", "top\x1b[1;999999999r\x1b[999999999S", nil},
 		{"insert lines", "top\x1b[2;999999999r\x1b[3;1H\x1b[999999999L", nil},
 		{"delete lines", "top\x1b[2;999999999r\x1b[3;1H\x1b[999999999M", nil},
-		{"erase characters", "top\x1b[1;1H\x1b[999999999X", func(s *screen) string {
+		{"erase characters", "top\x1b[1;1H\x1b[999999999X", func(s *Screen) string {
 			if got := strings.TrimSpace(s.emu.String()); got != "" {
 				return fmt.Sprintf("want the line erased, got %q", got)
 			}
@@ -122,13 +120,13 @@ func TestScreenRepeatAsTerminal(t *testing.T) {
 		// From below the clamp to a few periods above it.
 		for n := w*(h+2) - 2; n <= w*(h+4)+1; n++ {
 			out := fmt.Sprintf("%sq\x1b[%db", pre, n)
-			bounded := newScreen(w, h)
+			bounded := NewScreen(w, h)
 			raw := vt.NewEmulator(w, h)
 			raw.SetScrollbackSize(scrollbackLines)
 			bounded.emu.Write([]byte(out)) //nolint:errcheck // in memory
 			raw.Write([]byte(out))         //nolint:errcheck // in memory
 			got, want := bounded.emu.Render()+fmt.Sprint(bounded.emu.CursorPosition()), raw.Render()+fmt.Sprint(raw.CursorPosition())
-			bounded.close()
+			bounded.Close()
 			raw.InputPipe().(interface{ Close() error }).Close()
 			if got != want {
 				t.Fatalf("%q: the clamped count gives\n%s\nthe whole count\n%s", out, got, want)
@@ -144,8 +142,8 @@ func TestScreenStringDataShrunk(t *testing.T) {
 		t.Fatal("the emulator's parser was not found: vt changed, see shrinkStringData")
 	}
 	// A title longer than the buffer is cut, and the screen goes on.
-	s := newScreen(80, 24)
-	defer s.close()
+	s := NewScreen(80, 24)
+	defer s.Close()
 	s.emu.Write([]byte("\x1b]2;" + strings.Repeat("t", 3*stringDataSize) + "\x07after")) //nolint:errcheck // in memory
 	if got := strings.TrimSpace(s.emu.String()); got != "after" {
 		t.Errorf("screen after a long title: %q", got)
@@ -173,50 +171,4 @@ func FuzzScreenBounded(f *testing.F) {
 		}
 		feedBounded(t, max(int(w), 1), max(int(h)%100, 1), 10*time.Second, out)
 	})
-}
-
-// TestOutputNeverWaitsOnTheScreen: with the emulator far behind (here: not
-// fed at all), output still goes to the clients at once and the status
-// answers; the backlog past maxFeed is dropped, and the redraw made once
-// the emulator catches up says the screen may be incomplete.
-func TestOutputNeverWaitsOnTheScreen(t *testing.T) {
-	tm := &terminal{clock: realClock{now: time.Now}, scr: newScreen(80, 24), fed: make(chan struct{}), size: ssh.Window{Width: 80, Height: 24}}
-	tm.feedCond = sync.NewCond(&tm.mu)
-	c := newTermClient("alice", false, ssh.Window{Width: 80, Height: 24}, time.Now())
-	tm.clients = []*termClient{c}
-	line := []byte(strings.Repeat("y", 79) + "\r\n")
-	sent := 0
-	for sent <= maxFeed+len(line) {
-		tm.output(line)
-		sent += len(line)
-		c.dropPending() // a client that keeps up
-	}
-	if len(tm.info().Clients) != 1 {
-		t.Fatal("no status while the emulator is behind")
-	}
-	tm.mu.Lock()
-	queued, lost := tm.feedBytes, len(tm.feed) > 0 && tm.feed[0].lost
-	tm.mu.Unlock()
-	if queued > maxFeed || !lost {
-		t.Fatalf("%d bytes queued for the emulator (at most %d), dropped backlog marked: %v", queued, maxFeed, lost)
-	}
-	// A client joins; the emulator catches up and draws its redraw.
-	late := newTermClient("bob", false, ssh.Window{Width: 80, Height: 24}, time.Now())
-	if !tm.attach(late, true, "joined", "") {
-		t.Fatal("attach failed")
-	}
-	go tm.feeder()
-	var got string
-	if !eventually(10*time.Second, func() bool {
-		late.mu.Lock()
-		got = string(late.pending)
-		late.mu.Unlock()
-		return strings.Contains(got, "joined")
-	}) {
-		t.Fatal("no redraw for the client that joined")
-	}
-	if !strings.Contains(got, staleNote) || !strings.Contains(got, "yyyy") {
-		t.Errorf("the redraw does not say the screen may be incomplete, or lacks the output: %q", trimQuote([]byte(got)))
-	}
-	tm.closeFeed()
 }

@@ -1,6 +1,6 @@
 //go:build linux || darwin
 
-package agent
+package term
 
 import (
 	"testing"

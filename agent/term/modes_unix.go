@@ -1,6 +1,6 @@
 //go:build linux || darwin
 
-package agent
+package term
 
 import (
 	"encoding/binary"
@@ -59,8 +59,8 @@ var ttyFlags = map[byte]ttyFlag{
 	gossh.PARODD: {cflag, unix.PARODD},
 }
 
-// applyModes sets the encoded terminal modes of a pty request on tty.
-func applyModes(tty *os.File, modes []byte) error {
+// ApplyModes sets the encoded terminal modes of a pty request on tty.
+func ApplyModes(tty *os.File, modes []byte) error {
 	if len(modes) == 0 {
 		return nil
 	}

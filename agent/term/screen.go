@@ -1,4 +1,4 @@
-package agent
+package term
 
 import (
 	"fmt"
@@ -16,7 +16,7 @@ import (
 // is worth:
 //
 //   - The counts and margins of the control sequences are clamped to the
-//     screen before the emulator acts on them (see bound). Left alone, 13
+//     screen before the emulator acts on them (see Bound). Left alone, 13
 //     bytes ("x", then repeat it 999999999 times) keep v0.1.0 busy for
 //     minutes, and a scroll region below the screen's last line makes it
 //     index past its buffer.
@@ -39,22 +39,28 @@ const (
 	// links; longer payloads (an OSC 52 clipboard write, an image) are
 	// cut, which the clients never see: they get the output as it is.
 	stringDataSize = 4 << 10
+	// scrollbackLines caps the lines the emulator keeps above the screen,
+	// per terminal. A reattach redraws the screen only (the clients'
+	// terminals keep their own scrollback of what they saw), so nothing
+	// above it is needed; the emulator's default of 10000 lines of cells
+	// would cost megabytes per busy terminal. 1 is the least it accepts.
+	scrollbackLines = 1
 )
 
-// screen is a terminal's emulator with what a redraw needs besides its
+// Screen is a terminal's emulator with what a redraw needs besides its
 // cells. Only the terminal's feeder goroutine uses it.
-type screen struct {
+type Screen struct {
 	emu   *vt.Emulator
 	modes map[ansi.Mode]bool // DEC and ANSI modes the programs set
-	// stale says the emulator missed output (it fell behind and its
+	// Stale says the emulator missed output (it fell behind and its
 	// backlog was dropped) and no program has cleared the screen since:
 	// what it shows may be incomplete.
-	stale bool
+	Stale bool
 }
 
-// newScreen is a screen of cols×rows.
-func newScreen(cols, rows int) *screen {
-	s := &screen{modes: map[ansi.Mode]bool{}}
+// NewScreen is a screen of cols×rows.
+func NewScreen(cols, rows int) *Screen {
+	s := &Screen{modes: map[ansi.Mode]bool{}}
 	s.emu = vt.NewEmulator(screenDim(cols, 80, maxScreenCols), screenDim(rows, 24, maxScreenRows))
 	s.emu.SetScrollbackSize(scrollbackLines)
 	shrinkStringData(s.emu, stringDataSize)
@@ -62,12 +68,12 @@ func newScreen(cols, rows int) *screen {
 		EnableMode:  func(m ansi.Mode) { s.modes[m] = true },
 		DisableMode: func(m ansi.Mode) { delete(s.modes, m) },
 	})
-	bound(s.emu)
+	Bound(s.emu)
 	// A clear screen (ED 2 or 3, as Ctrl-L and full-screen programs send)
 	// repaints everything from then on: whatever was missed is gone.
 	s.emu.RegisterCsiHandler('J', func(p ansi.Params) bool {
 		if n, _, _ := p.Param(0, 0); n == 2 || n == 3 {
-			s.stale = false
+			s.Stale = false
 		}
 		return false // the emulator's own handler does the clearing
 	})
@@ -89,14 +95,19 @@ func screenDim(n, def, limit int) int {
 	return min(n, limit)
 }
 
-// resize sizes the emulator to a client's window.
-func (s *screen) resize(cols, rows int) {
+// Write feeds the programs' output to the emulator.
+func (s *Screen) Write(b []byte) {
+	s.emu.Write(b) //nolint:errcheck // the emulator never fails a write before Close
+}
+
+// Resize sizes the emulator to a client's window.
+func (s *Screen) Resize(cols, rows int) {
 	s.emu.Resize(screenDim(cols, 80, maxScreenCols), screenDim(rows, 24, maxScreenRows))
 }
 
-// close ends the goroutine reading the emulator's answers. Not
+// Close ends the goroutine reading the emulator's answers. Not
 // emu.Close: that sets a flag the reading goroutine reads unlocked.
-func (s *screen) close() {
+func (s *Screen) Close() {
 	if c, ok := s.emu.InputPipe().(io.Closer); ok {
 		c.Close()
 	}
@@ -120,7 +131,7 @@ func shrinkStringData(e *vt.Emulator, size int) bool {
 	return true
 }
 
-// bound registers, in front of the emulator's own handlers, handlers that
+// Bound registers, in front of the emulator's own handlers, handlers that
 // clamp the counts and margins of control sequences to the screen, then
 // let the emulator's handler act on the clamped values. The parser hands
 // the handlers a view of its own parameters, which the emulator's
@@ -128,7 +139,7 @@ func shrinkStringData(e *vt.Emulator, size int) bool {
 // place is what those handlers see. A count beyond the screen has the
 // same effect as the screen's size: the cursor stops at the edge, lines
 // and characters shift out of the region whole.
-func bound(e *vt.Emulator) {
+func Bound(e *vt.Emulator) {
 	width := func() int { return e.Width() }
 	height := func() int { return e.Height() }
 	clampTo := func(limits ...func() int) vt.CsiHandler {
@@ -193,13 +204,13 @@ func setParam(p ansi.Params, i, n int) {
 	p[i] = ansi.Param(ansi.Parameter(n, p[i].HasMore()))
 }
 
-// render draws the screen for a client that attaches now: the note (if
+// Render draws the screen for a client that attaches now: the note (if
 // any) as a line of its own, the screen's cells with their styles, the
 // modes the programs set (cursor keys, bracketed paste, mouse) and the
 // cursor. A full-screen program's alternate screen is entered as such,
 // so that the client's own screen comes back when the program ends; the
 // note is left on that main screen.
-func (s *screen) render(note string) []byte {
+func (s *Screen) Render(note string) []byte {
 	e := s.emu
 	var b strings.Builder
 	b.WriteString(ansi.ResetStyle)
