@@ -23,6 +23,10 @@
 // the forge for users' keys and permissions, and that publish the pause's
 // check run, are the forge package's.
 //
+// Its sub-packages sit below it and never import it: agent/term keeps a
+// terminal's screen (the emulator a reattach is redrawn from) and sets a
+// pty's modes; agent/proc follows the job's processes from outside.
+//
 // The entry point is [Run], configured by a [Config] whose zero value means
 // the defaults. [Continue], [Extend] and [QueryStatus] are the client side of
 // the control socket, used from inside a session. [ReadJob] says what the
