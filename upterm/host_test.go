@@ -21,7 +21,7 @@ import (
 	"github.com/pitstopci/pitstop/upterm"
 )
 
-func newSigner(t *testing.T) ssh.Signer {
+func newSigner(t testing.TB) ssh.Signer {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -52,7 +52,7 @@ func (r *refusals) has(sub string) bool {
 	return false
 }
 
-func dialHost(t *testing.T, relay *uptermtest.Relay, authorized ...ssh.PublicKey) (*upterm.Session, *refusals) {
+func dialHost(t testing.TB, relay *uptermtest.Relay, authorized ...ssh.PublicKey) (*upterm.Session, *refusals) {
 	t.Helper()
 	ref := &refusals{}
 	h := &upterm.Host{Addr: relay.Addr, HostKeyCallback: upterm.PinnedKeys(relay.Key.PublicKey()), AuthorizedKeys: authorized, Refused: ref.add}
@@ -64,7 +64,7 @@ func dialHost(t *testing.T, relay *uptermtest.Relay, authorized ...ssh.PublicKey
 	return s, ref
 }
 
-func guest(t *testing.T, relay *uptermtest.Relay, user string, key ssh.Signer) (*ssh.Client, error) {
+func guest(t testing.TB, relay *uptermtest.Relay, user string, key ssh.Signer) (*ssh.Client, error) {
 	t.Helper()
 	c, err := ssh.Dial("tcp", relay.Addr, &ssh.ClientConfig{
 		User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(key)},

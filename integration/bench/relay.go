@@ -127,17 +127,37 @@ func (b *bench) measureRelay() error {
 		return err
 	}
 	b.progress("relay bulk: %d × %s each way, %s", b.opts.runs, formatSize(size), cipher)
+	// The CPU time each transfer costs the agent, and the relay (this
+	// process): on one machine the relayed path's processes share its
+	// CPUs, so what they spend bounds what they move.
+	cpu := map[string][]float64{}
 	a, d, err := pairRuns(b.opts.runs, via, b.agent, func(srv *server) (time.Duration, error) {
-		return b.lab.bulk(srv, cipher, size)
+		agent0, err1 := cpuSeconds(srv.pid())
+		relay0, err2 := cpuSeconds(os.Getpid())
+		t, err := b.lab.bulk(srv, cipher, size)
+		agent1, err3 := cpuSeconds(srv.pid())
+		relay1, err4 := cpuSeconds(os.Getpid())
+		if err == nil {
+			err = errors.Join(err1, err2, err3, err4)
+		}
+		if srv == via {
+			cpu["relay_agent_cpu_seconds"] = append(cpu["relay_agent_cpu_seconds"], agent1-agent0)
+			cpu["relay_cpu_seconds"] = append(cpu["relay_cpu_seconds"], relay1-relay0)
+		} else {
+			cpu["direct_agent_cpu_seconds"] = append(cpu["direct_agent_cpu_seconds"], agent1-agent0)
+		}
+		return t, err
 	})
 	if err != nil {
 		return fmt.Errorf("relay bulk: %w", err)
 	}
 	name := fmt.Sprintf("via upterm relay: exec %s %s", formatSize(size), cipher)
 	x := throughputRow(name, size, a, d)
-	x.Note = note
+	x.Note = note + fmt.Sprintf("; CPU per transfer (median): agent %.2f s and relay %.2f s through the relay, agent %.2f s direct",
+		median(cpu["relay_agent_cpu_seconds"]), median(cpu["relay_cpu_seconds"]), median(cpu["direct_agent_cpu_seconds"]))
 	b.rep.add(x)
-	b.rep.Runs[name] = map[string][]float64{"relay_seconds": a, "direct_seconds": d}
+	cpu["relay_seconds"], cpu["direct_seconds"] = a, d
+	b.rep.Runs[name] = cpu
 
 	b.progress("relay echo latency: %d keystrokes each way, %s", b.opts.keystrokes, cipher)
 	sessions := map[*server]*echoSession{}
