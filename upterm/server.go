@@ -143,9 +143,10 @@ func guestAddr(s string) net.Addr {
 }
 
 // readBuffer is how much a relayed connection reads from its channel at
-// once. An SSH channel sends a window adjustment for every read, and an
-// SSH transport reads 4 KiB at a time: without a larger buffer in
-// between, every 4 KiB carried would cost a packet back through the relay.
+// once. An SSH transport reads 4 KiB at a time, and every read of a
+// channel takes its locks and counts towards a window adjustment (older
+// x/crypto sent one for every read): a larger buffer in between takes a
+// channel's data in fewer, larger reads.
 const readBuffer = 64 << 10
 
 // bufferReads wraps c so that its reads take up to readBuffer at once.

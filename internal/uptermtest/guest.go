@@ -307,9 +307,8 @@ func (r *Relay) impersonateHost(key ssh.Signer, chans <-chan ssh.NewChannel) {
 }
 
 // chanConn is a channel as a net.Conn, for the SSH connections the relay
-// runs inside channels. Reads go through a buffer: a channel sends a
-// window adjustment for each read, and an SSH transport reads 4 KiB at a
-// time.
+// runs inside channels. Reads go through a buffer, as the host's do (see
+// upterm's readBuffer): an SSH transport reads 4 KiB at a time.
 type chanConn struct {
 	ssh.Channel
 	r *bufio.Reader
