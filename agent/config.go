@@ -370,24 +370,6 @@ func defaultLabel(j Job) string {
 	}
 }
 
-// envMap is an environment looked up by name. Later duplicates win, as
-// with exec.Cmd. The job's environment is read once, by ReadJob; envMap
-// also serves lookups in the sessions' environment (PATH).
-type envMap map[string]string
-
-func parseEnv(kvs []string) envMap {
-	m := make(envMap, len(kvs))
-	for _, kv := range kvs {
-		k, v, ok := strings.Cut(kv, "=")
-		if ok && k != "" {
-			m[k] = v
-		}
-	}
-	return m
-}
-
-func (m envMap) get(k string) string { return m[k] }
-
 // errNoKeys is wrapped by every refusal to start because nobody could be
 // authorized; callers can tell it from other start-up failures.
 var errNoKeys = errors.New("no SSH key may log in")

@@ -120,10 +120,6 @@ func ipPort(a net.Addr) (string, string) {
 	return "0.0.0.0", "0"
 }
 
-// lookPath finds prog on the PATH of env, the way the session's shell
-// would, rather than on the agent's own PATH.
-func lookPath(prog string, env []string) string { return lookPathFor(runtime.GOOS, prog, env) }
-
 // inContainer reports whether the agent runs in a container (a job's
 // `container:`): Docker and Podman leave a marker file at the root.
 func inContainer() bool {

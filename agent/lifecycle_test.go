@@ -119,7 +119,7 @@ func TestEndContinue(t *testing.T) {
 	s.out.waitFor(t, `"label":`)
 	other.err.waitFor(t, "the pause is over (pitstop continue was run)")
 	s.err.waitFor(t, "the pause is over (pitstop continue was run)")
-	for _, sess := range []shell{s, other} {
+	for _, sess := range []ptySession{s, other} {
 		if err := sess.Wait(); !isExit(err, 129) {
 			t.Errorf("a session ended with %v, want exit status 129 (SIGHUP)", err)
 		}

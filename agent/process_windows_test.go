@@ -11,6 +11,8 @@ import (
 
 	"github.com/gliderlabs/ssh"
 	"golang.org/x/sys/windows"
+
+	"github.com/pitstopci/pitstop/agent/shell"
 )
 
 // The control pipe carries bytes both ways at once, as an attached
@@ -73,7 +75,7 @@ func TestWindowsJobEndsChildren(t *testing.T) {
 	}
 	defer out.Close()
 	// cmd.exe starts a second cmd.exe, which waits for input forever.
-	argv := []string{os.Getenv("COMSPEC"), "/d", "/c", rawArgPrefix + "echo started& " + `"` + os.Getenv("COMSPEC") + `"` + " /d /k"}
+	argv := []string{os.Getenv("COMSPEC"), "/d", "/c", shell.RawArg + "echo started& " + `"` + os.Getenv("COMSPEC") + `"` + " /d /k"}
 	p, err := startProc(argv, os.Environ(), "", 0, stdio{in: theirIn, out: theirOut, err: theirOut})
 	windows.CloseHandle(theirIn)  //nolint:errcheck // the program has its own
 	windows.CloseHandle(theirOut) //nolint:errcheck // the program has its own

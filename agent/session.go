@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gliderlabs/ssh"
+
+	"github.com/pitstopci/pitstop/agent/shell"
 )
 
 // Session kinds, as logged and shown by "pitstop status".
@@ -297,7 +299,7 @@ func ptyTerm(p ptyRequest, isPty bool) string {
 // PATH on Debian and Ubuntu and would drop what GITHUB_PATH added.
 func (s *server) argv(kind, command string, isPty bool) []string {
 	if runtime.GOOS == "windows" {
-		if argv, ok := windowsArgv(s.shell, kind, command, isPty); ok {
+		if argv, ok := shell.WindowsArgv(s.shell, kind == kindExec, command, isPty); ok {
 			return argv
 		}
 	}
@@ -336,12 +338,12 @@ func (s *server) workdir() string {
 // shell of "run:" steps (see defaultShell).
 func pickShell(cfg Config, env []string) string {
 	if cfg.Shell != "" {
-		if p := lookPath(cfg.Shell, env); p != "" {
+		if p := shell.LookPath(cfg.Shell, env); p != "" {
 			return p
 		}
 		return cfg.Shell
 	}
-	return defaultShell(runtime.GOOS, env)
+	return shell.Default(runtime.GOOS, env)
 }
 
 // writeRC writes the rc file of interactive bash sessions.
@@ -349,7 +351,7 @@ func writeRC(dir string, env []string) (string, error) {
 	path := filepath.Join(dir, "bashrc")
 	rc := "# pitstop: interactive sessions read this instead of /etc/profile and\n" +
 		"# ~/.bashrc, so PATH stays what the job's next step would see.\n" +
-		"export PATH=" + shellQuote(envGet(runtime.GOOS, env, "PATH")) + "\n" +
+		"export PATH=" + shellQuote(shell.Getenv(runtime.GOOS, env, "PATH")) + "\n" +
 		`PS1='(pitstop) \u@\h:\w\$ '` + "\n"
 	if err := os.WriteFile(path, []byte(rc), 0o600); err != nil {
 		return "", fmt.Errorf("write shell rc file: %w", err)

@@ -92,15 +92,15 @@ func TestSessionEnvironmentIsTheSteps(t *testing.T) {
 	}
 }
 
-// shell is an interactive session on a pty.
-type shell struct {
+// ptySession is an interactive session on a pty.
+type ptySession struct {
 	*gossh.Session
 	in       io.WriteCloser
 	out, err *lockedReader
 }
 
 // ptyShell starts an interactive shell on a pty of rows×cols.
-func ptyShell(t *testing.T, c *gossh.Client, rows, cols int) shell {
+func ptyShell(t *testing.T, c *gossh.Client, rows, cols int) ptySession {
 	t.Helper()
 	s := newSession(t, c)
 	if err := s.RequestPty("xterm", rows, cols, gossh.TerminalModes{gossh.ECHO: 0}); err != nil {
@@ -112,7 +112,7 @@ func ptyShell(t *testing.T, c *gossh.Client, rows, cols int) shell {
 	if err := s.Shell(); err != nil {
 		t.Fatal(err)
 	}
-	return shell{Session: s, in: stdin, out: newLockedReader(stdout), err: newLockedReader(stderr)}
+	return ptySession{Session: s, in: stdin, out: newLockedReader(stdout), err: newLockedReader(stderr)}
 }
 
 // lockedReader collects a stream in the background so tests can wait for

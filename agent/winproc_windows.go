@@ -11,6 +11,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/pitstopci/pitstop/agent/shell"
 )
 
 // winProc is a session's program on Windows, in a job object of its own.
@@ -85,7 +87,7 @@ func startProc(argv, env []string, dir string, pc windows.Handle, io stdio) (_ *
 	}
 	si.ProcThreadAttributeList = attrs.List()
 
-	cmdline, err := windows.UTF16PtrFromString(commandLine(argv))
+	cmdline, err := windows.UTF16PtrFromString(shell.CommandLine(argv))
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)
 	}
