@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/forge"
 	"github.com/pitstopci/pitstop/internal/wire"
 	"github.com/pitstopci/pitstop/relay"
@@ -162,7 +163,7 @@ type Config struct {
 	// Step is the job step the pause stands for (StepFromEnv reads it
 	// from what the action passes); pitstop step shows it and runs it.
 	// Nil: none (a pause at the end of the job, a detached one).
-	Step *Step
+	Step *control.Step
 	// Shell is the program run for interactive sessions and, with -c, for
 	// exec requests. Default: bash from the step's PATH, else /bin/sh; on
 	// Windows pwsh, else powershell, else cmd (see defaultShell).

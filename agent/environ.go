@@ -8,11 +8,9 @@ import (
 	"strings"
 
 	"github.com/gliderlabs/ssh"
-)
 
-// SocketEnv names the variable that tells "pitstop continue" and friends,
-// run inside a session, where the agent's control socket is.
-const SocketEnv = "PITSTOP_SOCKET"
+	"github.com/pitstopci/pitstop/agent/control"
+)
 
 // keptFromSessions reports whether a variable of the agent's own environment must
 // not reach sessions. The aim is that a session sees what the job's next
@@ -55,7 +53,7 @@ func baseEnv(cfg Config, socket string) []string {
 	if !pathSeen {
 		out = append(out, "PATH="+prependPath(cfg.BinDir, "/usr/local/bin:/usr/bin:/bin"))
 	}
-	return append(out, SocketEnv+"="+socket)
+	return append(out, control.SocketEnv+"="+socket)
 }
 
 // prependPath puts dir first on path, so "pitstop" is this very binary,

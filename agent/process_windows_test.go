@@ -12,20 +12,21 @@ import (
 	"github.com/gliderlabs/ssh"
 	"golang.org/x/sys/windows"
 
+	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/agent/shell"
 )
 
 // The control pipe carries bytes both ways at once, as an attached
 // terminal needs, and a closed listener ends a waiting Accept.
 func TestWindowsControlPipe(t *testing.T) {
-	name := controlAddress(looseTempDir(t))
-	ln, err := listenControl(name)
+	name := control.Address(looseTempDir(t))
+	ln, err := control.Listen(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Nobody else may serve the name first (FILE_FLAG_FIRST_PIPE_INSTANCE);
 	// wine 8 does not enforce that.
-	if _, err := listenControl(name); err == nil && !underWine() {
+	if _, err := control.Listen(name); err == nil && !underWine() {
 		t.Error("a second listener on the same pipe name was allowed")
 	}
 	accepted := make(chan error, 1)
@@ -37,7 +38,7 @@ func TestWindowsControlPipe(t *testing.T) {
 		}
 		accepted <- err
 	}()
-	c, err := dialControl(context.Background(), name)
+	c, err := control.Dial(context.Background(), name)
 	if err != nil {
 		t.Fatal(err)
 	}

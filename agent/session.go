@@ -11,6 +11,7 @@ import (
 
 	"github.com/gliderlabs/ssh"
 
+	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/agent/shell"
 )
 
@@ -24,7 +25,7 @@ const (
 // liveSession is a running session, known to the server so that status
 // can list it and shutdown can end it.
 type liveSession struct {
-	info SessionInfo
+	info control.SessionInfo
 	sess ssh.Session
 	pty  bool
 	conn auditLog      // the connection's: who logged in, with which key, from where
@@ -95,7 +96,7 @@ func (s *server) register(sess ssh.Session, kind string, pty bool) *liveSession 
 	}
 	s.nextID++
 	ls := &liveSession{
-		info: SessionInfo{
+		info: control.SessionInfo{
 			ID:             s.nextID,
 			User:           ak.name,
 			KeyFingerprint: ak.fingerprint,
@@ -122,10 +123,10 @@ func (s *server) unregister(ls *liveSession) {
 }
 
 // sessionsSnapshot lists the live sessions, oldest first.
-func (s *server) sessionsSnapshot() []SessionInfo {
+func (s *server) sessionsSnapshot() []control.SessionInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]SessionInfo, 0, len(s.sessions))
+	out := make([]control.SessionInfo, 0, len(s.sessions))
 	for id := 1; id <= s.nextID; id++ {
 		if ls, ok := s.sessions[id]; ok {
 			out = append(out, ls.info)

@@ -14,6 +14,8 @@ import (
 
 	"github.com/creack/pty"
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/agent/control"
 )
 
 func TestExecReturnsItsStatus(t *testing.T) {
@@ -269,7 +271,7 @@ func TestControlCommandsInsideASession(t *testing.T) {
 	}
 	// The deadline as of now: the first connection may have moved the
 	// ready file's one (it gets the whole max-duration).
-	var st Status
+	var st control.Status
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatalf("pitstop status: %v\n%s", err, out)
 	}

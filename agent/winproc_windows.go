@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/agent/shell"
 )
 
@@ -198,13 +199,13 @@ func pipePair(inbound bool) (ours *os.File, theirs windows.Handle, err error) {
 	if inbound {
 		access, theirAccess = windows.PIPE_ACCESS_INBOUND, windows.GENERIC_WRITE
 	}
-	sa, err := ownerOnly()
+	sa, err := control.OwnerOnly()
 	if err != nil {
 		return nil, 0, fmt.Errorf("create pipe: %w", err)
 	}
 	h, err := windows.CreateNamedPipe(wname, access|windows.FILE_FLAG_OVERLAPPED|windows.FILE_FLAG_FIRST_PIPE_INSTANCE,
 		windows.PIPE_TYPE_BYTE|windows.PIPE_READMODE_BYTE|windows.PIPE_WAIT|windows.PIPE_REJECT_REMOTE_CLIENTS,
-		1, pipeBuffer, pipeBuffer, 0, sa)
+		1, control.PipeBuffer, control.PipeBuffer, 0, sa)
 	if err != nil {
 		return nil, 0, fmt.Errorf("create pipe: %w", err)
 	}
