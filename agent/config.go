@@ -160,13 +160,13 @@ type Config struct {
 	// appears in the banner, the log and the step summary. Default: built
 	// from GITHUB_WORKFLOW and GITHUB_JOB.
 	Label string
-	// Step is the job step the pause stands for (StepFromEnv reads it
+	// Step is the job step the pause stands for (control.StepFromEnv reads it
 	// from what the action passes); pitstop step shows it and runs it.
 	// Nil: none (a pause at the end of the job, a detached one).
 	Step *control.Step
 	// Shell is the program run for interactive sessions and, with -c, for
 	// exec requests. Default: bash from the step's PATH, else /bin/sh; on
-	// Windows pwsh, else powershell, else cmd (see defaultShell).
+	// Windows pwsh, else powershell, else cmd (see shell.Default).
 	Shell string
 	// BinDir is put first on the sessions' PATH so "pitstop continue"
 	// finds this very binary. Default: the directory of os.Executable.

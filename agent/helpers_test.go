@@ -505,15 +505,3 @@ func (h *harness) sshOptions(keyFile string) []string {
 		"-i", keyFile,
 	}
 }
-
-// looseTempDir is t.TempDir, except that a failure to remove it is not
-// the test's: wine 8 lacks what Go's os.RemoveAll uses on Windows.
-func looseTempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "pitstop-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) }) //nolint:errcheck // see above
-	return dir
-}

@@ -14,12 +14,13 @@ import (
 
 	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/agent/shell"
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // The control pipe carries bytes both ways at once, as an attached
 // terminal needs, and a closed listener ends a waiting Accept.
 func TestWindowsControlPipe(t *testing.T) {
-	name := control.Address(looseTempDir(t))
+	name := control.Address(testutil.LooseTempDir(t))
 	ln, err := control.Listen(name)
 	if err != nil {
 		t.Fatal(err)

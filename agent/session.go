@@ -336,7 +336,7 @@ func (s *server) workdir() string {
 }
 
 // pickShell chooses the sessions' shell: cfg.Shell, else the default
-// shell of "run:" steps (see defaultShell).
+// shell of "run:" steps (see shell.Default).
 func pickShell(cfg Config, env []string) string {
 	if cfg.Shell != "" {
 		if p := shell.LookPath(cfg.Shell, env); p != "" {

@@ -5,13 +5,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // The default shell on Windows follows GitHub's for run: steps: pwsh,
 // else Windows PowerShell, else cmd.exe, found on the step's Path (any
 // case) with PATHEXT's extensions. Files stand in for the programs.
 func TestDefaultShellWindows(t *testing.T) {
-	dir := looseTempDir(t)
+	dir := testutil.LooseTempDir(t)
 	mk := func(name string) string {
 		t.Helper()
 		p := filepath.Join(dir, name)
@@ -79,16 +81,4 @@ func TestWindowsArgv(t *testing.T) {
 			t.Errorf("WindowsArgv(%q, exec %v, %q, pty %v):\n got %s\nwant %s", tc.shell, tc.exec, tc.command, tc.pty, got, tc.want)
 		}
 	}
-}
-
-// looseTempDir is t.TempDir, except that a failure to remove it is not
-// the test's: wine 8 lacks what Go's os.RemoveAll uses on Windows.
-func looseTempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "pitstop-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) }) //nolint:errcheck // see above
-	return dir
 }
