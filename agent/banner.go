@@ -3,6 +3,8 @@ package agent
 import (
 	"fmt"
 	"time"
+
+	"github.com/pitstopci/pitstop/agent/control"
 )
 
 // banner greets an interactive session.
@@ -24,7 +26,7 @@ func (s *server) banner() string {
 
 // stepBanner points to the step the pause stands for, whose environment
 // the session has.
-func stepBanner(st *Step) string {
+func stepBanner(st *control.Step) string {
 	if st == nil {
 		return ""
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/forge"
 	"github.com/pitstopci/pitstop/internal/wire"
 	"github.com/pitstopci/pitstop/relay"
@@ -159,13 +160,13 @@ type Config struct {
 	// appears in the banner, the log and the step summary. Default: built
 	// from GITHUB_WORKFLOW and GITHUB_JOB.
 	Label string
-	// Step is the job step the pause stands for (StepFromEnv reads it
+	// Step is the job step the pause stands for (control.StepFromEnv reads it
 	// from what the action passes); pitstop step shows it and runs it.
 	// Nil: none (a pause at the end of the job, a detached one).
-	Step *Step
+	Step *control.Step
 	// Shell is the program run for interactive sessions and, with -c, for
 	// exec requests. Default: bash from the step's PATH, else /bin/sh; on
-	// Windows pwsh, else powershell, else cmd (see defaultShell).
+	// Windows pwsh, else powershell, else cmd (see shell.Default).
 	Shell string
 	// BinDir is put first on the sessions' PATH so "pitstop continue"
 	// finds this very binary. Default: the directory of os.Executable.
@@ -369,24 +370,6 @@ func defaultLabel(j Job) string {
 		return "this job"
 	}
 }
-
-// envMap is an environment looked up by name. Later duplicates win, as
-// with exec.Cmd. The job's environment is read once, by ReadJob; envMap
-// also serves lookups in the sessions' environment (PATH).
-type envMap map[string]string
-
-func parseEnv(kvs []string) envMap {
-	m := make(envMap, len(kvs))
-	for _, kv := range kvs {
-		k, v, ok := strings.Cut(kv, "=")
-		if ok && k != "" {
-			m[k] = v
-		}
-	}
-	return m
-}
-
-func (m envMap) get(k string) string { return m[k] }
 
 // errNoKeys is wrapped by every refusal to start because nobody could be
 // authorized; callers can tell it from other start-up failures.

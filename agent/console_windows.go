@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/pitstopci/pitstop/agent/shell"
 )
 
 // A program started on a pseudo console gets the console as its standard
@@ -27,7 +29,7 @@ func consoleArgv(argv []string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []string{self, ConsoleHelperArg, rawArgPrefix + commandLine(argv)}, nil
+	return []string{self, ConsoleHelperArg, shell.RawArg + shell.CommandLine(argv)}, nil
 }
 
 // RunConsoleHelper runs the console helper when args (os.Args) ask for
@@ -38,7 +40,7 @@ func RunConsoleHelper(args []string) {
 		return
 	}
 	// The program's command line as the agent made it, unparsed: cmd.exe
-	// and PowerShell parse their own (see rawArgPrefix).
+	// and PowerShell parse their own (see shell.RawArg).
 	full := windows.UTF16PtrToString(windows.GetCommandLine())
 	_, line, ok := strings.Cut(full, " "+ConsoleHelperArg+" ")
 	if !ok {

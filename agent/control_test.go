@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pitstopci/pitstop/agent/control"
 )
 
 // recordingHandler answers the control socket's requests and records
@@ -16,7 +18,9 @@ type recordingHandler struct {
 	calls chan string
 }
 
-func (h *recordingHandler) status() Status { return Status{Label: "test", Mode: ModePause} }
+func (h *recordingHandler) status() control.Status {
+	return control.Status{Label: "test", Mode: control.ModePause}
+}
 func (h *recordingHandler) continuePause() { h.calls <- "continue" }
 func (h *recordingHandler) extendPause(d time.Duration) error {
 	if d > time.Hour {
@@ -30,7 +34,7 @@ func (h *recordingHandler) endOfJob(r HoldRequest) error {
 	return nil
 }
 func (h *recordingHandler) cancelEndOfJob() { h.calls <- "cancel" }
-func (h *recordingHandler) controlAttach(conn net.Conn, req attachRequest) {
+func (h *recordingHandler) controlAttach(conn net.Conn, req control.AttachRequest) {
 	h.calls <- "attach"
 }
 
@@ -40,7 +44,7 @@ func (h *recordingHandler) controlAttach(conn net.Conn, req attachRequest) {
 func TestControlServerRoutesRequests(t *testing.T) {
 	checkGoroutines(t)
 	socket := filepath.Join(t.TempDir(), "control.sock")
-	ln, err := listenControl(socket)
+	ln, err := control.Listen(socket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,14 +55,16 @@ func TestControlServerRoutesRequests(t *testing.T) {
 	ctx := context.Background()
 
 	for _, tt := range []struct {
-		call func() (Status, error)
+		call func() (control.Status, error)
 		want string // "" when the handler is not called: a status alone
 	}{
-		{func() (Status, error) { return QueryStatus(ctx, socket) }, ""},
-		{func() (Status, error) { return Extend(ctx, socket, 30*time.Minute) }, "extend 30m0s"},
-		{func() (Status, error) { return Hold(ctx, socket, HoldRequest{Hold: "always", JobStatus: "failure"}) }, "hold always failure"},
-		{func() (Status, error) { return Cancel(ctx, socket) }, "cancel"},
-		{func() (Status, error) { return Continue(ctx, socket) }, "continue"},
+		{func() (control.Status, error) { return control.QueryStatus(ctx, socket) }, ""},
+		{func() (control.Status, error) { return control.Extend(ctx, socket, 30*time.Minute) }, "extend 30m0s"},
+		{func() (control.Status, error) {
+			return control.Hold(ctx, socket, HoldRequest{Hold: "always", JobStatus: "failure"})
+		}, "hold always failure"},
+		{func() (control.Status, error) { return control.Cancel(ctx, socket) }, "cancel"},
+		{func() (control.Status, error) { return control.Continue(ctx, socket) }, "continue"},
 	} {
 		st, err := tt.call()
 		if err != nil || st.Label != "test" {
@@ -76,7 +82,7 @@ func TestControlServerRoutesRequests(t *testing.T) {
 			t.Fatalf("the handler was not called for %q", tt.want)
 		}
 	}
-	if _, err := Extend(ctx, socket, 2*time.Hour); err == nil || !strings.Contains(err.Error(), "too long") {
+	if _, err := control.Extend(ctx, socket, 2*time.Hour); err == nil || !strings.Contains(err.Error(), "too long") {
 		t.Errorf("extend refused by the handler: got %v, want its error", err)
 	}
 }

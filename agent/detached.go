@@ -1,11 +1,9 @@
 package agent
 
 import (
-	"context"
 	"errors"
-	"os"
-	"time"
 
+	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/internal/wire"
 )
 
@@ -66,48 +64,12 @@ func (p *pause) endOfJob(r HoldRequest) (holding bool, why string, err error) {
 	return true, "", nil
 }
 
-// Mode values of Status.
-const (
-	ModePause    = "pause"    // an ordinary pause: the job waits
-	ModeDetached = "detached" // the job runs on; users may connect
-	ModeHolding  = "holding"  // a detached pause holds the end of the job
-)
-
 func mode(t pauseTimes) string {
 	switch {
 	case t.Holding:
-		return ModeHolding
+		return control.ModeHolding
 	case t.Detached:
-		return ModeDetached
+		return control.ModeDetached
 	}
-	return ModePause
-}
-
-// Hold sends the end-of-job request to a detached agent and returns its
-// status: Mode is ModeHolding when the job now holds; otherwise the
-// pause is ending.
-func Hold(ctx context.Context, socket string, r HoldRequest) (Status, error) {
-	return call(ctx, socket, controlRequest{Op: "hold", Hold: r.Hold, JobStatus: r.JobStatus})
-}
-
-// Cancel ends the pause as cancelled, as when the job is.
-func Cancel(ctx context.Context, socket string) (Status, error) {
-	return call(ctx, socket, controlRequest{Op: "cancel"})
-}
-
-// WaitGone returns once the agent listening on socket has exited (its
-// socket is gone), polling every interval, or when ctx is done.
-func WaitGone(ctx context.Context, socket string, every time.Duration) error {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if _, err := os.Stat(socket); errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
+	return control.ModePause
 }

@@ -9,11 +9,11 @@
 // have not logged in), the sessions a user opens (a shell on a pty, an exec
 // command or sftp, started in the job's workspace with the step's
 // environment) and the port forwards, the audit trail of all of it, the
-// control socket
-// behind "pitstop continue", "pitstop extend" and "pitstop status", the
-// pause lifecycle (wait for a first connection, hold while someone works,
-// end on continue, on the last shell's exit, on time-outs or cancellation),
-// and what goes into the job log, the run's annotations and the step summary.
+// server side of the control socket behind "pitstop continue", "pitstop
+// extend" and "pitstop status", the pause lifecycle (wait for a first
+// connection, hold while someone works, end on continue, on the last
+// shell's exit, on time-outs or cancellation), and what goes into the job
+// log, the run's annotations and the step summary.
 //
 // It does not parse flags (cmd/pitstop does), knows nothing about workflow
 // files (see workflows and injector), and does not install or fetch itself
@@ -23,19 +23,22 @@
 // the forge for users' keys and permissions, and that publish the pause's
 // check run, are the forge package's.
 //
-// Its sub-packages sit below it and never import it: agent/term keeps a
+// Its sub-packages sit below it and never import it: agent/control is
+// the control protocol (transport, requests, Status and Step, and the
+// clients); agent/shell has the shells' rules (default shell, PATH
+// lookups, Windows command lines); agent/sftpfs is the file system the
+// sftp subsystem serves (agent serves it and audits); agent/term keeps a
 // terminal's screen (the emulator a reattach is redrawn from) and sets a
 // pty's modes; agent/proc follows the job's processes from outside.
 //
 // The entry point is [Run], configured by a [Config] whose zero value means
-// the defaults. [Continue], [Extend] and [QueryStatus] are the client side of
-// the control socket, used from inside a session. [ReadJob] says what the
-// job's environment tells about where it runs, for callers that must know
-// before Run starts (colour in the log, act as the parent process); they
-// hand what it read to Run in Config.Job, so it is read once.
-// Package agent/proc follows the process that runs the job: when it started,
-// which the job's time limit counts from, and when it ends (Run watches
-// Config.WatchPID, the one process watcher).
+// the defaults. The control socket's clients are agent/control's, except
+// [Attach] and [RunAttach], which stay with the terminals. [ReadJob] says
+// what the job's environment tells about where it runs, for callers that
+// must know before Run starts (colour in the log, act as the parent
+// process); they hand what it read to Run in Config.Job, so it is read
+// once. Run watches Config.WatchPID with agent/proc, the one process
+// watcher.
 //
 // Run builds the server in one step (startServer: every listener made
 // and serving, or nothing left behind), and stop is the one place the
@@ -43,6 +46,7 @@
 // one controlHandler, the server.
 //
 // With Config.Detached the pause runs next to the job instead of holding
-// it (detached.go): the job's last step sends a [HoldRequest] with [Hold],
-// and only then does the agent hold the job for the people connected.
+// it (detached.go): the job's last step sends a [HoldRequest] with
+// control.Hold, and only then does the agent hold the job for the people
+// connected.
 package agent

@@ -8,11 +8,9 @@ import (
 	"strings"
 
 	"github.com/gliderlabs/ssh"
-)
 
-// SocketEnv names the variable that tells "pitstop continue" and friends,
-// run inside a session, where the agent's control socket is.
-const SocketEnv = "PITSTOP_SOCKET"
+	"github.com/pitstopci/pitstop/agent/control"
+)
 
 // keptFromSessions reports whether a variable of the agent's own environment must
 // not reach sessions. The aim is that a session sees what the job's next
@@ -55,7 +53,7 @@ func baseEnv(cfg Config, socket string) []string {
 	if !pathSeen {
 		out = append(out, "PATH="+prependPath(cfg.BinDir, "/usr/local/bin:/usr/bin:/bin"))
 	}
-	return append(out, SocketEnv+"="+socket)
+	return append(out, control.SocketEnv+"="+socket)
 }
 
 // prependPath puts dir first on path, so "pitstop" is this very binary,
@@ -119,10 +117,6 @@ func ipPort(a net.Addr) (string, string) {
 	}
 	return "0.0.0.0", "0"
 }
-
-// lookPath finds prog on the PATH of env, the way the session's shell
-// would, rather than on the agent's own PATH.
-func lookPath(prog string, env []string) string { return lookPathFor(runtime.GOOS, prog, env) }
 
 // inContainer reports whether the agent runs in a container (a job's
 // `container:`): Docker and Podman leave a marker file at the root.

@@ -33,13 +33,3 @@ func ExampleRun() {
 		os.Exit(1)
 	}
 }
-
-// Inside a session, "pitstop extend 30m" is this.
-func ExampleExtend() {
-	st, err := agent.Extend(context.Background(), os.Getenv(agent.SocketEnv), 30*time.Minute)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return
-	}
-	fmt.Printf("%s left\n", st.Remaining().Round(time.Second))
-}

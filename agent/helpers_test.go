@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/internal/ghfake"
 	"github.com/pitstopci/pitstop/internal/testutil"
 )
@@ -41,19 +42,19 @@ func TestMain(m *testing.M) {
 // the same client functions cmd/pitstop uses.
 func fakePitstop(args []string) int {
 	ctx := context.Background()
-	socket := os.Getenv(SocketEnv)
-	var st Status
+	socket := os.Getenv(control.SocketEnv)
+	var st control.Status
 	var err error
 	switch {
 	case len(args) == 1 && args[0] == "continue":
-		st, err = Continue(ctx, socket)
+		st, err = control.Continue(ctx, socket)
 	case len(args) == 2 && args[0] == "extend":
 		var d time.Duration
 		if d, err = time.ParseDuration(args[1]); err == nil {
-			st, err = Extend(ctx, socket, d)
+			st, err = control.Extend(ctx, socket, d)
 		}
 	case len(args) == 1 && args[0] == "status":
-		st, err = QueryStatus(ctx, socket)
+		st, err = control.QueryStatus(ctx, socket)
 	case len(args) >= 1 && args[0] == "attach":
 		return fakeAttach(ctx, socket, args[1:])
 	default:
@@ -339,12 +340,12 @@ func eventually(within time.Duration, cond func() bool) bool {
 
 // waitStatus waits until the agent's status (from the control socket)
 // satisfies cond, and returns it; what says what is awaited.
-func (h *harness) waitStatus(what string, cond func(Status) bool) Status {
+func (h *harness) waitStatus(what string, cond func(control.Status) bool) control.Status {
 	h.t.Helper()
-	var st Status
+	var st control.Status
 	var err error
 	if !eventually(5*time.Second, func() bool {
-		st, err = QueryStatus(context.Background(), h.ready.ControlSocket)
+		st, err = control.QueryStatus(context.Background(), h.ready.ControlSocket)
 		return err == nil && cond(st)
 	}) {
 		h.t.Fatalf("%s: not within 5s (status %+v, error %v)\nlog:\n%s", what, st, err, h.logs)
@@ -369,7 +370,7 @@ func (h *harness) useFakeClock() {
 // drop: it then waits the reconnect grace, which h.clock is advanced past.
 func (h *harness) waitDropped() {
 	h.t.Helper()
-	st := h.waitStatus("the drop is counted", func(st Status) bool { return st.Connections == 0 && !st.WaitingUntil.IsZero() })
+	st := h.waitStatus("the drop is counted", func(st control.Status) bool { return st.Connections == 0 && !st.WaitingUntil.IsZero() })
 	if h.clock != nil {
 		if want := h.clock.Now().Add(h.cfg.ReconnectGrace); !st.WaitingUntil.Equal(want) {
 			h.t.Errorf("waiting for a reconnect until %v, want %v (the grace from now)", st.WaitingUntil, want)

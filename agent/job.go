@@ -1,5 +1,7 @@
 package agent
 
+import "github.com/pitstopci/pitstop/agent/shell"
+
 // Job is what the step's environment says about the job the agent runs
 // in: who triggered it, where its repository and API are, and where it
 // runs (GitHub Actions, act, or neither). Run reads it once from
@@ -48,7 +50,7 @@ type Job struct {
 // ReadJob reads env, KEY=VALUE pairs as os.Environ returns them. Later
 // duplicates win, as with exec.Cmd; missing variables are empty.
 func ReadJob(env []string) Job {
-	m := parseEnv(env)
+	m := shell.ParseEnv(env)
 	j := Job{
 		actions:    m["GITHUB_ACTIONS"] == "true",
 		act:        m["ACT"] == "true",

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/agent/control"
 )
 
 // probeConn is the one method of a connection keepalive uses: answer
@@ -227,7 +229,7 @@ func TestVanishedClientStartsTheGraceAndItsTerminalWaits(t *testing.T) {
 	// which may be while the clock still moves: the grace counts from
 	// then, no sooner than four silent intervals after the freeze.
 	earliest := frozen.Add(time.Duration(DefaultClientAliveCountMax+1) * DefaultClientAliveInterval).Add(h.cfg.ReconnectGrace)
-	st := h.waitStatus("the drop is counted", func(st Status) bool { return st.Connections == 0 && !st.WaitingUntil.IsZero() })
+	st := h.waitStatus("the drop is counted", func(st control.Status) bool { return st.Connections == 0 && !st.WaitingUntil.IsZero() })
 	if st.WaitingUntil.Before(earliest) || st.WaitingUntil.After(h.clock.Now().Add(h.cfg.ReconnectGrace)) {
 		t.Errorf("waiting for a reconnect until %v; want the grace from the drop, %v at the earliest", st.WaitingUntil, earliest)
 	}
@@ -237,7 +239,7 @@ func TestVanishedClientStartsTheGraceAndItsTerminalWaits(t *testing.T) {
 
 	c2 := h.mustDial(h.alice)
 	sh2 := ptyShell(t, c2, 24, 80)
-	h.waitStatus("the reconnect took the dropped terminal back", func(st Status) bool {
+	h.waitStatus("the reconnect took the dropped terminal back", func(st control.Status) bool {
 		return st.Connections == 1 && st.WaitingUntil.IsZero() && len(st.Terminals) == 1 && len(st.Terminals[0].Clients) == 1
 	})
 	io.WriteString(sh2.in, "echo again=$$\n") //nolint:errcheck // checked by the wait
@@ -264,7 +266,7 @@ func TestKeepalivesOff(t *testing.T) {
 	run(t, c, "true")
 	f.freeze()
 	h.clock.Advance(time.Hour - time.Second)
-	if st := h.waitStatus("status", func(Status) bool { return true }); st.Connections != 1 {
+	if st := h.waitStatus("status", func(control.Status) bool { return true }); st.Connections != 1 {
 		t.Errorf("with keepalives off, a silent client was closed: %d connections", st.Connections)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/agent/control"
 )
 
 // Each way the pause can end, with Run returning nil (the step exits 0).
@@ -119,7 +121,7 @@ func TestEndContinue(t *testing.T) {
 	s.out.waitFor(t, `"label":`)
 	other.err.waitFor(t, "the pause is over (pitstop continue was run)")
 	s.err.waitFor(t, "the pause is over (pitstop continue was run)")
-	for _, sess := range []shell{s, other} {
+	for _, sess := range []ptySession{s, other} {
 		if err := sess.Wait(); !isExit(err, 129) {
 			t.Errorf("a session ended with %v, want exit status 129 (SIGHUP)", err)
 		}
@@ -159,7 +161,7 @@ func TestExtendMovesTheDeadline(t *testing.T) {
 		h.cfg.MaxDuration = time.Hour
 		h.cfg.WaitTimeout = 2 * time.Hour
 	})
-	st, err := Extend(context.Background(), h.ready.ControlSocket, 30*time.Minute)
+	st, err := control.Extend(context.Background(), h.ready.ControlSocket, 30*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,12 +170,12 @@ func TestExtendMovesTheDeadline(t *testing.T) {
 	}
 	// The old deadline passes; the pause goes on to the new one.
 	h.clock.Advance(time.Hour)
-	if st := h.waitStatus("status", func(Status) bool { return true }); st.Remaining() != 30*time.Minute {
+	if st := h.waitStatus("status", func(control.Status) bool { return true }); st.Remaining() != 30*time.Minute {
 		t.Errorf("%v left at the old deadline, want 30m", st.Remaining())
 	}
 	h.clock.Advance(30 * time.Minute)
 	h.waitEnd(EndMaxDuration, 5*time.Second)
-	if _, err := Extend(context.Background(), h.ready.ControlSocket, time.Minute); err == nil {
+	if _, err := control.Extend(context.Background(), h.ready.ControlSocket, time.Minute); err == nil {
 		t.Error("extend after the end succeeded")
 	}
 }
@@ -202,7 +204,7 @@ func TestReconnectWithinGrace(t *testing.T) {
 	s := ptyShell(t, c2, 24, 80)
 	// The new session takes over the shell left detached, which stops its
 	// hang-up timer too.
-	h.waitStatus("the reconnect is counted and reattached", func(st Status) bool {
+	h.waitStatus("the reconnect is counted and reattached", func(st control.Status) bool {
 		return st.Connections == 1 && st.WaitingUntil.IsZero() && len(st.Terminals) == 1 && len(st.Terminals[0].Clients) == 1
 	})
 	// Past the grace period: had the reconnect not cancelled it, the pause
@@ -282,7 +284,7 @@ func TestClosedChannelDetachesItsTerminal(t *testing.T) {
 	kept.out.waitFor(t, "you are in job")
 
 	gone.Close() // the channel only; the connection stays
-	st := h.waitStatus("only the open session listed, and the first terminal detached", func(st Status) bool {
+	st := h.waitStatus("only the open session listed, and the first terminal detached", func(st control.Status) bool {
 		return len(st.Sessions) == 1 && len(st.Terminals) == 2 && !st.Terminals[0].DetachedSince.IsZero()
 	})
 	if len(st.Terminals[1].Clients) != 1 {
@@ -355,7 +357,7 @@ func TestStatusNamesDirectKeys(t *testing.T) {
 	}
 	// The answer to the shell request comes before the session's handler
 	// has counted it: wait until both are.
-	st := h.waitStatus("both shells are listed", func(st Status) bool { return len(st.Sessions) == 2 })
+	st := h.waitStatus("both shells are listed", func(st control.Status) bool { return len(st.Sessions) == 2 })
 	var users []string
 	for _, s := range st.Sessions {
 		users = append(users, s.User)

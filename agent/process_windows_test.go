@@ -11,19 +11,23 @@ import (
 
 	"github.com/gliderlabs/ssh"
 	"golang.org/x/sys/windows"
+
+	"github.com/pitstopci/pitstop/agent/control"
+	"github.com/pitstopci/pitstop/agent/shell"
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // The control pipe carries bytes both ways at once, as an attached
 // terminal needs, and a closed listener ends a waiting Accept.
 func TestWindowsControlPipe(t *testing.T) {
-	name := controlAddress(looseTempDir(t))
-	ln, err := listenControl(name)
+	name := control.Address(testutil.LooseTempDir(t))
+	ln, err := control.Listen(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Nobody else may serve the name first (FILE_FLAG_FIRST_PIPE_INSTANCE);
 	// wine 8 does not enforce that.
-	if _, err := listenControl(name); err == nil && !underWine() {
+	if _, err := control.Listen(name); err == nil && !underWine() {
 		t.Error("a second listener on the same pipe name was allowed")
 	}
 	accepted := make(chan error, 1)
@@ -35,7 +39,7 @@ func TestWindowsControlPipe(t *testing.T) {
 		}
 		accepted <- err
 	}()
-	c, err := dialControl(context.Background(), name)
+	c, err := control.Dial(context.Background(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +77,7 @@ func TestWindowsJobEndsChildren(t *testing.T) {
 	}
 	defer out.Close()
 	// cmd.exe starts a second cmd.exe, which waits for input forever.
-	argv := []string{os.Getenv("COMSPEC"), "/d", "/c", rawArgPrefix + "echo started& " + `"` + os.Getenv("COMSPEC") + `"` + " /d /k"}
+	argv := []string{os.Getenv("COMSPEC"), "/d", "/c", shell.RawArg + "echo started& " + `"` + os.Getenv("COMSPEC") + `"` + " /d /k"}
 	p, err := startProc(argv, os.Environ(), "", 0, stdio{in: theirIn, out: theirOut, err: theirOut})
 	windows.CloseHandle(theirIn)  //nolint:errcheck // the program has its own
 	windows.CloseHandle(theirOut) //nolint:errcheck // the program has its own

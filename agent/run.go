@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/agent/proc"
 	"github.com/pitstopci/pitstop/internal/wire"
 )
@@ -208,13 +209,13 @@ func startServer(ctx context.Context, cfg Config, job Job, audit *auditor, ring 
 			os.RemoveAll(dir)
 		}
 	}()
-	socket := controlAddress(dir)
+	socket := control.Address(dir)
 	env := baseEnv(cfg, socket)
 	rcFile, err := writeRC(dir, env)
 	if err != nil {
 		return nil, err
 	}
-	ctlLn, err := listenControl(socket)
+	ctlLn, err := control.Listen(socket)
 	if err != nil {
 		return nil, err
 	}
@@ -304,9 +305,9 @@ func (s *server) close() {
 }
 
 // status is the control socket's answer.
-func (s *server) status() Status {
+func (s *server) status() control.Status {
 	t := s.pause.times()
-	st := Status{
+	st := control.Status{
 		Label:       s.cfg.Label,
 		Now:         s.cfg.Now(),
 		StartedAt:   t.Started,

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/gliderlabs/ssh"
+
+	"github.com/pitstopci/pitstop/agent/control"
+	"github.com/pitstopci/pitstop/agent/shell"
 )
 
 // Session kinds, as logged and shown by "pitstop status".
@@ -22,7 +25,7 @@ const (
 // liveSession is a running session, known to the server so that status
 // can list it and shutdown can end it.
 type liveSession struct {
-	info SessionInfo
+	info control.SessionInfo
 	sess ssh.Session
 	pty  bool
 	conn auditLog      // the connection's: who logged in, with which key, from where
@@ -93,7 +96,7 @@ func (s *server) register(sess ssh.Session, kind string, pty bool) *liveSession 
 	}
 	s.nextID++
 	ls := &liveSession{
-		info: SessionInfo{
+		info: control.SessionInfo{
 			ID:             s.nextID,
 			User:           ak.name,
 			KeyFingerprint: ak.fingerprint,
@@ -120,10 +123,10 @@ func (s *server) unregister(ls *liveSession) {
 }
 
 // sessionsSnapshot lists the live sessions, oldest first.
-func (s *server) sessionsSnapshot() []SessionInfo {
+func (s *server) sessionsSnapshot() []control.SessionInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]SessionInfo, 0, len(s.sessions))
+	out := make([]control.SessionInfo, 0, len(s.sessions))
 	for id := 1; id <= s.nextID; id++ {
 		if ls, ok := s.sessions[id]; ok {
 			out = append(out, ls.info)
@@ -297,7 +300,7 @@ func ptyTerm(p ptyRequest, isPty bool) string {
 // PATH on Debian and Ubuntu and would drop what GITHUB_PATH added.
 func (s *server) argv(kind, command string, isPty bool) []string {
 	if runtime.GOOS == "windows" {
-		if argv, ok := windowsArgv(s.shell, kind, command, isPty); ok {
+		if argv, ok := shell.WindowsArgv(s.shell, kind == kindExec, command, isPty); ok {
 			return argv
 		}
 	}
@@ -333,15 +336,15 @@ func (s *server) workdir() string {
 }
 
 // pickShell chooses the sessions' shell: cfg.Shell, else the default
-// shell of "run:" steps (see defaultShell).
+// shell of "run:" steps (see shell.Default).
 func pickShell(cfg Config, env []string) string {
 	if cfg.Shell != "" {
-		if p := lookPath(cfg.Shell, env); p != "" {
+		if p := shell.LookPath(cfg.Shell, env); p != "" {
 			return p
 		}
 		return cfg.Shell
 	}
-	return defaultShell(runtime.GOOS, env)
+	return shell.Default(runtime.GOOS, env)
 }
 
 // writeRC writes the rc file of interactive bash sessions.
@@ -349,7 +352,7 @@ func writeRC(dir string, env []string) (string, error) {
 	path := filepath.Join(dir, "bashrc")
 	rc := "# pitstop: interactive sessions read this instead of /etc/profile and\n" +
 		"# ~/.bashrc, so PATH stays what the job's next step would see.\n" +
-		"export PATH=" + shellQuote(envGet(runtime.GOOS, env, "PATH")) + "\n" +
+		"export PATH=" + shellQuote(shell.Getenv(runtime.GOOS, env, "PATH")) + "\n" +
 		`PS1='(pitstop) \u@\h:\w\$ '` + "\n"
 	if err := os.WriteFile(path, []byte(rc), 0o600); err != nil {
 		return "", fmt.Errorf("write shell rc file: %w", err)

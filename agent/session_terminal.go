@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gliderlabs/ssh"
+
+	"github.com/pitstopci/pitstop/agent/control"
 )
 
 // TerminalEnv is set in a terminal's shell to the terminal's ID, so that
@@ -60,8 +62,8 @@ func (ts *terminals) list() []*terminal {
 }
 
 // infos describes every terminal, oldest first.
-func (ts *terminals) infos() []TerminalInfo {
-	out := []TerminalInfo{}
+func (ts *terminals) infos() []control.TerminalInfo {
+	out := []control.TerminalInfo{}
 	for _, t := range ts.list() {
 		out = append(out, t.info())
 	}

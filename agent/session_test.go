@@ -14,6 +14,8 @@ import (
 
 	"github.com/creack/pty"
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/agent/control"
 )
 
 func TestExecReturnsItsStatus(t *testing.T) {
@@ -92,15 +94,15 @@ func TestSessionEnvironmentIsTheSteps(t *testing.T) {
 	}
 }
 
-// shell is an interactive session on a pty.
-type shell struct {
+// ptySession is an interactive session on a pty.
+type ptySession struct {
 	*gossh.Session
 	in       io.WriteCloser
 	out, err *lockedReader
 }
 
 // ptyShell starts an interactive shell on a pty of rows×cols.
-func ptyShell(t *testing.T, c *gossh.Client, rows, cols int) shell {
+func ptyShell(t *testing.T, c *gossh.Client, rows, cols int) ptySession {
 	t.Helper()
 	s := newSession(t, c)
 	if err := s.RequestPty("xterm", rows, cols, gossh.TerminalModes{gossh.ECHO: 0}); err != nil {
@@ -112,7 +114,7 @@ func ptyShell(t *testing.T, c *gossh.Client, rows, cols int) shell {
 	if err := s.Shell(); err != nil {
 		t.Fatal(err)
 	}
-	return shell{Session: s, in: stdin, out: newLockedReader(stdout), err: newLockedReader(stderr)}
+	return ptySession{Session: s, in: stdin, out: newLockedReader(stdout), err: newLockedReader(stderr)}
 }
 
 // lockedReader collects a stream in the background so tests can wait for
@@ -269,7 +271,7 @@ func TestControlCommandsInsideASession(t *testing.T) {
 	}
 	// The deadline as of now: the first connection may have moved the
 	// ready file's one (it gets the whole max-duration).
-	var st Status
+	var st control.Status
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatalf("pitstop status: %v\n%s", err, out)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gliderlabs/ssh"
 
+	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/agent/term"
 )
 
@@ -341,53 +342,13 @@ func (t *terminal) input(b []byte) error {
 	return err
 }
 
-// TerminalInfo describes a terminal, for "pitstop status" and the banner.
-type TerminalInfo struct {
-	ID      int       `json:"id"`
-	Owner   string    `json:"owner"`
-	Command string    `json:"command"`
-	Since   time.Time `json:"since"`
-	// LastActive is the time of the last input or output: idle time is
-	// the time since.
-	LastActive time.Time `json:"last_active"`
-	// DetachedSince is set while nobody is attached: the shell is hung up
-	// ReconnectGrace after it.
-	DetachedSince time.Time    `json:"detached_since,omitzero"`
-	Clients       []ClientInfo `json:"clients"`
-}
-
-// ClientInfo is someone attached to a terminal.
-type ClientInfo struct {
-	User     string    `json:"user"`
-	ReadOnly bool      `json:"read_only"`
-	Since    time.Time `json:"since"`
-}
-
-func (t *terminal) info() TerminalInfo {
+func (t *terminal) info() control.TerminalInfo {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ti := TerminalInfo{ID: t.id, Owner: t.owner, Command: t.command, Since: t.started,
-		LastActive: t.active, DetachedSince: t.detach, Clients: []ClientInfo{}}
+	ti := control.TerminalInfo{ID: t.id, Owner: t.owner, Command: t.command, Since: t.started,
+		LastActive: t.active, DetachedSince: t.detach, Clients: []control.ClientInfo{}}
 	for _, c := range t.clients {
-		ti.Clients = append(ti.Clients, ClientInfo{User: c.user, ReadOnly: c.readOnly, Since: c.since})
+		ti.Clients = append(ti.Clients, control.ClientInfo{User: c.user, ReadOnly: c.readOnly, Since: c.since})
 	}
 	return ti
-}
-
-// Describe says who is attached and how long the terminal has been idle,
-// as of now.
-func (ti TerminalInfo) Describe(now time.Time) string {
-	idle := "idle " + now.Sub(ti.LastActive).Round(time.Second).String()
-	if len(ti.Clients) == 0 {
-		return "detached " + now.Sub(ti.DetachedSince).Round(time.Second).String() + ", " + idle
-	}
-	var who []string
-	for _, c := range ti.Clients {
-		if c.ReadOnly {
-			who = append(who, c.User+" (read-only)")
-		} else {
-			who = append(who, c.User)
-		}
-	}
-	return "attached: " + strings.Join(who, ", ") + "; " + idle
 }

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"time"
+
+	"github.com/pitstopci/pitstop/agent/control"
 )
 
 // "pitstop attach" inside a session joins another terminal through the
@@ -25,15 +27,6 @@ import (
 // the terminal the command runs in ($PITSTOP_TERMINAL) in announcements
 // and in the audit log.
 
-// attachRequest asks to join a terminal.
-type attachRequest struct {
-	Terminal int  `json:"terminal"` // 0: the only other one
-	From     int  `json:"from"`     // the terminal the command runs in
-	ReadOnly bool `json:"read_only"`
-	Cols     int  `json:"cols"`
-	Rows     int  `json:"rows"`
-}
-
 // Frame kinds from an attached client.
 const (
 	frameInput  = 'i'
@@ -44,9 +37,9 @@ const (
 const maxFrame = 1 << 20
 
 // controlAttach serves an attach request on the control socket.
-func (s *server) controlAttach(conn net.Conn, req attachRequest) {
+func (s *server) controlAttach(conn net.Conn, req control.AttachRequest) {
 	fail := func(err error) {
-		json.NewEncoder(conn).Encode(controlResponse{Error: err.Error()}) //nolint:errcheck // peer may be gone
+		json.NewEncoder(conn).Encode(control.Response{Error: err.Error()}) //nolint:errcheck // peer may be gone
 	}
 	from := s.terms.get(req.From)
 	if from == nil {
@@ -63,7 +56,7 @@ func (s *server) controlAttach(conn net.Conn, req attachRequest) {
 	note := fmt.Sprintf("pitstop: attached to terminal %d of %s%s. Leave with Ctrl-].", t.id, t.owner, roNote(req.ReadOnly))
 	ti := t.info()
 	conn.SetDeadline(time.Time{}) //nolint:errcheck // unix sockets support deadlines
-	if err := json.NewEncoder(conn).Encode(controlResponse{Attached: &ti}); err != nil {
+	if err := json.NewEncoder(conn).Encode(control.Response{Attached: &ti}); err != nil {
 		return
 	}
 	go c.writeTo(conn)
@@ -122,7 +115,7 @@ func readFrames(r io.Reader, f func(kind byte, b []byte)) {
 // Attachment is a terminal joined through the control socket.
 type Attachment struct {
 	// Terminal is the terminal as it was when joined.
-	Terminal TerminalInfo
+	Terminal control.TerminalInfo
 	conn     net.Conn
 }
 
@@ -138,16 +131,16 @@ type AttachOptions struct {
 // Attach joins a terminal of the agent listening on socket.
 func Attach(ctx context.Context, socket string, o AttachOptions) (*Attachment, error) {
 	if socket == "" {
-		return nil, ErrNoSocket
+		return nil, control.ErrNoSocket
 	}
-	dctx, cancel := context.WithTimeout(ctx, controlTimeout)
+	dctx, cancel := context.WithTimeout(ctx, control.Timeout)
 	defer cancel()
-	conn, err := dialControl(dctx, socket)
+	conn, err := control.Dial(dctx, socket)
 	if err != nil {
 		return nil, fmt.Errorf("reach the pitstop agent at %s (has the pause ended?): %w", socket, err)
 	}
-	conn.SetDeadline(time.Now().Add(controlTimeout)) //nolint:errcheck // unix sockets support deadlines
-	req := controlRequest{Op: "attach", Attach: &attachRequest{Terminal: o.Terminal, From: o.From, ReadOnly: o.ReadOnly, Cols: o.Cols, Rows: o.Rows}}
+	conn.SetDeadline(time.Now().Add(control.Timeout)) //nolint:errcheck // unix sockets support deadlines
+	req := control.Request{Op: "attach", Attach: &control.AttachRequest{Terminal: o.Terminal, From: o.From, ReadOnly: o.ReadOnly, Cols: o.Cols, Rows: o.Rows}}
 	if err := json.NewEncoder(conn).Encode(req); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("send attach request: %w", err)
@@ -166,7 +159,7 @@ func Attach(ctx context.Context, socket string, o AttachOptions) (*Attachment, e
 		}
 		line = append(line, b[0])
 	}
-	var resp controlResponse
+	var resp control.Response
 	if err := json.Unmarshal(line, &resp); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("read attach answer: %w", err)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/agent/control"
 )
 
 // startSSHAgent runs OpenSSH's ssh-agent holding u's key, and returns its
@@ -141,7 +143,7 @@ func TestCostlyOutputKeepsTheTerminal(t *testing.T) {
 	a.waitText("(pitstop) ")
 	a.typ(`printf 'x\033[999999999b\033[1;999999999r\033[999999999T\033[r\033[H\033[2J'; echo 'SUR''VIVED'` + "\n")
 	a.waitText("SURVIVED")
-	if _, err := QueryStatus(context.Background(), h.ready.ControlSocket); err != nil {
+	if _, err := control.QueryStatus(context.Background(), h.ready.ControlSocket); err != nil {
 		t.Fatalf("pitstop status after the output: %v", err)
 	}
 	a.kill()

@@ -18,6 +18,7 @@ import (
 	"github.com/charmbracelet/x/vt"
 	"github.com/creack/pty"
 
+	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/agent/term"
 )
 
@@ -194,7 +195,7 @@ func TestReattachAfterDrop(t *testing.T) {
 	a.kill()
 
 	// The shell goes on without a client.
-	h.waitStatus("the terminal detached", func(st Status) bool {
+	h.waitStatus("the terminal detached", func(st control.Status) bool {
 		return len(st.Terminals) == 1 && len(st.Terminals[0].Clients) == 0 && !st.Terminals[0].DetachedSince.IsZero()
 	})
 	if !alive(pid) {
@@ -285,7 +286,7 @@ func TestDetachedTerminalEndsWithTheGrace(t *testing.T) {
 	}
 	a.kill()
 	h.waitDropped()
-	h.waitStatus("the terminal detached", func(st Status) bool {
+	h.waitStatus("the terminal detached", func(st control.Status) bool {
 		return len(st.Terminals) == 1 && !st.Terminals[0].DetachedSince.IsZero()
 	})
 	for _, pid := range pids {
@@ -315,7 +316,7 @@ func TestReattachOutlivesAStaleGraceTimer(t *testing.T) {
 	h.clock.Advance(h.cfg.ReconnectGrace - time.Second)
 	b := startSSHTerm(t, h, h.alice.keyFile)
 	b.waitText("reattached to your terminal 1")
-	h.waitStatus("the terminal is attached", func(st Status) bool {
+	h.waitStatus("the terminal is attached", func(st control.Status) bool {
 		return len(st.Terminals) == 1 && len(st.Terminals[0].Clients) == 1
 	})
 	h.clock.Advance(2 * time.Second) // the stale timer falls due
@@ -375,7 +376,7 @@ func TestSharedTerminal(t *testing.T) {
 		t.Errorf("a read-only client's keystrokes show on the terminal:\n%s", a.screen())
 	}
 
-	st, err := QueryStatus(context.Background(), h.ready.ControlSocket)
+	st, err := control.QueryStatus(context.Background(), h.ready.ControlSocket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -531,7 +532,7 @@ func TestKeyCommentShownClean(t *testing.T) {
 	if !strings.Contains(c2.raw.String(), "2  "+clean+"  ") {
 		t.Errorf("the banner does not list terminal 2 of %q: %q", clean, c2.raw.String())
 	}
-	st, err := QueryStatus(context.Background(), h.ready.ControlSocket)
+	st, err := control.QueryStatus(context.Background(), h.ready.ControlSocket)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,9 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/pitstopci/pitstop/agent/control"
+	"github.com/pitstopci/pitstop/agent/shell"
 )
 
 // winProc is a session's program on Windows, in a job object of its own.
@@ -85,7 +88,7 @@ func startProc(argv, env []string, dir string, pc windows.Handle, io stdio) (_ *
 	}
 	si.ProcThreadAttributeList = attrs.List()
 
-	cmdline, err := windows.UTF16PtrFromString(commandLine(argv))
+	cmdline, err := windows.UTF16PtrFromString(shell.CommandLine(argv))
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)
 	}
@@ -196,13 +199,13 @@ func pipePair(inbound bool) (ours *os.File, theirs windows.Handle, err error) {
 	if inbound {
 		access, theirAccess = windows.PIPE_ACCESS_INBOUND, windows.GENERIC_WRITE
 	}
-	sa, err := ownerOnly()
+	sa, err := control.OwnerOnly()
 	if err != nil {
 		return nil, 0, fmt.Errorf("create pipe: %w", err)
 	}
 	h, err := windows.CreateNamedPipe(wname, access|windows.FILE_FLAG_OVERLAPPED|windows.FILE_FLAG_FIRST_PIPE_INSTANCE,
 		windows.PIPE_TYPE_BYTE|windows.PIPE_READMODE_BYTE|windows.PIPE_WAIT|windows.PIPE_REJECT_REMOTE_CLIENTS,
-		1, pipeBuffer, pipeBuffer, 0, sa)
+		1, control.PipeBuffer, control.PipeBuffer, 0, sa)
 	if err != nil {
 		return nil, 0, fmt.Errorf("create pipe: %w", err)
 	}

@@ -18,7 +18,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
-	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
@@ -242,7 +242,7 @@ func TestRelayReconnects(t *testing.T) {
 	}
 	// The deadline as the first connection set it (the whole
 	// max-duration from then): the relay's deaths must not move it.
-	st, err := agent.QueryStatus(ctx, first.ControlSocket)
+	st, err := control.QueryStatus(ctx, first.ControlSocket)
 	if err != nil {
 		t.Fatal(err)
 	}

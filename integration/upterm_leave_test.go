@@ -13,7 +13,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
-	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/internal/uptermtest"
 )
 
@@ -27,11 +27,11 @@ var keepaliveArgs = []string{"--client-alive-interval", "1s", "--client-alive-co
 
 // waitConnections waits until pitstop status counts want connections and
 // returns the status.
-func waitConnections(t *testing.T, a *agentRun, r readyDoc, want int, limit time.Duration) agent.Status {
+func waitConnections(t *testing.T, a *agentRun, r readyDoc, want int, limit time.Duration) control.Status {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
-		st, err := agent.QueryStatus(context.Background(), r.ControlSocket)
+		st, err := control.QueryStatus(context.Background(), r.ControlSocket)
 		if err == nil && st.Connections == want {
 			return st
 		}

@@ -16,7 +16,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
-	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/internal/testutil"
 	"github.com/pitstopci/pitstop/internal/uptermtest"
 )
@@ -371,7 +371,7 @@ func TestUptermReconnects(t *testing.T) {
 	}
 	// The deadline as the first connection set it (the whole
 	// max-duration from then): the relay's drops must not move it.
-	st, err := agent.QueryStatus(ctx, first.ControlSocket)
+	st, err := control.QueryStatus(ctx, first.ControlSocket)
 	if err != nil {
 		t.Fatal(err)
 	}

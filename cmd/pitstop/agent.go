@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/forge"
 )
 
@@ -228,7 +229,7 @@ func runAgent(io *IO, args []string) error {
 	// The step's environment is the process's own: the runner applied
 	// GITHUB_ENV and GITHUB_PATH before starting this step.
 	cfg.Env = os.Environ()
-	cfg.Step = agent.StepFromEnv(cfg.Env)
+	cfg.Step = control.StepFromEnv(cfg.Env)
 	job := agent.ReadJob(cfg.Env)
 	cfg.Job = &job // read once, here, and handed down
 	// The log goes to stderr, so it is stderr that must be a terminal

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/agent/control"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -146,7 +147,7 @@ func TestControlCommands(t *testing.T) {
 	if code := Main([]string{"status", "--json"}, io); code != exitOK {
 		t.Errorf("status --json: exit %d", code)
 	}
-	var st agent.Status
+	var st control.Status
 	if err := json.Unmarshal(out.Bytes(), &st); err != nil || st.Deadline.IsZero() {
 		t.Errorf("status --json: %v\n%s", err, out)
 	}
@@ -231,7 +232,7 @@ func startControlAgent(t *testing.T, edit func(*agent.Config)) (map[string]strin
 	t.Cleanup(cancel)
 	go func() { done <- agent.Run(ctx, cfg) }()
 	r := waitReady(t, ready, done)
-	return map[string]string{agent.SocketEnv: r.ControlSocket}, done
+	return map[string]string{control.SocketEnv: r.ControlSocket}, done
 }
 
 func waitReady(t *testing.T, path string, done <-chan error) agent.Ready {

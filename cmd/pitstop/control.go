@@ -8,7 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/agent/control"
 )
 
 // The commands run inside a pitstop session. They find the agent through
@@ -17,7 +17,7 @@ import (
 // controlFlags adds --socket to a control command's flags.
 func controlFlags(name, help string, io *IO) (*flag.FlagSet, *string) {
 	fs := flagSet(name, help, io)
-	socket := fs.String("socket", "", "the agent's control `socket` (default $"+agent.SocketEnv+")")
+	socket := fs.String("socket", "", "the agent's control `socket` (default $"+control.SocketEnv+")")
 	return fs, socket
 }
 
@@ -25,10 +25,10 @@ func socketPath(io *IO, flagValue string) (string, error) {
 	if flagValue != "" {
 		return flagValue, nil
 	}
-	if s := io.Getenv(agent.SocketEnv); s != "" {
+	if s := io.Getenv(control.SocketEnv); s != "" {
 		return s, nil
 	}
-	return "", fmt.Errorf("%w; run this in an SSH session of a paused job", agent.ErrNoSocket)
+	return "", fmt.Errorf("%w; run this in an SSH session of a paused job", control.ErrNoSocket)
 }
 
 const continueHelp = `Usage: pitstop continue
@@ -53,7 +53,7 @@ func runContinue(io *IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := agent.Continue(context.Background(), socket); err != nil {
+	if _, err := control.Continue(context.Background(), socket); err != nil {
 		return err
 	}
 	fmt.Fprintln(io.Out, "pitstop: the pause is over; the job continues.")
@@ -86,11 +86,11 @@ func runExtend(io *IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	before, err := agent.QueryStatus(context.Background(), socket)
+	before, err := control.QueryStatus(context.Background(), socket)
 	if err != nil {
 		return err
 	}
-	st, err := agent.Extend(context.Background(), socket, d)
+	st, err := control.Extend(context.Background(), socket, d)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func runStatus(io *IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := agent.QueryStatus(context.Background(), socket)
+	st, err := control.QueryStatus(context.Background(), socket)
 	if err != nil {
 		return err
 	}
@@ -143,16 +143,16 @@ func runStatus(io *IO, args []string) error {
 	return nil
 }
 
-func printStatus(w io.Writer, st agent.Status) {
+func printStatus(w io.Writer, st control.Status) {
 	switch st.Mode {
-	case agent.ModeDetached:
+	case control.ModeDetached:
 		fmt.Fprintf(w, "pitstop: %s runs on with a detached pause; its end holds for you\n", st.Label)
 		step := st.JobStep
 		if step == "" {
 			step = "(cannot tell on this runner)"
 		}
 		fmt.Fprintf(w, "job now runs: %s\n", step)
-	case agent.ModeHolding:
+	case control.ModeHolding:
 		fmt.Fprintf(w, "pitstop: the steps of %s are done; the job holds until you exit or run pitstop continue\n", st.Label)
 	default:
 		fmt.Fprintf(w, "pitstop: %s is paused\n", st.Label)

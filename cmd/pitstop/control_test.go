@@ -6,20 +6,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/agent/control"
 )
 
 // TestPrintStatusListsTerminals: status shows each terminal's owner,
 // command, who is attached and how long it has been idle or detached.
 func TestPrintStatusListsTerminals(t *testing.T) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	st := agent.Status{
+	st := control.Status{
 		Label: "job build", Now: now, StartedAt: now.Add(-time.Minute), Deadline: now.Add(time.Hour),
-		Terminals: []agent.TerminalInfo{
+		Terminals: []control.TerminalInfo{
 			{ID: 1, Owner: "alice", Command: "bash", LastActive: now.Add(-5 * time.Second),
-				Clients: []agent.ClientInfo{{User: "alice"}, {User: "bob", ReadOnly: true}}},
+				Clients: []control.ClientInfo{{User: "alice"}, {User: "bob", ReadOnly: true}}},
 			{ID: 2, Owner: "bob", Command: "bash", LastActive: now.Add(-time.Minute), DetachedSince: now.Add(-30 * time.Second),
-				Clients: []agent.ClientInfo{}},
+				Clients: []control.ClientInfo{}},
 		},
 	}
 	var out bytes.Buffer

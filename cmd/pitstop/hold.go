@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/internal/wire"
 )
 
@@ -76,7 +76,7 @@ func runHold(io *IO, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	st, err := agent.Hold(ctx, ready.ControlSocket, req)
+	st, err := control.Hold(ctx, ready.ControlSocket, req)
 	log.copy()
 	if err != nil {
 		if _, serr := os.Stat(ready.ControlSocket); errors.Is(serr, os.ErrNotExist) {
@@ -89,7 +89,7 @@ func runHold(io *IO, args []string) error {
 			strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(err.Error()))
 		return nil
 	}
-	if st.Mode == agent.ModeHolding {
+	if st.Mode == control.ModeHolding {
 		fmt.Fprintf(io.Out, "pitstop: the job holds for SSH (%s). Connect with:\n  %s\n  host key %s\n",
 			*status, ready.SSHCommand, ready.HostKeyFingerprint)
 		if !st.WaitingUntil.IsZero() {
@@ -98,7 +98,7 @@ func runHold(io *IO, args []string) error {
 	}
 	for {
 		waitCtx, cancel := context.WithTimeout(ctx, holdPoll)
-		err := agent.WaitGone(waitCtx, ready.ControlSocket, holdPoll/4)
+		err := control.WaitGone(waitCtx, ready.ControlSocket, holdPoll/4)
 		cancel()
 		log.copy()
 		if err == nil {
@@ -112,8 +112,8 @@ func runHold(io *IO, args []string) error {
 	stop()
 	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := agent.Cancel(cctx, ready.ControlSocket); err == nil {
-		_ = agent.WaitGone(cctx, ready.ControlSocket, holdPoll/4)
+	if _, err := control.Cancel(cctx, ready.ControlSocket); err == nil {
+		_ = control.WaitGone(cctx, ready.ControlSocket, holdPoll/4)
 	}
 	log.copy()
 	fmt.Fprintln(io.Out, "pitstop: cancelled; the detached pause is stopped")

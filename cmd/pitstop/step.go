@@ -10,7 +10,7 @@ import (
 	"os/signal"
 	"strings"
 
-	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/agent/control"
 )
 
 const stepHelp = `Usage: pitstop step [--json]
@@ -50,7 +50,7 @@ func runStep(io *IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := agent.QueryStatus(context.Background(), socket)
+	st, err := control.QueryStatus(context.Background(), socket)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func runStep(io *IO, args []string) error {
 	return nil
 }
 
-func printStep(w io.Writer, s *agent.Step) {
+func printStep(w io.Writer, s *control.Step) {
 	fmt.Fprintf(w, "%s.\n", s.Describe())
 	indent := func(text string) string {
 		return "  " + strings.ReplaceAll(strings.TrimSuffix(text, "\n"), "\n", "\n  ")
@@ -99,7 +99,7 @@ func printStep(w io.Writer, s *agent.Step) {
 	}
 }
 
-func runStepScript(io *IO, s *agent.Step) error {
+func runStepScript(io *IO, s *control.Step) error {
 	if s.Uses != "" {
 		return fmt.Errorf("step %d runs the action %s, which only the runner can run; pitstop continue lets the job run it", s.Number, s.Uses)
 	}
@@ -110,7 +110,7 @@ func runStepScript(io *IO, s *agent.Step) error {
 	signal.Notify(sig, os.Interrupt)
 	defer signal.Stop(sig)
 	fmt.Fprintf(io.Err, "pitstop: running step %d (%s)\n", s.Number, s.Label())
-	code, err := agent.RunStep(context.Background(), s, agent.StepRun{
+	code, err := control.RunStep(context.Background(), s, control.StepRun{
 		Env:       os.Environ(),
 		Workspace: io.Getenv("GITHUB_WORKSPACE"),
 		TempDir:   io.Getenv("RUNNER_TEMP"),

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/agent/control"
 )
 
 // stepScript fails only under bash's pipefail: the runner's bash runs it
@@ -37,7 +38,7 @@ func TestStepShowsAndRunsTheStep(t *testing.T) {
 		{"sh", exitOK, true},
 		{"bash -e -o pipefail {0}", 1, false},
 	} {
-		step := &agent.Step{Number: 3, Name: "Build", Run: stepScript, Shell: c.shell, WorkingDirectory: "sub", Env: []string{"STEP_GOOS"}}
+		step := &control.Step{Number: 3, Name: "Build", Run: stepScript, Shell: c.shell, WorkingDirectory: "sub", Env: []string{"STEP_GOOS"}}
 		env, _ := startControlAgent(t, func(cfg *agent.Config) { cfg.Step = step })
 		env["GITHUB_WORKSPACE"], env["RUNNER_TEMP"] = ws, t.TempDir()
 
@@ -54,7 +55,7 @@ func TestStepShowsAndRunsTheStep(t *testing.T) {
 		}
 	}
 
-	step := &agent.Step{Number: 3, Name: "Build", Run: stepScript, Shell: "bash", WorkingDirectory: "sub", Env: []string{"STEP_GOOS"}}
+	step := &control.Step{Number: 3, Name: "Build", Run: stepScript, Shell: "bash", WorkingDirectory: "sub", Env: []string{"STEP_GOOS"}}
 	env, _ := startControlAgent(t, func(cfg *agent.Config) { cfg.Step = step })
 	io, out, errOut := testIO(env, "")
 	if code := Main([]string{"step"}, io); code != exitOK {
@@ -67,7 +68,7 @@ func TestStepShowsAndRunsTheStep(t *testing.T) {
 		}
 	}
 	io, out, _ = testIO(env, "")
-	var got agent.Step
+	var got control.Step
 	if code := Main([]string{"step", "--json"}, io); code != exitOK || json.Unmarshal(out.Bytes(), &got) != nil || got.Run != stepScript {
 		t.Errorf("step --json: exit %d\n%s", code, out)
 	}
@@ -76,7 +77,7 @@ func TestStepShowsAndRunsTheStep(t *testing.T) {
 // TestStepOfAnAction: a uses: step is shown with its inputs, and step
 // run says that only the runner can run it.
 func TestStepOfAnAction(t *testing.T) {
-	step := &agent.Step{Number: 2, Failed: true, Uses: "actions/setup-go@v5", With: "go-version: 1.22"}
+	step := &control.Step{Number: 2, Failed: true, Uses: "actions/setup-go@v5", With: "go-version: 1.22"}
 	env, _ := startControlAgent(t, func(cfg *agent.Config) { cfg.Step = step })
 	io, out, errOut := testIO(env, "")
 	if code := Main([]string{"step"}, io); code != exitOK ||

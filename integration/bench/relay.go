@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/internal/uptermtest"
 )
 
@@ -222,7 +222,7 @@ func (b *bench) measureRelayGuests(via *server, cipher string) error {
 		// Every guest found gone: nobody counted connected.
 		deadline := time.Now().Add(time.Minute)
 		for {
-			st, err := agent.QueryStatus(context.Background(), via.control)
+			st, err := control.QueryStatus(context.Background(), via.control)
 			if err == nil && st.Connections == 0 {
 				return nil
 			}

@@ -10,26 +10,34 @@ import (
 	"testing"
 )
 
-// The agent package's Windows tests (the control pipe, job objects, the
-// pseudo console, the shell rules) run under wine too, in the test binary
-// built for Windows.
+// The agent's Windows tests (the control pipe, job objects, the pseudo
+// console in agent; the shell rules in agent/shell) run under wine too,
+// in test binaries built for Windows.
 func TestWineAgentUnitTests(t *testing.T) {
 	prefix := winePrefix(t)
-	exe := filepath.Join(bins.dir, "agent.test.exe")
-	build := exec.Command("go", "test", "-c", "-o", exe, "../../agent")
-	build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the agent's tests for windows: %v\n%s", err, b)
-	}
-	run := exec.Command(wine64, exe, "-test.v", "-test.run", "^(TestWindows.*|TestDefaultShellWindows)$")
-	run.Env = append(os.Environ(), "WINEPREFIX="+prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=bcryptprimitives=n,b")
-	out, err := run.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the agent's Windows tests failed under wine: %v\n%s", err, out)
-	}
-	for _, name := range []string{"TestWindowsControlPipe", "TestWindowsJobEndsChildren", "TestWindowsConsoleEcho", "TestWindowsArgv", "TestDefaultShellWindows"} {
-		if !strings.Contains(string(out), "--- PASS: "+name+" ") {
-			t.Errorf("%s did not pass:\n%s", name, out)
+	for _, pkg := range []struct {
+		dir   string
+		tests []string // each must pass: a test that moved away fails here
+	}{
+		{"agent", []string{"TestWindowsControlPipe", "TestWindowsJobEndsChildren", "TestWindowsConsoleEcho"}},
+		{"agent/shell", []string{"TestWindowsArgv", "TestDefaultShellWindows"}},
+	} {
+		exe := filepath.Join(bins.dir, strings.ReplaceAll(pkg.dir, "/", "-")+".test.exe")
+		build := exec.Command("go", "test", "-c", "-o", exe, "../../"+pkg.dir)
+		build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+		if b, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build the %s tests for windows: %v\n%s", pkg.dir, err, b)
+		}
+		run := exec.Command(wine64, exe, "-test.v", "-test.run", "^(TestWindows.*|TestDefaultShellWindows)$")
+		run.Env = append(os.Environ(), "WINEPREFIX="+prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=bcryptprimitives=n,b")
+		out, err := run.CombinedOutput()
+		if err != nil {
+			t.Fatalf("the %s Windows tests failed under wine: %v\n%s", pkg.dir, err, out)
+		}
+		for _, name := range pkg.tests {
+			if !strings.Contains(string(out), "--- PASS: "+name+" ") {
+				t.Errorf("%s did not pass:\n%s", name, out)
+			}
 		}
 	}
 }

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package agent
+package control
 
 import (
 	"context"
@@ -10,12 +10,12 @@ import (
 	"path/filepath"
 )
 
-// controlAddress is where the control socket of the agent whose private
+// Address is where the control socket of the agent whose private
 // directory is dir listens: a Unix socket in that directory.
-func controlAddress(dir string) string { return filepath.Join(dir, "control.sock") }
+func Address(dir string) string { return filepath.Join(dir, "control.sock") }
 
-// listenControl creates the socket at path; only the owner may use it.
-func listenControl(path string) (net.Listener, error) {
+// Listen creates the socket at path; only the owner may use it.
+func Listen(path string) (net.Listener, error) {
 	ln, err := net.Listen("unix", path)
 	if err != nil {
 		return nil, fmt.Errorf("listen on control socket: %w", err)
@@ -29,8 +29,8 @@ func listenControl(path string) (net.Listener, error) {
 	return ln, nil
 }
 
-// dialControl connects to the control socket at path.
-func dialControl(ctx context.Context, path string) (net.Conn, error) {
+// Dial connects to the control socket at path.
+func Dial(ctx context.Context, path string) (net.Conn, error) {
 	var d net.Dialer
 	return d.DialContext(ctx, "unix", path)
 }

@@ -1,8 +1,17 @@
-package agent
+// Package shell knows how a job's shells find and start programs: the
+// default shell of a "run:" step, a program's path on an environment's
+// PATH, variables looked up as each system's shells do, and Windows
+// command lines (see [RawArg]).
+//
+// It owns the rules, not their use: which shell a session runs and with
+// which environment is agent's choice, and starting processes is
+// agent's too. It imports nothing of pitstop's.
+package shell
 
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -12,38 +21,38 @@ import (
 // lookups take the operating system as an argument so that the Windows
 // rules are tested on every system.
 
-// defaultShell is the shell for sessions on goos with the step's env.
-func defaultShell(goos string, env []string) string {
+// Default is the shell for sessions on goos with the step's env.
+func Default(goos string, env []string) string {
 	if goos != "windows" {
-		if p := lookPathFor(goos, "bash", env); p != "" {
+		if p := LookPathFor(goos, "bash", env); p != "" {
 			return p
 		}
 		return "/bin/sh"
 	}
 	for _, name := range []string{"pwsh", "powershell", "cmd"} {
-		if p := lookPathFor(goos, name, env); p != "" {
+		if p := LookPathFor(goos, name, env); p != "" {
 			return p
 		}
 	}
 	// cmd.exe is always there; COMSPEC says where.
-	if p := envGet(goos, env, "COMSPEC"); p != "" {
+	if p := Getenv(goos, env, "COMSPEC"); p != "" {
 		return p
 	}
 	return `C:\Windows\System32\cmd.exe`
 }
 
-// lookPathFor finds prog on the PATH of env as goos's shells do. On
+// LookPathFor finds prog on the PATH of env as goos's shells do. On
 // Windows a program is a regular file, found with one of the extensions
 // in PATHEXT unless prog has one already, and variable names are not
 // case-sensitive; elsewhere it is a regular file with an execute bit.
-func lookPathFor(goos, prog string, env []string) string {
+func LookPathFor(goos, prog string, env []string) string {
 	windows := goos == "windows"
 	if strings.ContainsRune(prog, '/') || windows && strings.ContainsAny(prog, `\:`) {
 		return prog
 	}
 	exts := []string{""}
 	if windows && filepath.Ext(prog) == "" {
-		exts = strings.Split(strings.ToLower(envGet(goos, env, "PATHEXT")), ";")
+		exts = strings.Split(strings.ToLower(Getenv(goos, env, "PATHEXT")), ";")
 		if exts[0] == "" {
 			exts = []string{".com", ".exe", ".bat", ".cmd"}
 		}
@@ -52,7 +61,7 @@ func lookPathFor(goos, prog string, env []string) string {
 	if windows {
 		sep = ";"
 	}
-	for _, dir := range strings.Split(envGet(goos, env, "PATH"), sep) {
+	for _, dir := range strings.Split(Getenv(goos, env, "PATH"), sep) {
 		if dir == "" {
 			continue
 		}
@@ -67,9 +76,13 @@ func lookPathFor(goos, prog string, env []string) string {
 	return ""
 }
 
-// envGet is the value of the variable name in env; on Windows, names
+// LookPath finds prog on the PATH of env, the way a shell with env
+// would on this system, rather than on the calling program's own PATH.
+func LookPath(prog string, env []string) string { return LookPathFor(runtime.GOOS, prog, env) }
+
+// Getenv is the value of the variable name in env; on Windows, names
 // differ in case only are the same variable ("Path" is PATH).
-func envGet(goos string, env []string, name string) string {
+func Getenv(goos string, env []string, name string) string {
 	val := ""
 	for _, kv := range env {
 		k, v, ok := strings.Cut(kv, "=")
@@ -80,20 +93,21 @@ func envGet(goos string, env []string, name string) string {
 	return val
 }
 
-// windowsArgv is the program a session runs with cmd.exe or PowerShell,
-// which take their commands differently from POSIX shells; ok is false
-// for other shells. An exec's command goes on the command line as the
+// WindowsArgv is the program a session runs with cmd.exe or PowerShell,
+// which take their commands differently from POSIX shells: exec for a
+// command (else a shell), isPty for one on a terminal; ok is false for
+// other shells. An exec's command goes on the command line as the
 // client sent it, as with OpenSSH for Windows: both shells parse their
 // command lines themselves.
-func windowsArgv(shell, kind, command string, isPty bool) (argv []string, ok bool) {
+func WindowsArgv(shell string, exec bool, command string, isPty bool) (argv []string, ok bool) {
 	name := strings.TrimSuffix(strings.ToLower(filepath.Base(strings.ReplaceAll(shell, `\`, "/"))), ".exe")
 	switch name {
 	case "cmd":
 		// /d: no AutoRun commands from the registry, as bash gets no rc
 		// file. /s /c "...": cmd strips the outer quotes and runs the rest
 		// as typed.
-		if kind == kindExec {
-			return []string{shell, "/d", "/s", "/c", rawArgPrefix + `"` + command + `"`}, true
+		if exec {
+			return []string{shell, "/d", "/s", "/c", RawArg + `"` + command + `"`}, true
 		}
 		return []string{shell, "/d"}, true
 	case "pwsh", "powershell":
@@ -101,8 +115,8 @@ func windowsArgv(shell, kind, command string, isPty bool) (argv []string, ok boo
 		// stays what the next step would see.
 		base := []string{shell, "-NoLogo", "-NoProfile"}
 		switch {
-		case kind == kindExec:
-			return append(base, "-Command", rawArgPrefix+command), true
+		case exec:
+			return append(base, "-Command", RawArg+command), true
 		case isPty:
 			return base, true
 		default:
@@ -113,23 +127,23 @@ func windowsArgv(shell, kind, command string, isPty bool) (argv []string, ok boo
 	return nil, false
 }
 
-// rawArgPrefix marks an argument of argv that goes into the command line
+// RawArg marks an argument of argv that goes into the command line
 // as it is: the command an exec session gives cmd.exe or PowerShell, which
 // parse the rest of their command line themselves, as on OpenSSH for
 // Windows.
-const rawArgPrefix = "\x00raw:"
+const RawArg = "\x00raw:"
 
-// commandLine joins argv into a Windows command line. Programs parse
+// CommandLine joins argv into a Windows command line. Programs parse
 // their own command lines; argv[0] and the arguments are quoted the way
 // the C runtime parses them, except where the shell's arguments already
-// are a command line (see rawArg).
-func commandLine(argv []string) string {
+// are a command line (see RawArg).
+func CommandLine(argv []string) string {
 	var b strings.Builder
 	for i, a := range argv {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		if raw, ok := strings.CutPrefix(a, rawArgPrefix); ok {
+		if raw, ok := strings.CutPrefix(a, RawArg); ok {
 			b.WriteString(raw)
 			continue
 		}
@@ -168,3 +182,23 @@ func escapeArg(s string) string {
 	b.WriteByte('"')
 	return b.String()
 }
+
+// Env is an environment looked up by name. Later duplicates win, as
+// with exec.Cmd.
+type Env map[string]string
+
+// ParseEnv reads kvs, in os.Environ's form; entries without "=" or a
+// name are ignored.
+func ParseEnv(kvs []string) Env {
+	m := make(Env, len(kvs))
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && k != "" {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// Get is the value of k, "" when it is not set.
+func (m Env) Get(k string) string { return m[k] }

@@ -1,4 +1,4 @@
-package agent
+package control
 
 import (
 	"context"
@@ -21,14 +21,15 @@ import (
 // agent's own user and SYSTEM only, as the 0700 directory does on Unix,
 // and it refuses clients from other machines.
 
-// controlAddress names the pipe of the agent whose private directory is
+// Address names the pipe of the agent whose private directory is
 // dir: its random name makes the pipe's name as hard to guess.
-func controlAddress(dir string) string {
+func Address(dir string) string {
 	return `\\.\pipe\` + filepath.Base(dir) + "-control"
 }
 
-// pipeBuffer is the size of each direction's buffer in the pipe.
-const pipeBuffer = 64 << 10
+// PipeBuffer is the size of each direction's buffer in a pipe, the control
+// pipe's and the ones agent gives the programs it starts.
+const PipeBuffer = 64 << 10
 
 // pipeListener accepts connections on a named pipe, one pipe instance per
 // connection, as Windows' pipe servers do.
@@ -42,9 +43,9 @@ type pipeListener struct {
 	done bool
 }
 
-// listenControl creates the control pipe; only this user may open it.
-func listenControl(name string) (net.Listener, error) {
-	sa, err := ownerOnly()
+// Listen creates the control pipe; only this user may open it.
+func Listen(name string) (net.Listener, error) {
+	sa, err := OwnerOnly()
 	if err != nil {
 		return nil, fmt.Errorf("listen on control pipe: %w", err)
 	}
@@ -61,9 +62,10 @@ func listenControl(name string) (net.Listener, error) {
 	return l, nil
 }
 
-// ownerOnly is a security descriptor that grants the pipe to SYSTEM and to
-// the user the agent runs as, and to nobody else.
-func ownerOnly() (*windows.SecurityAttributes, error) {
+// OwnerOnly is a security descriptor that grants a pipe to SYSTEM and to
+// the user the agent runs as, and to nobody else: the control pipe, and
+// the pipes agent gives the programs it starts.
+func OwnerOnly() (*windows.SecurityAttributes, error) {
 	user, err := windows.GetCurrentProcessToken().GetTokenUser()
 	if err != nil {
 		return nil, fmt.Errorf("find the agent's user: %w", err)
@@ -88,7 +90,7 @@ func (l *pipeListener) instance(first bool) (windows.Handle, error) {
 	}
 	return windows.CreateNamedPipe(name, mode,
 		windows.PIPE_TYPE_BYTE|windows.PIPE_READMODE_BYTE|windows.PIPE_WAIT|windows.PIPE_REJECT_REMOTE_CLIENTS,
-		windows.PIPE_UNLIMITED_INSTANCES, pipeBuffer, pipeBuffer, 0, l.sa)
+		windows.PIPE_UNLIMITED_INSTANCES, PipeBuffer, PipeBuffer, 0, l.sa)
 }
 
 // Accept waits for a client on the current instance, and makes the next.
@@ -190,9 +192,9 @@ type pipeConn struct {
 func (c *pipeConn) LocalAddr() net.Addr  { return pipeAddr(c.name) }
 func (c *pipeConn) RemoteAddr() net.Addr { return pipeAddr(c.name) }
 
-// dialControl connects to the control pipe name, waiting (within ctx)
+// Dial connects to the control pipe name, waiting (within ctx)
 // while all its instances are busy.
-func dialControl(ctx context.Context, name string) (net.Conn, error) {
+func Dial(ctx context.Context, name string) (net.Conn, error) {
 	p, err := windows.UTF16PtrFromString(name)
 	if err != nil {
 		return nil, err

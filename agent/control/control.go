@@ -1,12 +1,11 @@
-package agent
+package control
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"sync"
+	"strings"
 	"time"
 )
 
@@ -56,137 +55,28 @@ type SessionInfo struct {
 	Since          time.Time `json:"since"`
 }
 
-type controlRequest struct {
+// Request is what a client sends, one per connection, in JSON.
+type Request struct {
 	Op       string `json:"op"`                 // "continue", "extend", "status", "hold", "cancel" or "attach"
 	Duration string `json:"duration,omitempty"` // for "extend", in time.ParseDuration form
-	// For "hold" (see HoldRequest).
+	// For "hold" (see wire.HoldRequest).
 	Hold      string `json:"hold,omitempty"`
 	JobStatus string `json:"job_status,omitempty"`
-	// For "attach" (terminal_control.go).
-	Attach *attachRequest `json:"attach,omitempty"`
+	// For "attach" (agent's terminal_control.go serves it).
+	Attach *AttachRequest `json:"attach,omitempty"`
 }
 
-type controlResponse struct {
+// Response is the agent's one answer to a Request; after an "attach"
+// that succeeded, the terminal's frames follow on the same connection.
+type Response struct {
 	Error  string  `json:"error,omitempty"`
 	Status *Status `json:"status,omitempty"`
 	// Attached is the terminal an "attach" joined.
 	Attached *TerminalInfo `json:"attached,omitempty"`
 }
 
-// controlTimeout bounds one request on either side.
-const controlTimeout = 5 * time.Second
-
-// continueDelay is how long the pause goes on after answering continue.
-const continueDelay = 200 * time.Millisecond
-
-// controlHandler is what the control socket's requests act on: the
-// pause and the terminals, which the server holds. Each method serves one
-// kind of request; an interface rather than loose callbacks, so the
-// socket's whole surface is in one place and a test can stand in for it.
-type controlHandler interface {
-	// status answers "status", and every request that succeeds.
-	status() Status
-	// continuePause ends the pause ("continue"), after the answer went out.
-	continuePause()
-	// extendPause adds d to the pause ("extend").
-	extendPause(d time.Duration) error
-	// endOfJob and cancelEndOfJob serve a detached pause's end-of-job
-	// step ("hold", and "cancel" when that step is cancelled).
-	endOfJob(HoldRequest) error
-	cancelEndOfJob()
-	// controlAttach serves "attach": it answers, then carries the
-	// terminal over conn until either side is done.
-	controlAttach(conn net.Conn, req attachRequest)
-}
-
-// controlServer answers requests on the socket.
-type controlServer struct {
-	ln net.Listener
-	h  controlHandler
-	wg sync.WaitGroup
-}
-
-func (c *controlServer) serve() {
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		for {
-			conn, err := c.ln.Accept()
-			if err != nil {
-				return // closed
-			}
-			c.wg.Add(1)
-			go func() {
-				defer c.wg.Done()
-				c.handle(conn)
-			}()
-		}
-	}()
-}
-
-func (c *controlServer) handle(conn net.Conn) {
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(controlTimeout)) //nolint:errcheck // unix sockets support deadlines
-	var req controlRequest
-	if err := json.NewDecoder(conn).Decode(&req); err != nil {
-		json.NewEncoder(conn).Encode(controlResponse{Error: "bad request: " + err.Error()}) //nolint:errcheck // peer may be gone
-		return
-	}
-	if req.Op == "attach" && req.Attach != nil {
-		c.h.controlAttach(conn, *req.Attach)
-		return
-	}
-	var resp controlResponse
-	after := func() {}
-	switch req.Op {
-	case "continue":
-		st := c.h.status()
-		resp.Status = &st
-		// Answer first, then end the pause: ending it stops the session
-		// the request came from.
-		after = c.h.continuePause
-	case "extend":
-		d, err := time.ParseDuration(req.Duration)
-		if err == nil {
-			err = c.h.extendPause(d)
-		}
-		if err != nil {
-			resp.Error = err.Error()
-			break
-		}
-		st := c.h.status()
-		resp.Status = &st
-	case "status":
-		st := c.h.status()
-		resp.Status = &st
-	case "hold":
-		if err := c.h.endOfJob(HoldRequest{Hold: req.Hold, JobStatus: req.JobStatus}); err != nil {
-			resp.Error = err.Error()
-			break
-		}
-		st := c.h.status()
-		resp.Status = &st
-	case "cancel":
-		st := c.h.status()
-		resp.Status = &st
-		after = c.h.cancelEndOfJob
-	default:
-		resp.Error = fmt.Sprintf("unknown request %q", req.Op)
-	}
-	json.NewEncoder(conn).Encode(resp) //nolint:errcheck // peer may be gone
-	conn.Close()
-	if req.Op == "continue" {
-		// Ending the pause hangs up the session "pitstop continue" runs
-		// in; give it a moment to print its answer first.
-		time.Sleep(continueDelay)
-	}
-	after()
-}
-
-func (c *controlServer) close() {
-	c.ln.Close()
-	c.wg.Wait()
-}
+// Timeout bounds one request on either side.
+const Timeout = 5 * time.Second
 
 // ErrNoSocket is returned by the control clients when no socket path is
 // known: the caller is not inside a pitstop session.
@@ -195,27 +85,27 @@ var ErrNoSocket = errors.New("not inside a pitstop session (" + SocketEnv + " is
 // Continue ends the pause of the agent listening on socket; the job goes
 // on. It returns the status as of just before the end.
 func Continue(ctx context.Context, socket string) (Status, error) {
-	return call(ctx, socket, controlRequest{Op: "continue"})
+	return call(ctx, socket, Request{Op: "continue"})
 }
 
 // Extend adds d to the agent's maximum duration and returns the new
 // status.
 func Extend(ctx context.Context, socket string, d time.Duration) (Status, error) {
-	return call(ctx, socket, controlRequest{Op: "extend", Duration: d.String()})
+	return call(ctx, socket, Request{Op: "extend", Duration: d.String()})
 }
 
 // QueryStatus returns who is connected and how much time is left.
 func QueryStatus(ctx context.Context, socket string) (Status, error) {
-	return call(ctx, socket, controlRequest{Op: "status"})
+	return call(ctx, socket, Request{Op: "status"})
 }
 
-func call(ctx context.Context, socket string, req controlRequest) (Status, error) {
+func call(ctx context.Context, socket string, req Request) (Status, error) {
 	if socket == "" {
 		return Status{}, ErrNoSocket
 	}
-	ctx, cancel := context.WithTimeout(ctx, controlTimeout)
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
-	conn, err := dialControl(ctx, socket)
+	conn, err := Dial(ctx, socket)
 	if err != nil {
 		return Status{}, fmt.Errorf("reach the pitstop agent at %s (has the pause ended?): %w", socket, err)
 	}
@@ -226,7 +116,7 @@ func call(ctx context.Context, socket string, req controlRequest) (Status, error
 	if err := json.NewEncoder(conn).Encode(req); err != nil {
 		return Status{}, fmt.Errorf("send %s request: %w", req.Op, err)
 	}
-	var resp controlResponse
+	var resp Response
 	if err := json.NewDecoder(conn).Decode(&resp); err != nil {
 		return Status{}, fmt.Errorf("read %s answer: %w", req.Op, err)
 	}
@@ -237,4 +127,64 @@ func call(ctx context.Context, socket string, req controlRequest) (Status, error
 		return Status{}, fmt.Errorf("read %s answer: no status in it", req.Op)
 	}
 	return *resp.Status, nil
+}
+
+// SocketEnv names the variable that tells "pitstop continue" and friends,
+// run inside a session, where the agent's control socket is.
+const SocketEnv = "PITSTOP_SOCKET"
+
+// Mode values of Status.
+const (
+	ModePause    = "pause"    // an ordinary pause: the job waits
+	ModeDetached = "detached" // the job runs on; users may connect
+	ModeHolding  = "holding"  // a detached pause holds the end of the job
+)
+
+// AttachRequest asks to join a terminal.
+type AttachRequest struct {
+	Terminal int  `json:"terminal"` // 0: the only other one
+	From     int  `json:"from"`     // the terminal the command runs in
+	ReadOnly bool `json:"read_only"`
+	Cols     int  `json:"cols"`
+	Rows     int  `json:"rows"`
+}
+
+// TerminalInfo describes a terminal, for "pitstop status" and the banner.
+type TerminalInfo struct {
+	ID      int       `json:"id"`
+	Owner   string    `json:"owner"`
+	Command string    `json:"command"`
+	Since   time.Time `json:"since"`
+	// LastActive is the time of the last input or output: idle time is
+	// the time since.
+	LastActive time.Time `json:"last_active"`
+	// DetachedSince is set while nobody is attached: the shell is hung up
+	// ReconnectGrace after it.
+	DetachedSince time.Time    `json:"detached_since,omitzero"`
+	Clients       []ClientInfo `json:"clients"`
+}
+
+// ClientInfo is someone attached to a terminal.
+type ClientInfo struct {
+	User     string    `json:"user"`
+	ReadOnly bool      `json:"read_only"`
+	Since    time.Time `json:"since"`
+}
+
+// Describe says who is attached and how long the terminal has been idle,
+// as of now.
+func (ti TerminalInfo) Describe(now time.Time) string {
+	idle := "idle " + now.Sub(ti.LastActive).Round(time.Second).String()
+	if len(ti.Clients) == 0 {
+		return "detached " + now.Sub(ti.DetachedSince).Round(time.Second).String() + ", " + idle
+	}
+	var who []string
+	for _, c := range ti.Clients {
+		if c.ReadOnly {
+			who = append(who, c.User+" (read-only)")
+		} else {
+			who = append(who, c.User)
+		}
+	}
+	return "attached: " + strings.Join(who, ", ") + "; " + idle
 }

@@ -1,17 +1,19 @@
-package agent
+package shell
 
 import (
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // The default shell on Windows follows GitHub's for run: steps: pwsh,
 // else Windows PowerShell, else cmd.exe, found on the step's Path (any
 // case) with PATHEXT's extensions. Files stand in for the programs.
 func TestDefaultShellWindows(t *testing.T) {
-	dir := looseTempDir(t)
+	dir := testutil.LooseTempDir(t)
 	mk := func(name string) string {
 		t.Helper()
 		p := filepath.Join(dir, name)
@@ -41,15 +43,15 @@ func TestDefaultShellWindows(t *testing.T) {
 		{"COMSPEC when nothing is on Path", env(filepath.Join(dir, "decoy")), `C:\Windows\system32\cmd.exe`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := defaultShell("windows", tc.env); got != tc.want {
-				t.Errorf("defaultShell = %q, want %q", got, tc.want)
+			if got := Default("windows", tc.env); got != tc.want {
+				t.Errorf("Default = %q, want %q", got, tc.want)
 			}
 		})
 	}
 	// Elsewhere a name differing in case is another variable, and a file
 	// without an execute bit is no program.
-	if got := defaultShell("linux", env(filepath.Dir(pwsh))); got != "/bin/sh" {
-		t.Errorf("on linux defaultShell = %q, want /bin/sh", got)
+	if got := Default("linux", env(filepath.Dir(pwsh))); got != "/bin/sh" {
+		t.Errorf("on linux Default = %q, want /bin/sh", got)
 	}
 }
 
@@ -57,36 +59,26 @@ func TestDefaultShellWindows(t *testing.T) {
 // it; other shells keep the POSIX way.
 func TestWindowsArgv(t *testing.T) {
 	for _, tc := range []struct {
-		shell, kind, command string
-		pty                  bool
-		want                 string // commandLine of argv; "" for not ok
+		shell   string
+		exec    bool
+		command string
+		pty     bool
+		want    string // CommandLine of argv; "" for not ok
 	}{
-		{`C:\Windows\System32\cmd.exe`, kindExec, `echo "a b" & exit /b 3`, false, `C:\Windows\System32\cmd.exe /d /s /c "echo "a b" & exit /b 3"`},
-		{`C:\Windows\System32\CMD.EXE`, kindShell, "", true, `C:\Windows\System32\CMD.EXE /d`},
-		{`C:\Program Files\PowerShell\7\pwsh.exe`, kindExec, `Get-ChildItem "C:\x y"`, false, `"C:\Program Files\PowerShell\7\pwsh.exe" -NoLogo -NoProfile -Command Get-ChildItem "C:\x y"`},
-		{`powershell.exe`, kindShell, "", true, `powershell.exe -NoLogo -NoProfile`},
-		{`powershell.exe`, kindShell, "", false, `powershell.exe -NoLogo -NoProfile -Command -`},
-		{`C:\Program Files\Git\bin\bash.exe`, kindExec, "ls", false, ""},
+		{`C:\Windows\System32\cmd.exe`, true, `echo "a b" & exit /b 3`, false, `C:\Windows\System32\cmd.exe /d /s /c "echo "a b" & exit /b 3"`},
+		{`C:\Windows\System32\CMD.EXE`, false, "", true, `C:\Windows\System32\CMD.EXE /d`},
+		{`C:\Program Files\PowerShell\7\pwsh.exe`, true, `Get-ChildItem "C:\x y"`, false, `"C:\Program Files\PowerShell\7\pwsh.exe" -NoLogo -NoProfile -Command Get-ChildItem "C:\x y"`},
+		{`powershell.exe`, false, "", true, `powershell.exe -NoLogo -NoProfile`},
+		{`powershell.exe`, false, "", false, `powershell.exe -NoLogo -NoProfile -Command -`},
+		{`C:\Program Files\Git\bin\bash.exe`, true, "ls", false, ""},
 	} {
-		argv, ok := windowsArgv(tc.shell, tc.kind, tc.command, tc.pty)
+		argv, ok := WindowsArgv(tc.shell, tc.exec, tc.command, tc.pty)
 		got := ""
 		if ok {
-			got = commandLine(argv)
+			got = CommandLine(argv)
 		}
 		if got != tc.want {
-			t.Errorf("windowsArgv(%q, %s, %q, pty %v):\n got %s\nwant %s", tc.shell, tc.kind, tc.command, tc.pty, got, tc.want)
+			t.Errorf("WindowsArgv(%q, exec %v, %q, pty %v):\n got %s\nwant %s", tc.shell, tc.exec, tc.command, tc.pty, got, tc.want)
 		}
 	}
-}
-
-// looseTempDir is t.TempDir, except that a failure to remove it is not
-// the test's: wine 8 lacks what Go's os.RemoveAll uses on Windows.
-func looseTempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "pitstop-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) }) //nolint:errcheck // see above
-	return dir
 }

@@ -1,4 +1,4 @@
-package agent
+package sftpfs
 
 import (
 	"path/filepath"
@@ -9,8 +9,8 @@ import (
 // C:\Users\x is /C:/Users/x to clients, as OpenSSH for Windows shows it,
 // so that "cd ..", relative names and "~" work the way clients expect.
 
-// sftpPath is the Windows path p as SFTP clients see it.
-func sftpPath(p string) string {
+// Path is the Windows path p as SFTP clients see it.
+func Path(p string) string {
 	p = filepath.ToSlash(p)
 	if len(p) >= 2 && p[1] == ':' {
 		return "/" + p
@@ -18,8 +18,8 @@ func sftpPath(p string) string {
 	return p
 }
 
-// localPath is the SFTP path p as a Windows path.
-func localPath(p string) string {
+// Local is the SFTP path p as a Windows path.
+func Local(p string) string {
 	if len(p) >= 3 && p[0] == '/' && p[2] == ':' {
 		p = p[1:]
 	}

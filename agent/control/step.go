@@ -1,4 +1,4 @@
-package agent
+package control
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/pitstopci/pitstop/agent/shell"
 )
 
 // Step is the job step a pause stands for: the step after it, or, for an
@@ -45,8 +47,8 @@ const stepEnvPrefix = "PITSTOP_STEP_"
 // variables in env, which agent/action.yml sets from its step-* inputs.
 // It returns nil when there is none, or when its number is not one.
 func StepFromEnv(env []string) *Step {
-	m := parseEnv(env)
-	get := func(k string) string { return m.get(stepEnvPrefix + k) }
+	m := shell.ParseEnv(env)
+	get := func(k string) string { return m.Get(stepEnvPrefix + k) }
 	n, err := strconv.Atoi(get("NUMBER"))
 	if err != nil || n < 1 {
 		return nil
@@ -170,7 +172,7 @@ func RunStep(ctx context.Context, s *Step, r StepRun) (int, error) {
 	}
 	// The shell is looked up on the step's PATH, as the runner would.
 	look := func(p string) (string, error) {
-		if f := lookPath(p, r.Env); f != "" {
+		if f := shell.LookPath(p, r.Env); f != "" {
 			return f, nil
 		}
 		return "", exec.ErrNotFound

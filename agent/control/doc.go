@@ -1,0 +1,18 @@
+// Package control is the agent's control protocol: how programs run
+// inside a session ("pitstop continue", "extend", "status", "attach", and
+// a detached pause's end-of-job step) reach the agent that serves them,
+// and what they say and hear.
+//
+// It owns the socket's transport (a Unix socket in the agent's private
+// directory; on Windows a named pipe with an owner-only DACL: [Address],
+// [Listen], [Dial]), the requests and answers ([Request], [Response],
+// [Status] with the sessions and terminals in it, and the job [Step] a
+// pause stands for), and the clients ([Continue], [Extend],
+// [QueryStatus], [Hold], [Cancel], [WaitGone]).
+//
+// It does not serve the requests: agent does, since only the server
+// holds the pause and the terminals it answers about. Attaching to a
+// terminal (agent.Attach, agent.RunAttach) stays with the terminals in
+// agent too; this package carries only its request. It never imports
+// agent.
+package control
