@@ -41,6 +41,10 @@ const (
 	// stalled connection costs bounded memory and never holds up the
 	// shell or the other clients.
 	maxPending = 256 << 10
+	// maxSpare is the largest buffer a client's writer keeps to queue the
+	// next output in: typing then allocates nothing per keystroke, and an
+	// idle client does not hold on to a burst's buffer.
+	maxSpare = 32 << 10
 )
 
 // terminal is one shell on a pty, with the clients attached to it.
@@ -149,6 +153,7 @@ func (c *termClient) wakeUp() {
 // and detaching is the session's business.
 func (c *termClient) writeTo(w io.Writer) {
 	defer close(c.written)
+	var spare []byte // the buffer written last, for the next output
 	for {
 		ended := false
 		select {
@@ -158,12 +163,15 @@ func (c *termClient) writeTo(w io.Writer) {
 		}
 		c.mu.Lock()
 		b := c.pending
-		c.pending = nil
+		c.pending, spare = spare, nil
 		c.mu.Unlock()
 		if len(b) > 0 {
 			if _, err := w.Write(b); err != nil {
 				return
 			}
+		}
+		if cap(b) <= maxSpare {
+			spare = b[:0]
 		}
 		if ended {
 			return

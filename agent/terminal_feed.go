@@ -9,6 +9,13 @@ import "github.com/gliderlabs/ssh"
 // feeder alone touches the screen, with t.mu released while the emulator
 // works; status, signals, hang-ups and the pause's end take only t.mu.
 //
+// The screen is only read for redraws, and a redraw carries the output
+// still queued, so the feeder is not woken for every read: only once a
+// step of output (feedStep) is queued, or a redraw is wanted. A keystroke's
+// echo then costs no wake-up of another goroutine, nor the emulator's
+// work, while its bytes are on their way to the clients; at most a step
+// of output waits in the queue.
+//
 // Redraws (for a client attaching, or one whose backlog overflowed) are
 // made by the feeder too. A redraw is the screen as the emulator has it
 // plus the output still queued for it, taken together under t.mu, and
@@ -25,8 +32,10 @@ const (
 	// runner's core, so this is a fraction of a second of output: more
 	// would cost memory and show nothing more.
 	maxFeed = 256 << 10
-	// feedStep is how much output the emulator takes at a time: a
-	// client waiting for a redraw waits for at most that much.
+	// feedStep is how much output the emulator takes at a time, and how
+	// much is queued before the feeder is woken: a client waiting for a
+	// redraw waits for at most that much, and gets at most that much
+	// more than the screen in its redraw when the terminal is quiet.
 	feedStep = 4 << 10
 )
 
@@ -38,9 +47,12 @@ type feedChunk struct {
 }
 
 // pushFeedLocked queues output for the emulator, dropping the backlog
-// when it is over maxFeed.
+// when it is over maxFeed, and wakes the feeder once a step is queued.
+// Output following output is appended to the same chunk: reads of a few
+// bytes (keystrokes' echoes) then cost neither a chunk nor an allocation
+// each. The feeder may still be reading the front of that chunk, but only
+// up to its length when taken: appending writes past it.
 func (t *terminal) pushFeedLocked(b []byte) {
-	ch := feedChunk{b: append([]byte(nil), b...)}
 	if t.feedBytes+len(b) > maxFeed {
 		kept := t.feed[:0]
 		for _, o := range t.feed {
@@ -48,19 +60,25 @@ func (t *terminal) pushFeedLocked(b []byte) {
 				kept = append(kept, o) // sizes stay, in order
 			}
 		}
+		clear(t.feed[len(kept):])
 		t.feed, t.feedBytes = kept, 0
-		ch.lost = true
+		t.feed = append(t.feed, feedChunk{b: append([]byte(nil), b...), lost: true})
+	} else if n := len(t.feed); n > 0 && t.feed[n-1].b != nil {
+		t.feed[n-1].b = append(t.feed[n-1].b, b...)
+	} else {
+		t.feed = append(t.feed, feedChunk{b: append([]byte(nil), b...)})
 	}
-	t.feed = append(t.feed, ch)
 	t.feedBytes += len(b)
-	t.feedCond.Signal()
+	if t.feedBytes >= feedStep {
+		t.feedCond.Signal()
+	}
 }
 
 // pushSizeLocked queues a resize of the emulator, in order with the
-// output: what was written before it was written for the old size.
+// output: what was written before it was written for the old size. It
+// waits with the output: a redraw applies what is queued before it.
 func (t *terminal) pushSizeLocked(w ssh.Window) {
 	t.feed = append(t.feed, feedChunk{win: w})
-	t.feedCond.Signal()
 }
 
 // wantRedrawLocked has the feeder redraw the screen for c, with note as
@@ -78,7 +96,7 @@ func (t *terminal) feeder() {
 	defer t.scr.Close()
 	for {
 		t.mu.Lock()
-		for len(t.feed) == 0 && !t.redrawsWantedLocked() && !t.feedClosed {
+		for t.feedBytes < feedStep && !t.redrawsWantedLocked() && !t.feedClosed {
 			t.feedCond.Wait()
 		}
 		if t.feedClosed {
@@ -102,7 +120,7 @@ func (t *terminal) feeder() {
 			if len(ch.b) > feedStep {
 				t.feed[0].b = ch.b[feedStep:]
 				t.feed[0].lost = false
-				ch.b = ch.b[:feedStep]
+				ch.b = ch.b[:feedStep:feedStep]
 			} else {
 				t.feed[0] = feedChunk{}
 				t.feed = t.feed[1:]

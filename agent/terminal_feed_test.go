@@ -57,6 +57,60 @@ func TestOutputNeverWaitsOnTheScreen(t *testing.T) {
 	tm.closeFeed()
 }
 
+// TestEchoQueuedWithoutWork: a keystroke's echo, a read of a byte, is
+// queued for the client and the emulator without an allocation of its
+// own, and the feeder is left alone until a step of output is queued or
+// a redraw is wanted; the redraw shows all of it.
+func TestEchoQueuedWithoutWork(t *testing.T) {
+	tm := &terminal{clock: realClock{now: time.Now}, scr: term.NewScreen(80, 24), fed: make(chan struct{}), size: ssh.Window{Width: 80, Height: 24}}
+	tm.feedCond = sync.NewCond(&tm.mu)
+	c := newTermClient("alice", false, ssh.Window{Width: 80, Height: 24}, time.Now())
+	tm.clients = []*termClient{c}
+	go tm.feeder()
+	defer tm.closeFeed()
+
+	// The writer is not running: the client's backlog grows, in place.
+	const keys = 1000
+	allocs := testing.AllocsPerRun(keys, func() { tm.output([]byte("x")) })
+	if allocs > 0.1 {
+		t.Errorf("%.2f allocations per echo, want (almost) none", allocs)
+	}
+	tm.mu.Lock()
+	chunks, queued := len(tm.feed), tm.feedBytes
+	tm.mu.Unlock()
+	if chunks != 1 || queued != keys+1 { // AllocsPerRun runs it once more first
+		t.Fatalf("%d echoes queued for the emulator as %d chunks of %d bytes, want one", keys+1, chunks, queued)
+	}
+
+	// A client joining gets the screen and what is still queued.
+	late := newTermClient("bob", true, ssh.Window{Width: 80, Height: 24}, time.Now())
+	if !tm.attach(late, true, "joined", "") {
+		t.Fatal("attach failed")
+	}
+	var got string
+	if !eventually(10*time.Second, func() bool {
+		late.mu.Lock()
+		got = string(late.pending)
+		late.mu.Unlock()
+		return strings.Contains(got, "joined")
+	}) {
+		t.Fatal("no redraw for the client that joined")
+	}
+	if n := strings.Count(got, "x"); n != keys+1 {
+		t.Errorf("the redraw shows %d of the %d echoes: %q", n, keys+1, trimQuote(got))
+	}
+
+	// A step of output wakes the feeder, which leaves less than a step.
+	tm.output([]byte(strings.Repeat("y", feedStep)))
+	if !eventually(10*time.Second, func() bool {
+		tm.mu.Lock()
+		defer tm.mu.Unlock()
+		return tm.feedBytes < feedStep
+	}) {
+		t.Fatal("a step of output queued, and the feeder never took it")
+	}
+}
+
 // trimQuote cuts s for a test's message.
 func trimQuote(s string) string {
 	if len(s) > 80 {
