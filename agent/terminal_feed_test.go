@@ -42,15 +42,7 @@ func TestOutputNeverWaitsOnTheScreen(t *testing.T) {
 		t.Fatal("attach failed")
 	}
 	go tm.feeder()
-	var got string
-	if !eventually(10*time.Second, func() bool {
-		late.mu.Lock()
-		got = string(late.pending)
-		late.mu.Unlock()
-		return strings.Contains(got, "joined")
-	}) {
-		t.Fatal("no redraw for the client that joined")
-	}
+	got := redrawFor(t, late, "joined")
 	if !strings.Contains(got, staleNote) || !strings.Contains(got, "yyyy") {
 		t.Errorf("the redraw does not say the screen may be incomplete, or lacks the output: %q", trimQuote(got))
 	}
@@ -87,15 +79,7 @@ func TestEchoQueuedWithoutWork(t *testing.T) {
 	if !tm.attach(late, true, "joined", "") {
 		t.Fatal("attach failed")
 	}
-	var got string
-	if !eventually(10*time.Second, func() bool {
-		late.mu.Lock()
-		got = string(late.pending)
-		late.mu.Unlock()
-		return strings.Contains(got, "joined")
-	}) {
-		t.Fatal("no redraw for the client that joined")
-	}
+	got := redrawFor(t, late, "joined")
 	if n := strings.Count(got, "x"); n != keys+1 {
 		t.Errorf("the redraw shows %d of the %d echoes: %q", n, keys+1, trimQuote(got))
 	}
@@ -109,6 +93,22 @@ func TestEchoQueuedWithoutWork(t *testing.T) {
 	}) {
 		t.Fatal("a step of output queued, and the feeder never took it")
 	}
+}
+
+// redrawFor waits for the redraw of c, whose note is note, and returns
+// all c was sent.
+func redrawFor(t *testing.T, c *termClient, note string) string {
+	t.Helper()
+	var got string
+	if !eventually(10*time.Second, func() bool {
+		c.mu.Lock()
+		got = string(c.pending)
+		c.mu.Unlock()
+		return strings.Contains(got, note)
+	}) {
+		t.Fatalf("no redraw for %s", c.user)
+	}
+	return got
 }
 
 // trimQuote cuts s for a test's message.
