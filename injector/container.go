@@ -1,12 +1,9 @@
 package injector
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/pitstopci/pitstop/workflows"
 )
@@ -18,15 +15,18 @@ import (
 // --container-options for such a job, so this is how pitstop act gives
 // the job's container its shared directory.
 func ContainerOptions(file string, src []byte, job, opts string) ([]byte, error) {
-	top, err := topMapping(file, src)
+	wf, err := workflows.Parse(file, src)
 	if err != nil {
 		return nil, err
 	}
-	c := valueAt(top, "jobs", job, "container")
-	if c == nil {
+	j, err := wf.Job(job)
+	if err != nil {
+		return nil, err
+	}
+	if j.Container == nil {
 		return nil, fmt.Errorf("job %q has no container", job)
 	}
-	out, err := addOptions(src, c, fmt.Sprintf("job %q: container", job), opts)
+	out, err := addOptions(src, j.Container, fmt.Sprintf("job %q: container", job), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -55,15 +55,19 @@ func ServiceOptions(file string, src []byte, job, opts string) ([]byte, error) {
 	for _, id := range ids {
 		// Each edit moves what follows it: locate the next service in
 		// the text as it is now.
-		top, err := topMapping(file, src)
+		wf, err := workflows.Parse(file, src)
 		if err != nil {
 			return nil, err
 		}
-		s := valueAt(top, "jobs", job, "services", id)
-		if s == nil || s.Kind != yaml.MappingNode {
+		j, err := wf.Job(job)
+		if err != nil {
+			return nil, err
+		}
+		i := slices.IndexFunc(j.Services, func(s *workflows.Container) bool { return s.ID == id })
+		if i < 0 || (j.Services[i].Form != workflows.BlockMapping && j.Services[i].Form != workflows.FlowMapping) {
 			return nil, fmt.Errorf("job %q: service %q is not a mapping", job, id)
 		}
-		if src, err = addOptions(src, s, fmt.Sprintf("job %q: service %q", job, id), opts); err != nil {
+		if src, err = addOptions(src, j.Services[i], fmt.Sprintf("job %q: service %q", job, id), opts); err != nil {
 			return nil, err
 		}
 	}
@@ -104,49 +108,41 @@ func checkOptions(file string, src, out []byte, job, opts string, which func(*wo
 	return nil
 }
 
-// valueAt follows keys down from m through mappings; nil when one is
-// missing or not a mapping. Like mapValue, it follows no alias.
-func valueAt(m *yaml.Node, keys ...string) *yaml.Node {
-	for _, k := range keys {
-		if m == nil {
-			return nil
-		}
-		m = mapValue(m, k)
-	}
-	return m
-}
-
 // addOptions adds opts to the docker options of c, a container or
 // service, which is an image or a mapping.
-func addOptions(src []byte, c *yaml.Node, what, opts string) ([]byte, error) {
+func addOptions(src []byte, c *workflows.Container, what, opts string) ([]byte, error) {
 	t := newText(src)
-	switch c.Kind {
-	case yaml.ScalarNode:
-		sp, err := scalarSpan(t, c)
+	switch c.Form {
+	case workflows.Scalar:
+		if c.Image == "" {
+			// "container: null" or "": no container to give options to.
+			return nil, fmt.Errorf("line %d: %s names no image", c.Pos.Line, what)
+		}
+		sp, err := scalarSpan(c.Span, c.Pos)
 		if err != nil {
 			return nil, err
 		}
-		sp.text = "{image: " + doubleQuote(c.Value) + ", options: " + doubleQuote(opts) + "}"
+		sp.text = "{image: " + doubleQuote(c.Image) + ", options: " + doubleQuote(opts) + "}"
 		return sp.apply(src), nil
-	case yaml.MappingNode:
-		if len(c.Content) == 0 {
+	case workflows.BlockMapping, workflows.FlowMapping:
+		if c.FirstKey.IsZero() {
 			return nil, fmt.Errorf("%s is empty", what)
 		}
-		if o := mapValue(c, "options"); o != nil {
-			sp, err := scalarSpan(t, o)
+		if !c.OptionsPos.IsZero() {
+			sp, err := scalarSpan(c.OptionsSpan, c.OptionsPos)
 			if err != nil {
 				return nil, err
 			}
-			sp.text = doubleQuote(strings.TrimSpace(o.Value + " " + opts))
+			sp.text = doubleQuote(strings.TrimSpace(c.Options + " " + opts))
 			return sp.apply(src), nil
 		}
-		first := c.Content[0]
-		at := t.offset(workflows.Pos{Line: first.Line, Col: first.Column})
+		first := c.FirstKey
+		at := t.offset(first)
 		if at < 0 {
 			return nil, fmt.Errorf("line %d: %s is outside the workflow", first.Line, what)
 		}
-		sep := t.newline(first.Line) + strings.Repeat(" ", first.Column-1)
-		if c.Style&yaml.FlowStyle != 0 {
+		sep := t.newline(first.Line) + strings.Repeat(" ", first.Col-1)
+		if c.Form == workflows.FlowMapping {
 			sep = ", "
 		}
 		return splice{off: at, end: at, text: "options: " + doubleQuote(opts) + sep}.apply(src), nil
@@ -155,44 +151,11 @@ func addOptions(src []byte, c *yaml.Node, what, opts string) ([]byte, error) {
 	}
 }
 
-// scalarSpan returns where a one-line scalar's text starts and ends.
-func scalarSpan(t *text, n *yaml.Node) (splice, error) {
-	start := t.offset(workflows.Pos{Line: n.Line, Col: n.Column})
-	if start >= 0 {
-		line := t.src[start : t.lineStart(n.Line)+len(t.content(n.Line))]
-		if end, ok := scalarEnd(line, n); ok {
-			return splice{off: start, end: start + end}, nil
-		}
+// scalarSpan turns the span of a one-line scalar into a splice, or says
+// why there is none; p is where the value is.
+func scalarSpan(s workflows.Span, p workflows.Pos) (splice, error) {
+	if s.IsZero() {
+		return splice{}, fmt.Errorf("line %d: pitstop act can only add to a container image or options written on one line", p.Line)
 	}
-	return splice{}, fmt.Errorf("line %d: pitstop act can only add to a container image or options written on one line", n.Line)
-}
-
-// scalarEnd is where n's text, which line starts with, ends on the line.
-func scalarEnd(line []byte, n *yaml.Node) (int, bool) {
-	switch n.Style {
-	case yaml.DoubleQuotedStyle:
-		for i := 1; i < len(line); i++ {
-			switch line[i] {
-			case '\\':
-				i++
-			case '"':
-				return i + 1, true
-			}
-		}
-	case yaml.SingleQuotedStyle:
-		for i := 1; i < len(line); i++ {
-			if line[i] == '\'' {
-				if i+1 < len(line) && line[i+1] == '\'' {
-					i++
-					continue
-				}
-				return i + 1, true
-			}
-		}
-	case 0: // plain: one line's is its text, up to a comment, or a , or } in a flow mapping
-		if n.Value != "" && !strings.Contains(n.Value, "\n") && bytes.HasPrefix(line, []byte(n.Value)) {
-			return len(n.Value), true
-		}
-	}
-	return 0, false
+	return splice{off: s.Start, end: s.End}, nil
 }

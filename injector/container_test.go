@@ -60,6 +60,7 @@ func TestWithContainerOptions(t *testing.T) {
 
 	for _, in := range []string{
 		"jobs:\n  b:\n    steps: []\n",
+		"jobs:\n  b:\n    container: null\n    steps: []\n",
 		"jobs:\n  b:\n    container:\n      image: alpine\n      options: >\n        --cpus 1\n",
 	} {
 		if got, err := ContainerOptions("ci.yml", []byte(in), "b", opts); err == nil {

@@ -6,9 +6,10 @@
 // indentation, list style ("- " or "-   ") and line endings of the
 // neighbouring steps. Comments, blank lines, block scalars, anchors,
 // quoting, key order, a byte order mark and CRLF line endings all survive.
-// A flow-style list ("steps: [ ... ]") gets a flow-style entry. yaml.v3
-// (through package workflows) is used only to find where things are and to
-// check the result.
+// A flow-style list ("steps: [ ... ]") gets a flow-style entry. Package
+// workflows, the one reader of workflow YAML, says where things are and
+// how they are written, and checks the result; this package only splices
+// bytes.
 //
 // The other edits of a workflow's text live here too, made and checked
 // the same way: OnPush and GrantWrite for pitstop run, and

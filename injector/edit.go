@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/pitstopci/pitstop/workflows"
 )
 
@@ -105,7 +103,7 @@ func (e *edit) checkInsert(n int) func(splice, []byte) (*workflows.Workflow, err
 		if err != nil && sp.off == len(e.src) && !e.t.endsWithNewline() {
 			ended, perr := workflows.Parse(e.file, append(e.src[:len(e.src):len(e.src)], e.t.newline(e.t.lines())...))
 			if perr == nil && workflows.Compare(ended, nw, ref) == nil {
-				if !endsInRun(e.src) {
+				if !e.w.EndsWithRun() {
 					return nil, fmt.Errorf("the file does not end with a newline, so the multi-line value at its end would gain one; add a newline at the end of the file and try again")
 				}
 				e.eofNewline, err = true, nil
@@ -160,31 +158,4 @@ func lines(ls []string, eol string) string {
 		b.WriteString(eol)
 	}
 	return b.String()
-}
-
-// endsInRun reports whether the last value in the document is the value
-// of a "run" key: the one value that may gain a final newline.
-func endsInRun(src []byte) bool {
-	var doc yaml.Node
-	if yaml.Unmarshal(src, &doc) != nil {
-		return false
-	}
-	key, last := lastValue(&doc, nil)
-	return key != nil && key.Value == "run" && last.Kind == yaml.ScalarNode
-}
-
-// lastValue returns the node that comes last in the text under n, with
-// the mapping key it is the value of (nil for a list item or the root).
-func lastValue(n, key *yaml.Node) (*yaml.Node, *yaml.Node) {
-	switch n.Kind {
-	case yaml.DocumentNode, yaml.SequenceNode:
-		if len(n.Content) > 0 {
-			return lastValue(n.Content[len(n.Content)-1], nil)
-		}
-	case yaml.MappingNode:
-		if k := len(n.Content); k >= 2 {
-			return lastValue(n.Content[k-1], n.Content[k-2])
-		}
-	}
-	return key, n
 }

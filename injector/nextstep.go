@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/pitstopci/pitstop/workflows"
 )
 
@@ -154,9 +152,9 @@ func literal(v, ind string) []string {
 			out = append(out, ind+l)
 		}
 	}
-	// yaml.v3 has the last word: read it back as a value of a mapping.
-	var got struct{ K string }
-	if err := yaml.Unmarshal([]byte("k: "+strings.Join(out, "\n")+"\n"), &got); err != nil || got.K != v {
+	// The YAML reader has the last word: read it back as a value of a
+	// mapping.
+	if got, ok := workflows.StringValue(strings.Join(out, "\n")); !ok || got != v {
 		return nil
 	}
 	return out

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/pitstopci/pitstop/workflows"
 )
 
@@ -204,14 +202,10 @@ func plainSafe(s string, flow bool) bool {
 			return false
 		}
 	}
-	// The last word goes to yaml.v3 itself: "true", "1.0" or "null" would
-	// not stay strings.
-	var n yaml.Node
-	if err := yaml.Unmarshal([]byte(s), &n); err != nil || len(n.Content) != 1 {
-		return false
-	}
-	v := n.Content[0]
-	return v.Kind == yaml.ScalarNode && v.Tag == "!!str" && v.Value == s && v.Style == 0
+	// The last word goes to the YAML reader itself: "true", "1.0" or
+	// "null" would not stay strings.
+	v, ok := workflows.StringValue(s)
+	return ok && v == s
 }
 
 // doubleQuote writes s as a YAML double-quoted scalar. Every character

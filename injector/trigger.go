@@ -2,11 +2,10 @@ package injector
 
 import (
 	"fmt"
-	"reflect"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/pitstopci/pitstop/workflows"
 )
@@ -22,64 +21,55 @@ import (
 // its own triggers are. Only the lines of the "on:" block are replaced;
 // everything else stays byte for byte, which is checked on the result.
 func OnPush(file string, src []byte, branch string) ([]byte, error) {
-	top, err := topMapping(file, src)
+	wf, err := workflows.Parse(file, src)
 	if err != nil {
 		return nil, err
 	}
 	t := newText(src)
-	var key *yaml.Node
+	var key *workflows.Key
 	next := t.lines() + 1
-	for i := 0; i+1 < len(top.Content); i += 2 {
-		k := top.Content[i]
-		if k.Value == "on" && key == nil {
-			key = k
+	for i, k := range wf.Keys {
+		if k.Name == "on" && key == nil {
+			key = &wf.Keys[i]
 			continue
 		}
-		if key != nil && k.Line > key.Line && k.Line < next {
-			next = k.Line
+		if key != nil && k.Pos.Line > key.Pos.Line && k.Pos.Line < next {
+			next = k.Pos.Line
 		}
 	}
 	if key == nil {
 		return nil, &workflows.Error{File: file, Msg: `the workflow has no "on:"`}
 	}
-	if key.Column != 1 {
-		return nil, &workflows.Error{File: file, Pos: workflows.Pos{Line: key.Line, Col: key.Column}, Msg: `cannot replace "on:" here: the top-level keys are not a block mapping`}
+	if key.Pos.Col != 1 {
+		return nil, &workflows.Error{File: file, Pos: key.Pos, Msg: `cannot replace "on:" here: the top-level keys are not a block mapping`}
 	}
 	// The block ends before the next top-level key, minus the blank lines
 	// and column-1 comments before it, which belong to what follows.
+	line := key.Pos.Line
 	end := next - 1
-	for end > key.Line {
-		line := strings.TrimSpace(string(t.content(end)))
-		if line != "" && !(strings.HasPrefix(line, "#") && strings.HasPrefix(string(t.content(end)), "#")) {
+	for end > line {
+		l := strings.TrimSpace(string(t.content(end)))
+		if l != "" && !(strings.HasPrefix(l, "#") && strings.HasPrefix(string(t.content(end)), "#")) {
 			break
 		}
 		end--
 	}
-	eol := t.newline(key.Line)
+	eol := t.newline(line)
 	repl := "on:" + eol + "  push:" + eol + "    branches: [" + strconv.Quote(branch) + "]" + eol
-	out := splice{off: t.lineStart(key.Line), end: t.lineEnd(end), text: repl}.apply(src)
+	out := splice{off: t.lineStart(line), end: t.lineEnd(end), text: repl}.apply(src)
 	if !t.endsWithNewline() && end == t.lines() {
 		out = out[:len(out)-len(eol)]
 	}
 	// Check: the same document, but for "on:".
-	var before, after map[string]any
-	if err := yaml.Unmarshal(src, &before); err != nil {
-		return nil, err
-	}
-	if err := yaml.Unmarshal(out, &after); err != nil {
+	after, err := workflows.Parse(file, out)
+	if err != nil {
 		return nil, fmt.Errorf("%s: replacing \"on:\" broke the file: %w", file, err)
 	}
-	want := map[string]any{"push": map[string]any{"branches": []any{branch}}}
-	if !reflect.DeepEqual(after["on"], want) {
+	if len(after.On) != 1 || after.On[0].Name != "push" || !slices.Equal(after.On[0].Branches, []string{branch}) {
 		return nil, fmt.Errorf("%s: replacing \"on:\" did not give a push trigger for %s", file, branch)
 	}
-	delete(before, "on")
-	delete(after, "on")
-	if !reflect.DeepEqual(before, after) {
-		return nil, fmt.Errorf("%s: replacing \"on:\" would change more than the triggers, so nothing was changed", file)
-	}
-	if _, err := workflows.Parse(file, out); err != nil {
-		return nil, err
+	if err := workflows.CompareExcept(wf, after, "on"); err != nil {
+		return nil, fmt.Errorf("%s: replacing \"on:\" would change more than the triggers, so nothing was changed (%v)", file, plain(err))
 	}
 	return out, nil
 }
@@ -105,22 +95,18 @@ type Grant struct {
 // pitstop cannot read, and narrowing them to add one would take away
 // others the job may need.
 func GrantWrite(file string, src []byte, job, scope string) (*Grant, error) {
-	top, err := topMapping(file, src)
+	wf, err := workflows.Parse(file, src)
 	if err != nil {
 		return nil, err
 	}
-	jobs := mapValue(top, "jobs")
-	var j *yaml.Node
-	if jobs != nil {
-		j = mapValue(jobs, job)
+	j, err := wf.Job(job)
+	if err != nil {
+		return nil, err
 	}
-	if j == nil || j.Kind != yaml.MappingNode {
-		return nil, &workflows.Error{File: file, Msg: fmt.Sprintf("no job %q", job)}
-	}
-	where, perms := "job "+strconv.Quote(job), mapValue(j, "permissions")
+	where, perms := "job "+strconv.Quote(job), j.Permissions
 	path := []string{"jobs", job, "permissions"}
 	if perms == nil {
-		where, perms, path = "the workflow", mapValue(top, "permissions"), []string{"permissions"}
+		where, perms, path = "the workflow", wf.Permissions, []string{"permissions"}
 	}
 	keep := func(note string) *Grant { return &Grant{Out: src, Note: note} }
 	switch {
@@ -128,85 +114,66 @@ func GrantWrite(file string, src []byte, job, scope string) (*Grant, error) {
 		return keep("the workflow sets no permissions, and id-token: write is never among the defaults; add a permissions: block with it (and what the job needs) yourself"), nil
 	case perms == nil:
 		return keep(fmt.Sprintf("the workflow sets no permissions, so the job's token has the repository's default ones; %s: write is there only when they are permissive", scope)), nil
-	case perms.Kind == yaml.ScalarNode && perms.Value == "write-all":
+	case perms.All == "write-all":
 		return &Grant{Out: src, Granted: true, Note: where + " has permissions: write-all"}, nil
-	case perms.Kind != yaml.MappingNode || perms.Style&yaml.FlowStyle != 0 || len(perms.Content) == 0:
-		return keep(fmt.Sprintf("%s has permissions that pitstop does not rewrite (line %d); add %s: write to them yourself", where, perms.Line, scope)), nil
+	case perms.Form != workflows.BlockMapping || len(perms.Scopes) == 0:
+		return keep(fmt.Sprintf("%s has permissions that pitstop does not rewrite (line %d); add %s: write to them yourself", where, perms.Pos.Line, scope)), nil
 	}
-	if v := mapValue(perms, scope); v != nil && v.Value == "write" {
+	if perms.Level(scope) == "write" {
 		return &Grant{Out: src, Granted: true, Note: where + " already has " + scope + ": write"}, nil
 	}
 	t := newText(src)
 	var sp splice
-	if v := mapValue(perms, scope); v != nil {
-		if v.Kind != yaml.ScalarNode || strings.Contains(v.Value, "\n") {
-			return keep(fmt.Sprintf("%s: %s at line %d is not a plain value", scope, v.Value, v.Line)), nil
+	if i := slices.IndexFunc(perms.Scopes, func(kv workflows.KeyValue) bool { return kv.Key == scope }); i >= 0 {
+		v := perms.Scopes[i]
+		if v.Span.IsZero() {
+			return keep(fmt.Sprintf("%s: %s at line %d is not a plain value", scope, v.Value, v.Pos.Line)), nil
 		}
-		off := t.offset(workflows.Pos{Line: v.Line, Col: v.Column})
-		n := len(v.Value)
-		if v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
-			n += 2
-		}
-		if off < 0 || off+n > len(src) {
-			return keep("cannot locate " + scope + " in the permissions"), nil
-		}
-		sp = splice{off: off, end: off + n, text: "write"}
+		sp = splice{off: v.Span.Start, end: v.Span.End, text: "write"}
 	} else {
-		first := perms.Content[0]
+		first := perms.Scopes[0].Pos
 		off := t.lineStart(first.Line)
-		if strings.TrimSpace(string(src[off:t.offset(workflows.Pos{Line: first.Line, Col: first.Column})])) != "" {
+		if strings.TrimSpace(string(src[off:t.offset(first)])) != "" {
 			return keep(fmt.Sprintf("the permissions at line %d do not start on a line of their own", first.Line)), nil
 		}
-		sp = splice{off: off, end: off, text: strings.Repeat(" ", first.Column-1) + scope + ": write" + t.newline(first.Line)}
+		sp = splice{off: off, end: off, text: strings.Repeat(" ", first.Col-1) + scope + ": write" + t.newline(first.Line)}
 	}
 	out := sp.apply(src)
-	var before, after map[string]any
-	if err := yaml.Unmarshal(src, &before); err != nil {
-		return nil, err
-	}
-	if err := yaml.Unmarshal(out, &after); err != nil {
+	// Check: the same document but for the permissions, which are the
+	// old ones with scope: write.
+	after, err := workflows.Parse(file, out)
+	if err != nil {
 		return nil, fmt.Errorf("%s: granting %s: write broke the file: %w", file, scope, err)
 	}
-	m := before
-	for _, k := range path {
-		next, ok := m[k].(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("%s: cannot check the permissions of %s", file, where)
-		}
-		m = next
-	}
-	m[scope] = "write"
-	if !reflect.DeepEqual(before, after) {
-		return nil, fmt.Errorf("%s: granting %s: write would change more than the permissions, so nothing was changed", file, scope)
-	}
-	if _, err := workflows.Parse(file, out); err != nil {
+	aj, err := after.Job(job)
+	if err != nil {
 		return nil, err
+	}
+	got := aj.Permissions
+	if got == nil {
+		got = after.Permissions
+	}
+	if got == nil || !sameGrant(perms.Scopes, got.Scopes, scope) {
+		return nil, fmt.Errorf("%s: granting %s: write did not give %s the permissions intended, so nothing was changed", file, scope, where)
+	}
+	if err := workflows.CompareExcept(wf, after, path...); err != nil {
+		return nil, fmt.Errorf("%s: granting %s: write would change more than the permissions, so nothing was changed (%v)", file, scope, plain(err))
 	}
 	return &Grant{Out: out, Granted: true, Note: fmt.Sprintf("granted %s: write in the permissions of %s", scope, where)}, nil
 }
 
-// topMapping parses src and returns its top-level mapping.
-func topMapping(file string, src []byte) (*yaml.Node, error) {
-	if _, err := workflows.Parse(file, src); err != nil {
-		return nil, err
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, &workflows.Error{File: file, Msg: "the workflow is not a mapping"}
-	}
-	return doc.Content[0], nil
-}
-
-// mapValue returns the value of key in mapping m, or nil. Aliases are
-// not followed: what an alias points to is not this key's to edit.
-func mapValue(m *yaml.Node, key string) *yaml.Node {
-	if m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
+// sameGrant reports whether after holds the scopes of before, with scope
+// set to write (added or raised), and nothing else.
+func sameGrant(before, after []workflows.KeyValue, scope string) bool {
+	want := map[string]string{scope: "write"}
+	for _, kv := range before {
+		if kv.Key != scope {
+			want[kv.Key] = kv.Value
 		}
 	}
-	return nil
+	got := map[string]string{}
+	for _, kv := range after {
+		got[kv.Key] = kv.Value
+	}
+	return maps.Equal(want, got)
 }

@@ -25,6 +25,10 @@ func TestOnPush(t *testing.T) {
 			}
 		})
 	}
+	// An anchor in "on:" that is used elsewhere would go with it.
+	if _, err := OnPush("ci.yml", []byte("on: {push: {branches: &b [main]}}\nx-branches: *b\n"+tail), "x"); err == nil || !strings.Contains(err.Error(), "broke the file") {
+		t.Errorf("an anchored on: gave %v", err)
+	}
 	if _, err := OnPush("ci.yml", []byte(tail), "x"); err == nil || !strings.Contains(err.Error(), `no "on:"`) {
 		t.Errorf("a workflow without on: gave %v", err)
 	}
@@ -48,6 +52,13 @@ func TestGrantWrite(t *testing.T) {
 		{"read-all", jobWith("    permissions: read-all\n"), jobWith("    permissions: read-all\n"), false, "does not rewrite"},
 		{"flow", jobWith("    permissions: {contents: read}\n"), jobWith("    permissions: {contents: read}\n"), false, "does not rewrite"},
 		{"none", jobWith(""), jobWith(""), false, "default"},
+		// Permissions shared through an alias or a merge key are not the
+		// job's alone: granting there would grant elsewhere too.
+		{"alias", "permissions: &p\n  contents: read\n" + jobWith("    permissions: *p\n"),
+			"permissions: &p\n  contents: read\n" + jobWith("    permissions: *p\n"), false, "does not rewrite"},
+		{"merged", "x-base: &base\n  permissions:\n    contents: read\non: push\njobs:\n  b:\n    <<: *base\n    runs-on: x\n    steps: [{run: echo}]\n",
+			"x-base: &base\n  permissions:\n    contents: read\non: push\njobs:\n  b:\n    <<: *base\n    runs-on: x\n    steps: [{run: echo}]\n", false, "does not rewrite"},
+		{"quoted", jobWith("    permissions:\n      contents: read\n      checks: \"none\" # for now\n"), jobWith("    permissions:\n      contents: read\n      checks: write # for now\n"), true, "granted"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			g, err := GrantWrite("ci.yml", []byte(c.in), "b", "checks")

@@ -18,11 +18,18 @@
 // "FILE:LINE:COL: message", quoting names with %q and listing the valid
 // choices, so a person can jump straight to the spot.
 //
+// For a caller that edits the text in place (package injector) it also
+// says how a setting is written where it applies (Form: a block or flow
+// mapping, a scalar, or NotHere when it comes through an alias or a merge
+// key) and which bytes a one-line value takes (Span), and StringValue says
+// what a scalar the caller means to write will read back as.
+//
 // What it does not do: change a workflow (that is package injector), judge
 // whether a workflow would run (that is actionlint's job), or hand out
-// yaml.v3 nodes; positions travel as Pos values instead, and Compare
-// answers the one question that needs the trees ("is this the same
-// document, apart from one added step?").
+// yaml.v3 nodes; positions travel as Pos values instead, and Compare and
+// CompareExcept answer the questions that need the trees ("is this the
+// same document, apart from one added step, or apart from this one
+// setting?").
 //
 // Reading is bounded: ReadFile and ReadAll refuse directories and anything
 // over MaxSize, and Parse refuses binary data and text that is not UTF-8,

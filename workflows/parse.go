@@ -233,7 +233,7 @@ func (w *Workflow) job(key, val *yaml.Node) (*Job, error) {
 	if k, c, _ := lookup(m, "concurrency"); c != nil {
 		j.Concurrency = concurrency(k, c)
 	}
-	j.settings(m)
+	w.jobSettings(j, m, val.Kind != yaml.AliasNode)
 	if _, s, _ := lookup(m, "strategy"); s != nil {
 		if _, mx, _ := lookup(s, "matrix"); mx != nil {
 			j.Matrix = matrix(mx)

@@ -10,6 +10,9 @@ import (
 type Event struct {
 	Name string // "push", "workflow_dispatch", ...
 	Pos  Pos    // the event's name
+	// Branches is the event's "branches:" filter when it is a list of
+	// scalars (push and pull_request have one); nil when there is none.
+	Branches []string
 }
 
 // Permissions is a "permissions:" setting of the workflow or of a job.
@@ -19,7 +22,11 @@ type Permissions struct {
 	// "write-all" or an expression; "" for a mapping.
 	All string
 	// Scopes are the "scope: level" pairs of a mapping, in file order.
+	// Each Span is the level's text when it is written on one line.
 	Scopes []KeyValue
+	// Form is how the setting is written where it applies; a mapping
+	// reached through an alias or a merge key is NotHere.
+	Form Form
 }
 
 // Level returns the level a mapping gives scope ("read", "write",
@@ -65,36 +72,53 @@ type Container struct {
 	// "image:". It may be an expression.
 	Image   string
 	Options string // "options:" as written, "" when unset
+
+	// Form is how the value is written where it applies. For a Scalar
+	// (the image), Span is its text when it is written on one line.
+	Form Form
+	Span Span
+	// FirstKey is where the first key of a mapping is written.
+	FirstKey Pos
+	// OptionsPos is the "options" key when the mapping itself has one
+	// (zero when it has none, or has it only through a merge key), and
+	// OptionsSpan the text of its value when that is one line.
+	OptionsPos  Pos
+	OptionsSpan Span
 }
 
 // settings fills in what the workflow says outside its jobs. root is the
 // top-level mapping.
 func (w *Workflow) settings(root *yaml.Node) {
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		w.Keys = append(w.Keys, Key{Name: root.Content[i].Value, Pos: pos(root.Content[i])})
+	}
 	_, name, _ := lookup(root, "name")
 	w.Name = scalar(name)
 	if _, on, _ := lookup(root, "on"); on != nil {
 		w.On = events(on)
 	}
-	w.Permissions = permissions(root)
+	w.Permissions = w.permissions(root, true)
 	w.Defaults = defaults(root)
 }
 
-// settings fills in the job's own settings from its mapping m.
-func (j *Job) settings(m *yaml.Node) {
+// jobSettings fills in j's own settings from its mapping m. inPlace is
+// false when the job is an alias of another.
+func (w *Workflow) jobSettings(j *Job, m *yaml.Node, inPlace bool) {
 	_, cond, _ := lookup(m, "if")
 	j.If = strings.TrimSpace(scalar(cond))
 	if _, ro, _ := lookup(m, "runs-on"); ro != nil {
 		j.RunsOn = runnerLabels(ro, 0)
 	}
-	j.Permissions = permissions(m)
+	j.Permissions = w.permissions(m, inPlace)
 	j.Defaults = defaults(m)
-	if _, c, _ := lookup(m, "container"); c != nil {
-		j.Container = container("", c)
+	if _, c, via := lookup(m, "container"); c != nil {
+		j.Container = w.container("", c, inPlace && via == nil)
 	}
-	if _, sv, _ := lookup(m, "services"); sv != nil {
+	if _, sv, via := lookup(m, "services"); sv != nil {
+		here := inPlace && via == nil && sv.Kind != yaml.AliasNode
 		if sv = resolve(sv); sv.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(sv.Content); i += 2 {
-				j.Services = append(j.Services, container(sv.Content[i].Value, sv.Content[i+1]))
+				j.Services = append(j.Services, w.container(sv.Content[i].Value, sv.Content[i+1], here))
 			}
 		}
 	}
@@ -117,7 +141,16 @@ func events(n *yaml.Node) []Event {
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			out = append(out, Event{Name: n.Content[i].Value, Pos: pos(n.Content[i])})
+			e := Event{Name: n.Content[i].Value, Pos: pos(n.Content[i])}
+			if _, b, _ := lookup(n.Content[i+1], "branches"); b != nil {
+				if b = resolve(b); b.Kind == yaml.SequenceNode {
+					e.Branches = []string{}
+					for _, x := range b.Content {
+						e.Branches = append(e.Branches, scalar(x))
+					}
+				}
+			}
+			out = append(out, e)
 		}
 	}
 	return out
@@ -133,18 +166,24 @@ func (w *Workflow) HasEvent(event string) bool {
 	return false
 }
 
-func permissions(m *yaml.Node) *Permissions {
-	_, v, _ := lookup(m, "permissions")
+// permissions reads the "permissions:" of mapping m. inPlace is false
+// when m is not written where it applies (an aliased job).
+func (w *Workflow) permissions(m *yaml.Node, inPlace bool) *Permissions {
+	_, v, via := lookup(m, "permissions")
 	if v == nil {
 		return nil
 	}
-	p := &Permissions{Pos: pos(v)}
+	p := &Permissions{Pos: pos(v), Form: form(v, inPlace && via == nil)}
 	switch r := resolve(v); r.Kind {
 	case yaml.ScalarNode:
 		p.All = scalar(r)
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(r.Content); i += 2 {
-			p.Scopes = append(p.Scopes, KeyValue{Key: r.Content[i].Value, Value: scalar(r.Content[i+1]), Pos: pos(r.Content[i])})
+			kv := KeyValue{Key: r.Content[i].Value, Value: scalar(r.Content[i+1]), Pos: pos(r.Content[i])}
+			if p.Form != NotHere {
+				kv.Span = w.span(r.Content[i+1])
+			}
+			p.Scopes = append(p.Scopes, kv)
 		}
 	}
 	return p
@@ -163,15 +202,29 @@ func defaults(m *yaml.Node) *Defaults {
 	return d
 }
 
-func container(id string, n *yaml.Node) *Container {
-	c := &Container{ID: id, Pos: pos(n)}
+// container reads a container or service from its value n. inPlace is
+// false when n is not written where it applies.
+func (w *Workflow) container(id string, n *yaml.Node, inPlace bool) *Container {
+	c := &Container{ID: id, Pos: pos(n), Form: form(n, inPlace)}
 	if r := resolve(n); r.Kind == yaml.ScalarNode {
 		c.Image = scalar(r)
+		if c.Form == Scalar {
+			c.Span = w.span(n)
+		}
 		return c
 	}
 	_, img, _ := lookup(n, "image")
-	_, opts, _ := lookup(n, "options")
+	ok, opts, via := lookup(n, "options")
 	c.Image, c.Options = scalar(img), scalar(opts)
+	if c.Form != BlockMapping && c.Form != FlowMapping {
+		return c
+	}
+	if len(n.Content) > 0 {
+		c.FirstKey = pos(n.Content[0])
+	}
+	if ok != nil && via == nil {
+		c.OptionsPos, c.OptionsSpan = pos(ok), w.span(opts)
+	}
 	return c
 }
 

@@ -51,8 +51,22 @@ func TestSettings(t *testing.T) {
 	if w.Name != "ci" {
 		t.Errorf("Name = %q", w.Name)
 	}
-	if got := fmt.Sprint(w.On); got != "[{push 3:3} {workflow_dispatch 5:3}]" {
+	var on []string
+	for _, e := range w.On {
+		on = append(on, fmt.Sprintf("%s@%s%q", e.Name, e.Pos, e.Branches))
+	}
+	if got := fmt.Sprint(on); got != `[push@3:3["main"] workflow_dispatch@5:3[]]` {
 		t.Errorf("On = %s", got)
+	}
+	if w.On[1].Branches != nil {
+		t.Errorf("workflow_dispatch has branches %q; want none", w.On[1].Branches)
+	}
+	var keys []string
+	for _, k := range w.Keys {
+		keys = append(keys, k.Name+"@"+k.Pos.String())
+	}
+	if got := fmt.Sprint(keys); got != "[name@1:1 on@2:1 permissions@6:1 defaults@9:1 jobs@13:1]" {
+		t.Errorf("Keys = %s", got)
 	}
 	if !w.HasEvent("push") || w.HasEvent("pull_request") {
 		t.Error("HasEvent: want push and not pull_request")
@@ -95,8 +109,83 @@ func TestSettings(t *testing.T) {
 	if g.Container != nil || len(g.Services) != 0 {
 		t.Errorf("group: container %+v, services %+v; want none", g.Container, g.Services)
 	}
-	if got := fmt.Sprint(*b.Services[0], *b.Services[1]); len(b.Services) != 2 || got != "{db 21:11 postgres --health-cmd pg_isready} {cache 23:9 redis }" {
+	var services []string
+	for _, c := range b.Services {
+		services = append(services, fmt.Sprintf("%s@%s %s %q", c.ID, c.Pos, c.Image, c.Options))
+	}
+	if got := fmt.Sprint(services); len(b.Services) != 2 || got != `[db@21:11 postgres "--health-cmd pg_isready" cache@23:9 redis ""]` {
 		t.Errorf("services = %s", got)
+	}
+}
+
+// TestSettingsInPlace reads what an edit of the text needs: how each
+// setting is written where it applies, and which bytes its values take.
+func TestSettingsInPlace(t *testing.T) {
+	src := []byte(settingsWorkflow)
+	w, err := Parse("ci.yml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := func(s Span) string {
+		if s.IsZero() {
+			return "<none>"
+		}
+		return string(src[s.Start:s.End])
+	}
+	if p := w.Permissions; p.Form != BlockMapping || text(p.Scopes[0].Span) != "read" || text(p.Scopes[1].Span) != "write" {
+		t.Errorf("workflow permissions: form %v, spans %q %q", p.Form, text(p.Scopes[0].Span), text(p.Scopes[1].Span))
+	}
+	b, m := w.Jobs[0], w.Jobs[1]
+	if p := b.Permissions; p.Form != Scalar {
+		t.Errorf("job permissions: form %v, want Scalar", p.Form)
+	}
+	if c := b.Container; c.Form != Scalar || text(c.Span) != "node:20" {
+		t.Errorf("build container: form %v, span %q", c.Form, text(c.Span))
+	}
+	if c := m.Container; c.Form != BlockMapping || c.FirstKey != (Pos{28, 7}) || c.OptionsPos != (Pos{29, 7}) || text(c.OptionsSpan) != "--cpus 1" {
+		t.Errorf("matrix container = %+v, options %q", c, text(c.OptionsSpan))
+	}
+	db, cache := b.Services[0], b.Services[1]
+	if db.Form != FlowMapping || text(db.OptionsSpan) != "--health-cmd pg_isready" {
+		t.Errorf("db: form %v, options %q", db.Form, text(db.OptionsSpan))
+	}
+	if cache.Form != BlockMapping || !cache.OptionsPos.IsZero() || cache.FirstKey != (Pos{23, 9}) {
+		t.Errorf("cache = %+v", cache)
+	}
+
+	// What is written elsewhere is not here: an alias, a merge key, an
+	// aliased job.
+	shared, err := Parse("ci.yml", []byte(`on: push
+permissions: &p
+  checks: 'read'
+  contents: "write"
+jobs:
+  a: &a
+    permissions: *p
+    container: &c {image: x}
+    steps: [{run: x}]
+  b: *a
+  c:
+    <<: *a
+    steps: [{run: x}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := shared.Permissions; p.Form != BlockMapping || p.Scopes[0].Span.IsZero() || p.Scopes[1].Span.End-p.Scopes[1].Span.Start != len(`"write"`) {
+		t.Errorf("anchored workflow permissions = %+v", p)
+	}
+	for _, j := range shared.Jobs {
+		wantC := NotHere
+		if j.ID == "a" {
+			wantC = FlowMapping
+		}
+		if j.Permissions.Form != NotHere || j.Container.Form != wantC {
+			t.Errorf("job %s: permissions form %v, container form %v (want %v)", j.ID, j.Permissions.Form, j.Container.Form, wantC)
+		}
+		if j.Permissions.Level("checks") != "read" {
+			t.Errorf("job %s: checks %q, want read through the alias", j.ID, j.Permissions.Level("checks"))
+		}
 	}
 }
 

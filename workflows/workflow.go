@@ -17,6 +17,7 @@ type Workflow struct {
 	On          []Event      // the triggers under "on:", in file order
 	Permissions *Permissions // workflow-level permissions; nil when unset
 	Defaults    *Defaults    // workflow-level defaults.run; nil when unset
+	Keys        []Key        // the top-level keys, in file order
 
 	src     []byte
 	lines   *lineIndex
@@ -104,6 +105,9 @@ type KeyValue struct {
 	// written the same way, not quoted.
 	Plain bool
 	Pos   Pos // the key
+	// Span is the value's text, where a caller that edits it needs it
+	// (Permissions.Scopes); zero elsewhere.
+	Span Span
 }
 
 // Concurrency is a "concurrency:" setting.
