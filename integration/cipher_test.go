@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/cpu"
+
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // TestDefaultCipherWithOpenSSH: a plain `ssh` (no -c, OpenSSH's own
@@ -50,7 +52,7 @@ func TestDefaultCipherWithOpenSSH(t *testing.T) {
 }
 
 // startAgentFor starts an agent on 127.0.0.1 that admits user's key.
-func startAgentFor(t *testing.T, user keyPair) (*agentRun, readyDoc) {
+func startAgentFor(t *testing.T, user keyPair) (*agentRun, wire.Ready) {
 	t.Helper()
 	keys := filepath.Join(t.TempDir(), "keys.pub")
 	if err := os.WriteFile(keys, []byte(user.public+"\n"), 0o600); err != nil {

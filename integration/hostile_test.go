@@ -17,11 +17,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // sshLogin runs one command as the holder of the key file with the real
 // ssh, host key pinned; extra options go before the destination.
-func sshLogin(t *testing.T, r readyDoc, private string, extra ...string) ([]byte, error) {
+func sshLogin(t *testing.T, r wire.Ready, private string, extra ...string) ([]byte, error) {
 	t.Helper()
 	ssh := tool(t, "ssh", sshInstall)
 	kh := filepath.Join(t.TempDir(), "known_hosts")
@@ -223,7 +225,7 @@ func TestMethodNamesCannotInjectWorkflowCommands(t *testing.T) {
 }
 
 // dialAddr is where to dial the agent of r.
-func dialAddr(r readyDoc) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(r.Port)) }
+func dialAddr(r wire.Ready) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(r.Port)) }
 
 // TestIdleConnectionsCannotLockOut: while a flood of idle connections
 // from ten addresses is kept up (each one reopened as the agent closes
@@ -322,7 +324,7 @@ func TestStalledKeyExchangesCannotLockOut(t *testing.T) {
 // baselineLogin is the slowest of three logins with the real ssh before
 // any load: what starting ssh, the key exchange and running a command cost
 // on this machine right now, which is not the agent's to answer for.
-func baselineLogin(t *testing.T, r readyDoc, user keyPair) time.Duration {
+func baselineLogin(t *testing.T, r wire.Ready, user keyPair) time.Duration {
 	t.Helper()
 	var base time.Duration
 	for range 3 {
@@ -338,7 +340,7 @@ func baselineLogin(t *testing.T, r readyDoc, user keyPair) time.Duration {
 // checkLogins logs in 20 times with the real ssh: at least 19 must get
 // in, run a command and leave within limit each, on top of base, the
 // same login's cost without the load.
-func checkLogins(t *testing.T, a *agentRun, r readyDoc, user keyPair, limit, base time.Duration) {
+func checkLogins(t *testing.T, a *agentRun, r wire.Ready, user keyPair, limit, base time.Duration) {
 	t.Helper()
 	t.Logf("a login without load takes up to %v on this machine now", base.Round(time.Millisecond))
 	limit += base

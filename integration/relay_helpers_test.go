@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/pitstopci/pitstop/internal/testutil"
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // The relay tests run a real OpenSSH sshd on 127.0.0.1 as the relay (a
@@ -238,24 +238,6 @@ type agentRun struct {
 	start  time.Time
 }
 
-// readyDoc is the part of the ready file these tests read.
-type readyDoc struct {
-	Address     string    `json:"address"`
-	Host        string    `json:"host"`
-	Port        int       `json:"port"`
-	User        string    `json:"user"`
-	SSHCommand  string    `json:"ssh_command"`
-	KnownHosts  string    `json:"known_hosts"`
-	Listen      string    `json:"listen"`
-	Relay       string    `json:"relay"`
-	Jump        string    `json:"jump"`
-	ForwardedAt time.Time `json:"forwarded_at"`
-	Deadline    time.Time `json:"deadline"`
-	PID         int       `json:"pid"`
-	// ControlSocket is where pitstop status asks the agent.
-	ControlSocket string `json:"control_socket"`
-}
-
 // agentEnv is an environment outside any CI: the agent admits only the
 // keys it is given, whatever CI runs these tests.
 func agentEnv() []string {
@@ -320,13 +302,16 @@ func (a *agentRun) waitExit(t *testing.T, limit time.Duration) int {
 }
 
 // readReady waits until the ready file exists and satisfies ok.
-func (a *agentRun) readReady(t *testing.T, limit time.Duration, ok func(readyDoc) bool) readyDoc {
+func (a *agentRun) readReady(t *testing.T, limit time.Duration, ok func(wire.Ready) bool) wire.Ready {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
-		var r readyDoc
-		if b, err := os.ReadFile(a.ready); err == nil && json.Unmarshal(b, &r) == nil && (ok == nil || ok(r)) {
-			return r
+		r, err := wire.LoadReady(a.ready)
+		if err == nil && (ok == nil || ok(*r)) {
+			return *r
+		}
+		if err != nil && !errors.Is(err, wire.ErrNotReady) {
+			t.Fatal(err)
 		}
 		select {
 		case <-a.done:
@@ -345,7 +330,7 @@ func (a *agentRun) readReady(t *testing.T, limit time.Duration, ok func(readyDoc
 // relay's key and the agent's line from the ready file. An ssh_config
 // rather than -o options, because ssh passes -F, but not -o or -i, on to
 // the jump hop.
-func userSSH(t *testing.T, ctx context.Context, r readyDoc, relay *relayHost, key keyPair, command ...string) *exec.Cmd {
+func userSSH(t *testing.T, ctx context.Context, r wire.Ready, relay *relayHost, key keyPair, command ...string) *exec.Cmd {
 	t.Helper()
 	dir := t.TempDir()
 	kh := filepath.Join(dir, "known_hosts")

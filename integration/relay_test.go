@@ -20,6 +20,7 @@ import (
 
 	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/internal/testutil"
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // TestRelayEndToEnd: the agent opens no local port, dials the relay, and
@@ -254,7 +255,7 @@ func TestRelayReconnects(t *testing.T) {
 	waitLog(t, a, "lost the connection to the relay", 10*time.Second)
 	waitLog(t, a, "could not reconnect to the relay", 10*time.Second)
 	s.relay.start()
-	second := a.readReady(t, 60*time.Second, func(r readyDoc) bool { return r.ForwardedAt.After(first.ForwardedAt) })
+	second := a.readReady(t, 60*time.Second, func(r wire.Ready) bool { return r.ForwardedAt.After(first.ForwardedAt) })
 	if !second.Deadline.Equal(first.Deadline) {
 		t.Errorf("the deadline moved from %v to %v: the pause must go on as it was", first.Deadline, second.Deadline)
 	}
@@ -272,7 +273,7 @@ func TestRelayReconnects(t *testing.T) {
 	waitLog(t, a, "stopped answering keepalives", 15*time.Second)
 	s.relay.kill()
 	s.relay.start()
-	third := a.readReady(t, 60*time.Second, func(r readyDoc) bool { return r.ForwardedAt.After(second.ForwardedAt) })
+	third := a.readReady(t, 60*time.Second, func(r wire.Ready) bool { return r.ForwardedAt.After(second.ForwardedAt) })
 	out, err := userSSH(t, ctx, third, s.relay, s.actor, "echo after-a-freeze; pitstop continue").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "after-a-freeze") {
 		t.Fatalf("after the frozen relay was replaced: %v\n%s\n%s", err, out, a.stderr)
@@ -318,7 +319,7 @@ func TestRelaySocket(t *testing.T) {
 	local := testutil.FreePort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	fwdDoc := readyDoc{SSHCommand: fmt.Sprintf("ssh -N -o ExitOnForwardFailure=yes -L %d:%s %s", local, sock, jump)}
+	fwdDoc := wire.Ready{SSHCommand: fmt.Sprintf("ssh -N -o ExitOnForwardFailure=yes -L %d:%s %s", local, sock, jump)}
 	fwd := userSSH(t, ctx, fwdDoc, s.relay, s.actor)
 	fwdOut := &testutil.Buffer{}
 	fwd.Stdout, fwd.Stderr = fwdOut, fwdOut

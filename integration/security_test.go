@@ -22,6 +22,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/pitstopci/pitstop/internal/testutil"
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 const sshAuditInstall = "apt-get install ssh-audit (or: task system)"
@@ -321,10 +322,13 @@ func TestSessionCannotReadAgentSecrets(t *testing.T) {
 	go func() { cmd.Wait(); close(exited) }() //nolint:errcheck // the exit status is not the point
 	t.Cleanup(func() { stopProcess(cmd, exited) })
 
-	var r readyDoc
+	var r *wire.Ready
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if b, err := os.ReadFile(ready); err == nil && json.Unmarshal(b, &r) == nil {
+		var err error
+		if r, err = wire.LoadReady(ready); err == nil {
 			break
+		} else if !errors.Is(err, wire.ErrNotReady) {
+			t.Fatal(err)
 		}
 		select {
 		case <-exited:

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/internal/uptermtest"
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // Users leaving through a relay that never says so (uptermd keeps the
@@ -27,7 +28,7 @@ var keepaliveArgs = []string{"--client-alive-interval", "1s", "--client-alive-co
 
 // waitConnections waits until pitstop status counts want connections and
 // returns the status.
-func waitConnections(t *testing.T, a *agentRun, r readyDoc, want int, limit time.Duration) control.Status {
+func waitConnections(t *testing.T, a *agentRun, r wire.Ready, want int, limit time.Duration) control.Status {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {

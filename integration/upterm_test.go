@@ -19,6 +19,7 @@ import (
 	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/internal/testutil"
 	"github.com/pitstopci/pitstop/internal/uptermtest"
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // The upterm tests run the real pitstop binary against the test relay in
@@ -59,7 +60,7 @@ func (s *uptermSetup) agentArgs(t *testing.T, extra ...string) []string {
 // holder of key, with strict host key checking at both hops, through an
 // ssh_config that -J passes on to the jump (see userSSH). words replaces
 // "ssh" at the start of the printed command, e.g. with scp's.
-func uptermSSH(t *testing.T, ctx context.Context, r readyDoc, s *uptermSetup, key keyPair, command ...string) *exec.Cmd {
+func uptermSSH(t *testing.T, ctx context.Context, r wire.Ready, s *uptermSetup, key keyPair, command ...string) *exec.Cmd {
 	t.Helper()
 	cfg := uptermSSHConfig(t, r, s, key)
 	words := strings.Fields(r.SSHCommand)
@@ -71,7 +72,7 @@ func uptermSSH(t *testing.T, ctx context.Context, r readyDoc, s *uptermSetup, ke
 	return cmd
 }
 
-func uptermSSHConfig(t *testing.T, r readyDoc, s *uptermSetup, key keyPair) string {
+func uptermSSHConfig(t *testing.T, r wire.Ready, s *uptermSetup, key keyPair) string {
 	t.Helper()
 	dir := t.TempDir()
 	kh := filepath.Join(dir, "known_hosts")
@@ -378,7 +379,7 @@ func TestUptermReconnects(t *testing.T) {
 	first.Deadline = st.Deadline
 	s.relay.DropHosts()
 	waitLog(t, a, "lost the connection to the relay upterm://"+s.relay.Addr, 10*time.Second)
-	second := a.readReady(t, 30*time.Second, func(r readyDoc) bool { return r.ForwardedAt.After(first.ForwardedAt) })
+	second := a.readReady(t, 30*time.Second, func(r wire.Ready) bool { return r.ForwardedAt.After(first.ForwardedAt) })
 	if second.SSHCommand == first.SSHCommand || second.Host != first.Host {
 		t.Errorf("after the drop: %q (was %q); want a new session for the same agent", second.SSHCommand, first.SSHCommand)
 	}
@@ -398,7 +399,7 @@ func TestUptermReconnects(t *testing.T) {
 	s.relay.Close()
 	waitLog(t, a, "could not reconnect to the relay", 10*time.Second)
 	s.relay = uptermtest.Start(t, uptermtest.Options{Addr: addr, Key: key})
-	third := a.readReady(t, 60*time.Second, func(r readyDoc) bool { return r.ForwardedAt.After(second.ForwardedAt) })
+	third := a.readReady(t, 60*time.Second, func(r wire.Ready) bool { return r.ForwardedAt.After(second.ForwardedAt) })
 	if !third.Deadline.Equal(first.Deadline) {
 		t.Errorf("the deadline moved from %v to %v after the restart", first.Deadline, third.Deadline)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/pitstopci/pitstop/agent"
 	"github.com/pitstopci/pitstop/agent/control"
+	"github.com/pitstopci/pitstop/internal/wire"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -239,12 +241,12 @@ func waitReady(t *testing.T, path string, done <-chan error) agent.Ready {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if data, err := os.ReadFile(path); err == nil {
-			var r agent.Ready
-			if err := json.Unmarshal(data, &r); err != nil {
-				t.Fatal(err)
-			}
-			return r
+		r, err := wire.LoadReady(path)
+		if err == nil {
+			return *r
+		}
+		if !errors.Is(err, wire.ErrNotReady) {
+			t.Fatal(err)
 		}
 		select {
 		case err := <-done:

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -131,17 +130,15 @@ func holdCheck(r wire.HoldRequest) error {
 	return nil
 }
 
-func readReadyFile(path string) (wire.Ready, error) {
-	var r wire.Ready
-	data, err := os.ReadFile(path)
+// readReadyFile reads the detached pause's ready file, which must name
+// the control socket the hold talks to.
+func readReadyFile(path string) (*wire.Ready, error) {
+	r, err := wire.LoadReady(path)
 	if err != nil {
-		return r, fmt.Errorf("read %s: %w", path, err)
-	}
-	if err := json.Unmarshal(data, &r); err != nil {
-		return r, fmt.Errorf("parse %s: %w", path, err)
+		return nil, err
 	}
 	if r.ControlSocket == "" {
-		return r, fmt.Errorf("%s names no control socket", path)
+		return nil, fmt.Errorf("%s names no control socket", path)
 	}
 	return r, nil
 }

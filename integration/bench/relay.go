@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/internal/uptermtest"
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // The relay measurement compares the agent reached through an upterm
@@ -60,19 +60,13 @@ func (l *lab) startRelayAgent(relay *uptermtest.Relay) (*server, error) {
 		s.stop()
 		return nil, fmt.Errorf("agent via relay: %w (log: %s)", err, tail(s.log))
 	}
-	var doc struct {
-		Jump          string `json:"jump"`
-		Host          string `json:"host"`
-		KnownHosts    string `json:"known_hosts"`
-		ControlSocket string `json:"control_socket"`
+	doc, err := wire.LoadReady(ready)
+	if err == nil && doc.Jump == "" {
+		err = errors.New("it names no jump host")
 	}
-	b, err := os.ReadFile(ready)
-	if err == nil {
-		err = json.Unmarshal(b, &doc)
-	}
-	if err != nil || doc.Jump == "" {
+	if err != nil {
 		s.stop()
-		return nil, fmt.Errorf("read ready file of the agent via relay: %v (%s)", err, b)
+		return nil, fmt.Errorf("read ready file of the agent via relay: %w", err)
 	}
 	s.jump, s.alias, s.control = doc.Jump, doc.Host, doc.ControlSocket
 	kh := filepath.Join(l.dir, "relay_user_known_hosts")

@@ -24,6 +24,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/pitstopci/pitstop/internal/testutil"
+	"github.com/pitstopci/pitstop/internal/wire"
 )
 
 // benchActor is the user the agent takes for the one who triggered the
@@ -246,22 +247,15 @@ func (l *lab) startAgent(name string) (*server, error) {
 		return nil, fmt.Errorf("start agent: %w", err)
 	}
 	go func() { s.cmd.Wait(); close(s.done) }() //nolint:errcheck // its log says why
-	var doc struct {
-		Port       int    `json:"port"`
-		KnownHosts string `json:"known_hosts"`
-	}
 	if err := waitFile(ready, s.done, 30*time.Second); err != nil {
 		s.stop()
 		return nil, fmt.Errorf("agent: %w (log: %s)", err, tail(s.log))
 	}
 	s.readyAfter = time.Since(started)
-	b, err := os.ReadFile(ready)
-	if err == nil {
-		err = json.Unmarshal(b, &doc)
-	}
+	doc, err := wire.ReadReady(ready)
 	if err != nil {
 		s.stop()
-		return nil, fmt.Errorf("read ready file: %w", err)
+		return nil, err
 	}
 	s.port = doc.Port
 	return s, l.addKnownHost(doc.KnownHosts)

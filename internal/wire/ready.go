@@ -99,10 +99,13 @@ func WriteReady(path string, r Ready) error {
 // yet" so that a writer without that care cannot make a reader give up.
 var ErrNotReady = errors.New("not ready")
 
-// ReadReady reads and checks the agent's ready file: it must name an
-// address to dial and the host key to expect there. It returns an error
-// wrapping ErrNotReady while the file does not exist or is incomplete.
-func ReadReady(path string) (*Ready, error) {
+// LoadReady reads the agent's ready file as it stands, checking only
+// that it is one whole document, for readers that need a part of it: the
+// end-of-job hold wants the control socket alone, and tests read what a
+// relay's document says (whose Address may be a socket's path). It
+// returns an error wrapping ErrNotReady while the file does not exist or
+// is incomplete.
+func LoadReady(path string) (*Ready, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("read ready file: %w", ErrNotReady)
@@ -114,11 +117,22 @@ func ReadReady(path string) (*Ready, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("parse ready file %s: %w (%w)", path, ErrNotReady, err)
 	}
+	return &r, nil
+}
+
+// ReadReady reads and checks the agent's ready file: it must name an
+// address to dial and the host key to expect there. It returns an error
+// wrapping ErrNotReady while the file does not exist or is incomplete.
+func ReadReady(path string) (*Ready, error) {
+	r, err := LoadReady(path)
+	if err != nil {
+		return nil, err
+	}
 	if r.Address == "" || r.KnownHosts == "" {
 		return nil, fmt.Errorf("ready file %s lacks address or known_hosts: %w", path, ErrNotReady)
 	}
 	if _, _, err := net.SplitHostPort(r.Address); err != nil {
 		return nil, fmt.Errorf("ready file %s: address %q: %w", path, r.Address, err)
 	}
-	return &r, nil
+	return r, nil
 }

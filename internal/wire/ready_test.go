@@ -108,6 +108,33 @@ func TestReadReady(t *testing.T) {
 	}
 }
 
+// TestLoadReady: LoadReady takes any whole document, such as a relay's
+// whose address is a socket's path, which ReadReady refuses to dial, and
+// is not ready on a missing or partial file like ReadReady.
+func TestLoadReady(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ready.json")
+	if _, err := LoadReady(path); !errors.Is(err, ErrNotReady) {
+		t.Fatalf("missing file: got %v, want ErrNotReady", err)
+	}
+	if err := os.WriteFile(path, []byte(`{"control_socket": "/tmp/p`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadReady(path); !errors.Is(err, ErrNotReady) {
+		t.Errorf("partial file: got %v, want ErrNotReady", err)
+	}
+	want := Ready{Address: "/tmp/pitstop.sock", KnownHosts: "x", Relay: "root@127.0.0.1:22", ControlSocket: "/tmp/c.sock"}
+	if err := WriteReady(path, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadReady(path)
+	if err != nil || !reflect.DeepEqual(*got, want) {
+		t.Errorf("LoadReady = %+v, %v; want %+v", got, err, want)
+	}
+	if _, err := ReadReady(path); err == nil {
+		t.Error("ReadReady took a socket's path as an address to dial")
+	}
+}
+
 func sortedJoin(s []string) string {
 	c := slices.Clone(s)
 	slices.Sort(c)
