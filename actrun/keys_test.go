@@ -1,28 +1,17 @@
 package actrun
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	gossh "golang.org/x/crypto/ssh"
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 func newPublicKey(t *testing.T, comment string) string {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := gossh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k))) + " " + comment
+	return testutil.SSHAuthorizedKey(t) + " " + comment
 }
 
 func TestLocalKeys(t *testing.T) {

@@ -115,11 +115,7 @@ func TestActHangup(t *testing.T) {
 // ends it from the client, exit status 255, after a login), pitstop act
 // says so, and Enter connects again to the same pause.
 func TestActReconnectsOnEnter(t *testing.T) {
-	tool(t, "ssh", sshInstall)
-	e := newActEnv(t)
-	cmd := exec.Command(pitstopBin, "act", "--job", "build", "--ssh-after-step", "1", "--wait-timeout", "3m", "--action-source", sourceRoot)
-	cmd.Dir, cmd.Env = e.repo, e.env
-	r := startOnTerminal(t, cmd)
+	r := actOnTerminal(t)
 	term, screen, stderr, done := r.term, r.screen, r.stderr, r.done
 	waitFor := func(b *testutil.Buffer, s string, timeout time.Duration) {
 		t.Helper()

@@ -44,6 +44,18 @@ func newActEnv(t *testing.T) *actEnv {
 	return newActRepo(t, map[string]string{".github/workflows/ci.yml": string(src)})
 }
 
+// actOnTerminal starts pitstop act on a terminal in a new actEnv's
+// repository, pausing job build after step 1; the ssh it connects with
+// must be on PATH.
+func actOnTerminal(t *testing.T) *onTerminal {
+	t.Helper()
+	tool(t, "ssh", sshInstall)
+	e := newActEnv(t)
+	cmd := exec.Command(pitstopBin, "act", "--job", "build", "--ssh-after-step", "1", "--wait-timeout", "3m", "--action-source", sourceRoot)
+	cmd.Dir, cmd.Env = e.repo, e.env
+	return startOnTerminal(t, cmd)
+}
+
 // newActRepo is newActEnv with a repository holding the given files
 // (slash-separated paths relative to the repository root).
 func newActRepo(t *testing.T, files map[string]string) *actEnv {
@@ -280,11 +292,7 @@ func TestActPauseEndToEnd(t *testing.T) {
 // with the host key pinned and the user's own key, and the job goes on
 // when the shell exits.
 func TestActConnectsOnTerminal(t *testing.T) {
-	tool(t, "ssh", sshInstall)
-	e := newActEnv(t)
-	cmd := exec.Command(pitstopBin, "act", "--job", "build", "--ssh-after-step", "1", "--wait-timeout", "3m", "--action-source", sourceRoot)
-	cmd.Dir, cmd.Env = e.repo, e.env
-	r := startOnTerminal(t, cmd)
+	r := actOnTerminal(t)
 	term, screen, stderr, done := r.term, r.screen, r.stderr, r.done
 
 	deadline := time.Now().Add(readyTimeout)

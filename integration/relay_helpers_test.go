@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -390,12 +391,18 @@ func newRelaySetupFor(t *testing.T, userOptions string, extra ...string) *relayS
 // admits the actor.
 func (s *relaySetup) agentArgs(t *testing.T, extra ...string) []string {
 	t.Helper()
+	return relayAgentArgs(t, s.actor, []string{"--relay", "root@" + s.relay.address(), "--relay-key", s.agentKey.private, "--relay-known-hosts", s.knownHosts}, extra...)
+}
+
+// relayAgentArgs are the flags for an agent reached through a relay,
+// which relay names, that admits actor alone, with time to spare for
+// slow machines; extra come last.
+func relayAgentArgs(t *testing.T, actor keyPair, relay []string, extra ...string) []string {
+	t.Helper()
 	actorKeys := filepath.Join(t.TempDir(), "actor.pub")
-	if err := os.WriteFile(actorKeys, []byte(s.actor.public+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(actorKeys, []byte(actor.public+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return append([]string{
-		"--relay", "root@" + s.relay.address(), "--relay-key", s.agentKey.private, "--relay-known-hosts", s.knownHosts,
-		"--authorized-keys", actorKeys, "--wait-timeout", "5m", "--max-duration", "10m", "--reconnect-grace", "5m",
-	}, extra...)
+	args := append(slices.Clip(relay), "--authorized-keys", actorKeys, "--wait-timeout", "5m", "--max-duration", "10m", "--reconnect-grace", "5m")
+	return append(args, extra...)
 }

@@ -44,16 +44,11 @@ func newUptermSetup(t *testing.T, opts uptermtest.Options) *uptermSetup {
 	return s
 }
 
+// agentArgs are the flags for an agent reached through s.relay that
+// admits the actor.
 func (s *uptermSetup) agentArgs(t *testing.T, extra ...string) []string {
 	t.Helper()
-	actorKeys := filepath.Join(t.TempDir(), "actor.pub")
-	if err := os.WriteFile(actorKeys, []byte(s.actor.public+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return append([]string{
-		"--relay", "upterm://" + s.relay.Addr, "--relay-known-hosts", s.knownHosts,
-		"--authorized-keys", actorKeys, "--wait-timeout", "5m", "--max-duration", "10m", "--reconnect-grace", "5m",
-	}, extra...)
+	return relayAgentArgs(t, s.actor, []string{"--relay", "upterm://" + s.relay.Addr, "--relay-known-hosts", s.knownHosts}, extra...)
 }
 
 // uptermSSH runs the printed command (ssh -J through the relay) as the

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -21,23 +19,9 @@ import (
 
 	"github.com/pitstopci/pitstop/agent"
 	"github.com/pitstopci/pitstop/agent/control"
+	"github.com/pitstopci/pitstop/internal/testutil"
 	"github.com/pitstopci/pitstop/internal/wire"
-	gossh "golang.org/x/crypto/ssh"
 )
-
-// publicKeyLine makes a fresh authorized_keys line.
-func publicKeyLine(t *testing.T) string {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := gossh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k)))
-}
 
 func testIO(env map[string]string, stdin string) (*IO, *bytes.Buffer, *bytes.Buffer) {
 	var out, errOut bytes.Buffer
@@ -51,7 +35,7 @@ func testIO(env map[string]string, stdin string) (*IO, *bytes.Buffer, *bytes.Buf
 
 func TestAgentFlagsBecomeConfig(t *testing.T) {
 	keyFile := filepath.Join(t.TempDir(), "keys.pub")
-	fileKey, stdinKey, dataKey := publicKeyLine(t), publicKeyLine(t), publicKeyLine(t)
+	fileKey, stdinKey, dataKey := testutil.SSHAuthorizedKey(t), testutil.SSHAuthorizedKey(t), testutil.SSHAuthorizedKey(t)
 	if err := os.WriteFile(keyFile, []byte(fileKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +206,7 @@ func startControlAgent(t *testing.T, edit func(*agent.Config)) (map[string]strin
 	cfg := agent.Config{
 		Listen:         "127.0.0.1:0",
 		Env:            []string{"ACT=true", "GITHUB_ACTIONS=true", "GITHUB_ACTOR=nektos/act", "GITHUB_JOB=build"},
-		AuthorizedKeys: []agent.KeyText{{Source: "test", Text: publicKeyLine(t)}},
+		AuthorizedKeys: []agent.KeyText{{Source: "test", Text: testutil.SSHAuthorizedKey(t)}},
 		ReadyFile:      ready,
 		BinDir:         t.TempDir(),
 	}
@@ -300,7 +284,7 @@ func githubEnv(t *testing.T, api string) []string {
 func TestAgentCommandSIGTERM(t *testing.T) {
 	ready := filepath.Join(t.TempDir(), "ready.json")
 	cmd := exec.Command(pitstopBinary(t), "agent", "--listen", "127.0.0.1:0", "--ready-file", ready, "--log-format", "json")
-	cmd.Env = githubEnv(t, fakeKeysAPI(t, publicKeyLine(t)))
+	cmd.Env = githubEnv(t, fakeKeysAPI(t, testutil.SSHAuthorizedKey(t)))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -337,7 +321,7 @@ func TestAgentCommandSIGTERM(t *testing.T) {
 func TestAgentCommandRefusesWithoutKeys(t *testing.T) {
 	ready := filepath.Join(t.TempDir(), "ready.json")
 	cmd := exec.Command(pitstopBinary(t), "agent", "--listen", "127.0.0.1:0", "--ready-file", ready,
-		"--authorized-keys-data", publicKeyLine(t)) // on GitHub these only add
+		"--authorized-keys-data", testutil.SSHAuthorizedKey(t)) // on GitHub these only add
 	cmd.Env = append(githubEnv(t, fakeKeysAPI(t)), "GITHUB_SERVER_URL=https://github.com")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -360,7 +344,7 @@ func TestAgentCommandRefusesWithoutKeys(t *testing.T) {
 // by side with sshd), not asserted here, where machine load decides it.
 func TestAgentStartsAndStops(t *testing.T) {
 	bin := pitstopBinary(t)
-	api := fakeKeysAPI(t, publicKeyLine(t))
+	api := fakeKeysAPI(t, testutil.SSHAuthorizedKey(t))
 	var times []time.Duration
 	for i := 0; i < 5; i++ {
 		ready := filepath.Join(t.TempDir(), "ready.json")

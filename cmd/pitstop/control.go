@@ -21,6 +21,26 @@ func controlFlags(name, help string, io *IO) (*flag.FlagSet, *string) {
 	return fs, socket
 }
 
+// statusAt finds the agent's control socket (see socketPath) and asks
+// the agent there for its status; the commands that read the pause
+// (status, step) or change it relative to where it is (extend) start so.
+func statusAt(io *IO, flagValue string) (string, control.Status, error) {
+	socket, err := socketPath(io, flagValue)
+	if err != nil {
+		return "", control.Status{}, err
+	}
+	st, err := control.QueryStatus(context.Background(), socket)
+	return socket, st, err
+}
+
+// writeJSON writes v as indented JSON, for the --json of the control
+// commands.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
 func socketPath(io *IO, flagValue string) (string, error) {
 	if flagValue != "" {
 		return flagValue, nil
@@ -82,11 +102,7 @@ func runExtend(io *IO, args []string) error {
 	if err != nil || d <= 0 {
 		return usagef("%q is not a positive duration such as 30m or 1h30m", rest[0])
 	}
-	socket, err := socketPath(io, *socketFlag)
-	if err != nil {
-		return err
-	}
-	before, err := control.QueryStatus(context.Background(), socket)
+	socket, before, err := statusAt(io, *socketFlag)
 	if err != nil {
 		return err
 	}
@@ -126,18 +142,12 @@ func runStatus(io *IO, args []string) error {
 	if len(rest) > 0 {
 		return usagef("unexpected argument %q", rest[0])
 	}
-	socket, err := socketPath(io, *socketFlag)
-	if err != nil {
-		return err
-	}
-	st, err := control.QueryStatus(context.Background(), socket)
+	_, st, err := statusAt(io, *socketFlag)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(io.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+		return writeJSON(io.Out, st)
 	}
 	printStatus(io.Out, st)
 	return nil

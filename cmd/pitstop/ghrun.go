@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -103,6 +104,20 @@ func (g *ghFlags) register(fs interface {
 	fs.StringVar(&g.output, "output", "", "`json` prints the connect information as JSON on stdout instead of connecting")
 	fs.BoolVar(&g.info, "info", false, "print the ssh command instead of connecting, even on a terminal")
 	fs.BoolVar(&g.trustUnverified, "trust-unverified", false, "connect to a pause GitHub does not vouch for (no valid OIDC proof), trusting its host key on first use")
+}
+
+// parseRun parses the flags and the one argument of a command that acts
+// on a run (rerun, ssh): the run's URL or ID, returned with the options.
+func (g *ghFlags) parseRun(io *IO, fs *flag.FlagSet, args []string) (string, ghrun.Options, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return "", ghrun.Options{}, err
+	}
+	if len(pos) != 1 {
+		return "", ghrun.Options{}, usagef("name one run, by its URL or ID")
+	}
+	o, err := g.options(io)
+	return pos[0], o, err
 }
 
 // options turns the shared flags into ghrun.Options.
@@ -220,14 +235,7 @@ func runRerun(io *IO, args []string) error {
 	fs.StringVar(&uses, "uses", injector.DefaultUses, "the action `REF` the pause step uses")
 	fs.Var(&with, "with", "another input for the pause step as `KEY=VALUE` (repeatable)")
 	fs.BoolVar(&keep, "keep", false, "keep the throwaway branch after the run")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("name one run, by its URL or ID")
-	}
-	o, err := g.options(io)
+	run, o, err := g.parseRun(io, fs, args)
 	if err != nil {
 		return err
 	}
@@ -256,7 +264,7 @@ func runRerun(io *IO, args []string) error {
 	sigs, stop := interrupts()
 	defer stop()
 	o.Interrupt = sigs
-	return exitFor(ghrun.Rerun(context.Background(), o, pos[0], after != "", pick))
+	return exitFor(ghrun.Rerun(context.Background(), o, run, after != "", pick))
 }
 
 // prompt asks on the terminal which of choices to take.
@@ -295,14 +303,7 @@ func runSSH(io *IO, args []string) error {
 	fs := flagSet("ssh", sshHelp, io)
 	g.register(fs)
 	fs.DurationVar(&g.timeout, "timeout", 5*time.Minute, "how long to wait for the pause to appear")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("name one run, by its URL or ID")
-	}
-	o, err := g.options(io)
+	run, o, err := g.parseRun(io, fs, args)
 	if err != nil {
 		return err
 	}
@@ -310,5 +311,5 @@ func runSSH(io *IO, args []string) error {
 	sigs, stop := interrupts()
 	defer stop()
 	o.Interrupt = sigs
-	return ghrun.SSH(context.Background(), o, pos[0])
+	return ghrun.SSH(context.Background(), o, run)
 }

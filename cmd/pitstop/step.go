@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,11 +45,7 @@ func runStep(io *IO, args []string) error {
 	if len(rest) > 0 && !run {
 		return usagef("unexpected argument %q; the one subcommand is run", rest[0])
 	}
-	socket, err := socketPath(io, *socketFlag)
-	if err != nil {
-		return err
-	}
-	st, err := control.QueryStatus(context.Background(), socket)
+	_, st, err := statusAt(io, *socketFlag)
 	if err != nil {
 		return err
 	}
@@ -62,9 +57,7 @@ func runStep(io *IO, args []string) error {
 	case run:
 		return runStepScript(io, s)
 	case *asJSON:
-		enc := json.NewEncoder(io.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(s)
+		return writeJSON(io.Out, s)
 	}
 	printStep(io.Out, s)
 	return nil

@@ -3,6 +3,7 @@ package testutil
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"strings"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
@@ -21,4 +22,11 @@ func SSHPublicKey(t testing.TB) ssh.PublicKey {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// SSHAuthorizedKey is a fresh ed25519 public key as an authorized_keys
+// line without a comment, for tests that admit a key they never use.
+func SSHAuthorizedKey(t testing.TB) string {
+	t.Helper()
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(SSHPublicKey(t))))
 }
