@@ -15,11 +15,7 @@ import (
 // --container-options for such a job, so this is how pitstop act gives
 // the job's container its shared directory.
 func ContainerOptions(file string, src []byte, job, opts string) ([]byte, error) {
-	wf, err := workflows.Parse(file, src)
-	if err != nil {
-		return nil, err
-	}
-	j, err := wf.Job(job)
+	_, j, err := parseJob(file, src, job)
 	if err != nil {
 		return nil, err
 	}
@@ -38,11 +34,7 @@ func ContainerOptions(file string, src []byte, job, opts string) ([]byte, error)
 // ServiceOptions returns src with opts added to the docker options of
 // each of job's "services:", as ContainerOptions does for its container.
 func ServiceOptions(file string, src []byte, job, opts string) ([]byte, error) {
-	wf, err := workflows.Parse(file, src)
-	if err != nil {
-		return nil, err
-	}
-	j, err := wf.Job(job)
+	_, j, err := parseJob(file, src, job)
 	if err != nil {
 		return nil, err
 	}
@@ -55,11 +47,7 @@ func ServiceOptions(file string, src []byte, job, opts string) ([]byte, error) {
 	for _, id := range ids {
 		// Each edit moves what follows it: locate the next service in
 		// the text as it is now.
-		wf, err := workflows.Parse(file, src)
-		if err != nil {
-			return nil, err
-		}
-		j, err := wf.Job(job)
+		_, j, err := parseJob(file, src, job)
 		if err != nil {
 			return nil, err
 		}
@@ -79,11 +67,7 @@ func ServiceOptions(file string, src []byte, job, opts string) ([]byte, error) {
 // opts at the end of its options.
 func checkOptions(file string, src, out []byte, job, opts string, which func(*workflows.Job) []*workflows.Container) error {
 	containers := func(b []byte) ([]*workflows.Container, error) {
-		wf, err := workflows.Parse(file, b)
-		if err != nil {
-			return nil, err
-		}
-		j, err := wf.Job(job)
+		_, j, err := parseJob(file, b, job)
 		if err != nil {
 			return nil, err
 		}
@@ -158,4 +142,17 @@ func scalarSpan(s workflows.Span, p workflows.Pos) (splice, error) {
 		return splice{}, fmt.Errorf("line %d: pitstop act can only add to a container image or options written on one line", p.Line)
 	}
 	return splice{off: s.Start, end: s.End}, nil
+}
+
+// parseJob parses src and finds job in it.
+func parseJob(file string, src []byte, job string) (*workflows.Workflow, *workflows.Job, error) {
+	wf, err := workflows.Parse(file, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	j, err := wf.Job(job)
+	if err != nil {
+		return nil, nil, err
+	}
+	return wf, j, nil
 }

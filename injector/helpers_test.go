@@ -98,19 +98,7 @@ func checkInsert(file string, src, out []byte, job string, n int) error {
 	if err := oneInsertion(src, out); err != nil {
 		return err
 	}
-	old, err := workflows.Parse(file, src)
-	if err != nil {
-		return fmt.Errorf("input does not parse: %w", err)
-	}
-	nw, err := workflows.Parse(file, out)
-	if err != nil {
-		return fmt.Errorf("output does not parse: %w", err)
-	}
-	oj, err := old.Job(job)
-	if err != nil {
-		return err
-	}
-	nj, err := nw.Job(job)
+	old, oj, nw, nj, err := beforeAfter(file, src, out, job)
 	if err != nil {
 		return err
 	}
@@ -189,19 +177,7 @@ func checkCarries(oj *workflows.Job, pause *workflows.Step, n int) error {
 // last, and Remove gives src back byte for byte (each removal checks on
 // its own that nothing but that step goes).
 func checkDetached(file string, src, out []byte, job string, n int) error {
-	old, err := workflows.Parse(file, src)
-	if err != nil {
-		return fmt.Errorf("input does not parse: %w", err)
-	}
-	nw, err := workflows.Parse(file, out)
-	if err != nil {
-		return fmt.Errorf("output does not parse: %w", err)
-	}
-	oj, err := old.Job(job)
-	if err != nil {
-		return err
-	}
-	nj, err := nw.Job(job)
+	_, oj, _, nj, err := beforeAfter(file, src, out, job)
 	if err != nil {
 		return err
 	}
@@ -273,4 +249,16 @@ func lineAligned(src, out []byte) bool {
 func isWorkflowError(err error) bool {
 	var we *workflows.Error
 	return errors.As(err, &we)
+}
+
+// beforeAfter parses the input and the output of an edit and finds job
+// in each.
+func beforeAfter(file string, src, out []byte, job string) (old *workflows.Workflow, oj *workflows.Job, nw *workflows.Workflow, nj *workflows.Job, err error) {
+	if old, oj, err = parseJob(file, src, job); err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("the input: %w", err)
+	}
+	if nw, nj, err = parseJob(file, out, job); err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("the output: %w", err)
+	}
+	return old, oj, nw, nj, nil
 }

@@ -95,11 +95,7 @@ type Grant struct {
 // pitstop cannot read, and narrowing them to add one would take away
 // others the job may need.
 func GrantWrite(file string, src []byte, job, scope string) (*Grant, error) {
-	wf, err := workflows.Parse(file, src)
-	if err != nil {
-		return nil, err
-	}
-	j, err := wf.Job(job)
+	wf, j, err := parseJob(file, src, job)
 	if err != nil {
 		return nil, err
 	}
@@ -141,13 +137,9 @@ func GrantWrite(file string, src []byte, job, scope string) (*Grant, error) {
 	out := sp.apply(src)
 	// Check: the same document but for the permissions, which are the
 	// old ones with scope: write.
-	after, err := workflows.Parse(file, out)
+	after, aj, err := parseJob(file, out, job)
 	if err != nil {
 		return nil, fmt.Errorf("%s: granting %s: write broke the file: %w", file, scope, err)
-	}
-	aj, err := after.Job(job)
-	if err != nil {
-		return nil, err
 	}
 	got := aj.Permissions
 	if got == nil {
