@@ -12,17 +12,10 @@ func notice(cfg Config, r Ready) {
 	if cfg.Annotations == nil {
 		return
 	}
-	fmt.Fprintf(cfg.Annotations, "::notice title=%s::%s\n", wire.EscapeProperty(wire.CheckRunPrefix+cfg.Label+" is paused"),
-		wire.EscapeData(fmt.Sprintf("%s   (host key %s)", r.SSHCommand, r.HostKeyFingerprint)+
-			// The line pitstop run and ssh pin when no check run could be made.
-			"\nknown_hosts: "+r.KnownHosts+proofLine(r.Proof)))
-}
-
-// proofLine is the notice's line with the pause's proof, "" without one.
-// A token is about a kilobyte, well within an annotation's 64 KiB.
-func proofLine(token string) string {
-	if token == "" {
-		return ""
-	}
-	return "\nproof: " + token
+	// The known_hosts and proof lines are what pitstop run and ssh pin
+	// when no check run could be made.
+	fmt.Fprint(cfg.Annotations, wire.Notice{
+		Label: cfg.Label, SSHCommand: r.SSHCommand, HostKeyFingerprint: r.HostKeyFingerprint,
+		KnownHosts: r.KnownHosts, Proof: r.Proof,
+	}.Command())
 }

@@ -217,28 +217,20 @@ func (c *Client) annotationPause(ctx context.Context, j *github.WorkflowJob, run
 	}
 	for i := len(anns) - 1; i >= 0; i-- {
 		a := anns[i]
-		title := a.GetTitle()
-		if a.GetAnnotationLevel() != "notice" || !strings.HasPrefix(title, wire.CheckRunPrefix) || !strings.HasSuffix(title, " is paused") {
+		if a.GetAnnotationLevel() != "notice" {
 			continue
 		}
-		lines := strings.Split(a.GetMessage(), "\n")
-		var known, token string
-		for _, l := range lines[1:] {
-			if v, ok := strings.CutPrefix(strings.TrimSpace(l), "known_hosts: "); ok {
-				known = v
-			}
-			if v, ok := strings.CutPrefix(strings.TrimSpace(l), "proof: "); ok {
-				token = v
-			}
-		}
-		cmd, fp, _ := strings.Cut(lines[0], "   (host key ")
-		p, err := parseSSHCommand(strings.TrimSpace(cmd))
-		if known == "" || err != nil {
+		n, ok := wire.ParseNotice(a.GetTitle(), a.GetMessage())
+		if !ok {
 			continue
 		}
-		p.KnownHosts, p.HostKeyFingerprint, p.Proof = strings.TrimSpace(known), strings.TrimSuffix(strings.TrimSpace(fp), ")"), token
+		p, err := parseSSHCommand(n.SSHCommand)
+		if err != nil {
+			continue
+		}
+		p.KnownHosts, p.HostKeyFingerprint, p.Proof = n.KnownHosts, n.HostKeyFingerprint, n.Proof
 		p.RunID, p.Job = strconv.FormatInt(runID, 10), j.GetName()
-		p.Label = strings.TrimSuffix(strings.TrimPrefix(title, wire.CheckRunPrefix), " is paused")
+		p.Label = n.Label
 		return p, nil
 	}
 	return nil, nil

@@ -4,10 +4,14 @@
 // the side that reads it cannot drift apart.
 //
 // It owns:
-//   - the ready file ([Ready], [WriteReady], [ReadReady]) the agent writes
-//     once it listens, read by pitstop act, the hold step and tests;
+//   - the ready file ([Ready], [WriteReady], [ReadReady], [LoadReady])
+//     the agent writes once it listens, read by pitstop act, the hold
+//     step, tests and the bench;
 //   - the check run's payload ([CheckRunInfo], [CheckRunPrefix]) the agent
 //     publishes on GitHub and pitstop run, rerun and ssh read back;
+//   - the ::notice:: annotation ([Notice], [ParseNotice]) that shows the
+//     connect details on the run's page, which pitstop run and ssh read
+//     when there is no check run;
 //   - the hold request ([HoldRequest]) the end-of-job step of a detached
 //     pause sends over the control socket;
 //   - the defaults both sides quote ([DefaultWaitTimeout],
