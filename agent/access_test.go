@@ -12,10 +12,11 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/pitstopci/pitstop/agent/access"
 	"github.com/pitstopci/pitstop/internal/ghfake"
 )
 
-// TestPlanAccess pins the access rules written at the top of access.go,
+// TestPlanAccess pins the access rules written at the top of access/access.go,
 // above all that the act relaxation never applies on a real GitHub run.
 func TestPlanAccess(t *testing.T) {
 	github := []string{"GITHUB_ACTIONS=true", "RUNNER_ENVIRONMENT=github-hosted", "GITHUB_ACTOR=alice"}
@@ -58,7 +59,7 @@ func TestPlanAccess(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := planAccess(ReadJob(tt.env), tt.extra, tt.directKeys)
+			p, err := access.PlanAccess(ReadJob(tt.env).access(), tt.extra, tt.directKeys)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
@@ -68,23 +69,23 @@ func TestPlanAccess(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := strings.Join(p.users, ","); got != tt.wantUsers {
+			if got := strings.Join(p.Users, ","); got != tt.wantUsers {
 				t.Errorf("users = %q, want %q", got, tt.wantUsers)
 			}
-			if (p.actorSkipped != "") != tt.skipped {
-				t.Errorf("actor skipped = %q, want skipped %v", p.actorSkipped, tt.skipped)
+			if (p.ActorSkipped != "") != tt.skipped {
+				t.Errorf("actor skipped = %q, want skipped %v", p.ActorSkipped, tt.skipped)
 			}
 		})
 	}
 }
 
 func TestDetectPlatform(t *testing.T) {
-	for env, want := range map[string]platform{
-		"GITHUB_ACTIONS=true RUNNER_ENVIRONMENT=github-hosted": platformGitHub,
-		"GITHUB_ACTIONS=true":          platformGitHub,
-		"GITHUB_ACTIONS=true ACT=true": platformAct,
-		"GITHUB_ACTIONS=true ACT=true RUNNER_ENVIRONMENT=github-hosted": platformGitHub,
-		"CI=true": platformOther,
+	for env, want := range map[string]access.Platform{
+		"GITHUB_ACTIONS=true RUNNER_ENVIRONMENT=github-hosted": access.PlatformGitHub,
+		"GITHUB_ACTIONS=true":          access.PlatformGitHub,
+		"GITHUB_ACTIONS=true ACT=true": access.PlatformAct,
+		"GITHUB_ACTIONS=true ACT=true RUNNER_ENVIRONMENT=github-hosted": access.PlatformGitHub,
+		"CI=true": access.PlatformOther,
 	} {
 		if got := ReadJob(strings.Fields(env)).platform; got != want {
 			t.Errorf("%s: %v, want %v", env, got, want)
@@ -96,7 +97,7 @@ func TestDetectPlatform(t *testing.T) {
 // never listened: no ready file.
 func refuseToStart(t *testing.T, cfg Config, want ...string) {
 	t.Helper()
-	refuseToStartWith(t, errNoKeys, cfg, want...)
+	refuseToStartWith(t, access.ErrNoKeys, cfg, want...)
 }
 
 // refuseToStartWith is refuseToStart for errors that wrap sentinel.
@@ -190,19 +191,4 @@ func TestRunFailsClosed(t *testing.T) {
 	t.Run("keys URL forge unreachable", func(t *testing.T) {
 		refuseToStart(t, Config{Env: []string{"GITHUB_ACTOR=alice"}, KeysURL: "http://127.0.0.1:1/{user}.keys", LookupTimeout: time.Second}, `"alice"`)
 	})
-}
-
-func TestDisplayName(t *testing.T) {
-	for in, want := range map[string]string{
-		"me@laptop":                      "me@laptop",
-		"\x1b[31mred\x1b[m \x07bell\x7f": "red bell",
-		"a\u009b2Jb\u200f\u202ec":        "a2Jbc", // C1 CSI, bidi marks
-		"bad\xffutf8":                    "bad?utf8",
-		" \t ":                           "",
-		strings.Repeat("x", 100):         strings.Repeat("x", maxDisplayName) + "...",
-	} {
-		if got := displayName(in); got != want {
-			t.Errorf("displayName(%q) = %q, want %q", in, got, want)
-		}
-	}
 }

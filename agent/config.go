@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/pitstopci/pitstop/agent/access"
 	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/forge"
 	"github.com/pitstopci/pitstop/internal/wire"
@@ -85,7 +85,7 @@ type Config struct {
 	GitHubUsers []string
 	// AuthorizedKeys are extra keys in authorized_keys format. On a real
 	// GitHub run they only add to the triggering user's keys; under act
-	// they may replace them (see the package's access rules in access.go).
+	// they may replace them (see the access rules in package access).
 	AuthorizedKeys []KeyText
 	// APIURL is the GitHub REST API root. Default: GITHUB_API_URL from
 	// Env, else https://api.github.com. GitHub Enterprise Server URLs
@@ -192,7 +192,7 @@ type Config struct {
 	// MinPermission is the least permission on GITHUB_REPOSITORY that
 	// every forge user who may log in must have, checked with Token:
 	// read, triage, write, maintain or admin. Default write. See the
-	// rules in permission.go.
+	// rules in package access (permission.go).
 	MinPermission string
 	// AllowUntrustedPRs lets the agent pause pull_request_target runs and
 	// runs for pull requests from forks, which it refuses by default.
@@ -237,10 +237,11 @@ const (
 
 // KeyText is a block of authorized_keys text and where it came from (a
 // file name, "stdin", "--authorized-keys-data"), for error messages.
-type KeyText struct {
-	Source string
-	Text   string
-}
+type KeyText = access.KeyText
+
+// DefaultMinPermission is the least repository permission a user needs
+// to debug a run, unless Config.MinPermission says otherwise.
+const DefaultMinPermission = access.DefaultMinPermission
 
 // withJob fills in the defaults that come from the job's environment.
 // Run calls it before withDefaults, which fills in the rest.
@@ -327,9 +328,9 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.MinPermission == "" {
-		cfg.MinPermission = DefaultMinPermission
+		cfg.MinPermission = access.DefaultMinPermission
 	}
-	if err := validMinPermission(cfg.MinPermission); err != nil {
+	if err := access.ValidMinPermission(cfg.MinPermission); err != nil {
 		return cfg, err
 	}
 	if cfg.MaxAuthTries <= 0 {
@@ -371,6 +372,10 @@ func defaultLabel(j Job) string {
 	}
 }
 
-// errNoKeys is wrapped by every refusal to start because nobody could be
-// authorized; callers can tell it from other start-up failures.
-var errNoKeys = errors.New("no SSH key may log in")
+// access is how the access rules find keys and check permissions.
+func (cfg Config) access() access.Config {
+	return access.Config{AuthorizedKeys: cfg.AuthorizedKeys, GitHubUsers: cfg.GitHubUsers,
+		APIURL: cfg.APIURL, Token: cfg.Token, KeysURL: cfg.KeysURL, KeySource: cfg.KeySource,
+		LookupTimeout: cfg.LookupTimeout, MinPermission: cfg.MinPermission,
+		AllowUntrustedPRs: cfg.AllowUntrustedPRs, Log: cfg.Log}
+}

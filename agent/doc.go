@@ -1,10 +1,7 @@
 // Package agent is the SSH server that runs inside a paused CI job.
 //
-// It owns everything that happens while the job is held: deciding who may
-// log in (the public keys the triggering user published on the forge, plus
-// keys and users given explicitly) and whether this run may be debugged at
-// all (their permission on the repository, untrusted pull requests), the
-// SSH server itself (a fresh host key, an explicit list of modern
+// It owns everything that happens while the job is held: the SSH server
+// itself (a fresh host key, an explicit list of modern
 // algorithms, public-key authentication only, limits on connections that
 // have not logged in), the sessions a user opens (a shell on a pty, an exec
 // command or sftp, started in the job's workspace with the step's
@@ -19,11 +16,15 @@
 // files (see workflows and injector), and does not install or fetch itself
 // onto a runner (agent/action.yml does). It decides whether users reach it
 // through a relay, but the relay connection itself is the relay package's.
-// Likewise it decides who may log in and debug, but the requests that ask
-// the forge for users' keys and permissions, and that publish the pause's
+// Who may log in and debug is agent/access's; the requests that ask the
+// forge for users' keys and permissions, and that publish the pause's
 // check run, are the forge package's.
 //
-// Its sub-packages sit below it and never import it: agent/control is
+// Its sub-packages sit below it and never import it: agent/access has
+// the access rules (who may log in: the triggering user's published
+// keys, plus keys and users given explicitly; who may debug: their
+// permission on the repository, untrusted pull requests) and the
+// Keyring the server admits; agent/control is
 // the control protocol (transport, requests, Status and Step, and the
 // clients); agent/shell has the shells' rules (default shell, PATH
 // lookups, Windows command lines); agent/sftpfs is the file system the

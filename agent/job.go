@@ -1,6 +1,9 @@
 package agent
 
-import "github.com/pitstopci/pitstop/agent/shell"
+import (
+	"github.com/pitstopci/pitstop/agent/access"
+	"github.com/pitstopci/pitstop/agent/shell"
+)
 
 // Job is what the step's environment says about the job the agent runs
 // in: who triggered it, where its repository and API are, and where it
@@ -9,9 +12,9 @@ import "github.com/pitstopci/pitstop/agent/shell"
 // the one place that decides what GITHUB_ACTIONS, ACT and
 // RUNNER_ENVIRONMENT mean; they answer several questions, one field each.
 type Job struct {
-	// platform is where the job runs, for the access rules (access.go).
+	// platform is where the job runs, for the access rules (package access).
 	// It fails closed: ACT=true alone does not make a run act's.
-	platform platform
+	platform access.Platform
 	// actions: GITHUB_ACTIONS=true. GitHub's runner and act both set it,
 	// and both read workflow commands (annotations) from the step's
 	// stdout and colour in the log.
@@ -24,7 +27,7 @@ type Job struct {
 	// machine it runs on, but its jobs are reached directly.
 	hostedRunner bool
 
-	actor      string // the triggering user, rule 1 of access.go; "" if none
+	actor      string // the triggering user, rule 1 of package access; "" if none
 	repository string // GITHUB_REPOSITORY, OWNER/NAME
 	sha        string // GITHUB_SHA
 	runID      string // GITHUB_RUN_ID
@@ -71,20 +74,20 @@ func ReadJob(env []string) Job {
 		idTokenURL:   m["ACTIONS_ID_TOKEN_REQUEST_URL"],
 		idTokenToken: m["ACTIONS_ID_TOKEN_REQUEST_TOKEN"],
 	}
-	// Rule 1 of access.go: a re-run's triggering actor is who is there.
+	// Rule 1 of package access: a re-run's triggering actor is who is there.
 	j.actor = m["GITHUB_TRIGGERING_ACTOR"]
 	if j.actor == "" {
 		j.actor = m["GITHUB_ACTOR"]
 	}
 	// The GitHub runner always sets RUNNER_ENVIRONMENT (github-hosted or
-	// self-hosted) and act never does: see the rules in access.go.
+	// self-hosted) and act never does: see the rules in package access.
 	switch {
 	case j.act && m["RUNNER_ENVIRONMENT"] == "":
-		j.platform = platformAct
+		j.platform = access.PlatformAct
 	case j.actions:
-		j.platform = platformGitHub
+		j.platform = access.PlatformGitHub
 	default:
-		j.platform = platformOther
+		j.platform = access.PlatformOther
 	}
 	j.hostedRunner = m["RUNNER_ENVIRONMENT"] == "github-hosted" && !j.act
 	if j.actions {
@@ -102,3 +105,9 @@ func (j Job) OnActions() bool { return j.actions }
 // widens no access (a workflow can set ACT on GitHub too); it only says
 // that act may be the agent's parent process.
 func (j Job) UnderAct() bool { return j.act }
+
+// access is what the access rules need to know about the job.
+func (j Job) access() access.Job {
+	return access.Job{Platform: j.platform, Actor: j.actor, Repository: j.repository,
+		Event: j.event, EventPath: j.eventPath, ServerURL: j.serverURL}
+}

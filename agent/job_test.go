@@ -3,6 +3,8 @@ package agent
 import (
 	"strings"
 	"testing"
+
+	"github.com/pitstopci/pitstop/agent/access"
 )
 
 // TestReadJob pins what each kind of runner's environment means: the
@@ -24,37 +26,37 @@ func TestReadJob(t *testing.T) {
 	tests := []struct {
 		name     string
 		env      []string
-		platform platform
+		platform access.Platform
 		actions  bool
 		act      bool
 		hosted   bool
 		actor    string
 		summary  string
 	}{
-		{name: "GitHub-hosted", env: hosted, platform: platformGitHub, actions: true, hosted: true, actor: "alice",
+		{name: "GitHub-hosted", env: hosted, platform: access.PlatformGitHub, actions: true, hosted: true, actor: "alice",
 			summary: "/home/runner/work/_temp/_runner_file_commands/step_summary_1"},
-		{name: "self-hosted", env: selfHosted, platform: platformGitHub, actions: true, actor: "alice", summary: "/tmp/summary"},
-		{name: "act", env: act, platform: platformAct, actions: true, act: true, actor: "nektos/act", summary: "/tmp/act-summary"},
+		{name: "self-hosted", env: selfHosted, platform: access.PlatformGitHub, actions: true, actor: "alice", summary: "/tmp/summary"},
+		{name: "act", env: act, platform: access.PlatformAct, actions: true, act: true, actor: "nektos/act", summary: "/tmp/act-summary"},
 		{
 			// act in host mode on a GitHub-hosted runner inherits
 			// RUNNER_ENVIRONMENT: the access rules stay GitHub's (a
 			// workflow can set ACT=true there too), yet it is not the
 			// hosted runner itself, and act may be the agent's parent.
 			name: "act on a GitHub-hosted runner's environment", env: append(append([]string{}, act...), "RUNNER_ENVIRONMENT=github-hosted"),
-			platform: platformGitHub, actions: true, act: true, actor: "nektos/act", summary: "/tmp/act-summary",
+			platform: access.PlatformGitHub, actions: true, act: true, actor: "nektos/act", summary: "/tmp/act-summary",
 		},
 		{name: "neither: a laptop", env: []string{"USER=dev", "HOME=/home/dev", "GITHUB_ACTOR=dave", "GITHUB_STEP_SUMMARY=/tmp/s"},
-			platform: platformOther, actor: "dave"},
-		{name: "nothing at all", env: nil, platform: platformOther},
+			platform: access.PlatformOther, actor: "dave"},
+		{name: "nothing at all", env: nil, platform: access.PlatformOther},
 		{name: "re-run: the triggering actor wins", env: append(append([]string{}, selfHosted...), "GITHUB_TRIGGERING_ACTOR=bob"),
-			platform: platformGitHub, actions: true, actor: "bob", summary: "/tmp/summary"},
-		{name: "empty triggering actor falls back", env: []string{"GITHUB_TRIGGERING_ACTOR=", "GITHUB_ACTOR=alice"}, platform: platformOther, actor: "alice"},
-		{name: "GITHUB_ACTIONS must be exactly true", env: []string{"GITHUB_ACTIONS=TRUE", "GITHUB_STEP_SUMMARY=/tmp/s"}, platform: platformOther},
-		{name: "ACT must be exactly true", env: []string{"GITHUB_ACTIONS=true", "ACT=1"}, platform: platformGitHub, actions: true},
-		{name: "ACT alone is act", env: []string{"ACT=true"}, platform: platformAct, act: true},
-		{name: "a hosted runner needs the exact value", env: []string{"GITHUB_ACTIONS=true", "RUNNER_ENVIRONMENT=GitHub-Hosted"}, platform: platformGitHub, actions: true},
-		{name: "the last duplicate wins", env: []string{"GITHUB_ACTIONS=true", "GITHUB_ACTIONS=false", "GITHUB_ACTOR=a", "GITHUB_ACTOR=b"}, platform: platformOther, actor: "b"},
-		{name: "entries without = or name are ignored", env: []string{"GITHUB_ACTIONS", "=true", "GITHUB_ACTOR"}, platform: platformOther},
+			platform: access.PlatformGitHub, actions: true, actor: "bob", summary: "/tmp/summary"},
+		{name: "empty triggering actor falls back", env: []string{"GITHUB_TRIGGERING_ACTOR=", "GITHUB_ACTOR=alice"}, platform: access.PlatformOther, actor: "alice"},
+		{name: "GITHUB_ACTIONS must be exactly true", env: []string{"GITHUB_ACTIONS=TRUE", "GITHUB_STEP_SUMMARY=/tmp/s"}, platform: access.PlatformOther},
+		{name: "ACT must be exactly true", env: []string{"GITHUB_ACTIONS=true", "ACT=1"}, platform: access.PlatformGitHub, actions: true},
+		{name: "ACT alone is act", env: []string{"ACT=true"}, platform: access.PlatformAct, act: true},
+		{name: "a hosted runner needs the exact value", env: []string{"GITHUB_ACTIONS=true", "RUNNER_ENVIRONMENT=GitHub-Hosted"}, platform: access.PlatformGitHub, actions: true},
+		{name: "the last duplicate wins", env: []string{"GITHUB_ACTIONS=true", "GITHUB_ACTIONS=false", "GITHUB_ACTOR=a", "GITHUB_ACTOR=b"}, platform: access.PlatformOther, actor: "b"},
+		{name: "entries without = or name are ignored", env: []string{"GITHUB_ACTIONS", "=true", "GITHUB_ACTOR"}, platform: access.PlatformOther},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pitstopci/pitstop/agent/access"
 	"github.com/pitstopci/pitstop/internal/ghfake"
 )
 
@@ -50,7 +51,7 @@ func TestWhoMayDebugRefusals(t *testing.T) {
 			if tt.edit != nil {
 				tt.edit(&cfg)
 			}
-			refuseToStartWith(t, errNotAllowed, cfg, tt.want...)
+			refuseToStartWith(t, access.ErrNotAllowed, cfg, tt.want...)
 		})
 	}
 	t.Run("API down", func(t *testing.T) {
@@ -58,12 +59,12 @@ func TestWhoMayDebugRefusals(t *testing.T) {
 		f.Mux.HandleFunc("GET /repos/{owner}/{repo}/collaborators/{user}/permission", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusInternalServerError)
 		})
-		refuseToStartWith(t, errNotAllowed, Config{Env: debugEnv(f), Token: "t"}, `"alice"`, "500")
+		refuseToStartWith(t, access.ErrNotAllowed, Config{Env: debugEnv(f), Token: "t"}, `"alice"`, "500")
 	})
 	t.Run("no repository on a GitHub run", func(t *testing.T) {
 		f := newFakeGitHub(t, alice)
 		env := slices.DeleteFunc(debugEnv(f), func(kv string) bool { return strings.HasPrefix(kv, "GITHUB_REPOSITORY=") })
-		refuseToStartWith(t, errNotAllowed, Config{Env: env, Token: "t"}, "GITHUB_REPOSITORY")
+		refuseToStartWith(t, access.ErrNotAllowed, Config{Env: env, Token: "t"}, "GITHUB_REPOSITORY")
 	})
 }
 
@@ -172,7 +173,7 @@ func TestActRelaxationIsOnlyTheActorLookup(t *testing.T) {
 			if tt.edit != nil {
 				tt.edit(&cfg)
 			}
-			refuseToStartWith(t, errNotAllowed, cfg, tt.want...)
+			refuseToStartWith(t, access.ErrNotAllowed, cfg, tt.want...)
 		})
 	}
 	t.Run("act's own empty pull request event", func(t *testing.T) {
@@ -228,7 +229,7 @@ func TestUntrustedEventsAreRefused(t *testing.T) {
 		t.Run(tt.file, func(t *testing.T) {
 			f := newFakeGitHub(t, newTestUser(t, "alice"))
 			cfg := Config{Env: debugEnv(f, "GITHUB_EVENT_NAME="+tt.name, "GITHUB_EVENT_PATH="+eventFile(tt.file))}
-			refuseToStartWith(t, errNotAllowed, cfg, tt.want...)
+			refuseToStartWith(t, access.ErrNotAllowed, cfg, tt.want...)
 			// The event is checked first: nobody's keys were fetched.
 			if r := f.Requests(); len(r) != 0 {
 				t.Errorf("the API was asked %q before the event was checked", r)

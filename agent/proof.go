@@ -7,6 +7,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/pitstopci/pitstop/agent/access"
 	"github.com/pitstopci/pitstop/proof"
 )
 
@@ -19,7 +20,7 @@ func requestProof(ctx context.Context, cfg Config, j Job, host gossh.PublicKey) 
 	defer cancel()
 	token, err := proof.Request(ctx, j.idTokenURL, j.idTokenToken, proof.Audience(host), nil)
 	switch {
-	case errors.Is(err, proof.ErrNotGranted) && j.platform != platformGitHub:
+	case errors.Is(err, proof.ErrNotGranted) && j.platform != access.PlatformGitHub:
 		// act sets no token service; nobody there reads a check run.
 		return ""
 	case errors.Is(err, proof.ErrNotGranted):

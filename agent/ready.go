@@ -10,6 +10,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/pitstopci/pitstop/agent/access"
 	"github.com/pitstopci/pitstop/internal/wire"
 )
 
@@ -18,7 +19,7 @@ import (
 type Ready = wire.Ready
 
 // newReady describes the listening server.
-func newReady(cfg Config, ln net.Addr, host gossh.PublicKey, socket string, ring *keyring, plan accessPlan, t pauseTimes) (Ready, error) {
+func newReady(cfg Config, ln net.Addr, host gossh.PublicKey, socket string, ring *access.Keyring, plan access.Plan, t pauseTimes) (Ready, error) {
 	_, portStr, err := net.SplitHostPort(ln.String())
 	if err != nil {
 		return Ready{}, fmt.Errorf("parse listen address: %w", err)
@@ -41,7 +42,7 @@ func newReady(cfg Config, ln net.Addr, host gossh.PublicKey, socket string, ring
 		Listen:             ln.String(),
 		ControlSocket:      socket,
 		PID:                os.Getpid(),
-		AuthorizedUsers:    plan.users,
+		AuthorizedUsers:    plan.Users,
 		StartedAt:          t.Started,
 		WaitDeadline:       t.WaitUntil,
 		Deadline:           t.Deadline,
@@ -49,8 +50,8 @@ func newReady(cfg Config, ln net.Addr, host gossh.PublicKey, socket string, ring
 	if r.AuthorizedUsers == nil {
 		r.AuthorizedUsers = []string{}
 	}
-	for _, k := range ring.keys {
-		r.AuthorizedKeyFingerprints = append(r.AuthorizedKeyFingerprints, k.fingerprint)
+	for _, k := range ring.Keys() {
+		r.AuthorizedKeyFingerprints = append(r.AuthorizedKeyFingerprints, k.Fingerprint)
 	}
 	return r, nil
 }

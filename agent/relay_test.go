@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/pitstopci/pitstop/agent/access"
 	"github.com/pitstopci/pitstop/internal/testutil"
 	"github.com/pitstopci/pitstop/relay"
 )
@@ -58,7 +59,7 @@ func TestSummaryThroughRelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	direct, err := newReady(Config{LoginUser: "runner", AdvertiseHost: "203.0.113.7"}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 2},
-		host.PublicKey(), "/tmp/control.sock", &keyring{}, accessPlan{}, pauseTimes{})
+		host.PublicKey(), "/tmp/control.sock", &access.Keyring{}, access.Plan{}, pauseTimes{})
 	if err != nil {
 		t.Fatal(err)
 	}

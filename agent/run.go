@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/pitstopci/pitstop/agent/access"
 	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/agent/proc"
 	"github.com/pitstopci/pitstop/internal/wire"
@@ -52,15 +53,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer audit.close()
-	// Who may debug (permission.go): the event first, as it needs no
+	// Who may debug (agent/access, permission.go): the event first, as it needs no
 	// network; then the keys; then each user's permission.
-	if err := checkEvent(cfg, job); err != nil {
+	if err := access.CheckEvent(cfg.access(), job.access()); err != nil {
 		return audit.runRefused(err)
 	}
 
-	ring, plan, err := loadKeys(ctx, cfg, job)
+	ring, plan, err := access.LoadKeys(ctx, cfg.access(), job.access())
 	if err == nil {
-		err = checkPermissions(ctx, cfg, job.repository, plan)
+		err = access.CheckPermissions(ctx, cfg.access(), job.repository, plan)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -80,7 +81,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// Whatever happens from here on, close stops the server, then the
 	// relay connection, then removes the control directory.
 	defer s.close()
-	if cfg.Relay == nil && plan.platform != platformAct && inContainer() {
+	if cfg.Relay == nil && plan.Platform != access.PlatformAct && inContainer() {
 		// pitstop act connects from the machine that runs the container,
 		// which reaches its network; nobody else does.
 		log.Warn().Msg("this job runs in a container: the address below is on the container's network, which only the runner's machine reaches. " +
@@ -125,14 +126,14 @@ func watchJob(ctx context.Context, cfg Config) (_ context.Context, stop func()) 
 }
 
 // logAccess says in the job log who may log in, and with which keys.
-func logAccess(log zerolog.Logger, ring *keyring, plan accessPlan) {
-	ev := log.Info().Str("platform", plan.platform.String()).Strs("github_users", plan.users).Int("keys", len(ring.keys))
-	if plan.actorSkipped != "" {
-		ev = ev.Str("actor_not_looked_up", plan.actor).Str("why", plan.actorSkipped)
+func logAccess(log zerolog.Logger, ring *access.Keyring, plan access.Plan) {
+	ev := log.Info().Str("platform", plan.Platform.String()).Strs("github_users", plan.Users).Int("keys", ring.Len())
+	if plan.ActorSkipped != "" {
+		ev = ev.Str("actor_not_looked_up", plan.Actor).Str("why", plan.ActorSkipped)
 	}
 	ev.Msg("who may log in: " + describeOwners(ring))
-	for _, k := range ring.keys {
-		log.Info().Str("owner", k.owner).Str("key_type", k.key.Type()).Str("key_fingerprint", k.fingerprint).Msg("authorized key")
+	for _, k := range ring.Keys() {
+		log.Info().Str("owner", k.Owner).Str("key_type", k.Key.Type()).Str("key_fingerprint", k.Fingerprint).Msg("authorized key")
 	}
 }
 
@@ -140,7 +141,7 @@ func logAccess(log zerolog.Logger, ring *keyring, plan accessPlan) {
 // serves: the ready file (an error if it cannot be written), the job
 // log, the run's annotation and check run, and the step summary. The
 // check run is returned, to be completed when the pause ends.
-func (s *server) announce(ctx context.Context, job Job, plan accessPlan) (*checkRun, error) {
+func (s *server) announce(ctx context.Context, job Job, plan access.Plan) (*checkRun, error) {
 	cfg, log := s.cfg, s.log
 	ready, err := newReady(cfg, s.ln.Addr(), s.hostKey, s.socket, s.ring, plan, s.pause.times())
 	if err == nil && s.rl != nil {
@@ -195,7 +196,7 @@ func (s *server) announce(ctx context.Context, job Job, plan accessPlan) (*check
 // relay). Then it serves both. It returns a serving server, which owns
 // both listeners from then on and closes them in stop, or an error,
 // having released whatever it made.
-func startServer(ctx context.Context, cfg Config, job Job, audit *auditor, ring *keyring) (_ *server, err error) {
+func startServer(ctx context.Context, cfg Config, job Job, audit *auditor, ring *access.Keyring) (_ *server, err error) {
 	signer, err := newHostKey()
 	if err != nil {
 		return nil, err
@@ -226,7 +227,7 @@ func startServer(ctx context.Context, cfg Config, job Job, audit *auditor, ring 
 	}()
 	// In relay mode this dials the relay: one that cannot be reached or
 	// refuses the agent stops the start here, before any waiting.
-	ln, rl, err := listen(ctx, cfg, signer.PublicKey(), ring.publicKeys())
+	ln, rl, err := listen(ctx, cfg, signer.PublicKey(), ring.PublicKeys())
 	if err != nil {
 		return nil, err
 	}
@@ -383,8 +384,8 @@ func (s *server) loginList() []string {
 	return append([]string(nil), s.logins...)
 }
 
-func describeOwners(r *keyring) string {
-	owners := r.owners()
+func describeOwners(r *access.Keyring) string {
+	owners := r.Owners()
 	if len(owners) == 0 {
 		return "nobody"
 	}

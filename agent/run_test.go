@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/pitstopci/pitstop/agent/access"
 )
 
 // openFDs counts the process's open file descriptors. Listeners and
@@ -86,7 +88,7 @@ func TestStartServerReleasesWhatItMade(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ring, _, err := loadKeys(context.Background(), cfg, ReadJob(cfg.Env))
+			ring, _, err := access.LoadKeys(context.Background(), cfg.access(), ReadJob(cfg.Env).access())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,7 +116,7 @@ func TestServerCloseReleasesEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring, _, err := loadKeys(context.Background(), cfg, ReadJob(cfg.Env))
+	ring, _, err := access.LoadKeys(context.Background(), cfg.access(), ReadJob(cfg.Env).access())
 	if err != nil {
 		t.Fatal(err)
 	}

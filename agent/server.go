@@ -17,6 +17,7 @@ import (
 	"github.com/gliderlabs/ssh"
 	"github.com/rs/zerolog"
 
+	"github.com/pitstopci/pitstop/agent/access"
 	"github.com/pitstopci/pitstop/internal/wire"
 	"github.com/pitstopci/pitstop/relay"
 	gossh "golang.org/x/crypto/ssh"
@@ -57,7 +58,7 @@ var (
 // connection is let into the key exchange (limits.go).
 const serverVersion = "SSH-2.0-pitstop"
 
-// ctxKeyAuth holds the authorizedKey that passed PublicKeyHandler;
+// ctxKeyAuth holds the access.Key that passed PublicKeyHandler;
 // ctxKeyConn the connection's *connState.
 type ctxKey string
 
@@ -84,7 +85,7 @@ func newHostKey() (gossh.Signer, error) {
 type server struct {
 	cfg      Config
 	log      zerolog.Logger
-	ring     *keyring
+	ring     *access.Keyring
 	pause    *pause
 	srv      *ssh.Server
 	shell    string   // program for shells and exec
@@ -124,7 +125,7 @@ type server struct {
 // connInfo is an authenticated connection, for the log and status.
 type connInfo struct {
 	user, fingerprint, remote string
-	name                      string // who the user is to people: authorizedKey.name
+	name                      string // who the user is to people: access.Key.Name
 	forge                     bool   // user is a forge user, not a key file
 	since                     time.Time
 	audit                     auditLog // its events, with who logged in from where
@@ -253,7 +254,7 @@ func (s *server) preLoginAudit(ctx ssh.Context) auditLog {
 // authorize is the public-key check: the key must be in the keyring.
 func (s *server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 	fp := gossh.FingerprintSHA256(key)
-	ak, ok := s.ring.lookup(key)
+	ak, ok := s.ring.Lookup(key)
 	if !ok {
 		s.preLogin(s.preLoginAudit(ctx), evKeyRefused, "refused a key that may not log in", "key_fingerprint", fp, "key_type", key.Type())
 		s.penalize(ctx, ctx.RemoteAddr())
@@ -454,7 +455,7 @@ func (s *server) penalize(ctx ssh.Context, addr net.Addr) {
 // key accepted by authorize is not yet a login.
 func (s *server) loginProven(ctx ssh.Context) {
 	cs, _ := ctx.Value(ctxKeyConn).(*connState)
-	ak, _ := ctx.Value(ctxKeyAuth).(authorizedKey)
+	ak, _ := ctx.Value(ctxKeyAuth).(access.Key)
 	if cs == nil {
 		return
 	}
@@ -463,7 +464,7 @@ func (s *server) loginProven(ctx ssh.Context) {
 		s.mu.Unlock()
 		return
 	}
-	info := &connInfo{user: ak.owner, name: ak.name, forge: ak.forge, fingerprint: ak.fingerprint, remote: cs.conn.RemoteAddr().String(), since: s.cfg.Now()}
+	info := &connInfo{user: ak.Owner, name: ak.Name, forge: ak.Forge, fingerprint: ak.Fingerprint, remote: cs.conn.RemoteAddr().String(), since: s.cfg.Now()}
 	info.audit = s.audit.root().with(ownerKey(info.forge), info.user, "key_fingerprint", info.fingerprint, "remote_addr", info.remote)
 	cs.info = info
 	s.conns[cs] = info

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gliderlabs/ssh"
 
+	"github.com/pitstopci/pitstop/agent/access"
 	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/agent/shell"
 )
@@ -87,7 +88,7 @@ func (ls *liveSession) end(reason EndReason) {
 
 // register adds a session, or returns nil when the pause is already over.
 func (s *server) register(sess ssh.Session, kind string, pty bool) *liveSession {
-	ak, _ := sess.Context().Value(ctxKeyAuth).(authorizedKey)
+	ak, _ := sess.Context().Value(ctxKeyAuth).(access.Key)
 	conn := s.ctxAudit(sess.Context())
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -98,8 +99,8 @@ func (s *server) register(sess ssh.Session, kind string, pty bool) *liveSession 
 	ls := &liveSession{
 		info: control.SessionInfo{
 			ID:             s.nextID,
-			User:           ak.name,
-			KeyFingerprint: ak.fingerprint,
+			User:           ak.Name,
+			KeyFingerprint: ak.Fingerprint,
 			RemoteAddr:     sess.RemoteAddr().String(),
 			Kind:           kind,
 			PTY:            pty,

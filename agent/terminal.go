@@ -50,7 +50,7 @@ const (
 // terminal is one shell on a pty, with the clients attached to it.
 type terminal struct {
 	id      int
-	owner   string // who started it, as shown to people: authorizedKey.name
+	owner   string // who started it, as shown to people: access.Key.Name
 	command string
 	started time.Time
 	clock   clock

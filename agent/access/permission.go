@@ -1,4 +1,4 @@
-package agent
+package access
 
 import (
 	"context"
@@ -47,45 +47,45 @@ const DefaultMinPermission = "write"
 // permissionRank orders levels; unknown ones rank below "none".
 func permissionRank(p string) int { return slices.Index(forge.PermissionLevels(), p) }
 
-// validMinPermission checks a --min-permission value.
-func validMinPermission(p string) error {
+// ValidMinPermission checks a --min-permission value.
+func ValidMinPermission(p string) error {
 	if permissionRank(p) <= 0 {
 		return fmt.Errorf("minimum permission %q is not one of %s", p, strings.Join(forge.PermissionLevels()[1:], ", "))
 	}
 	return nil
 }
 
-// errNotAllowed is wrapped by every refusal to start because the run or
+// ErrNotAllowed is wrapped by every refusal to start because the run or
 // its users may not be debugged (rules 7 and 8).
-var errNotAllowed = errors.New("refusing to pause")
+var ErrNotAllowed = errors.New("refusing to pause")
 
-// checkEvent applies rule 7. It reads the event payload only for the
+// CheckEvent applies rule 7. It reads the event payload only for the
 // events whose trust depends on it.
-func checkEvent(cfg Config, j Job) error {
-	why, err := untrustedEvent(j.event, j.eventPath)
-	if errors.Is(err, errNoPullRequest) && j.platform == platformAct {
+func CheckEvent(cfg Config, j Job) error {
+	why, err := untrustedEvent(j.Event, j.EventPath)
+	if errors.Is(err, errNoPullRequest) && j.Platform == PlatformAct {
 		// act without -e FILE makes up the payload {}: there is no pull
 		// request in it, so no fork to refuse. Runners built on act
 		// (Gitea, Forgejo) always send the pull request, and a fork's
 		// is refused below like anywhere else.
-		cfg.Log.Warn().Str("event", j.event).
+		cfg.Log.Warn().Str("event", j.Event).
 			Msg("the event payload holds no pull request (act without -e FILE), so there is no pull request to judge; " +
 				"pass act a real event file to have it checked")
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %w", errNotAllowed, err)
+		return fmt.Errorf("%w: %w", ErrNotAllowed, err)
 	}
 	if why == "" {
 		return nil
 	}
 	if cfg.AllowUntrustedPRs {
-		cfg.Log.Warn().Str("event", j.event).
+		cfg.Log.Warn().Str("event", j.Event).
 			Msg(why + "; allowed by allow-untrusted-prs (--allow-untrusted-prs): whoever logs in can read this job's secrets")
 		return nil
 	}
 	return fmt.Errorf("%w: %s; a shell here could expose the repository's secrets to someone outside the project. "+
-		"If you trust this pull request, set allow-untrusted-prs: true on the pitstop step (--allow-untrusted-prs)", errNotAllowed, why)
+		"If you trust this pull request, set allow-untrusted-prs: true on the pitstop step (--allow-untrusted-prs)", ErrNotAllowed, why)
 }
 
 // eventRepo is a repository as event payloads describe it.
@@ -183,14 +183,14 @@ func repoName(r *eventRepo) string {
 	return r.FullName
 }
 
-// checkPermissions applies rule 8 to every forge user of the plan, on
+// CheckPermissions applies rule 8 to every forge user of the plan, on
 // repo (GITHUB_REPOSITORY).
-func checkPermissions(ctx context.Context, cfg Config, repo string, plan accessPlan) error {
+func CheckPermissions(ctx context.Context, cfg Config, repo string, plan Plan) error {
 	log := cfg.Log
-	if len(plan.users) == 0 {
+	if len(plan.Users) == 0 {
 		return nil
 	}
-	if repo == "" && plan.platform != platformGitHub {
+	if repo == "" && plan.Platform != PlatformGitHub {
 		log.Info().Msg("not a GitHub Actions run (no GITHUB_REPOSITORY): repository permissions are not checked")
 		return nil
 	}
@@ -203,25 +203,25 @@ func checkPermissions(ctx context.Context, cfg Config, repo string, plan accessP
 		if where == "" {
 			where = "the repository"
 		}
-		log.Warn().Str("repository", repo).Strs("github_users", plan.users).
-			Msg("no GitHub token: the repository permission of " + strings.Join(plan.users, ", ") + " on " + where +
+		log.Warn().Str("repository", repo).Strs("github_users", plan.Users).
+			Msg("no GitHub token: the repository permission of " + strings.Join(plan.Users, ", ") + " on " + where +
 				" was NOT checked; pass github-token (GITHUB_TOKEN) so that only people with " + cfg.MinPermission + " access can debug")
 		return nil
 	}
 	defer done()
 	if repo == "" {
-		return fmt.Errorf("%w: GITHUB_REPOSITORY is not set on a GitHub Actions run, so nobody's permission can be checked", errNotAllowed)
+		return fmt.Errorf("%w: GITHUB_REPOSITORY is not set on a GitHub Actions run, so nobody's permission can be checked", ErrNotAllowed)
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.LookupTimeout)
 	defer cancel()
-	for _, u := range plan.users {
+	for _, u := range plan.Users {
 		perm, err := src.RepoPermission(ctx, repo, u)
 		if err != nil {
-			return fmt.Errorf("%w: could not check that %q may debug %s: %w", errNotAllowed, u, repo, err)
+			return fmt.Errorf("%w: could not check that %q may debug %s: %w", ErrNotAllowed, u, repo, err)
 		}
 		if permissionRank(perm) < permissionRank(cfg.MinPermission) {
 			return fmt.Errorf("%w: user %q has %s permission on %s; debugging a run needs %s or more (--min-permission)",
-				errNotAllowed, u, perm, repo, cfg.MinPermission)
+				ErrNotAllowed, u, perm, repo, cfg.MinPermission)
 		}
 		log.Info().Str("github_user", u).Str("repository", repo).Str("permission", perm).
 			Msgf("%s has %s permission on %s", u, perm, repo)

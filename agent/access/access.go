@@ -1,4 +1,4 @@
-package agent
+package access
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -43,33 +44,33 @@ import (
 // the same way everywhere.
 
 // platform is where the agent runs, as far as the environment tells.
-type platform int
+type Platform int
 
 const (
-	platformOther  platform = iota // neither GitHub Actions nor act
-	platformGitHub                 // a real GitHub Actions runner
-	platformAct                    // nektos/act
+	PlatformOther  Platform = iota // neither GitHub Actions nor act
+	PlatformGitHub                 // a real GitHub Actions runner
+	PlatformAct                    // nektos/act
 )
 
-func (p platform) String() string {
+func (p Platform) String() string {
 	switch p {
-	case platformGitHub:
+	case PlatformGitHub:
 		return "github"
-	case platformAct:
+	case PlatformAct:
 		return "act"
 	default:
 		return "other"
 	}
 }
 
-// accessPlan is whose keys must be fetched, decided before any network
+// Plan is whose keys must be fetched, decided before any network
 // traffic so the rules can be tested on their own.
-type accessPlan struct {
-	platform platform
-	actor    string   // the triggering user, "" if none is known
-	users    []string // forge users to look up; each must have a key
-	// actorSkipped explains why the actor is not looked up (rule 3).
-	actorSkipped string
+type Plan struct {
+	Platform Platform
+	Actor    string   // the triggering user, "" if none is known
+	Users    []string // forge users to look up; each must have a key
+	// ActorSkipped explains why the actor is not looked up (rule 3).
+	ActorSkipped string
 }
 
 // validUser matches the user names of GitHub (letters, digits, hyphens)
@@ -77,35 +78,39 @@ type accessPlan struct {
 // change the path of the request it is put into.
 var validUser = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 
-func planAccess(j Job, extraUsers []string, directKeys int) (accessPlan, error) {
-	p := accessPlan{platform: j.platform, actor: j.actor}
+// PlanAccess applies rules 1 to 6 to the job: whose keys must be
+// fetched, given the forge users named with --github-user and how many
+// keys were given directly. It fails with ErrNoKeys when nobody could
+// log in.
+func PlanAccess(j Job, extraUsers []string, directKeys int) (Plan, error) {
+	p := Plan{Platform: j.Platform, Actor: j.Actor}
 	seen := map[string]bool{}
 	add := func(u string) {
 		if !seen[strings.ToLower(u)] {
 			seen[strings.ToLower(u)] = true
-			p.users = append(p.users, u)
+			p.Users = append(p.Users, u)
 		}
 	}
 	switch {
-	case p.platform == platformGitHub:
-		if p.actor == "" {
-			return p, fmt.Errorf("%w: GITHUB_ACTOR is not set on a GitHub Actions run, so the triggering user is unknown", errNoKeys)
+	case p.Platform == PlatformGitHub:
+		if p.Actor == "" {
+			return p, fmt.Errorf("%w: GITHUB_ACTOR is not set on a GitHub Actions run, so the triggering user is unknown", ErrNoKeys)
 		}
-		if !validUser.MatchString(p.actor) {
-			return p, fmt.Errorf("%w: triggering user %q is not a valid user name", errNoKeys, p.actor)
+		if !validUser.MatchString(p.Actor) {
+			return p, fmt.Errorf("%w: triggering user %q is not a valid user name", ErrNoKeys, p.Actor)
 		}
-		add(p.actor)
-	case p.platform == platformAct && directKeys > 0:
-		p.actorSkipped = "running under act with keys given directly"
-	case p.actor != "":
-		if !validUser.MatchString(p.actor) {
+		add(p.Actor)
+	case p.Platform == PlatformAct && directKeys > 0:
+		p.ActorSkipped = "running under act with keys given directly"
+	case p.Actor != "":
+		if !validUser.MatchString(p.Actor) {
 			hint := ""
-			if p.platform == platformAct {
+			if p.Platform == PlatformAct {
 				hint = "; act has no GitHub API: pass keys with --authorized-keys (pitstop act does this)"
 			}
-			return p, fmt.Errorf("%w: triggering user %q is not a valid user name%s", errNoKeys, p.actor, hint)
+			return p, fmt.Errorf("%w: triggering user %q is not a valid user name%s", ErrNoKeys, p.Actor, hint)
 		}
-		add(p.actor)
+		add(p.Actor)
 	}
 	for _, u := range extraUsers {
 		if !validUser.MatchString(u) {
@@ -113,23 +118,23 @@ func planAccess(j Job, extraUsers []string, directKeys int) (accessPlan, error) 
 		}
 		add(u)
 	}
-	if len(p.users) == 0 && directKeys == 0 {
-		return p, fmt.Errorf("%w: no triggering user in the environment (GITHUB_ACTOR), no --github-user and no --authorized-keys", errNoKeys)
+	if len(p.Users) == 0 && directKeys == 0 {
+		return p, fmt.Errorf("%w: no triggering user in the environment (GITHUB_ACTOR), no --github-user and no --authorized-keys", ErrNoKeys)
 	}
 	return p, nil
 }
 
-// authorizedKey is one key that may log in, and whose it is.
-type authorizedKey struct {
-	key         gossh.PublicKey
-	owner       string // forge user, or the KeyText source for direct keys
-	forge       bool   // owner is a forge user
-	fingerprint string
-	// name is who the key is to people (pitstop status, the summary):
+// Key is one key that may log in, and whose it is.
+type Key struct {
+	Key         gossh.PublicKey
+	Owner       string // forge user, or the KeyText source for direct keys
+	Forge       bool   // Owner is a forge user
+	Fingerprint string // SHA256:..., as ssh-keygen -l shows it
+	// Name is who the key is to people (pitstop status, the summary):
 	// the forge user, or a direct key's comment (me@laptop), else the
 	// base name of its source. A source is often a path deep in a
 	// temporary directory, which says nothing about who logged in.
-	name string
+	Name string
 }
 
 // directName is the name of a key given directly: its comment, else the
@@ -170,66 +175,72 @@ func displayName(s string) string {
 	return strings.TrimSpace(b.String())
 }
 
-// keyring is the complete, fixed set of keys that may log in.
-type keyring struct {
-	keys  []authorizedKey
+// Keyring is the complete, fixed set of keys that may log in.
+type Keyring struct {
+	keys  []Key
 	byKey map[string]int // index into keys, by wire encoding
 }
 
-func newKeyring() *keyring { return &keyring{byKey: map[string]int{}} }
+func NewKeyring() *Keyring { return &Keyring{byKey: map[string]int{}} }
 
-func (r *keyring) add(k gossh.PublicKey, owner string, forge bool) {
-	r.put(authorizedKey{key: k, owner: owner, forge: forge, name: owner})
+func (r *Keyring) add(k gossh.PublicKey, owner string, forge bool) {
+	r.put(Key{Key: k, Owner: owner, Forge: forge, Name: owner})
 }
 
 // addNamed adds a key given directly, from source, known to people as
 // name.
-func (r *keyring) addNamed(k gossh.PublicKey, source, name string) {
-	r.put(authorizedKey{key: k, owner: source, name: name})
+func (r *Keyring) addNamed(k gossh.PublicKey, source, name string) {
+	r.put(Key{Key: k, Owner: source, Name: name})
 }
 
-func (r *keyring) put(ak authorizedKey) {
-	if ak.name = displayName(ak.name); ak.name == "" {
-		ak.name = "(unnamed key)"
+func (r *Keyring) put(ak Key) {
+	if ak.Name = displayName(ak.Name); ak.Name == "" {
+		ak.Name = "(unnamed key)"
 	}
-	id := string(ak.key.Marshal())
+	id := string(ak.Key.Marshal())
 	if _, dup := r.byKey[id]; dup {
 		return
 	}
-	ak.fingerprint = gossh.FingerprintSHA256(ak.key)
+	ak.Fingerprint = gossh.FingerprintSHA256(ak.Key)
 	r.byKey[id] = len(r.keys)
 	r.keys = append(r.keys, ak)
 }
 
-// lookup returns the authorized key equal to k. Certificates never match:
+// Lookup returns the authorized key equal to k. Certificates never match:
 // their encoding differs from any plain key's.
-func (r *keyring) lookup(k gossh.PublicKey) (authorizedKey, bool) {
+func (r *Keyring) Lookup(k gossh.PublicKey) (Key, bool) {
 	i, ok := r.byKey[string(k.Marshal())]
 	if !ok {
-		return authorizedKey{}, false
+		return Key{}, false
 	}
 	return r.keys[i], true
 }
 
-// owners lists who may log in, in the order they were added.
-func (r *keyring) owners() []string {
+// Len is how many keys may log in.
+func (r *Keyring) Len() int { return len(r.keys) }
+
+// Keys lists the keys that may log in, in the order they were added.
+func (r *Keyring) Keys() []Key { return slices.Clone(r.keys) }
+
+// Owners lists who may log in, in the order they were added.
+func (r *Keyring) Owners() []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, k := range r.keys {
-		if !seen[k.owner] {
-			seen[k.owner] = true
-			out = append(out, k.owner)
+		if !seen[k.Owner] {
+			seen[k.Owner] = true
+			out = append(out, k.Owner)
 		}
 	}
 	return out
 }
 
-// publicKeys are the keys that may log in, which an uptermd relay is
+// PublicKeys are the keys that may log in, which an uptermd relay is
 // asked to admit.
-func (r *keyring) publicKeys() []gossh.PublicKey {
+func (r *Keyring) PublicKeys() []gossh.PublicKey {
 	keys := make([]gossh.PublicKey, 0, len(r.keys))
 	for _, k := range r.keys {
-		keys = append(keys, k.key)
+		keys = append(keys, k.Key)
 	}
 	return keys
 }
@@ -268,26 +279,26 @@ func (cfg Config) addKeyHint(server string) string {
 	return "add an SSH key at " + strings.TrimRight(server, "/") + "/settings/keys"
 }
 
-// loadKeys applies the access rules and fetches every key. It fails
+// LoadKeys applies the access rules and fetches every key. It fails
 // closed: any lookup error, or a required user without keys, is an error.
-func loadKeys(ctx context.Context, cfg Config, j Job) (*keyring, accessPlan, error) {
-	ring := newKeyring()
+func LoadKeys(ctx context.Context, cfg Config, j Job) (*Keyring, Plan, error) {
+	ring := NewKeyring()
 	direct := 0
 	for _, kt := range cfg.AuthorizedKeys {
 		keys, comments, err := parseKeyLines(kt)
 		if err != nil {
-			return nil, accessPlan{}, fmt.Errorf("read authorized keys: %w", err)
+			return nil, Plan{}, fmt.Errorf("read authorized keys: %w", err)
 		}
 		for i, k := range keys {
 			ring.addNamed(k, kt.Source, directName(kt.Source, comments[i]))
 		}
 		direct += len(keys)
 	}
-	plan, err := planAccess(j, cfg.GitHubUsers, direct)
+	plan, err := PlanAccess(j, cfg.GitHubUsers, direct)
 	if err != nil {
 		return nil, plan, err
 	}
-	if len(plan.users) == 0 {
+	if len(plan.Users) == 0 {
 		return ring, plan, nil
 	}
 	src, done, err := cfg.keySource()
@@ -297,10 +308,10 @@ func loadKeys(ctx context.Context, cfg Config, j Job) (*keyring, accessPlan, err
 	defer done()
 	ctx, cancel := context.WithTimeout(ctx, cfg.LookupTimeout)
 	defer cancel()
-	for _, u := range plan.users {
+	for _, u := range plan.Users {
 		lines, err := src.UserKeys(ctx, u)
 		if err != nil {
-			return nil, plan, fmt.Errorf("%w for %q: %w", errNoKeys, u, err)
+			return nil, plan, fmt.Errorf("%w for %q: %w", ErrNoKeys, u, err)
 		}
 		n := 0
 		for _, line := range lines {
@@ -324,7 +335,7 @@ func loadKeys(ctx context.Context, cfg Config, j Job) (*keyring, accessPlan, err
 			n++
 		}
 		if n == 0 {
-			return nil, plan, fmt.Errorf("%w: user %q has no usable SSH keys; %s and re-run the job", errNoKeys, u, cfg.addKeyHint(j.serverURL))
+			return nil, plan, fmt.Errorf("%w: user %q has no usable SSH keys; %s and re-run the job", ErrNoKeys, u, cfg.addKeyHint(j.ServerURL))
 		}
 	}
 	return ring, plan, nil
