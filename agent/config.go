@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pitstopci/pitstop/agent/access"
+	"github.com/pitstopci/pitstop/agent/clock"
 	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/forge"
 	"github.com/pitstopci/pitstop/internal/wire"
@@ -187,7 +188,7 @@ type Config struct {
 	// testClock, when set, arms the agent's timeouts (the pause's, the
 	// login grace time, a detached terminal's grace) instead of the real
 	// clock, so tests can advance time by hand; Now should read it too.
-	testClock clock
+	testClock clock.Clock
 
 	// MinPermission is the least permission on GITHUB_REPOSITORY that
 	// every forge user who may log in must have, checked with Token:
@@ -378,4 +379,18 @@ func (cfg Config) access() access.Config {
 		APIURL: cfg.APIURL, Token: cfg.Token, KeysURL: cfg.KeysURL, KeySource: cfg.KeySource,
 		LookupTimeout: cfg.LookupTimeout, MinPermission: cfg.MinPermission,
 		AllowUntrustedPRs: cfg.AllowUntrustedPRs, Log: cfg.Log}
+}
+
+// clock returns the clock the agent's timeouts keep time by:
+// Config.testClock if a test set one, otherwise real timers with
+// Config.Now.
+func (cfg Config) clock() clock.Clock {
+	if cfg.testClock != nil {
+		return cfg.testClock
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return clock.Real(now)
 }

@@ -24,7 +24,8 @@
 // the access rules (who may log in: the triggering user's published
 // keys, plus keys and users given explicitly; who may debug: their
 // permission on the repository, untrusted pull requests) and the
-// Keyring the server admits; agent/control is
+// Keyring the server admits; agent/clock is the time the timeouts keep
+// (the real clock, and the fake one tests advance); agent/control is
 // the control protocol (transport, requests, Status and Step, and the
 // clients); agent/shell has the shells' rules (default shell, PATH
 // lookups, Windows command lines); agent/sftpfs is the file system the

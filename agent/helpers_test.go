@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/pitstopci/pitstop/agent/clock"
 	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/internal/ghfake"
 	"github.com/pitstopci/pitstop/internal/testutil"
@@ -181,7 +182,7 @@ type harness struct {
 	// clock, when a test sets it with useFakeClock in startAgent's edit,
 	// is the pause's time: its timeouts fire only when the test advances
 	// it.
-	clock *fakeClock
+	clock *clock.Fake
 }
 
 // stepEnv is a real-looking GitHub Actions step environment.
@@ -504,4 +505,12 @@ func (h *harness) sshOptions(keyFile string) []string {
 		"-o", "ConnectTimeout=5",
 		"-i", keyFile,
 	}
+}
+
+// useFakeClock makes cfg keep time by a new fake clock, the pause's timers
+// and Now alike, and returns it.
+func useFakeClock(cfg *Config) *clock.Fake {
+	c := clock.NewFake()
+	cfg.testClock, cfg.Now = c, c.Now
+	return c
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/agent/clock"
 )
 
 // A client that vanishes (a laptop that sleeps, a network that drops, a
@@ -34,7 +36,7 @@ const (
 
 // keepalive watches one logged-in connection.
 type keepalive struct {
-	clk      clock
+	clk      clock.Clock
 	interval time.Duration
 	countMax int
 	reads    *atomic.Uint64      // bumped by every read from the client (trackedConn)
@@ -43,7 +45,7 @@ type keepalive struct {
 	answered func()              // for tests: a request was answered
 
 	mu      sync.Mutex
-	t       timer
+	t       clock.Timer
 	stopped bool
 	seen    uint64 // reads at the last tick
 	missed  int    // requests sent since the client was last heard from

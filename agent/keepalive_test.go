@@ -12,6 +12,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/pitstopci/pitstop/agent/clock"
 	"github.com/pitstopci/pitstop/agent/control"
 )
 
@@ -40,7 +41,7 @@ func (c *probeConn) SendRequest(name string, wantReply bool, _ []byte) (bool, []
 }
 
 // newTestKeepalive watches c on clk, every minute, three requests at most.
-func newTestKeepalive(t *testing.T, clk *fakeClock, c *probeConn) (k *keepalive, lost *atomic.Value, answered chan struct{}) {
+func newTestKeepalive(t *testing.T, clk *clock.Fake, c *probeConn) (k *keepalive, lost *atomic.Value, answered chan struct{}) {
 	lost = &atomic.Value{}
 	answered = make(chan struct{}, 1)
 	c.block = make(chan struct{})
@@ -54,7 +55,7 @@ func newTestKeepalive(t *testing.T, clk *fakeClock, c *probeConn) (k *keepalive,
 }
 
 func TestKeepaliveClosesASilentClientAfterCountMaxRequests(t *testing.T) {
-	clk := newFakeClock()
+	clk := clock.NewFake()
 	c := &probeConn{reads: &atomic.Uint64{}}
 	k, lost, _ := newTestKeepalive(t, clk, c)
 	k.start()
@@ -81,7 +82,7 @@ func TestKeepaliveClosesASilentClientAfterCountMaxRequests(t *testing.T) {
 }
 
 func TestKeepaliveLeavesAnAnsweringClient(t *testing.T) {
-	clk := newFakeClock()
+	clk := clock.NewFake()
 	c := &probeConn{reads: &atomic.Uint64{}, answer: true}
 	k, lost, answered := newTestKeepalive(t, clk, c)
 	k.start()
@@ -104,7 +105,7 @@ func TestKeepaliveLeavesAnAnsweringClient(t *testing.T) {
 }
 
 func TestKeepaliveAsksNothingOfABusyClient(t *testing.T) {
-	clk := newFakeClock()
+	clk := clock.NewFake()
 	c := &probeConn{reads: &atomic.Uint64{}}
 	k, lost, _ := newTestKeepalive(t, clk, c)
 	k.start()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/pitstopci/pitstop/agent/clock"
 )
 
 // EndReason says why a pause ended. Every reason is a normal end: the step
@@ -52,7 +54,7 @@ func (r EndReason) Describe() string {
 // replaced (extend, reconnect) may already be firing; each carries the
 // generation it was armed in and is ignored if that generation has passed.
 type pause struct {
-	clock      clock
+	clock      clock.Clock
 	wait       time.Duration
 	grace      time.Duration
 	warnBefore []time.Duration
@@ -67,7 +69,7 @@ type pause struct {
 	graceUntil time.Time // non-zero while waiting for a reconnect
 	conns      int       // authenticated connections open now
 	shells     int       // interactive shells (on a pty) running now
-	timers     map[string]timer
+	timers     map[string]clock.Timer
 	gens       map[string]int
 	ended      bool
 	reason     EndReason
@@ -89,7 +91,7 @@ func newPause(cfg Config, warn func(time.Duration, time.Time)) *pause {
 		grace:      cfg.ReconnectGrace,
 		warnBefore: cfg.WarnBefore,
 		warn:       warn,
-		timers:     map[string]timer{},
+		timers:     map[string]clock.Timer{},
 		gens:       map[string]int{},
 		done:       make(chan struct{}),
 	}

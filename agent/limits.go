@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/pitstopci/pitstop/agent/clock"
 )
 
 // Limits on connections that have not logged in yet. A key cannot be
@@ -80,7 +82,7 @@ type limiter struct {
 	maxUnauth int
 	perAddr   int
 	maxConns  int
-	clock     clock // Config.clock: stalls, waits and the failure budget keep its time
+	clock     clock.Clock // Config.clock: stalls, waits and the failure budget keep its time
 
 	mu      sync.Mutex
 	placed  int           // connections placed or keyed

@@ -201,8 +201,8 @@ func (h *harness) dialAsync(from string, u testUser) <-chan error {
 // advancing the clock reaches them.
 func (h *harness) waitQueued(n int) {
 	h.t.Helper()
-	if !eventually(10*time.Second, func() bool { return h.clock.waiting() >= n }) {
-		h.t.Fatalf("%d connections waiting for a place, want %d within 10s\n%s", h.clock.waiting(), n, h.logs)
+	if !eventually(10*time.Second, func() bool { return h.clock.Waiting() >= n }) {
+		h.t.Fatalf("%d connections waiting for a place, want %d within 10s\n%s", h.clock.Waiting(), n, h.logs)
 	}
 }
 

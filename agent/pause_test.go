@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pitstopci/pitstop/agent/clock"
 )
 
 // The pause's state machine alone, on a fake clock: each case is what
@@ -19,7 +21,7 @@ import (
 // pauseRun is one pause being driven.
 type pauseRun struct {
 	t      *testing.T
-	clock  *fakeClock
+	clock  *clock.Fake
 	start  time.Time
 	p      *pause
 	step   int
@@ -173,7 +175,7 @@ const unset = -1
 var pauseCases = []struct {
 	name  string
 	cfg   Config
-	late  bool // timers stopped too late fire anyway (fakeClock.lateStops)
+	late  bool // timers stopped too late fire anyway (clock.Fake.LateStops)
 	steps []step
 }{
 	{name: "nobody connects: the wait timeout ends it", steps: []step{
@@ -376,7 +378,7 @@ func TestPauseStateMachine(t *testing.T) {
 			cfg := tt.cfg
 			cfg.BinDir, cfg.Env = "/x", []string{}
 			clock := useFakeClock(&cfg)
-			clock.lateStops = tt.late
+			clock.LateStops = tt.late
 			cfg, err := cfg.withDefaults()
 			if err != nil {
 				t.Fatal(err)

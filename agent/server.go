@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pitstopci/pitstop/agent/access"
+	"github.com/pitstopci/pitstop/agent/clock"
 	"github.com/pitstopci/pitstop/internal/wire"
 	"github.com/pitstopci/pitstop/relay"
 	gossh "golang.org/x/crypto/ssh"
@@ -314,10 +315,10 @@ func (c *trackedConn) Close() error {
 // connState is one TCP connection, from accept to close.
 type connState struct {
 	conn  *trackedConn
-	slot  *slot     // its place among connections logging in (limits.go)
-	grace timer     // closes it if it has not logged in in time
-	info  *connInfo // set, under server.mu, once it logged in
-	audit auditLog  // its events before login, with its address
+	slot  *slot       // its place among connections logging in (limits.go)
+	grace clock.Timer // closes it if it has not logged in in time
+	info  *connInfo   // set, under server.mu, once it logged in
+	audit auditLog    // its events before login, with its address
 	// alive watches it once it logged in (keepalive.go); lost says, once
 	// it closed the connection, for how long the client had been silent.
 	alive *keepalive
@@ -394,7 +395,7 @@ var errNoVersion = errors.New("no SSH version line in time")
 // x/crypto to read again. Both sides send their version line as soon as the
 // connection is up (RFC 4253, section 4.2); sending the server's first
 // serves a client that waits for it, too.
-func exchangeVersions(clk clock, c net.Conn, deadline time.Time) ([]byte, error) {
+func exchangeVersions(clk clock.Clock, c net.Conn, deadline time.Time) ([]byte, error) {
 	// A timer that closes c rather than a deadline: connections through
 	// the relay are SSH channels, which have none.
 	timer := clk.AfterFunc(deadline.Sub(clk.Now()), func() { c.Close() })

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gliderlabs/ssh"
 
+	"github.com/pitstopci/pitstop/agent/clock"
 	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/agent/term"
 )
@@ -53,7 +54,7 @@ type terminal struct {
 	owner   string // who started it, as shown to people: access.Key.Name
 	command string
 	started time.Time
-	clock   clock
+	clock   clock.Clock
 	grace   time.Duration // how long it lives detached
 	who     auditLog      // the audit log of the connection that started it
 	audit   auditLog      // its events: who, its id
@@ -72,10 +73,10 @@ type terminal struct {
 	feedClosed bool          // the shell's output has ended
 	clients    []*termClient // in the order they attached
 	size       ssh.Window
-	active     time.Time // last input or output
-	detach     time.Time // when the last client left; zero while attached
-	timer      timer     // hangs up a terminal left detached for grace
-	hungUp     bool      // ended by a hang-up (grace or the pause's end), not by exit
+	active     time.Time   // last input or output
+	detach     time.Time   // when the last client left; zero while attached
+	timer      clock.Timer // hangs up a terminal left detached for grace
+	hungUp     bool        // ended by a hang-up (grace or the pause's end), not by exit
 	status     int
 	exited     bool
 	kill       *time.Timer
@@ -276,7 +277,7 @@ func (t *terminal) leave(c *termClient, announce string) {
 		return
 	}
 	t.detach = t.clock.Now()
-	var tm timer
+	var tm clock.Timer
 	tm = t.clock.AfterFunc(t.grace, func() { t.graceOver(tm) })
 	t.timer = tm
 }
@@ -286,7 +287,7 @@ func (t *terminal) leave(c *termClient, announce string) {
 // it checks, under the lock, that tm is still the terminal's timer:
 // someone who attached (or a later leave, which armed a new one) has
 // replaced or cleared it.
-func (t *terminal) graceOver(tm timer) {
+func (t *terminal) graceOver(tm clock.Timer) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.timer != tm || len(t.clients) > 0 {

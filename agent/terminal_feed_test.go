@@ -8,6 +8,7 @@ import (
 
 	"github.com/gliderlabs/ssh"
 
+	"github.com/pitstopci/pitstop/agent/clock"
 	"github.com/pitstopci/pitstop/agent/term"
 )
 
@@ -16,7 +17,7 @@ import (
 // answers; the backlog past maxFeed is dropped, and the redraw made once
 // the emulator catches up says the screen may be incomplete.
 func TestOutputNeverWaitsOnTheScreen(t *testing.T) {
-	tm := &terminal{clock: realClock{now: time.Now}, scr: term.NewScreen(80, 24), fed: make(chan struct{}), size: ssh.Window{Width: 80, Height: 24}}
+	tm := &terminal{clock: clock.Real(time.Now), scr: term.NewScreen(80, 24), fed: make(chan struct{}), size: ssh.Window{Width: 80, Height: 24}}
 	tm.feedCond = sync.NewCond(&tm.mu)
 	c := newTermClient("alice", false, ssh.Window{Width: 80, Height: 24}, time.Now())
 	tm.clients = []*termClient{c}
@@ -54,7 +55,7 @@ func TestOutputNeverWaitsOnTheScreen(t *testing.T) {
 // own, and the feeder is left alone until a step of output is queued or
 // a redraw is wanted; the redraw shows all of it.
 func TestEchoQueuedWithoutWork(t *testing.T) {
-	tm := &terminal{clock: realClock{now: time.Now}, scr: term.NewScreen(80, 24), fed: make(chan struct{}), size: ssh.Window{Width: 80, Height: 24}}
+	tm := &terminal{clock: clock.Real(time.Now), scr: term.NewScreen(80, 24), fed: make(chan struct{}), size: ssh.Window{Width: 80, Height: 24}}
 	tm.feedCond = sync.NewCond(&tm.mu)
 	c := newTermClient("alice", false, ssh.Window{Width: 80, Height: 24}, time.Now())
 	tm.clients = []*termClient{c}

@@ -308,7 +308,7 @@ func TestDetachedTerminalEndsWithTheGrace(t *testing.T) {
 // reattached shell must not be hung up by it.
 func TestReattachOutlivesAStaleGraceTimer(t *testing.T) {
 	h := startAgent(t, (*harness).useFakeClock)
-	h.clock.lateStops = true // every Stop comes too late, as in that race
+	h.clock.LateStops = true // every Stop comes too late, as in that race
 	a := startSSHTerm(t, h, h.alice.keyFile)
 	a.waitText("(pitstop) ")
 	a.kill()
