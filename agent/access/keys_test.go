@@ -2,30 +2,17 @@ package access
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
 	"strings"
 	"testing"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
-// testKey is a fresh public key and its authorized_keys line.
-func testKey(t *testing.T) (gossh.PublicKey, string) {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := gossh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k, strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k)))
-}
-
 func TestParseKeyLines(t *testing.T) {
-	key, line := testKey(t)
+	key := testutil.SSHPublicKey(t)
+	line := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(key)))
 	keys, comments, err := parseKeyLines(KeyText{Source: "keys.txt", Text: "# mine\n\n" + line + " dave@laptop\r\n"})
 	if err != nil || len(keys) != 1 || len(comments) != 1 {
 		t.Fatalf("keys %v, comments %q, err %v", keys, comments, err)
