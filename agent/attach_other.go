@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package agent
 
@@ -10,7 +10,7 @@ import (
 	"runtime"
 )
 
-// DetachKey leaves "pitstop attach" (see attach_unix.go).
+// DetachKey leaves "pitstop attach" (see attach_unix.go); attach runs on Unix and Windows.
 const DetachKey = 0x1d
 
 // RunAttach is not implemented on this platform yet, like the sessions.

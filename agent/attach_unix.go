@@ -43,6 +43,7 @@ func RunAttach(ctx context.Context, socket string, o AttachOptions, in *os.File,
 	winch := make(chan os.Signal, 1)
 	signal.Notify(winch, syscall.SIGWINCH)
 	defer signal.Stop(winch)
+	sizes := make(chan [2]int)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -50,44 +51,19 @@ func RunAttach(ctx context.Context, socket string, o AttachOptions, in *os.File,
 			select {
 			case <-winch:
 				if cols, rows, err := term.GetSize(fd); err == nil {
-					a.Resize(cols, rows) //nolint:errcheck // a closed attachment ends the copy below
+					select {
+					case sizes <- [2]int{cols, rows}:
+					case <-done:
+						return
+					}
 				}
 			case <-done:
 				return
 			}
 		}
 	}()
-	detached := make(chan struct{})
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := in.Read(buf)
-			b := buf[:n]
-			for i, c := range b {
-				if c == DetachKey {
-					a.Write(b[:i]) //nolint:errcheck // leaving anyway
-					close(detached)
-					a.Close()
-					return
-				}
-			}
-			if len(b) > 0 {
-				if _, err := a.Write(b); err != nil {
-					return
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	io.Copy(out, a)       //nolint:errcheck // ends when either side closes
-	term.Restore(fd, old) //nolint:errcheck // best effort: the shell resets the terminal too
-	select {
-	case <-detached:
-		fmt.Fprintf(out, "\r\npitstop: detached from terminal %d.\r\n", a.Terminal.ID)
-	default:
-		fmt.Fprintf(out, "\r\npitstop: terminal %d ended.\r\n", a.Terminal.ID)
-	}
+	attached(a, in, out, sizes, func() {
+		term.Restore(fd, old) //nolint:errcheck // best effort: the shell resets the terminal too
+	})
 	return nil
 }
