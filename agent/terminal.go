@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gliderlabs/ssh"
@@ -360,4 +361,41 @@ func (t *terminal) info() control.TerminalInfo {
 		ti.Clients = append(ti.Clients, control.ClientInfo{User: c.user, ReadOnly: c.readOnly, Since: c.since})
 	}
 	return ti
+}
+
+// finish ends the terminal once its shell has exited with status: it
+// waits (up to drainGrace) for outDone, the end of the shell's output,
+// then marks the terminal exited and closes its master with closeMaster,
+// which ends the output even if a background program still holds it
+// (a pseudo console holds its output open until it is closed). Then the
+// clients are let go, done is closed and ended is called.
+func (t *terminal) finish(status int, outDone <-chan struct{}, closeMaster func(), ended func(*terminal)) {
+	select {
+	case <-outDone:
+	case <-time.After(drainGrace):
+	}
+	t.mu.Lock()
+	t.exited = true
+	if t.hungUp && hangUpKills {
+		status = 128 + int(syscall.SIGHUP) // as a shell killed by SIGHUP reports it
+	}
+	t.status = status
+	closeMaster()
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+	if t.kill != nil {
+		t.kill.Stop()
+	}
+	t.mu.Unlock()
+	<-outDone
+	t.closeFeed()
+	t.mu.Lock()
+	for _, c := range t.clients {
+		close(c.gone)
+	}
+	t.clients = nil
+	t.mu.Unlock()
+	close(t.done)
+	ended(t)
 }

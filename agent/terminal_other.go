@@ -24,6 +24,9 @@ func startTerminal(*terminal, program, *termClient, func(*terminal)) error {
 	return fmt.Errorf("terminals are not supported on %s yet", runtime.GOOS)
 }
 
+// hangUpKills is false: there are no terminals to hang up here.
+const hangUpKills = false
+
 func (t *terminal) hangUp()               {}
 func (t *terminal) hangUpLocked()         {}
 func (t *terminal) signal(syscall.Signal) {}

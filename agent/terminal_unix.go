@@ -59,37 +59,14 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 	go t.pump(outDone)
 	go func() {
 		err := cmd.Wait()
-		status := exitStatus(cmd, err)
-		// Drain what the shell wrote before it exited, then close the pty
-		// even if a background job still holds it, which ends the pump.
-		select {
-		case <-outDone:
-		case <-time.After(drainGrace):
-		}
-		t.mu.Lock()
-		t.exited = true
-		t.status = status
-		master.Close()
-		if t.timer != nil {
-			t.timer.Stop()
-		}
-		if t.kill != nil {
-			t.kill.Stop()
-		}
-		t.mu.Unlock()
-		<-outDone
-		t.closeFeed()
-		t.mu.Lock()
-		for _, c := range t.clients {
-			close(c.gone)
-		}
-		t.clients = nil
-		t.mu.Unlock()
-		close(t.done)
-		ended(t)
+		t.finish(exitStatus(cmd, err), outDone, func() { master.Close() }, ended)
 	}()
 	return nil
 }
+
+// hangUpKills is false: a hung-up shell gets SIGHUP, and its exit status
+// says so itself.
+const hangUpKills = false
 
 // hangUp ends the shell as a dropped connection does under sshd: SIGHUP
 // to its process group and the rest of its session (its background

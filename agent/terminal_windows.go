@@ -3,7 +3,6 @@ package agent
 import (
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/pitstopci/pitstop/agent/term"
 )
@@ -36,39 +35,14 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 	go t.pump(outDone)
 	go func() {
 		status := con.proc.wait()
-		// The console keeps its output open until it is closed: give it
-		// drainGrace to pass on what the shell wrote last.
-		select {
-		case <-outDone:
-		case <-time.After(drainGrace):
-		}
-		t.mu.Lock()
-		t.exited = true
-		if t.hungUp {
-			status = 128 + int(syscall.SIGHUP) // as a shell killed by SIGHUP reports it
-		}
-		t.status = status
-		con.Close()
-		if t.timer != nil {
-			t.timer.Stop()
-		}
-		if t.kill != nil {
-			t.kill.Stop()
-		}
-		t.mu.Unlock()
-		<-outDone
-		t.closeFeed()
-		t.mu.Lock()
-		for _, c := range t.clients {
-			close(c.gone)
-		}
-		t.clients = nil
-		t.mu.Unlock()
-		close(t.done)
-		ended(t)
+		t.finish(status, outDone, func() { con.Close() }, ended)
 	}()
 	return nil
 }
+
+// hangUpKills: a hang-up ends the shell at once here (see hangUp), so
+// its own exit code says nothing of why it ended.
+const hangUpKills = true
 
 // hangUp ends the shell and everything it started, as a dropped
 // connection does: Windows has no SIGHUP to give it a chance first.
