@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -32,10 +34,17 @@ func consoleArgv(argv []string) ([]string, error) {
 	return []string{self, ConsoleHelperArg, shell.RawArg + shell.CommandLine(argv)}, nil
 }
 
-// RunConsoleHelper runs the console helper when args (os.Args) ask for
-// it, and then does not return; otherwise it returns at once. main calls
-// it first.
+// ctrlCHelperArg is the first argument of pitstop's Ctrl-C helper, which
+// types Ctrl-C into the console of the process whose id follows.
+const ctrlCHelperArg = "__pitstop-ctrl-c"
+
+// RunConsoleHelper runs the console helper or the Ctrl-C helper when args
+// (os.Args) ask for one, and then does not return; otherwise it returns
+// at once. main calls it first.
 func RunConsoleHelper(args []string) {
+	if len(args) == 3 && args[1] == ctrlCHelperArg {
+		runCtrlCHelper(args[2])
+	}
 	if len(args) < 3 || args[1] != ConsoleHelperArg {
 		return
 	}
@@ -63,4 +72,76 @@ func RunConsoleHelper(args []string) {
 	}
 	cmd.Wait() //nolint:errcheck // the status is what counts
 	os.Exit(cmd.ProcessState.ExitCode())
+}
+
+// An exec session's program runs on a console of its own, with no
+// window (CREATE_NO_WINDOW), and its standard handles on the session's
+// pipes. A client's SIGINT is then a Ctrl-C in that console, which is
+// what Ctrl-C is to a console program: its handler runs, or it ends.
+// Only a process on a console can raise Ctrl-C in it, and the agent's
+// own console, if it has one, must stay its own: a helper process does
+// it, "pitstop.exe __pitstop-ctrl-c PID", started without a console.
+
+// interrupt raises Ctrl-C in the console of the process pid, through the
+// Ctrl-C helper.
+func interrupt(pid int) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(self, ctrlCHelperArg, strconv.Itoa(pid))
+	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.DETACHED_PROCESS}
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("ctrl-c to process %d: %w: %s", pid, err, strings.TrimSpace(string(b)))
+	}
+	return nil
+}
+
+// runCtrlCHelper joins the console of process pid and raises Ctrl-C in
+// it, for every process there but itself; it exits 0 if it could.
+func runCtrlCHelper(pid string) {
+	n, err := strconv.ParseUint(pid, 10, 32)
+	if err == nil {
+		procFreeConsole.Call() //nolint:errcheck // started without one
+		err = attachConsole(uint32(n))
+	}
+	if err == nil {
+		// Ignored here: the helper must live to report.
+		err = setConsoleCtrlHandler(0, true)
+	}
+	if err == nil {
+		err = windows.GenerateConsoleCtrlEvent(windows.CTRL_C_EVENT, 0)
+	}
+	if err != nil {
+		os.Stderr.WriteString(err.Error()) //nolint:errcheck // exiting anyway
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+var (
+	procFreeConsole           = windows.NewLazySystemDLL("kernel32.dll").NewProc("FreeConsole")
+	procAttachConsole         = windows.NewLazySystemDLL("kernel32.dll").NewProc("AttachConsole")
+	procSetConsoleCtrlHandler = windows.NewLazySystemDLL("kernel32.dll").NewProc("SetConsoleCtrlHandler")
+)
+
+// attachConsole is kernel32's AttachConsole, which x/sys/windows lacks,
+// as it lacks FreeConsole and SetConsoleCtrlHandler.
+func attachConsole(pid uint32) error {
+	if r, _, err := procAttachConsole.Call(uintptr(pid)); r == 0 {
+		return fmt.Errorf("attach to the console of process %d: %w", pid, err)
+	}
+	return nil
+}
+
+// setConsoleCtrlHandler is kernel32's SetConsoleCtrlHandler.
+func setConsoleCtrlHandler(handler uintptr, add bool) error {
+	a := uintptr(0)
+	if add {
+		a = 1
+	}
+	if r, _, err := procSetConsoleCtrlHandler.Call(handler, a); r == 0 {
+		return fmt.Errorf("ignore ctrl-c: %w", err)
+	}
+	return nil
 }

@@ -29,8 +29,8 @@ const (
 
 // signals maps SSH signal names to the ones a session's program can
 // get here. Windows delivers none of them to a program: each ends the
-// program and what it started (its job), except SIGINT on a terminal,
-// which is a Ctrl-C typed into its console.
+// program and what it started (its job), except SIGINT, which is a
+// Ctrl-C in the program's console (see signalProc).
 var signals = map[ssh.Signal]syscall.Signal{
 	ssh.SIGHUP: syscall.SIGHUP, ssh.SIGINT: syscall.SIGINT, ssh.SIGKILL: syscall.SIGKILL,
 	ssh.SIGTERM: syscall.SIGTERM, ssh.SIGQUIT: syscall.SIGQUIT,
@@ -157,10 +157,15 @@ func waitProc(sess ssh.Session, proc *winProc, stop <-chan struct{}, con *conPTY
 	}
 }
 
-// signalProc does what sig means here (see signals).
+// signalProc does what sig means here (see signals): SIGINT is Ctrl-C in
+// the program's console, typed on a terminal, raised by the Ctrl-C
+// helper otherwise (see interrupt); if that fails, it ends the program.
 func signalProc(proc *winProc, con *conPTY, sig syscall.Signal) {
 	if sig == syscall.SIGINT && con != nil {
 		con.Write([]byte{0x03}) //nolint:errcheck // the console may be closed
+		return
+	}
+	if sig == syscall.SIGINT && interrupt(proc.pid) == nil {
 		return
 	}
 	proc.kill()

@@ -56,6 +56,7 @@ func startProc(argv, env []string, dir string, pc windows.Handle, io stdio) (_ *
 	si := &windows.StartupInfoEx{}
 	si.Cb = uint32(unsafe.Sizeof(*si))
 	inherit := false
+	newConsole := uint32(0)
 	handles := []windows.Handle{}
 	if pc != 0 {
 		// No standard handles and nothing inherited: the program gets
@@ -85,6 +86,10 @@ func startProc(argv, env []string, dir string, pc windows.Handle, io stdio) (_ *
 			return nil, fmt.Errorf("start %s: %w", argv[0], err)
 		}
 		inherit = true
+		// A console of its own, with no window, for Ctrl-C (see
+		// interrupt) and so that a Ctrl-C in the agent's console is not
+		// also the program's.
+		newConsole = windows.CREATE_NO_WINDOW
 	}
 	si.ProcThreadAttributeList = attrs.List()
 
@@ -102,7 +107,7 @@ func startProc(argv, env []string, dir string, pc windows.Handle, io stdio) (_ *
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)
 	}
-	flags := uint32(windows.CREATE_UNICODE_ENVIRONMENT | windows.EXTENDED_STARTUPINFO_PRESENT | windows.CREATE_SUSPENDED)
+	flags := uint32(windows.CREATE_UNICODE_ENVIRONMENT | windows.EXTENDED_STARTUPINFO_PRESENT | windows.CREATE_SUSPENDED | newConsole)
 	var pi windows.ProcessInformation
 	if err := windows.CreateProcess(nil, cmdline, nil, nil, inherit, flags, &block[0], wdir, &si.StartupInfo, &pi); err != nil {
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)
