@@ -9,7 +9,8 @@
 # meant for this step's process group do not reach it, and its output goes
 # to a file (agent.log in the state directory): a process holding the
 # step's stdout open would keep the step from ending. --watch-pid names
-# this step's parent, the runner or act; the agent ends when it exits, so
+# this step's parent, the runner or act (on Windows the agent finds the
+# runner's Runner.Worker.exe itself); the agent ends when it exits, so
 # nothing outlives the job even when the end-of-job step never runs.
 
 # start_detached BIN STATE READY ARGS...
@@ -19,10 +20,16 @@ start_detached() {
 	d_log="$d_state/agent.log"
 	# A stale ready file from an earlier start must not be taken as ours.
 	rm -f "$d_ready"
+	# Git Bash's $PPID is no Windows process id (a parent outside its
+	# runtime is 1 there): on Windows the agent finds the runner itself.
+	case "$(uname -s)" in
+	MINGW* | MSYS* | CYGWIN*) ;;
+	*) set -- "$@" --watch-pid "$PPID" ;;
+	esac
 	if command -v setsid >/dev/null 2>&1; then
-		setsid "$d_bin" "$@" --detached --watch-pid "$PPID" </dev/null >"$d_log" 2>&1 &
+		setsid "$d_bin" "$@" --detached </dev/null >"$d_log" 2>&1 &
 	else
-		"$d_bin" "$@" --detached --watch-pid "$PPID" </dev/null >"$d_log" 2>&1 &
+		"$d_bin" "$@" --detached </dev/null >"$d_log" 2>&1 &
 	fi
 	d_pid=$!
 	while [ ! -s "$d_ready" ]; do

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pitstopci/pitstop/agent"
 	"github.com/pitstopci/pitstop/agent/control"
+	"github.com/pitstopci/pitstop/agent/proc"
 	"github.com/pitstopci/pitstop/forge"
 )
 
@@ -257,6 +258,13 @@ func runAgent(io *IO, args []string) error {
 	// design; --watch-pid names what it must outlive instead.
 	if job.UnderAct() && !o.detached && cfg.WatchPID == 0 {
 		cfg.WatchPID = os.Getppid()
+	}
+	// On Windows the action's shell (Git Bash) cannot name the runner by
+	// a Windows process id: a detached agent finds it above itself.
+	if o.detached && cfg.WatchPID == 0 {
+		if pid, ok := proc.RunnerPID(os.Getpid()); ok {
+			cfg.WatchPID = pid
+		}
 	}
 	return agent.Run(ctx, cfg)
 }

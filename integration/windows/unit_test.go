@@ -11,8 +11,9 @@ import (
 )
 
 // The agent's Windows tests (the control pipe, job objects, the pseudo
-// console in agent; the shell rules in agent/shell) run under wine too,
-// in test binaries built for Windows.
+// console in agent; the shell rules in agent/shell; watching the runner
+// and finding the job's start in agent/proc) run under wine too, in test
+// binaries built for Windows.
 func TestWineAgentUnitTests(t *testing.T) {
 	prefix := winePrefix(t)
 	for _, pkg := range []struct {
@@ -21,6 +22,7 @@ func TestWineAgentUnitTests(t *testing.T) {
 	}{
 		{"agent", []string{"TestWindowsControlPipe", "TestWindowsJobEndsChildren", "TestWindowsConsoleEcho"}},
 		{"agent/shell", []string{"TestWindowsArgv", "TestDefaultShellWindows"}},
+		{"agent/proc", []string{"TestWindowsProcessGone", "TestWindowsJobStart"}},
 	} {
 		exe := filepath.Join(bins.dir, strings.ReplaceAll(pkg.dir, "/", "-")+".test.exe")
 		build := exec.Command("go", "test", "-c", "-o", exe, "../../"+pkg.dir)
