@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -14,6 +13,8 @@ import (
 	"github.com/gliderlabs/ssh"
 	"github.com/rs/zerolog"
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/agent/control"
 )
 
 // Forwarding, as OpenSSH's sshd does it with its defaults tightened:
@@ -270,8 +271,7 @@ func (s *server) forwardAgent(dial func() (agentDialer, bool), al auditLog) (soc
 	if err != nil {
 		return "", nil, fmt.Errorf("forward agent: %w", err)
 	}
-	sock = filepath.Join(dir, "agent.sock")
-	ln, err := net.Listen("unix", sock)
+	ln, sock, err := control.ListenAgent(dir)
 	if err != nil {
 		os.RemoveAll(dir)
 		return "", nil, fmt.Errorf("forward agent: %w", err)

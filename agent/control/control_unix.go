@@ -29,6 +29,15 @@ func Listen(path string) (net.Listener, error) {
 	return ln, nil
 }
 
+// ListenAgent creates the socket of an agent forwarded by "ssh -A" in
+// the private directory dir, and returns it with its path for
+// SSH_AUTH_SOCK.
+func ListenAgent(dir string) (net.Listener, string, error) {
+	sock := filepath.Join(dir, "agent.sock")
+	ln, err := net.Listen("unix", sock)
+	return ln, sock, err
+}
+
 // Dial connects to the control socket at path.
 func Dial(ctx context.Context, path string) (net.Conn, error) {
 	var d net.Dialer

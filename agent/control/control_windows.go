@@ -45,19 +45,41 @@ type pipeListener struct {
 
 // Listen creates the control pipe; only this user may open it.
 func Listen(name string) (net.Listener, error) {
-	sa, err := OwnerOnly()
+	l, err := listenPipe(name)
 	if err != nil {
 		return nil, fmt.Errorf("listen on control pipe: %w", err)
+	}
+	return l, nil
+}
+
+// ListenAgent creates the pipe of an agent forwarded by "ssh -A" for the
+// private directory dir, and returns it with its name for SSH_AUTH_SOCK.
+// OpenSSH for Windows takes a pipe's name there: it speaks to agents over
+// named pipes.
+func ListenAgent(dir string) (net.Listener, string, error) {
+	name := `\\.\pipe\` + filepath.Base(dir) + "-agent"
+	l, err := listenPipe(name)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen on agent pipe: %w", err)
+	}
+	return l, name, nil
+}
+
+// listenPipe creates the pipe name; only this user may open it.
+func listenPipe(name string) (*pipeListener, error) {
+	sa, err := OwnerOnly()
+	if err != nil {
+		return nil, err
 	}
 	l := &pipeListener{name: name, sa: sa}
 	// The first instance is created here, so that a pipe of that name
 	// made by someone else first is an error rather than a listener.
 	if l.next, err = l.instance(true); err != nil {
-		return nil, fmt.Errorf("listen on control pipe: %w", err)
+		return nil, err
 	}
 	if l.closed, err = windows.CreateEvent(nil, 1, 0, nil); err != nil {
 		windows.CloseHandle(l.next) //nolint:errcheck // failing anyway
-		return nil, fmt.Errorf("listen on control pipe: %w", err)
+		return nil, err
 	}
 	return l, nil
 }

@@ -5,7 +5,8 @@
 //
 // It owns the socket's transport (a Unix socket in the agent's private
 // directory; on Windows a named pipe with an owner-only DACL: [Address],
-// [Listen], [Dial]), the requests and answers ([Request], [Response],
+// [Listen], [Dial]; [ListenAgent] makes the same kind for an agent
+// forwarded by "ssh -A"), the requests and answers ([Request], [Response],
 // [Status] with the sessions and terminals in it, and the job [Step] a
 // pause stands for), and the clients ([Continue], [Extend],
 // [QueryStatus], [Hold], [Cancel], [WaitGone]).

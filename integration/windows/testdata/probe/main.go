@@ -3,6 +3,8 @@
 // Command probe is the console program of the Windows tests: for each
 // line it reads it prints the console's size, and Ctrl-C ends it with a
 // message, so a test can see what a program on the pseudo console sees.
+// "probe agent" lists the keys of the agent SSH_AUTH_SOCK names, as
+// OpenSSH for Windows' ssh-add -l does: wine has no OpenSSH of its own.
 package main
 
 import (
@@ -12,10 +14,16 @@ import (
 	"os/signal"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/sys/windows"
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "agent" {
+		listAgent()
+		return
+	}
 	ints := make(chan os.Signal, 1)
 	signal.Notify(ints, os.Interrupt)
 	go func() {
@@ -38,4 +46,29 @@ func main() {
 	// Windows the Ctrl-C event then comes to the handler above.
 	fmt.Println("probe: end of input")
 	time.Sleep(10 * time.Second)
+}
+
+// listAgent prints the fingerprint of each key of the agent whose pipe
+// SSH_AUTH_SOCK names.
+func listAgent() {
+	name, err := windows.UTF16PtrFromString(os.Getenv("SSH_AUTH_SOCK"))
+	if err != nil {
+		fmt.Println("probe: no agent:", err)
+		os.Exit(1)
+	}
+	h, err := windows.CreateFile(name, windows.GENERIC_READ|windows.GENERIC_WRITE, 0, nil, windows.OPEN_EXISTING, 0, 0)
+	if err != nil {
+		fmt.Printf("probe: open agent pipe %q: %v\n", os.Getenv("SSH_AUTH_SOCK"), err)
+		os.Exit(1)
+	}
+	pipe := os.NewFile(uintptr(h), "agent")
+	defer pipe.Close()
+	keys, err := agent.NewClient(pipe).List()
+	if err != nil {
+		fmt.Println("probe: list agent keys:", err)
+		os.Exit(1)
+	}
+	for _, k := range keys {
+		fmt.Println("probe: agent key", ssh.FingerprintSHA256(k))
+	}
 }
