@@ -99,7 +99,7 @@ func agentFlags(io *IO) (*agentOptions, func([]string) ([]string, error)) {
 	o.relay.register(fs)
 	o.security.register(fs)
 	fs.BoolVar(&o.detached, "detached", false, "run next to the job: it goes on; the end-of-job step (pitstop hold) decides whether it then holds (default --wait-timeout "+agent.DefaultDetachedWaitTimeout.String()+", counted from the end of the job)")
-	fs.IntVar(&o.watchPID, "watch-pid", 0, "end when the process `PID` (the runner, or act) exits")
+	fs.IntVar(&o.watchPID, "watch-pid", 0, "end when the process `PID` (the runner, or act) exits; on Windows a detached agent finds the runner without it")
 	fs.DurationVar(&o.jobTimeout, "job-timeout", 0, "the job's time limit, its timeout-minutes, counted from the job's start: pitstop extend stops there (default "+agent.DefaultJobLimit.String()+", GitHub's)")
 	return o, func(args []string) ([]string, error) {
 		rest, err := parseArgs(fs, args)
