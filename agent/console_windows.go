@@ -61,8 +61,12 @@ func RunConsoleHelper(args []string) {
 		os.Exit(255)
 	}
 	// Ctrl-C reaches everything on the console: it is for the program,
-	// which decides what to do with it, not for the helper.
-	signal.Ignore(os.Interrupt)
+	// which decides what to do with it, not for the helper. Not
+	// signal.Ignore: on Windows, Go's console handler passes an ignored
+	// Ctrl-C on to the default handler, which ends the process, and with
+	// it the session, before the program has had its say. A signal that
+	// is notified counts as handled; nobody needs to read it.
+	signal.Notify(make(chan os.Signal, 1), os.Interrupt)
 	cmd := exec.Command(args[2])
 	cmd.SysProcAttr = &syscall.SysProcAttr{CmdLine: line}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = in, out, out
