@@ -363,6 +363,22 @@ func (t *terminal) info() control.TerminalInfo {
 	return ti
 }
 
+// serveLocked begins a started shell's life, the same on every
+// platform: its screen, its first client, the goroutines that feed the
+// screen and read the output, and the wait for its exit (wait returns
+// its status), after which finish closes the master with closeMaster;
+// with t.mu held.
+func (t *terminal) serveLocked(w ssh.Window, first *termClient, wait func() int, closeMaster func(), ended func(*terminal)) {
+	t.active = t.clock.Now()
+	t.scr = term.NewScreen(w.Width, w.Height)
+	t.fed = make(chan struct{})
+	t.clients = []*termClient{first}
+	outDone := make(chan struct{})
+	go t.feeder()
+	go t.pump(outDone)
+	go func() { t.finish(wait(), outDone, closeMaster, ended) }()
+}
+
 // finish ends the terminal once its shell has exited with status: it
 // waits (up to drainGrace) for outDone, the end of the shell's output,
 // then marks the terminal exited and closes its master with closeMaster,

@@ -50,17 +50,8 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 		return fail(fmt.Errorf("start %s: %w", cmd.Path, err))
 	}
 	t.cmd, t.master = cmd, master
-	t.active = t.clock.Now()
-	t.scr = term.NewScreen(p.pty.Window.Width, p.pty.Window.Height)
-	t.fed = make(chan struct{})
-	t.clients = []*termClient{first}
-	outDone := make(chan struct{})
-	go t.feeder()
-	go t.pump(outDone)
-	go func() {
-		err := cmd.Wait()
-		t.finish(exitStatus(cmd, err), outDone, func() { master.Close() }, ended)
-	}()
+	wait := func() int { return exitStatus(cmd, cmd.Wait()) }
+	t.serveLocked(p.pty.Window, first, wait, func() { master.Close() }, ended)
 	return nil
 }
 

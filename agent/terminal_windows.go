@@ -3,8 +3,6 @@ package agent
 import (
 	"sync"
 	"syscall"
-
-	"github.com/pitstopci/pitstop/agent/term"
 )
 
 // ptyMaster is the side of a terminal the agent reads the shell's output
@@ -26,17 +24,7 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 	}
 	t.size = p.pty.Window
 	t.master = con
-	t.active = t.clock.Now()
-	t.scr = term.NewScreen(p.pty.Window.Width, p.pty.Window.Height)
-	t.fed = make(chan struct{})
-	t.clients = []*termClient{first}
-	outDone := make(chan struct{})
-	go t.feeder()
-	go t.pump(outDone)
-	go func() {
-		status := con.proc.wait()
-		t.finish(status, outDone, func() { con.Close() }, ended)
-	}()
+	t.serveLocked(p.pty.Window, first, con.proc.wait, func() { con.Close() }, ended)
 	return nil
 }
 
