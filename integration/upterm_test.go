@@ -175,20 +175,6 @@ func TestUptermEndToEnd(t *testing.T) {
 	}
 }
 
-// newSignerFromPair reads k's private key.
-func newSignerFromPair(t *testing.T, k keyPair) gossh.Signer {
-	t.Helper()
-	b, err := os.ReadFile(k.private)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := gossh.ParsePrivateKey(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // TestUptermStrangerRefusedByTheAgent: a relay that lets a stranger in,
 // and names the actor's key to the agent, still does not get them a
 // session: the agent checks the user's own key on the inner connection.
@@ -214,7 +200,7 @@ func TestUptermImpostor(t *testing.T) {
 	s := newUptermSetup(t, uptermtest.Options{})
 	a := startRelayAgent(t, s.agentArgs(t)...)
 	r := a.readReady(t, 30*time.Second, nil)
-	s.relay.Impersonate(newSignerFromPair(t, newKeyPair(t, "impostor")))
+	s.relay.Impersonate(testutil.SSHSigner(t, newKeyPair(t, "impostor").private))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := uptermSSH(t, ctx, r, s, s.actor, "echo should-not-run").CombinedOutput()

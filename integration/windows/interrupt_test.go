@@ -5,7 +5,6 @@ package windows
 import (
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -21,14 +20,7 @@ import (
 // no way to send a signal request.
 func goClient(t *testing.T, a *agent) *ssh.Client {
 	t.Helper()
-	b, err := os.ReadFile(a.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.ParsePrivateKey(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := testutil.SSHSigner(t, a.key)
 	c, err := ssh.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", a.port), &ssh.ClientConfig{
 		User: "runner", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(), //nolint:gosec // a test agent's fresh key

@@ -3,6 +3,7 @@ package testutil
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"os"
 	"strings"
 	"testing"
 
@@ -29,4 +30,19 @@ func SSHPublicKey(t testing.TB) ssh.PublicKey {
 func SSHAuthorizedKey(t testing.TB) string {
 	t.Helper()
 	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(SSHPublicKey(t))))
+}
+
+// SSHSigner is the private key in the file path (as ssh-keygen writes
+// it, without a passphrase), for tests that log in or serve with it.
+func SSHSigner(t testing.TB, path string) ssh.Signer {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ssh.ParsePrivateKey(b)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return s
 }
