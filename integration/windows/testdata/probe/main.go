@@ -59,8 +59,10 @@ func main() {
 	}
 	// A console read that Ctrl-C interrupts ends like end of input; on
 	// Windows the Ctrl-C event then comes to the handler above.
-	fmt.Println("probe: end of input")
+	// Noted first: under wine the console may be closing by now, and
+	// a write to it may not return before the probe is ended.
 	note("end of input")
+	fmt.Println("probe: end of input")
 	time.Sleep(10 * time.Second)
 }
 
