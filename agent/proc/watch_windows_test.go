@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -82,7 +83,8 @@ func TestWindowsJobStart(t *testing.T) {
 	before := time.Now()
 	cmd, _ := startWaiting(t, worker)
 	after := time.Now()
-	// Its child, once it has one.
+	// Its child, once it runs: wine lists a process it is still creating
+	// with no program name and a start time that is not yet its own.
 	child := 0
 	deadline := time.Now().Add(30 * time.Second)
 	for child == 0 {
@@ -91,7 +93,7 @@ func TestWindowsJobStart(t *testing.T) {
 			t.Fatal(err)
 		}
 		for pid, p := range procs {
-			if int(p.ppid) == cmd.Process.Pid {
+			if int(p.ppid) == cmd.Process.Pid && strings.EqualFold(p.exe, "cmd.exe") {
 				child = int(pid)
 			}
 		}
