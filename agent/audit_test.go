@@ -17,15 +17,17 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/agent/audit"
 )
 
 // TestAuditLogOneLinePerEvent: a refused key, then a login running one
 // command, give exactly their five events, one JSON line each, with who
 // and from where, and nothing secret.
 func TestAuditLogOneLinePerEvent(t *testing.T) {
-	audit := filepath.Join(t.TempDir(), "audit.jsonl")
+	auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
 	h := startAgent(t, func(h *harness) {
-		h.cfg.AuditLog = audit
+		h.cfg.AuditLog = auditFile
 		h.cfg.Token = "ghs_secrettoken"
 		h.cfg.Env = append(h.cfg.Env, "GITHUB_REPOSITORY="+testRepo)
 		h.gh.ServePermissions(testRepo, map[string]string{"alice": "admin"})
@@ -41,10 +43,10 @@ func TestAuditLogOneLinePerEvent(t *testing.T) {
 	}
 	c.Close()
 
-	want := []string{evKeyRefused, evLogin, evSessionStart, evSessionEnd, evLogout}
+	want := []string{audit.KeyRefused, audit.Login, audit.SessionStart, audit.SessionEnd, audit.Logout}
 	var entries []map[string]any
 	for deadline := time.Now().Add(5 * time.Second); ; {
-		entries = auditEntries(t, audit)
+		entries = auditEntries(t, auditFile)
 		if len(entries) >= len(want) || time.Now().After(deadline) {
 			break
 		}
@@ -71,7 +73,7 @@ func TestAuditLogOneLinePerEvent(t *testing.T) {
 	if entries[3]["exit_status"] != float64(3) {
 		t.Errorf("session end: %v", entries[3])
 	}
-	data, err := os.ReadFile(audit)
+	data, err := os.ReadFile(auditFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func TestAuditLogOneLinePerEvent(t *testing.T) {
 			t.Errorf("the audit trail or the job log holds %q", secret)
 		}
 	}
-	if fi, err := os.Stat(audit); err != nil || fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(auditFile); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("audit file mode: %v, %v; want 0600", fi.Mode().Perm(), err)
 	}
 }
@@ -139,10 +141,10 @@ func countEvents(entries []map[string]any, event string) int {
 
 // waitEvents waits until the job log and the audit file each hold at
 // least want[event] of every event, and returns both.
-func waitEvents(t *testing.T, h *harness, audit string, want map[string]int) (job, file []map[string]any) {
+func waitEvents(t *testing.T, h *harness, auditFile string, want map[string]int) (job, file []map[string]any) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		job, file = auditEvents(t, h), auditEntries(t, audit)
+		job, file = auditEvents(t, h), auditEntries(t, auditFile)
 		done := true
 		for ev, n := range want {
 			if countEvents(job, ev) < n || countEvents(file, ev) < n {
@@ -153,7 +155,7 @@ func waitEvents(t *testing.T, h *harness, audit string, want map[string]int) (jo
 			return job, file
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("want at least %v in both logs\njob log:\n%s\naudit file:\n%s", want, h.logs, readFile(t, audit))
+			t.Fatalf("want at least %v in both logs\njob log:\n%s\naudit file:\n%s", want, h.logs, readFile(t, auditFile))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -250,10 +252,10 @@ func TestAuditJobLogAndFileAgree(t *testing.T) {
 	openSSH(t)
 	scp := openSSHTool(t, "scp")
 	_, svc := jobService(t)
-	audit := filepath.Join(t.TempDir(), "audit.jsonl")
+	auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
 	home := t.TempDir()
 	h := startAgent(t, func(h *harness) {
-		h.cfg.AuditLog = audit
+		h.cfg.AuditLog = auditFile
 		h.cfg.Env = setEnv(h.cfg.Env, "HOME", home)
 	})
 
@@ -275,9 +277,9 @@ func TestAuditJobLogAndFileAgree(t *testing.T) {
 	c.Close()
 
 	// Three connections: this one and scp's two.
-	job, file := waitEvents(t, h, audit, map[string]int{
-		evLogin: 3, evLogout: 3, evSessionStart: 3, evSessionEnd: 3,
-		evTransfer: 2, evForward: 1, evForwardEnd: 1,
+	job, file := waitEvents(t, h, auditFile, map[string]int{
+		audit.Login: 3, audit.Logout: 3, audit.SessionStart: 3, audit.SessionEnd: 3,
+		audit.Transfer: 2, audit.Forward: 1, audit.ForwardEnd: 1,
 	})
 	sameEvents(t, job, file)
 	for _, e := range file {
@@ -289,19 +291,19 @@ func TestAuditJobLogAndFileAgree(t *testing.T) {
 		event  string
 		fields map[string]any
 	}{
-		{evSessionStart, map[string]any{"session_kind": "exec", "command": "echo in", "pty": false}},
-		{evSessionEnd, map[string]any{"session_kind": "exec", "exit_status": float64(0)}},
-		{evSessionStart, map[string]any{"session_kind": "sftp"}},
-		{evTransfer, map[string]any{"protocol": "sftp", "direction": "upload", "path": filepath.Join(home, "up"), "bytes": float64(11)}},
-		{evTransfer, map[string]any{"protocol": "scp", "direction": "download"}},
-		{evForward, map[string]any{"forward": "local", "destination": svc}},
-		{evForwardEnd, map[string]any{"forward": "local", "destination": svc}},
+		{audit.SessionStart, map[string]any{"session_kind": "exec", "command": "echo in", "pty": false}},
+		{audit.SessionEnd, map[string]any{"session_kind": "exec", "exit_status": float64(0)}},
+		{audit.SessionStart, map[string]any{"session_kind": "sftp"}},
+		{audit.Transfer, map[string]any{"protocol": "sftp", "direction": "upload", "path": filepath.Join(home, "up"), "bytes": float64(11)}},
+		{audit.Transfer, map[string]any{"protocol": "scp", "direction": "download"}},
+		{audit.Forward, map[string]any{"forward": "local", "destination": svc}},
+		{audit.ForwardEnd, map[string]any{"forward": "local", "destination": svc}},
 	} {
 		if !hasEvent(file, want.event, want.fields) {
 			t.Errorf("no %s event with %v in the audit file", want.event, want.fields)
 		}
 	}
-	noDuplicateKeys(t, "audit file", readFile(t, audit))
+	noDuplicateKeys(t, "audit file", readFile(t, auditFile))
 }
 
 // TestAuditConcurrentConnections: events of connections logging at the
@@ -310,11 +312,11 @@ func TestAuditJobLogAndFileAgree(t *testing.T) {
 // holds a field twice, in the job log as in the audit file.
 func TestAuditConcurrentConnections(t *testing.T) {
 	_, svc := jobService(t)
-	audit := filepath.Join(t.TempDir(), "audit.jsonl")
+	auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
 	bob := newTestUser(t, "bob")
 	h := startAgent(t, func(h *harness) {
 		withBob(bob)(h)
-		h.cfg.AuditLog = audit
+		h.cfg.AuditLog = auditFile
 	})
 	const each = 4 // connections per user
 	var wg sync.WaitGroup
@@ -338,19 +340,19 @@ func TestAuditConcurrentConnections(t *testing.T) {
 		}
 	}
 	n := 2 * each
-	job, file := waitEvents(t, h, audit, map[string]int{
-		evLogin: n, evLogout: n, evSessionStart: 2 * n, evSessionEnd: 2 * n, evForwardEnd: n,
+	job, file := waitEvents(t, h, auditFile, map[string]int{
+		audit.Login: n, audit.Logout: n, audit.SessionStart: 2 * n, audit.SessionEnd: 2 * n, audit.ForwardEnd: n,
 	})
 	sameEvents(t, job, file)
 	noDuplicateKeys(t, "job log", h.logs.String())
-	noDuplicateKeys(t, "audit file", readFile(t, audit))
+	noDuplicateKeys(t, "audit file", readFile(t, auditFile))
 
 	// Who each connection is, by its address, from its login.
 	type who struct{ user, fingerprint string }
 	fps := map[string]string{"alice": h.alice.fingerprint(), "bob": bob.fingerprint()}
 	conns := map[string]who{}
 	for _, e := range file {
-		if e["event"] == evLogin {
+		if e["event"] == audit.Login {
 			user, _ := e["github_user"].(string)
 			if e["key_fingerprint"] != fps[user] {
 				t.Errorf("login with a fingerprint not %s's: %v", user, e)
@@ -420,9 +422,9 @@ func concurrentUse(h *harness, u testUser, svc string) error {
 func TestAuditDirectKeyNamedBySource(t *testing.T) {
 	bob := newTestUser(t, "bob")
 	src := filepath.Join(t.TempDir(), "authorized_keys")
-	audit := filepath.Join(t.TempDir(), "audit.jsonl")
+	auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
 	h := startAgent(t, func(h *harness) {
-		h.cfg.AuditLog = audit
+		h.cfg.AuditLog = auditFile
 		h.cfg.AuthorizedKeys = []KeyText{{Source: src, Text: bob.authorizedLine() + " bob@laptop\n"}}
 	})
 	c := h.mustDial(bob)
@@ -432,7 +434,7 @@ func TestAuditDirectKeyNamedBySource(t *testing.T) {
 	sh := ptyShell(t, c, 24, 80)
 	defer sh.Close()
 
-	job, file := waitEvents(t, h, audit, map[string]int{evLogin: 1, evSessionStart: 2, evTermStart: 1})
+	job, file := waitEvents(t, h, auditFile, map[string]int{audit.Login: 1, audit.SessionStart: 2, audit.TermStart: 1})
 	who := func(e map[string]any) map[string]any {
 		out := map[string]any{}
 		for _, k := range []string{"key_source", "github_user", "key_fingerprint", "remote_addr"} {
@@ -445,7 +447,7 @@ func TestAuditDirectKeyNamedBySource(t *testing.T) {
 	for name, entries := range map[string][]map[string]any{"job log": job, "audit file": file} {
 		var login map[string]any
 		for _, e := range entries {
-			if e["event"] == evLogin {
+			if e["event"] == audit.Login {
 				login = who(e)
 			}
 		}
@@ -454,7 +456,7 @@ func TestAuditDirectKeyNamedBySource(t *testing.T) {
 		}
 		n := 0
 		for _, e := range entries {
-			if e["event"] != evSessionStart && e["event"] != evTermStart {
+			if e["event"] != audit.SessionStart && e["event"] != audit.TermStart {
 				continue
 			}
 			n++

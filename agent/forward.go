@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/control"
 )
 
@@ -36,7 +37,7 @@ const dialTimeout = 10 * time.Second
 
 // ctxAudit is the audit log of the connection ctx belongs to: with who
 // logged in once one has, with only its address before.
-func (s *server) ctxAudit(ctx ssh.Context) auditLog {
+func (s *server) ctxAudit(ctx ssh.Context) audit.Log {
 	if cs, _ := ctx.Value(ctxKeyConn).(*connState); cs != nil {
 		s.mu.Lock()
 		info := cs.info
@@ -79,8 +80,8 @@ func splice(ctx context.Context, ch gossh.Channel, c net.Conn) (toConn, toChan i
 
 // forwardEnded records the end of a forwarded connection; al names the
 // forward.
-func forwardEnded(al auditLog, kind string, since time.Time, toConn, toChan int64) {
-	al.info(evForwardEnd, kind+" forward closed", "bytes_to_runner", toConn, "bytes_to_client", toChan,
+func forwardEnded(al audit.Log, kind string, since time.Time, toConn, toChan int64) {
+	al.Info(audit.ForwardEnd, kind+" forward closed", "bytes_to_runner", toConn, "bytes_to_client", toChan,
 		"duration", time.Since(since).Round(time.Millisecond).String())
 }
 
@@ -98,9 +99,9 @@ func (s *server) directTCPIP(_ *ssh.Server, _ *gossh.ServerConn, newChan gossh.N
 		return
 	}
 	dest := net.JoinHostPort(d.DestAddr, strconv.FormatUint(uint64(d.DestPort), 10))
-	al := s.ctxAudit(ctx).with("forward", "local", "destination", dest)
+	al := s.ctxAudit(ctx).With("forward", "local", "destination", dest)
 	if s.cfg.NoLocalForwarding || s.isClosing() {
-		al.info(evForwardDenied, "refused a local forward (ssh -L): local forwarding is off")
+		al.Info(audit.ForwardRefused, "refused a local forward (ssh -L): local forwarding is off")
 		newChan.Reject(gossh.Prohibited, "port forwarding is disabled") //nolint:errcheck // the client may be gone
 		return
 	}
@@ -108,7 +109,7 @@ func (s *server) directTCPIP(_ *ssh.Server, _ *gossh.ServerConn, newChan gossh.N
 	c, err := (&net.Dialer{}).DialContext(dctx, "tcp", dest)
 	cancel()
 	if err != nil {
-		al.info(evForwardDenied, "local forward (ssh -L) could not connect", zerolog.ErrorFieldName, err)
+		al.Info(audit.ForwardRefused, "local forward (ssh -L) could not connect", zerolog.ErrorFieldName, err)
 		newChan.Reject(gossh.ConnectionFailed, err.Error()) //nolint:errcheck // the client may be gone
 		return
 	}
@@ -119,7 +120,7 @@ func (s *server) directTCPIP(_ *ssh.Server, _ *gossh.ServerConn, newChan gossh.N
 	}
 	go gossh.DiscardRequests(reqs)
 	since := time.Now()
-	al.info(evForward, "local forward (ssh -L) to "+dest)
+	al.Info(audit.Forward, "local forward (ssh -L) to "+dest)
 	toConn, toChan := splice(ctx, ch, c)
 	forwardEnded(al, "local", since, toConn, toChan)
 }
@@ -178,9 +179,9 @@ func (s *server) remoteForward(ctx ssh.Context, _ *ssh.Server, req *gossh.Reques
 		}
 		return false, nil
 	}
-	al := s.ctxAudit(ctx).with("forward", "remote", "requested", key)
+	al := s.ctxAudit(ctx).With("forward", "remote", "requested", key)
 	if !s.cfg.AllowRemoteForwarding || s.isClosing() {
-		al.info(evForwardDenied, "refused a remote forward (ssh -R): remote forwarding is off (--allow-remote-forwarding)")
+		al.Info(audit.ForwardRefused, "refused a remote forward (ssh -R): remote forwarding is off (--allow-remote-forwarding)")
 		return false, nil
 	}
 	if r.BindPort > 65535 {
@@ -189,7 +190,7 @@ func (s *server) remoteForward(ctx ssh.Context, _ *ssh.Server, req *gossh.Reques
 	// Loopback only, whatever was asked for: see the top of this file.
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.FormatUint(uint64(r.BindPort), 10)))
 	if err != nil {
-		al.info(evForwardDenied, "remote forward (ssh -R) could not listen", zerolog.ErrorFieldName, err)
+		al.Info(audit.ForwardRefused, "remote forward (ssh -R) could not listen", zerolog.ErrorFieldName, err)
 		return false, nil
 	}
 	port := uint32(ln.Addr().(*net.TCPAddr).Port) //nolint:gosec // a TCP port fits
@@ -198,8 +199,8 @@ func (s *server) remoteForward(ctx ssh.Context, _ *ssh.Server, req *gossh.Reques
 		key = net.JoinHostPort(r.BindAddr, strconv.FormatUint(uint64(port), 10))
 	}
 	s.remoteFwd.add(conn, key, ln)
-	al = al.with("listen", ln.Addr().String())
-	al.info(evForward, "remote forward (ssh -R) listening on "+ln.Addr().String())
+	al = al.With("listen", ln.Addr().String())
+	al.Info(audit.Forward, "remote forward (ssh -R) listening on "+ln.Addr().String())
 	stop := context.AfterFunc(ctx, func() {
 		s.remoteFwd.remove(conn, key)
 		ln.Close()
@@ -219,7 +220,7 @@ func (s *server) remoteForward(ctx ssh.Context, _ *ssh.Server, req *gossh.Reques
 
 // serveRemoteForward carries one connection to an "ssh -R" listener
 // back to the client.
-func (s *server) serveRemoteForward(ctx ssh.Context, conn *gossh.ServerConn, al auditLog, c net.Conn, bindAddr string, port uint32) {
+func (s *server) serveRemoteForward(ctx ssh.Context, conn *gossh.ServerConn, al audit.Log, c net.Conn, bindAddr string, port uint32) {
 	origin := c.RemoteAddr().(*net.TCPAddr)
 	payload := gossh.Marshal(struct {
 		DestAddr   string
@@ -234,8 +235,8 @@ func (s *server) serveRemoteForward(ctx ssh.Context, conn *gossh.ServerConn, al 
 	}
 	go gossh.DiscardRequests(reqs)
 	since := time.Now()
-	al = al.with("origin", origin.String())
-	al.info(evForward, "connection to a remote forward (ssh -R)")
+	al = al.With("origin", origin.String())
+	al.Info(audit.Forward, "connection to a remote forward (ssh -R)")
 	toConn, toChan := splice(ctx, ch, c)
 	forwardEnded(al, "remote", since, toConn, toChan)
 }
@@ -266,7 +267,7 @@ func sessionAgent(sess ssh.Session) (agentDialer, error) {
 // are carried to the agent dial reaches at the time, for a shell's
 // SSH_AUTH_SOCK: a session's client, or the one attached to a terminal
 // now. stop closes it and waits for its goroutines.
-func (s *server) forwardAgent(dial func() (agentDialer, bool), al auditLog) (sock string, stop func(), err error) {
+func (s *server) forwardAgent(dial func() (agentDialer, bool), al audit.Log) (sock string, stop func(), err error) {
 	dir, err := os.MkdirTemp(s.cfg.ControlDir, "pitstop-agent-")
 	if err != nil {
 		return "", nil, fmt.Errorf("forward agent: %w", err)
@@ -276,8 +277,8 @@ func (s *server) forwardAgent(dial func() (agentDialer, bool), al auditLog) (soc
 		os.RemoveAll(dir)
 		return "", nil, fmt.Errorf("forward agent: %w", err)
 	}
-	al = al.with("forward", "agent")
-	al.info(evForward, "agent forwarding (ssh -A) for this session")
+	al = al.With("forward", "agent")
+	al.Info(audit.Forward, "agent forwarding (ssh -A) for this session")
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

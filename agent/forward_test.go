@@ -20,6 +20,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
@@ -80,20 +81,20 @@ func startSSH(t *testing.T, args []string) (cmd *exec.Cmd, stderr *syncBuffer, d
 // runner. -N opens no session: the login still counts.
 func TestLocalForwardWithOpenSSH(t *testing.T) {
 	_, svc := jobService(t)
-	audit := t.TempDir() + "/audit.jsonl"
-	h := startAgent(t, func(h *harness) { h.cfg.AuditLog = audit })
+	auditFile := t.TempDir() + "/audit.jsonl"
+	h := startAgent(t, func(h *harness) { h.cfg.AuditLog = auditFile })
 	lport := testutil.FreePort(t)
 	startSSH(t, h.sshArgs(h.alice.keyFile, "-N", "-o", "ExitOnForwardFailure=yes",
 		"-L", fmt.Sprintf("127.0.0.1:%d:%s", lport, svc)))
 	if body := getUntil(t, fmt.Sprintf("http://127.0.0.1:%d/", lport)); body != "hello from the job" {
 		t.Errorf("through the forward: %q", body)
 	}
-	if !h.audited(evLogin, map[string]any{"github_user": "alice"}) {
+	if !h.audited(audit.Login, map[string]any{"github_user": "alice"}) {
 		t.Errorf("a login with -N is not in the log:\n%s", h.logs)
 	}
 	found := false
-	for _, e := range auditEntries(t, audit) {
-		if e["event"] == evForward && e["forward"] == "local" && e["destination"] == svc && e["github_user"] == "alice" {
+	for _, e := range auditEntries(t, auditFile) {
+		if e["event"] == audit.Forward && e["forward"] == "local" && e["destination"] == svc && e["github_user"] == "alice" {
 			found = true
 		}
 	}
@@ -110,7 +111,7 @@ func TestLocalForwardCanBeTurnedOff(t *testing.T) {
 		conn.Close()
 		t.Fatal("a local forward was opened although local forwarding is off")
 	}
-	if !h.audited(evForwardDenied, map[string]any{"forward": "local", "destination": svc, "github_user": "alice"}) {
+	if !h.audited(audit.ForwardRefused, map[string]any{"forward": "local", "destination": svc, "github_user": "alice"}) {
 		t.Errorf("the refusal is not in the log:\n%s", h.logs)
 	}
 }
@@ -134,7 +135,7 @@ func TestRemoteForwardWithOpenSSH(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("ssh -R kept running although the forward must be refused\n%s", h.logs)
 		}
-		if !h.audited(evForwardDenied, map[string]any{"forward": "remote", "github_user": "alice"}) {
+		if !h.audited(audit.ForwardRefused, map[string]any{"forward": "remote", "github_user": "alice"}) {
 			t.Errorf("the refusal is not in the log:\n%s", h.logs)
 		}
 	})
@@ -153,7 +154,7 @@ func TestRemoteForwardWithOpenSSH(t *testing.T) {
 		if body := getUntil(t, "http://127.0.0.1:"+port+"/"); body != "hello from the job" {
 			t.Errorf("through the remote forward: %q", body)
 		}
-		if !h.audited(evForward, map[string]any{"forward": "remote", "listen": "127.0.0.1:" + port}) {
+		if !h.audited(audit.Forward, map[string]any{"forward": "remote", "listen": "127.0.0.1:" + port}) {
 			t.Errorf("the listener is not on loopback, or not in the log:\n%s", h.logs)
 		}
 	})
@@ -185,7 +186,7 @@ func TestAgentForwarding(t *testing.T) {
 				if err == nil {
 					t.Fatal("the agent forwarding request was accepted although it is off")
 				}
-				if !h.audited(evForwardDenied, map[string]any{"forward": "agent", "github_user": "alice"}) {
+				if !h.audited(audit.ForwardRefused, map[string]any{"forward": "agent", "github_user": "alice"}) {
 					t.Errorf("the refusal is not in the log:\n%s", h.logs)
 				}
 				return

@@ -12,6 +12,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/clock"
 	"github.com/pitstopci/pitstop/agent/control"
 )
@@ -234,7 +235,7 @@ func TestVanishedClientStartsTheGraceAndItsTerminalWaits(t *testing.T) {
 	if st.WaitingUntil.Before(earliest) || st.WaitingUntil.After(h.clock.Now().Add(h.cfg.ReconnectGrace)) {
 		t.Errorf("waiting for a reconnect until %v; want the grace from the drop, %v at the earliest", st.WaitingUntil, earliest)
 	}
-	if !h.audited(evLogout, map[string]any{"reason": "the client answered no keepalive for 1m0s"}) {
+	if !h.audited(audit.Logout, map[string]any{"reason": "the client answered no keepalive for 1m0s"}) {
 		t.Errorf("no logout for unanswered keepalives in the log:\n%s", h.logs)
 	}
 

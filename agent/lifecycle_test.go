@@ -14,6 +14,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/control"
 )
 
@@ -188,7 +189,7 @@ func TestEndReconnectGraceAfterDrop(t *testing.T) {
 	h.waitDropped()
 	h.clock.Advance(h.cfg.ReconnectGrace)
 	h.waitEnd(EndReconnectGrace, 5*time.Second)
-	if !h.audited(evSessionEnd, map[string]any{"dropped": true}) {
+	if !h.audited(audit.SessionEnd, map[string]any{"dropped": true}) {
 		t.Errorf("the session was not logged as dropped:\n%s", h.logs)
 	}
 }
@@ -297,7 +298,7 @@ func TestClosedChannelDetachesItsTerminal(t *testing.T) {
 	if !eventually(5*time.Second, func() bool { return !alive(pid) }) {
 		t.Fatalf("the detached shell (pid %d) is still running after the grace period\nlog:\n%s", pid, h.logs)
 	}
-	if !h.audited(evSessionEnd, map[string]any{"dropped": true}) {
+	if !h.audited(audit.SessionEnd, map[string]any{"dropped": true}) {
 		t.Errorf("the closed session was not logged as dropped:\n%s", h.logs)
 	}
 	// Dropped is not done: the pause goes on until the open shell exits.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/agent/audit"
 )
 
 func TestLimiterFailureBudget(t *testing.T) {
@@ -73,7 +75,7 @@ func TestRandomKeysThenTheRealUserGetsIn(t *testing.T) {
 	wg.Wait()
 	refused := map[string]bool{}
 	for _, e := range h.logs.entries(t) {
-		if e["event"] == evKeyRefused {
+		if e["event"] == audit.KeyRefused {
 			refused[e["key_fingerprint"].(string)] = true
 		}
 	}
@@ -114,7 +116,7 @@ func TestMaxAuthTries(t *testing.T) {
 	}
 	n := 0
 	for _, e := range h.logs.entries(t) {
-		if e["event"] == evKeyRefused {
+		if e["event"] == audit.KeyRefused {
 			n++
 		}
 	}
@@ -298,7 +300,7 @@ func TestStalledPlaceGoesToTheQueue(t *testing.T) {
 	if got := placed(stalled[0], 2*time.Second); got != "closed" {
 		t.Errorf("the oldest stalled connection: %s, want it closed to make room", got)
 	}
-	if !h.audited(evConnRefused, map[string]any{"reason": "evicted"}) {
+	if !h.audited(audit.ConnRefused, map[string]any{"reason": "evicted"}) {
 		t.Errorf("the eviction is not in the log:\n%s", h.logs)
 	}
 }
@@ -395,7 +397,7 @@ func TestHeldConnectionGivesUp(t *testing.T) {
 	for _, reason := range []string{"too many connections waiting to log in for 1s", "no version line"} {
 		// The silent connection is closed first and logged after, by
 		// the goroutine that was reading its version line.
-		if !eventually(5*time.Second, func() bool { return h.audited(evConnRefused, map[string]any{"reason": reason}) }) {
+		if !eventually(5*time.Second, func() bool { return h.audited(audit.ConnRefused, map[string]any{"reason": reason}) }) {
 			t.Errorf("%q is not in the log:\n%s", reason, h.logs)
 		}
 	}
@@ -463,7 +465,7 @@ func TestLoginGraceTime(t *testing.T) {
 	if _, err := io.Copy(io.Discard, c); err != nil {
 		t.Fatalf("the idle connection was not closed at the end of its grace time: %v", err)
 	}
-	if !h.audited(evConnRefused, map[string]any{"reason": "login grace time"}) {
+	if !h.audited(audit.ConnRefused, map[string]any{"reason": "login grace time"}) {
 		t.Errorf("the closing is not in the log:\n%s", h.logs)
 	}
 	// The connection that logged in is not cut off by it.
@@ -529,7 +531,7 @@ func TestSilentAuthenticationGivesWay(t *testing.T) {
 	if err := h.outcome(alice, "alice, queued for half her grace time"); err == nil {
 		t.Fatal("alice got the place of a connection whose authorized key was being signed")
 	}
-	if !h.audited(evConnRefused, map[string]any{"reason": "too many connections waiting to log in for " + (grace / 2).String()}) {
+	if !h.audited(audit.ConnRefused, map[string]any{"reason": "too many connections waiting to log in for " + (grace / 2).String()}) {
 		t.Errorf("the refusal is not in the log:\n%s", h.logs)
 	}
 }

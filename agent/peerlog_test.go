@@ -10,6 +10,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/agent/audit"
 )
 
 func TestPreLoginBudget(t *testing.T) {
@@ -76,7 +78,7 @@ func TestPreLoginLogBudget(t *testing.T) {
 	elapsed := time.Since(start)
 	count := func() (n int) {
 		for _, e := range h.logs.entries(t) {
-			if e["event"] == evKeyRefused || e["message"] == "connection failed before login" {
+			if e["event"] == audit.KeyRefused || e["message"] == "connection failed before login" {
 				n++
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pitstopci/pitstop/agent/access"
+	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/agent/proc"
 	"github.com/pitstopci/pitstop/internal/wire"
@@ -48,15 +49,15 @@ func Run(ctx context.Context, cfg Config) error {
 	reachNote(log)
 	ctx, stopWatch := watchJob(ctx, cfg)
 	defer stopWatch()
-	audit, err := openAudit(cfg)
+	audit, err := audit.Open(cfg.Log, cfg.AuditLog)
 	if err != nil {
 		return err
 	}
-	defer audit.close()
+	defer audit.Close()
 	// Who may debug (agent/access, permission.go): the event first, as it needs no
 	// network; then the keys; then each user's permission.
 	if err := access.CheckEvent(cfg.access(), job.access()); err != nil {
-		return audit.runRefused(err)
+		return audit.Refused(err)
 	}
 
 	ring, plan, err := access.LoadKeys(ctx, cfg.access(), job.access())
@@ -70,7 +71,7 @@ func Run(ctx context.Context, cfg Config) error {
 			log.Info().Msg("cancelled before the pause began")
 			return nil
 		}
-		return audit.runRefused(err)
+		return audit.Refused(err)
 	}
 	logAccess(log, ring, plan)
 
@@ -196,7 +197,7 @@ func (s *server) announce(ctx context.Context, job Job, plan access.Plan) (*chec
 // relay). Then it serves both. It returns a serving server, which owns
 // both listeners from then on and closes them in stop, or an error,
 // having released whatever it made.
-func startServer(ctx context.Context, cfg Config, job Job, audit *auditor, ring *access.Keyring) (_ *server, err error) {
+func startServer(ctx context.Context, cfg Config, job Job, audit *audit.Trail, ring *access.Keyring) (_ *server, err error) {
 	signer, err := newHostKey()
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pitstopci/pitstop/agent/access"
+	"github.com/pitstopci/pitstop/agent/audit"
 )
 
 // openFDs counts the process's open file descriptors. Listeners and
@@ -93,7 +94,7 @@ func TestStartServerReleasesWhatItMade(t *testing.T) {
 				t.Fatal(err)
 			}
 			fds := openFDs(t)
-			s, err := startServer(context.Background(), cfg, ReadJob(cfg.Env), &auditor{job: cfg.Log, file: zerolog.Nop()}, ring)
+			s, err := startServer(context.Background(), cfg, ReadJob(cfg.Env), noAudit(t, cfg), ring)
 			if err == nil {
 				s.close()
 				t.Fatal("startServer succeeded")
@@ -127,7 +128,7 @@ func TestServerCloseReleasesEverything(t *testing.T) {
 	}
 	warm.Close()
 	fds := openFDs(t)
-	s, err := startServer(context.Background(), cfg, ReadJob(cfg.Env), &auditor{job: cfg.Log, file: zerolog.Nop()}, ring)
+	s, err := startServer(context.Background(), cfg, ReadJob(cfg.Env), noAudit(t, cfg), ring)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,4 +203,15 @@ func TestRunEndsWithTheJobsProcess(t *testing.T) {
 	if !h.logged("the process that runs the job has exited; ending the pause") {
 		t.Errorf("the log does not say why the pause ended:\n%s", h.logs)
 	}
+}
+
+// noAudit is a trail to the job log alone, as a pause without an audit
+// file has.
+func noAudit(t *testing.T, cfg Config) *audit.Trail {
+	t.Helper()
+	a, err := audit.Open(cfg.Log, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

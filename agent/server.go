@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pitstopci/pitstop/agent/access"
+	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/clock"
 	"github.com/pitstopci/pitstop/internal/wire"
 	"github.com/pitstopci/pitstop/relay"
@@ -95,7 +96,7 @@ type server struct {
 	socket   string   // control socket path, for sessions' PITSTOP_SOCKET
 	ln       net.Listener
 	serveErr chan error
-	audit    *auditor
+	audit    *audit.Trail
 	limits   *limiter
 	budget   *preLoginBudget // lines peers cause before they log in
 
@@ -129,7 +130,7 @@ type connInfo struct {
 	name                      string // who the user is to people: access.Key.Name
 	forge                     bool   // user is a forge user, not a key file
 	since                     time.Time
-	audit                     auditLog // its events, with who logged in from where
+	audit                     audit.Log // its events, with who logged in from where
 }
 
 // sshServer is the gliderlabs server, wired to s.
@@ -205,7 +206,7 @@ func (s *server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 				// Only now, with the signature checked, is it a login.
 				s.loginProven(ctx)
 			case method == "publickey" && isAlgorithmRefusal(err):
-				s.preLogin(s.preLoginAudit(ctx), evKeyRefused, "refused a signature algorithm: ssh-rsa (RSA with SHA-1) and ssh-dss (DSA) are not accepted, "+
+				s.preLogin(s.preLoginAudit(ctx), audit.KeyRefused, "refused a signature algorithm: ssh-rsa (RSA with SHA-1) and ssh-dss (DSA) are not accepted, "+
 					"as in OpenSSH 8.8 and later; RSA keys log in with rsa-sha2-256 or rsa-sha2-512", "error", wire.PeerError(err))
 			case method == "none", method == "publickey":
 				// "none" is every client's first probe; refused keys
@@ -213,7 +214,7 @@ func (s *server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 			default:
 				// Someone trying a password is worth seeing in the job
 				// log; the method's name is the peer's text.
-				s.preLogin(s.preLoginAudit(ctx), evMethodRefused, "refused a login method other than public key", "method", wire.PeerText(method, wire.MaxPeerName))
+				s.preLogin(s.preLoginAudit(ctx), audit.MethodRefused, "refused a login method other than public key", "method", wire.PeerText(method, wire.MaxPeerName))
 				s.penalize(ctx, conn.RemoteAddr())
 			}
 		},
@@ -231,7 +232,7 @@ func isAlgorithmRefusal(err error) bool {
 // audit event caused by a peer that has not logged in, within the
 // pre-login budget (peerlog.go): anyone who can reach the port can cause
 // these.
-func (s *server) preLogin(al auditLog, event, msg string, kv ...any) {
+func (s *server) preLogin(al audit.Log, event, msg string, kv ...any) {
 	ok, dropped := s.budget.take()
 	if !ok {
 		return
@@ -239,17 +240,17 @@ func (s *server) preLogin(al auditLog, event, msg string, kv ...any) {
 	if dropped > 0 {
 		kv = append(kv, "dropped_lines", dropped)
 	}
-	al.info(event, msg, kv...)
+	al.Info(event, msg, kv...)
 }
 
 // preLoginAudit is the audit log of ctx's connection before login: its
 // address.
-func (s *server) preLoginAudit(ctx ssh.Context) auditLog {
+func (s *server) preLoginAudit(ctx ssh.Context) audit.Log {
 	if cs, _ := ctx.Value(ctxKeyConn).(*connState); cs != nil {
 		return cs.audit
 	}
 	// Not a connection trackConn admitted; it admits every one.
-	return s.audit.root().with("remote_addr", fmt.Sprint(ctx.RemoteAddr()))
+	return s.audit.Root().With("remote_addr", fmt.Sprint(ctx.RemoteAddr()))
 }
 
 // authorize is the public-key check: the key must be in the keyring.
@@ -257,7 +258,7 @@ func (s *server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 	fp := gossh.FingerprintSHA256(key)
 	ak, ok := s.ring.Lookup(key)
 	if !ok {
-		s.preLogin(s.preLoginAudit(ctx), evKeyRefused, "refused a key that may not log in", "key_fingerprint", fp, "key_type", key.Type())
+		s.preLogin(s.preLoginAudit(ctx), audit.KeyRefused, "refused a key that may not log in", "key_fingerprint", fp, "key_type", key.Type())
 		s.penalize(ctx, ctx.RemoteAddr())
 		return false
 	}
@@ -318,7 +319,7 @@ type connState struct {
 	slot  *slot       // its place among connections logging in (limits.go)
 	grace clock.Timer // closes it if it has not logged in in time
 	info  *connInfo   // set, under server.mu, once it logged in
-	audit auditLog    // its events before login, with its address
+	audit audit.Log   // its events before login, with its address
 	// alive watches it once it logged in (keepalive.go); lost says, once
 	// it closed the connection, for how long the client had been silent.
 	alive *keepalive
@@ -331,9 +332,9 @@ type connState struct {
 // and the first to be closed for a newcomer.
 func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
 	host := hostOf(c.RemoteAddr())
-	al := s.audit.root().with("remote_addr", c.RemoteAddr().String())
+	al := s.audit.Root().With("remote_addr", c.RemoteAddr().String())
 	refused := func(msg, reason string) {
-		s.preLogin(al, evConnRefused, msg, "reason", reason)
+		s.preLogin(al, audit.ConnRefused, msg, "reason", reason)
 	}
 	// gliderlabs calls this on the connection's own goroutine, so a
 	// connection waiting here keeps nobody else waiting. It waits for at
@@ -426,7 +427,7 @@ func (s *server) loginTimedOut(cs *connState) {
 	if loggedIn {
 		return
 	}
-	s.preLogin(cs.audit, evConnRefused, "closed a connection that did not log in within "+s.cfg.LoginGraceTime.String(), "reason", "login grace time")
+	s.preLogin(cs.audit, audit.ConnRefused, "closed a connection that did not log in within "+s.cfg.LoginGraceTime.String(), "reason", "login grace time")
 	cs.conn.Conn.Close() // not cs.conn.Close: that is gliderlabs' signal that it is done
 }
 
@@ -466,7 +467,7 @@ func (s *server) loginProven(ctx ssh.Context) {
 		return
 	}
 	info := &connInfo{user: ak.Owner, name: ak.Name, forge: ak.Forge, fingerprint: ak.Fingerprint, remote: cs.conn.RemoteAddr().String(), since: s.cfg.Now()}
-	info.audit = s.audit.root().with(ownerKey(info.forge), info.user, "key_fingerprint", info.fingerprint, "remote_addr", info.remote)
+	info.audit = s.audit.Root().With(ownerKey(info.forge), info.user, "key_fingerprint", info.fingerprint, "remote_addr", info.remote)
 	cs.info = info
 	s.conns[cs] = info
 	s.logins = append(s.logins, markdownText(info.name)+" from "+info.remote) // markdown: the summary's
@@ -475,7 +476,7 @@ func (s *server) loginProven(ctx ssh.Context) {
 	s.mu.Unlock()
 	cs.grace.Stop()
 
-	info.audit.info(evLogin, "logged in")
+	info.audit.Info(audit.Login, "logged in")
 	s.pause.connOpened()
 	s.watchAlive(ctx, cs)
 }
@@ -537,7 +538,7 @@ func (s *server) connEnded(cs *connState) {
 		if silent, _ := cs.lost.Load().(string); silent != "" {
 			kv = append(kv, "reason", "the client answered no keepalive for "+silent)
 		}
-		info.audit.info(evLogout, "logged out", kv...)
+		info.audit.Info(audit.Logout, "logged out", kv...)
 		s.pause.connClosed()
 		s.connWG.Done()
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/agent/audit"
 )
 
 func TestOnlyAuthorizedKeysGetIn(t *testing.T) {
@@ -33,7 +35,7 @@ func TestOnlyAuthorizedKeysGetIn(t *testing.T) {
 		}
 	}
 	for _, u := range []testUser{bob, stranger} {
-		if !h.audited(evKeyRefused, map[string]any{"key_fingerprint": u.fingerprint()}) {
+		if !h.audited(audit.KeyRefused, map[string]any{"key_fingerprint": u.fingerprint()}) {
 			t.Errorf("%s's refused key is not in the log:\n%s", u.name, h.logs)
 		}
 	}

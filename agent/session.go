@@ -12,6 +12,7 @@ import (
 	"github.com/gliderlabs/ssh"
 
 	"github.com/pitstopci/pitstop/agent/access"
+	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/agent/shell"
 )
@@ -29,7 +30,7 @@ type liveSession struct {
 	info control.SessionInfo
 	sess ssh.Session
 	pty  bool
-	conn auditLog      // the connection's: who logged in, with which key, from where
+	conn audit.Log     // the connection's: who logged in, with which key, from where
 	stop chan struct{} // closed when the pause is over: end the program
 	once sync.Once
 
@@ -173,7 +174,7 @@ func (s *server) handleSession(sess ssh.Session) {
 	if kind == kindExec || isTerm {
 		kv = []any{"command", sess.RawCommand()}
 	}
-	al.info(evSessionStart, "session started", kv...)
+	al.Info(audit.SessionStart, "session started", kv...)
 	if kind == kindExec {
 		s.auditLegacySCP(al, sess.RawCommand())
 	}
@@ -201,7 +202,7 @@ func (s *server) handleSession(sess ssh.Session) {
 		d, err := sessionAgent(sess)
 		switch {
 		case err != nil:
-			al.job.Warn().Err(err).Msg("could not set up agent forwarding")
+			al.Warn(err, "could not set up agent forwarding")
 		case kind == kindShell && isPty:
 			// The terminal's socket reaches it while this client is the
 			// one attached (session_terminal.go).
@@ -209,7 +210,7 @@ func (s *server) handleSession(sess ssh.Session) {
 		default:
 			sock, stop, err := s.forwardAgent(func() (agentDialer, bool) { return d, true }, al)
 			if err != nil {
-				al.job.Warn().Err(err).Msg("could not set up agent forwarding")
+				al.Warn(err, "could not set up agent forwarding")
 			} else {
 				defer stop()
 				prog.env = append(prog.env, "SSH_AUTH_SOCK="+sock)
@@ -229,7 +230,7 @@ func (s *server) handleSession(sess ssh.Session) {
 		out = runProgram(sess, prog, ls.stop)
 	}
 	if out.err != nil {
-		al.job.Warn().Err(out.err).Msg("could not start the session's program")
+		al.Warn(out.err, "could not start the session's program")
 		fmt.Fprintf(sess.Stderr(), "pitstop: %v\n", out.err)
 	}
 	// Logged before the exit status goes out: once the client has it, it
@@ -246,23 +247,23 @@ func (s *server) handleSession(sess ssh.Session) {
 // names who logged in as the login did (a key given directly by its
 // source, not by the comment pitstop status shows), and what the
 // session is.
-func (s *server) sessionAudit(ls *liveSession) auditLog {
-	return ls.conn.with("session_kind", ls.info.Kind, "pty", ls.pty, "session_id", ls.info.ID)
+func (s *server) sessionAudit(ls *liveSession) audit.Log {
+	return ls.conn.With("session_kind", ls.info.Kind, "pty", ls.pty, "session_id", ls.info.ID)
 }
 
 // auditSessionEnd records how a session ended.
-func (s *server) auditSessionEnd(al auditLog, ls *liveSession, status int, dropped bool) {
+func (s *server) auditSessionEnd(al audit.Log, ls *liveSession, status int, dropped bool) {
 	kv := []any{"exit_status", status, "duration", s.cfg.Now().Sub(ls.info.Since).Round(time.Millisecond).String()}
 	if dropped {
 		kv = append(kv, "dropped", true)
 	}
-	al.info(evSessionEnd, "session ended", kv...)
+	al.Info(audit.SessionEnd, "session ended", kv...)
 }
 
 // auditLegacySCP records the file transfer that an exec of "scp -t" (a
 // file sent to the runner) or "scp -f" (fetched from it) is: legacy scp,
 // "scp -O", runs the remote half as a command.
-func (s *server) auditLegacySCP(al auditLog, command string) {
+func (s *server) auditLegacySCP(al audit.Log, command string) {
 	f := strings.Fields(command)
 	if len(f) == 0 || filepath.Base(f[0]) != "scp" {
 		return
@@ -283,7 +284,7 @@ func (s *server) auditLegacySCP(al auditLog, command string) {
 	if dir == "" {
 		return
 	}
-	al.info(evTransfer, "scp "+dir, "protocol", "scp", "direction", dir, "paths", paths)
+	al.Info(audit.Transfer, "scp "+dir, "protocol", "scp", "direction", dir, "paths", paths)
 }
 
 func ptyTerm(p ptyRequest, isPty bool) string {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/agent/audit"
 )
 
 // A session channel is served by gliderlabs' session handler behind a
@@ -204,7 +206,7 @@ func (s *server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, newChan
 	defer cancel()
 	cctx.SetValue(ctxKeySession, st)
 	f := sessionFilter{NewChannel: newChan, state: st, closed: cancel, allowAgent: s.cfg.AllowAgentForwarding, refused: func() {
-		s.ctxAudit(ctx).info(evForwardDenied, "refused agent forwarding (ssh -A): it is off (--allow-agent-forwarding)", "forward", "agent")
+		s.ctxAudit(ctx).Info(audit.ForwardRefused, "refused agent forwarding (ssh -A): it is off (--allow-agent-forwarding)", "forward", "agent")
 	}}
 	ssh.DefaultSessionHandler(srv, conn, f, cctx)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gliderlabs/ssh"
 
+	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/control"
 )
 
@@ -172,18 +173,18 @@ func parseTermCommand(command string) (req termRequest, ok bool, err error) {
 // newTerminal starts the session's shell as a terminal. The terminal,
 // not the session, now counts as a shell for the pause: the caller has
 // counted it (see runTerminal), and terminalEnded uncounts it.
-func (s *server) newTerminal(ls *liveSession, al auditLog, prog program, first *termClient) (*terminal, error) {
+func (s *server) newTerminal(ls *liveSession, al audit.Log, prog program, first *termClient) (*terminal, error) {
 	t := &terminal{owner: ls.info.User, who: ls.conn, command: filepath.Base(prog.argv[0]),
 		started: s.cfg.Now(), clock: s.cfg.clock(), grace: s.cfg.ReconnectGrace, done: make(chan struct{})}
 	s.terms.add(t)
-	t.audit = t.who.with("terminal_id", t.id)
+	t.audit = t.who.With("terminal_id", t.id)
 	prog.env = append(prog.env, TerminalEnv+"="+strconv.Itoa(t.id))
 	if first.agent != nil {
 		// The shell outlives this connection: its SSH_AUTH_SOCK is the
 		// terminal's, reaching the agent of whoever is attached now.
 		sock, stop, err := s.forwardAgent(t.currentAgent, al)
 		if err != nil {
-			al.job.Warn().Err(err).Msg("could not set up agent forwarding")
+			al.Warn(err, "could not set up agent forwarding")
 		} else {
 			t.agentStop = stop
 			prog.env = append(prog.env, "SSH_AUTH_SOCK="+sock)
@@ -199,7 +200,7 @@ func (s *server) newTerminal(ls *liveSession, al auditLog, prog program, first *
 		s.sessWG.Done()
 		return nil, err
 	}
-	t.audit.info(evTermStart, "terminal started")
+	t.audit.Info(audit.TermStart, "terminal started")
 	return t, nil
 }
 
@@ -212,7 +213,7 @@ func (s *server) terminalEnded(t *terminal) {
 		t.agentStop()
 	}
 	s.terms.remove(t)
-	t.audit.info(evTermEnd, "terminal ended", "exit_status", t.status, "hung_up", t.hungUp)
+	t.audit.Info(audit.TermEnd, "terminal ended", "exit_status", t.status, "hung_up", t.hungUp)
 	s.pause.shellEnded(!t.hungUp)
 	s.sessWG.Done()
 }
@@ -222,7 +223,7 @@ func (s *server) terminalEnded(t *terminal) {
 // and returns when the shell ends, the pause ends, or the session's
 // channel closes, which detaches it and leaves the shell running.
 // Once the caller has sent the exit status it calls sent.
-func (s *server) runTerminal(sess ssh.Session, ls *liveSession, al auditLog, prog program, req termRequest, agentOf agentDialer) (out outcome, sent func()) {
+func (s *server) runTerminal(sess ssh.Session, ls *liveSession, al audit.Log, prog program, req termRequest, agentOf agentDialer) (out outcome, sent func()) {
 	sent = func() {}
 	// Counted as a shell from the start, as a session was before
 	// terminals: a shell exiting meanwhile must not end the pause while
@@ -310,7 +311,7 @@ func (s *server) runTerminal(sess ssh.Session, ls *liveSession, al auditLog, pro
 			return outcome{status: t.status}, sent
 		case <-sess.Context().Done():
 			t.leave(c, user+" left")
-			al.info(evTermDetach, "detached from terminal", "terminal_id", t.id)
+			al.Info(audit.TermDetach, "detached from terminal", "terminal_id", t.id)
 			return outcome{status: 255, dropped: true}, sent
 		case <-stop:
 			stop = nil
@@ -331,8 +332,8 @@ func roNote(readOnly bool) string {
 }
 
 // auditAttach records a client joining a terminal.
-func (s *server) auditAttach(al auditLog, t *terminal, c *termClient, reattach bool) {
-	al.info(evTermAttach, "attached to terminal", "terminal_id", t.id, "terminal_owner", t.owner, "read_only", c.readOnly, "redrawn", reattach)
+func (s *server) auditAttach(al audit.Log, t *terminal, c *termClient, reattach bool) {
+	al.Info(audit.TermAttach, "attached to terminal", "terminal_id", t.id, "terminal_owner", t.owner, "read_only", c.readOnly, "redrawn", reattach)
 }
 
 // terminalsBanner lists, for a new shell's banner, the terminals one may

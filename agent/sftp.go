@@ -8,6 +8,7 @@ import (
 	"github.com/gliderlabs/ssh"
 	"github.com/pkg/sftp"
 
+	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/sftpfs"
 )
 
@@ -29,7 +30,7 @@ func (s *server) handleSFTP(sess ssh.Session) {
 	}
 	defer s.unregister(ls)
 	al := s.sessionAudit(ls)
-	al.info(evSessionStart, "session started")
+	al.Info(audit.SessionStart, "session started")
 
 	start := s.home
 	if fi, err := os.Stat(start); start == "" || err != nil || !fi.IsDir() {
@@ -71,7 +72,7 @@ func (s *server) handleSFTP(sess ssh.Session) {
 
 // sftpAudit records an sftp session's file changes and transfers in its
 // audit trail.
-type sftpAudit struct{ al auditLog }
+type sftpAudit struct{ al audit.Log }
 
 // Changed records a file changed by the client.
 func (a sftpAudit) Changed(op, path, target string) {
@@ -79,7 +80,7 @@ func (a sftpAudit) Changed(op, path, target string) {
 	if target != "" {
 		kv = append(kv, "target", target)
 	}
-	a.al.info(evFileChange, "sftp "+op, kv...)
+	a.al.Info(audit.FileChange, "sftp "+op, kv...)
 }
 
 // Transferred records a file downloaded or uploaded.
@@ -88,5 +89,5 @@ func (a sftpAudit) Transferred(direction, path string, n int64, failed error) {
 	if failed != nil {
 		kv = append(kv, "incomplete", failed)
 	}
-	a.al.info(evTransfer, "sftp "+direction+" "+path, kv...)
+	a.al.Info(audit.Transfer, "sftp "+direction+" "+path, kv...)
 }

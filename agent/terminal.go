@@ -10,6 +10,7 @@ import (
 
 	"github.com/gliderlabs/ssh"
 
+	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/clock"
 	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/agent/term"
@@ -57,8 +58,8 @@ type terminal struct {
 	started time.Time
 	clock   clock.Clock
 	grace   time.Duration // how long it lives detached
-	who     auditLog      // the audit log of the connection that started it
-	audit   auditLog      // its events: who, its id
+	who     audit.Log     // the audit log of the connection that started it
+	audit   audit.Log     // its events: who, its id
 
 	cmd    *exec.Cmd
 	master ptyMaster     // the pty's master; on Windows the pseudo console

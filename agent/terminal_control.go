@@ -11,6 +11,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/control"
 )
 
@@ -67,7 +68,7 @@ func (s *server) controlAttach(conn net.Conn, req control.AttachRequest) {
 	defer t.exiting.Done()
 	// The one attaching is from's owner; each event names the terminal
 	// joined, t.
-	al := from.who.with("via_terminal", from.id)
+	al := from.who.With("via_terminal", from.id)
 	s.auditAttach(al, t, c, true)
 	// The terminal's end (or the client's leaving, when the connection is
 	// closed already) closes the connection, which ends the reading.
@@ -88,7 +89,7 @@ func (s *server) controlAttach(conn net.Conn, req control.AttachRequest) {
 	case <-t.done:
 	default:
 		t.leave(c, user+" left")
-		al.info(evTermDetach, "detached from terminal", "terminal_id", t.id)
+		al.Info(audit.TermDetach, "detached from terminal", "terminal_id", t.id)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/charmbracelet/x/vt"
 	"github.com/creack/pty"
 
+	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/agent/term"
 )
@@ -212,7 +213,7 @@ func TestReattachAfterDrop(t *testing.T) {
 	b.waitText("(pitstop) ")
 	b.typ("echo \"VAR=$MARKER PID=$$\" | tr a-z A-Z\n")
 	b.waitText("VAR=KEPT-ACROSS PID=" + strconv.Itoa(pid))
-	if !h.audited(evTermAttach, map[string]any{"github_user": "alice", "redrawn": true}) || !h.audited(evTermDetach, map[string]any{"github_user": "alice"}) {
+	if !h.audited(audit.TermAttach, map[string]any{"github_user": "alice", "redrawn": true}) || !h.audited(audit.TermDetach, map[string]any{"github_user": "alice"}) {
 		t.Errorf("attach and detach are not in the audit log:\n%s", h.logs)
 	}
 	b.typ("exit\n")
@@ -324,7 +325,7 @@ func TestReattachOutlivesAStaleGraceTimer(t *testing.T) {
 	b.waitText("STILLHERE")
 	b.typ("exit\n")
 	h.waitEnd(EndShellsExited, 10*time.Second)
-	if !h.audited(evTermEnd, map[string]any{"hung_up": false, "exit_status": float64(0)}) {
+	if !h.audited(audit.TermEnd, map[string]any{"hung_up": false, "exit_status": float64(0)}) {
 		t.Errorf("the terminal did not end by its exit:\n%s", h.logs)
 	}
 }
@@ -480,7 +481,7 @@ func TestAttachInsideASession(t *testing.T) {
 	b.waitPromptAfter("terminal 1 ended")
 	b.typ("echo 'OWN''SHELL' $PITSTOP_TERMINAL\n")
 	b.waitText("OWNSHELL 2")
-	if !h.audited(evTermAttach, map[string]any{"via_terminal": float64(2), "terminal_id": float64(1), "github_user": "bob"}) {
+	if !h.audited(audit.TermAttach, map[string]any{"via_terminal": float64(2), "terminal_id": float64(1), "github_user": "bob"}) {
 		t.Errorf("the attach through the control socket is not in the audit log:\n%s", h.logs)
 	}
 	noDuplicateKeys(t, "job log", h.logs.String())

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/agent/audit"
 )
 
 // openSSHTool returns the path of an OpenSSH program (scp, sftp,
@@ -89,10 +91,10 @@ func auditEntries(t *testing.T, path string) []map[string]any {
 func TestFileTransfersWithOpenSSH(t *testing.T) {
 	openSSH(t)
 	scp, sftp := openSSHTool(t, "scp"), openSSHTool(t, "sftp")
-	audit := filepath.Join(t.TempDir(), "audit.jsonl")
+	auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
 	home := t.TempDir()
 	h := startAgent(t, func(h *harness) {
-		h.cfg.AuditLog = audit
+		h.cfg.AuditLog = auditFile
 		h.cfg.Env = setEnv(h.cfg.Env, "HOME", home)
 	})
 
@@ -142,8 +144,8 @@ func TestFileTransfersWithOpenSSH(t *testing.T) {
 	h.stillRunning(300 * time.Millisecond)
 
 	var transfers []string
-	for _, e := range auditEntries(t, audit) {
-		if e["event"] != evTransfer {
+	for _, e := range auditEntries(t, auditFile) {
+		if e["event"] != audit.Transfer {
 			continue
 		}
 		if e["github_user"] != "alice" || e["key_fingerprint"] != h.alice.fingerprint() || e["remote_addr"] == nil {
