@@ -2,6 +2,8 @@ package integration
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +18,12 @@ import (
 // then does under act.
 func TestActStepRunReproducesTheFailure(t *testing.T) {
 	tool(t, "ssh", sshInstall)
+	// The step notes each line it prints in record too: act in host mode
+	// closes a step's pty as soon as the step fails, dropping the output
+	// it had not read yet, so its log may lack the step's last lines.
+	record := filepath.Join(t.TempDir(), "record")
 	e := newActRepo(t, map[string]string{
-		".github/workflows/ci.yml": `on: push
+		".github/workflows/ci.yml": strings.ReplaceAll(`on: push
 env:
   PREFIX: built-for
 jobs:
@@ -36,10 +42,11 @@ jobs:
           TARGET_OS: plan9
           TARGET: ${{ env.PREFIX }}-${{ github.job }}
         run: |
-          echo "target=[$TARGET] os=[${{ env.TARGET_OS }}] job=[$JOB_LEVEL] env=[$FROM_GITHUB_ENV] dir=[$(basename "$PWD")]"
-          [[ -o pipefail ]] && echo "pipe""fail-on"
-          test "$TARGET_OS" != plan9 || { echo "cannot build for $TARGET_OS"; exit 3; }
-`,
+          say() { echo "$1"; echo "$1" >> RECORD; }
+          say "target=[$TARGET] os=[${{ env.TARGET_OS }}] job=[$JOB_LEVEL] env=[$FROM_GITHUB_ENV] dir=[$(basename "$PWD")]"
+          [[ -o pipefail ]] && say "pipe""fail-on"
+          test "$TARGET_OS" != plan9 || { say "cannot build for $TARGET_OS"; exit 3; }
+`, "RECORD", record),
 	})
 	r := e.start(t, "--job", "build", "--ssh-after-step", "1", "--wait-timeout", "3m", "--action-source", sourceRoot)
 	line := r.connectLine(t)
@@ -79,9 +86,14 @@ jobs:
 	if !strings.Contains(stderr, "Step 2 (Build) runs after the pause; sessions have its environment") {
 		t.Errorf("the pause's log does not name the step it stands for")
 	}
+	// The session's run and the job's each noted every line.
+	noted, err := os.ReadFile(record)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, w := range []string{want, "pipefail-on", "cannot build for plan9"} {
-		if !strings.Contains(stderr, w) {
-			t.Errorf("act's output of step 2 lacks %q", w)
+		if n := strings.Count(string(noted), w+"\n"); n != 2 {
+			t.Errorf("%q noted %d times by the session's and the job's runs of step 2, want 2:\n%s", w, n, noted)
 		}
 	}
 	if !strings.Contains(stderr, "[ci.yml/build] exit status 3\n") {
