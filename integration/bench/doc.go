@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command bench measures pitstop side by side with OpenSSH on one machine,
 // in one run, and prints the numbers with the project's targets.
 //
