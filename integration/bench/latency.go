@@ -185,33 +185,11 @@ func (b *bench) measureLatency() error {
 // echoRows times keystrokes to agent and to sshd and adds the p50 and p99
 // rows, named with what.
 func (b *bench) echoRows(what string, agent *server, cipher string, shell bool) error {
-	sessions := map[*server]*echoSession{}
-	for _, srv := range []*server{agent, b.sshd} {
-		e, err := b.lab.openEcho(srv, cipher, shell)
-		if err != nil {
-			return err
-		}
-		defer e.close()
-		sessions[srv] = e
+	samples, err := b.echoSamples(agent, b.sshd, cipher, shell)
+	if err != nil {
+		return fmt.Errorf("echo latency (%s): %w", what, err)
 	}
-	samples := map[*server][]float64{}
-	const round = 50
-	for done := 0; done < b.opts.keystrokes; done += round {
-		for _, srv := range []*server{agent, b.sshd} {
-			for i := 0; i < min(round, b.opts.keystrokes-done); i++ {
-				d, err := sessions[srv].keystroke()
-				if err != nil {
-					return fmt.Errorf("echo latency (%s): %w", what, err)
-				}
-				samples[srv] = append(samples[srv], float64(d.Microseconds()))
-				time.Sleep(2 * time.Millisecond)
-			}
-		}
-	}
-	a, s := samples[agent], samples[b.sshd]
-	if len(a) == 0 {
-		return errors.New("echo latency: no samples")
-	}
+	a, s := samples[0], samples[1]
 	for _, p := range []struct {
 		name string
 		p    float64
@@ -221,4 +199,37 @@ func (b *bench) echoRows(what string, agent *server, cipher string, shell bool) 
 		b.rep.add(x)
 	}
 	return nil
+}
+
+// echoSamples times b.opts.keystrokes keystrokes on one echo session to
+// each of two servers, in alternating rounds so that both see the same
+// load, and returns each one's round trips in microseconds.
+func (b *bench) echoSamples(x, y *server, cipher string, shell bool) ([2][]float64, error) {
+	var samples [2][]float64
+	var sessions [2]*echoSession
+	for i, srv := range []*server{x, y} {
+		e, err := b.lab.openEcho(srv, cipher, shell)
+		if err != nil {
+			return samples, err
+		}
+		defer e.close()
+		sessions[i] = e
+	}
+	const round = 50
+	for done := 0; done < b.opts.keystrokes; done += round {
+		for i, e := range sessions {
+			for range min(round, b.opts.keystrokes-done) {
+				d, err := e.keystroke()
+				if err != nil {
+					return samples, err
+				}
+				samples[i] = append(samples[i], float64(d.Microseconds()))
+				time.Sleep(2 * time.Millisecond)
+			}
+		}
+	}
+	if len(samples[0]) == 0 {
+		return samples, errors.New("no samples")
+	}
+	return samples, nil
 }

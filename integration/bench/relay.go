@@ -156,38 +156,16 @@ func (b *bench) measureRelay() error {
 	b.rep.Runs[name] = cpu
 
 	b.progress("relay echo latency: %d keystrokes each way, %s", b.opts.keystrokes, cipher)
-	sessions := map[*server]*echoSession{}
-	for _, srv := range []*server{via, b.agent} {
-		e, err := b.lab.openEcho(srv, cipher, false)
-		if err != nil {
-			return err
-		}
-		defer e.close()
-		sessions[srv] = e
-	}
-	samples := map[*server][]float64{}
-	const round = 50
-	for done := 0; done < b.opts.keystrokes; done += round {
-		for _, srv := range []*server{via, b.agent} {
-			for i := 0; i < min(round, b.opts.keystrokes-done); i++ {
-				d, err := sessions[srv].keystroke()
-				if err != nil {
-					return fmt.Errorf("relay echo latency: %w", err)
-				}
-				samples[srv] = append(samples[srv], float64(d.Microseconds()))
-				time.Sleep(2 * time.Millisecond)
-			}
-		}
-	}
-	if len(samples[via]) == 0 {
-		return errors.New("relay echo latency: no samples")
+	samples, err := b.echoSamples(via, b.agent, cipher, false)
+	if err != nil {
+		return fmt.Errorf("relay echo latency: %w", err)
 	}
 	for _, p := range []struct {
 		name string
 		p    float64
 	}{{"p50", 50}, {"p99", 99}} {
-		x := compared(fmt.Sprintf("via upterm relay: echo round trip %s (pty, %d keys)", p.name, len(samples[via])), "µs",
-			percentile(samples[via], p.p), percentile(samples[b.agent], p.p), nil)
+		x := compared(fmt.Sprintf("via upterm relay: echo round trip %s (pty, %d keys)", p.name, len(samples[0])), "µs",
+			percentile(samples[0], p.p), percentile(samples[1], p.p), nil)
 		x.Note = note
 		b.rep.add(x)
 	}
