@@ -135,7 +135,21 @@ func (l *lab) holdSession(srv *server) (*heldSession, error) {
 		cancel()
 		return nil, fmt.Errorf("start ssh: %w", err)
 	}
+	if seen, ok := waitUp(out, 20*time.Second); !ok {
+		h.close()
+		return nil, fmt.Errorf("%s: the session did not start; it printed %q", srv.name, seen)
+	}
+	return h, nil
+}
+
+// waitUp reads out until a line has the marker UP- (not the typed
+// line's echo, which has UP”-), then drains it in the background until
+// it ends. Without the marker by timeout, or before out ends, it returns
+// false and what came so far (its first 2000 bytes), for the error.
+func waitUp(out io.Reader, timeout time.Duration) (seen string, ok bool) {
 	up := make(chan bool, 1)
+	var mu sync.Mutex
+	var before strings.Builder
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
@@ -144,18 +158,21 @@ func (l *lab) holdSession(srv *server) (*heldSession, error) {
 				io.Copy(io.Discard, out) //nolint:errcheck // drained until the session ends
 				return
 			}
+			mu.Lock()
+			if before.Len() < 2000 {
+				before.WriteString(sc.Text() + "\n")
+			}
+			mu.Unlock()
 		}
 		up <- false
 	}()
 	select {
-	case ok := <-up:
-		if ok {
-			return h, nil
-		}
-	case <-time.After(20 * time.Second):
+	case ok = <-up:
+	case <-time.After(timeout):
 	}
-	h.close()
-	return nil, fmt.Errorf("%s: the session did not start", srv.name)
+	mu.Lock()
+	defer mu.Unlock()
+	return before.String(), ok
 }
 
 func (h *heldSession) close() {

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -199,37 +198,11 @@ func (l *lab) holdShell(srv *server, stop string) (*heldShell, error) {
 		<-ctx.Done()
 		stdin.Close()
 	}()
-	up := make(chan bool, 1)
-	var seen strings.Builder // what came before the marker, for the error
-	var seenMu sync.Mutex
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			seenMu.Lock()
-			if seen.Len() < 2000 {
-				seen.WriteString(sc.Text() + "\n")
-			}
-			seenMu.Unlock()
-			// Not the typed line's echo, which has UP''-.
-			if strings.Contains(sc.Text(), "UP-") {
-				up <- true
-				io.Copy(io.Discard, out) //nolint:errcheck // drained until the session ends
-				return
-			}
-		}
-		up <- false
-	}()
-	select {
-	case ok := <-up:
-		if ok {
-			return h, nil
-		}
-	case <-time.After(60 * time.Second):
+	if seen, ok := waitUp(out, 60*time.Second); !ok {
+		h.close()
+		return nil, fmt.Errorf("%s: the shell did not start; it printed %q", srv.name, seen)
 	}
-	h.close()
-	seenMu.Lock()
-	defer seenMu.Unlock()
-	return nil, fmt.Errorf("%s: the shell did not start; it printed %q", srv.name, seen.String())
+	return h, nil
 }
 
 // close waits for the shell to end (the stop file exists by then), or
