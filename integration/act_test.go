@@ -262,32 +262,24 @@ func TestActPauseEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ssh session: %v\n%s", err, out)
 	}
-	for _, want := range []string{
+	testutil.Contains(t, "the session's output", string(out),
 		"early-var=[from-step-1]",
 		"tool-from-github-path",
 		"artifact=[made-in-step-1]",
 		"in-workspace",
 		"status-exit=[0]",
-	} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("the session's output lacks %q:\n%s", want, out)
-		}
-	}
+	)
 
 	if code := r.wait(t, 2*time.Minute); code != 0 {
 		t.Fatalf("pitstop act exited %d, want 0 (the job succeeded)", code)
 	}
 	stderr := r.stderr.String()
-	for _, want := range []string{
+	testutil.Contains(t, "act's output", stderr,
 		"saw-file=[written in the pause]",
 		"saw-var=[set-in-the-pause]",
 		"saw-artifact=[made-in-step-1]",
 		"Job succeeded",
-	} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("act's output lacks %q", want)
-		}
-	}
+	)
 }
 
 // TestActConnectsOnTerminal: on a terminal, pitstop act runs ssh itself
@@ -322,11 +314,7 @@ func TestActConnectsOnTerminal(t *testing.T) {
 	if strings.Contains(screen.String(), "Job succeeded") || strings.Contains(screen.String(), "[ci/build]") {
 		t.Errorf("act's output went to stdout, not stderr:\n%s", screen.String())
 	}
-	for _, want := range []string{"saw-var=[set-in-the-pause]", "Job succeeded"} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("act's output lacks %q", want)
-		}
-	}
+	testutil.Contains(t, "act's output", stderr.String(), "saw-var=[set-in-the-pause]", "Job succeeded")
 }
 
 // TestActNobodyConnects: with a short --wait-timeout and nobody coming,
@@ -339,11 +327,7 @@ func TestActNobodyConnects(t *testing.T) {
 		t.Fatalf("pitstop act exited %d, want 0", code)
 	}
 	stderr := r.stderr.String()
-	for _, want := range []string{"saw-file=[]", "saw-var=[]", "saw-artifact=[made-in-step-1]", "Job succeeded"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("act's output lacks %q", want)
-		}
-	}
+	testutil.Contains(t, "act's output", stderr, "saw-file=[]", "saw-var=[]", "saw-artifact=[made-in-step-1]", "Job succeeded")
 }
 
 // TestActMissing: without act, pitstop act fails and says how to install

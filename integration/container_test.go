@@ -136,19 +136,15 @@ func pauseSessionAs(t *testing.T, e *actEnv, line, uid string, extra ...string) 
 	if err != nil {
 		t.Fatalf("ssh session: %v\n%s", err, out)
 	}
-	for _, want := range []string{
+	testutil.Contains(t, "the session's output", string(out),
 		"early-var=[from-step-1]",
 		"tool-from-github-path",
 		"artifact=[made-in-step-1]",
 		"in-workspace",
 		"in-container",
-		"uid=[" + uid + "]", // whoever the container runs as
+		"uid=["+uid+"]", // whoever the container runs as
 		"on-a-pty",
-	} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("the session's output lacks %q:\n%s", want, out)
-		}
-	}
+	)
 	return string(out)
 }
 
@@ -159,16 +155,12 @@ func jobWentOn(t *testing.T, r *actRun) {
 	if code := r.wait(t, 3*time.Minute); code != 0 {
 		t.Fatalf("pitstop act exited %d, want 0 (the job succeeded)", code)
 	}
-	for _, want := range []string{
+	testutil.Contains(t, "act's output", r.stderr.String(),
 		"saw-file=[written in the pause]",
 		"saw-var=[set-in-the-pause]",
 		"saw-artifact=[made-in-step-1]",
 		"Job succeeded",
-	} {
-		if !strings.Contains(r.stderr.String(), want) {
-			t.Errorf("act's output lacks %q", want)
-		}
-	}
+	)
 }
 
 // TestActContainerJob: a job with container: under pitstop act (host mode
@@ -196,17 +188,9 @@ func TestActContainerJob(t *testing.T) {
 				t.Logf("pause ready %ss after act started", m[1])
 			}
 			out := pauseSession(t, e, line, `s=$(command -v sudo) && echo "sudo=[$s]" || echo "no-""sudo"`)
-			for _, want := range []string{tt.shell, tt.sudo} {
-				if !strings.Contains(out, want) {
-					t.Errorf("the session's output lacks %q (is this %s?):\n%s", want, tt.image, out)
-				}
-			}
+			testutil.Contains(t, "the session's output in "+tt.image, out, tt.shell, tt.sudo)
 			jobWentOn(t, r)
-			for _, want := range []string{"static pitstop", "image=" + tt.image} {
-				if !strings.Contains(r.stderr.String(), want) {
-					t.Errorf("pitstop act's output lacks %q", want)
-				}
-			}
+			testutil.Contains(t, "pitstop act's output", r.stderr.String(), "static pitstop", "image="+tt.image)
 			noneLeft(t, docker, tt.name)
 		})
 	}
@@ -317,11 +301,7 @@ func TestActContainerNeedsDocker(t *testing.T) {
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
 		t.Fatalf("got %v, want exit status 1\n%s", err, out)
 	}
-	for _, want := range []string{"container: " + imageBusybox, "needs Docker"} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("the error lacks %q:\n%s", want, out)
-		}
-	}
+	testutil.Contains(t, "the error", string(out), "container: "+imageBusybox, "needs Docker")
 	if strings.Contains(string(out), "pitstop: act ") {
 		t.Errorf("act was run although Docker is missing:\n%s", out)
 	}
@@ -371,7 +351,7 @@ PITSTOP_INSTALL=/bins/pitstop-dynamic sh /action/agent/action/install.sh; echo "
 	if err != nil {
 		t.Fatalf("docker run: %v\n%s", err, out)
 	}
-	for _, want := range []string{
+	testutil.Contains(t, "the output", string(out),
 		"pitstop: using /bins/pitstop",
 		"runs in a container",
 		"agent-exit=[0]",
@@ -379,11 +359,7 @@ PITSTOP_INSTALL=/bins/pitstop-dynamic sh /action/agent/action/install.sh; echo "
 		"known-hosts=[127.0.0.1]:",
 		"a job container needs a static build (CGO_ENABLED=0)",
 		"dynamic-exit=[1]",
-	} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("the output lacks %q:\n%s", want, out)
-		}
-	}
+	)
 	if strings.Contains(string(out), "has-more-than-sh") || strings.Contains(string(out), "install-failed") {
 		t.Errorf("unexpected:\n%s", out)
 	}

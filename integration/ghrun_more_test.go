@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pitstopci/pitstop/internal/ghfake"
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // failingWorkflow fails at its step 2 until fixed.txt exists.
@@ -85,11 +86,7 @@ func TestGitHubRunInterrupted(t *testing.T) {
 	if code := r.wait(t, 3*time.Minute); code != 130 {
 		t.Errorf("pitstop run exited %d after Ctrl-C, want 130", code)
 	}
-	for _, want := range []string{"cancelling run", "deleted branch pitstop/build-"} {
-		if !strings.Contains(r.stderr.String(), want) {
-			t.Errorf("stderr lacks %q:\n%s", want, r.stderr.String())
-		}
-	}
+	testutil.Contains(t, "stderr", r.stderr.String(), "cancelling run", "deleted branch pitstop/build-")
 	e.onlyMain(t)
 	if runs := e.fake.Runs(); len(runs) != 1 || runs[0].GetConclusion() != "cancelled" {
 		t.Errorf("the run should be cancelled: %v", runs)
@@ -270,11 +267,7 @@ func TestGitHubRunUnverified(t *testing.T) {
 		// No permissions: pitstop run cannot grant id-token: write.
 		e := newGHEnv(t, map[string]string{".github/workflows/ci.yml": string(src)})
 		code, stdout, stderr := e.pitstop(t, e.env, "run", "--job", "build", "--ssh-after-step", "1", "--with", "listen=127.0.0.1:0", "--with", "wait-timeout=3m")
-		for _, want := range []string{"id-token: write is never among the defaults", "unverified pause in run", "the pause carries no proof", "pitstop neither pins it nor connects", "--trust-unverified", "deleted branch"} {
-			if !strings.Contains(stderr, want) {
-				t.Errorf("stderr lacks %q:\n%s", want, stderr)
-			}
-		}
+		testutil.Contains(t, "stderr", stderr, "id-token: write is never among the defaults", "unverified pause in run", "the pause carries no proof", "pitstop neither pins it nor connects", "--trust-unverified", "deleted branch")
 		if code != 1 || stdout != "" {
 			t.Errorf("pitstop run exited %d with stdout %q; want 1 and nothing to connect to", code, stdout)
 		}
@@ -295,11 +288,7 @@ func TestGitHubRunUnverified(t *testing.T) {
 		if code := r.wait(t, 3*time.Minute); code != 0 {
 			t.Fatalf("pitstop run exited %d\n%s", code, r.stderr.String())
 		}
-		for _, want := range []string{"UNVERIFIED pause (job build): the pause carries no proof", "on first use, as --trust-unverified says", "(UNVERIFIED: trusted on first use)"} {
-			if !strings.Contains(r.stderr.String(), want) {
-				t.Errorf("stderr lacks %q:\n%s", want, r.stderr.String())
-			}
-		}
+		testutil.Contains(t, "stderr", r.stderr.String(), "UNVERIFIED pause (job build): the pause carries no proof", "on first use, as --trust-unverified says", "(UNVERIFIED: trusted on first use)")
 		e.onlyMain(t)
 	})
 }

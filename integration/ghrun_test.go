@@ -218,11 +218,7 @@ func TestGitHubRunEndToEnd(t *testing.T) {
 		t.Fatalf("pitstop run exited %d, want 0 (the job succeeded)\n%s", code, r.stderr.String())
 	}
 	stderr = r.stderr.String()
-	for _, want := range []string{"job build: success", "deleted branch pitstop/build-", "(verified: GitHub's OIDC token for the job)"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("pitstop run's stderr lacks %q:\n%s", want, stderr)
-		}
-	}
+	testutil.Contains(t, "pitstop run's stderr", stderr, "job build: success", "deleted branch pitstop/build-", "(verified: GitHub's OIDC token for the job)")
 	// The agent asked the fake's token service, as on a runner.
 	if !strings.Contains(e.actLog.String(), "GitHub vouches for the host key") {
 		t.Errorf("the agent did not get its proof")
@@ -270,10 +266,6 @@ func TestGitHubRunConnectsOnTerminal(t *testing.T) {
 	if !strings.Contains(screen.String(), "on-the-terminal=[from-step-1]") {
 		t.Errorf("the session's output did not reach the terminal:\n%s", screen.String())
 	}
-	for _, want := range []string{"the job goes on; following it to its end", "job build: success", "deleted branch pitstop/build-"} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("stderr lacks %q", want)
-		}
-	}
+	testutil.Contains(t, "stderr", stderr.String(), "the job goes on; following it to its end", "job build: success", "deleted branch pitstop/build-")
 	e.onlyMain(t)
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // imageShell has a shell and busybox's tools but nothing that downloads
@@ -149,17 +151,13 @@ bin=$(sed -n 's/^bin=//p' /tmp/out 2>/dev/null)
 	}
 
 	out := run(t.TempDir())
-	for _, want := range []string{
+	testutil.Contains(t, "with nothing to download with, the output", out,
 		"install-exit=[1]",
 		"this image has neither curl nor wget, and no Node.js runs in it",
 		"/__e/node20/bin/node",
 		"/__t/pitstop/1.2.3/x64/",
 		"give its path as input install",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("with nothing to download with, the output lacks %q:\n%s", want, out)
-		}
-	}
+	)
 
 	cache := t.TempDir()
 	dir := filepath.Join(cache, "pitstop", "1.2.3", "x64")
@@ -174,15 +172,11 @@ bin=$(sed -n 's/^bin=//p' /tmp/out 2>/dev/null)
 		t.Fatal(err)
 	}
 	out = run(cache)
-	for _, want := range []string{
-		"using " + archive + " from the runner's tool cache (/__t/pitstop/1.2.3/x64)",
+	testutil.Contains(t, "with the release in the tool cache, the output", out,
+		"using "+archive+" from the runner's tool cache (/__t/pitstop/1.2.3/x64)",
 		"install-exit=[0]",
 		"pitstop ", // the installed binary runs
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("with the release in the tool cache, the output lacks %q:\n%s", want, out)
-		}
-	}
+	)
 }
 
 // sourceCopy copies the pitstop source tree (the files git knows of or
@@ -264,15 +258,11 @@ func TestActContainerNodeDownload(t *testing.T) {
 	jobWentOn(t, r)
 	noneLeft(t, docker, name)
 
-	for _, want := range []string{
-		"pitstop: downloading " + srv.URL + "/" + archive + " with /__e/node20/bin/node (no curl or wget here)",
-		"pitstop: installed release v1.2.3 for linux/amd64 (sha256 " + sum,
-		"pitstop: kept " + archive + " in the runner's tool cache (/__t/pitstop/1.2.3/x64)",
-	} {
-		if !strings.Contains(r.stderr.String(), want) {
-			t.Errorf("the pause step's output lacks %q", want)
-		}
-	}
+	testutil.Contains(t, "the pause step's output", r.stderr.String(),
+		"pitstop: downloading "+srv.URL+"/"+archive+" with /__e/node20/bin/node (no curl or wget here)",
+		"pitstop: installed release v1.2.3 for linux/amd64 (sha256 "+sum,
+		"pitstop: kept "+archive+" in the runner's tool cache (/__t/pitstop/1.2.3/x64)",
+	)
 	mu.Lock()
 	if !slices.Contains(got, "GET /"+archive) {
 		t.Errorf("the mirror was not asked for %s; it saw %v", archive, got)

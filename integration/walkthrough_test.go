@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // TestActWalkthrough follows the walkthrough in docs/act.md:
@@ -49,18 +51,10 @@ func TestActWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ssh session: %v\n%s", err, out)
 	}
-	for _, want := range []string{"go-is-there", "in-the-project", "status-works"} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("the session's output lacks %q:\n%s", want, out)
-		}
-	}
+	testutil.Contains(t, "the session's output", string(out), "go-is-there", "in-the-project", "status-works")
 	if code := r.wait(t, 3*time.Minute); code != 0 {
 		t.Fatalf("pitstop act exited %d, want 0 (the job succeeded)", code)
 	}
 	stderr := r.stderr.String()
-	for _, want := range []string{"Success - Main Test", "Success - Main Vet", "Job succeeded"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("act's output lacks %q: the steps after the pause did not run", want)
-		}
-	}
+	testutil.Contains(t, "act's output", stderr, "Success - Main Test", "Success - Main Vet", "Job succeeded")
 }
