@@ -217,8 +217,12 @@ func TestReconnectWithinGrace(t *testing.T) {
 	h.waitEnd(EndShellsExited, 5*time.Second)
 }
 
+// TestEndCancelledClosesSessionsPromptly: a cancelled job's pause hangs
+// up its sessions at once (SIGHUP, not the SIGKILL that follows a
+// program that ignores it) and ends without waiting on any of its timers:
+// its clock is one that never moves by itself.
 func TestEndCancelledClosesSessionsPromptly(t *testing.T) {
-	h := startAgent(t, nil)
+	h := startAgent(t, (*harness).useFakeClock)
 	c := h.mustDial(h.alice)
 	s := ptyShell(t, c, 24, 80)
 	errOut := s.err
@@ -228,7 +232,6 @@ func TestEndCancelledClosesSessionsPromptly(t *testing.T) {
 	go func() { execDone <- execSess.Run("echo started; sleep 60") }()
 	newLockedReader(execOut).waitFor(t, "started")
 
-	start := time.Now()
 	h.cancel()
 	errOut.waitFor(t, "the pause is over (the job was cancelled)")
 	if err := s.Wait(); !isExit(err, 129) {
@@ -244,9 +247,6 @@ func TestEndCancelledClosesSessionsPromptly(t *testing.T) {
 	}
 	c.Close()
 	h.waitEnd(EndCancelled, 5*time.Second)
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("took %v to end after cancellation", d)
-	}
 }
 
 func TestNewSessionsRefusedAfterTheEnd(t *testing.T) {
