@@ -29,9 +29,12 @@
 // the control protocol (transport, requests, Status and Step, and the
 // clients); agent/shell has the shells' rules (default shell, PATH
 // lookups, Windows command lines); agent/sftpfs is the file system the
-// sftp subsystem serves (agent serves it and audits); agent/term keeps a
-// terminal's screen (the emulator a reattach is redrawn from) and sets a
-// pty's modes; agent/proc follows the job's processes from outside.
+// sftp subsystem serves (agent serves it and audits); agent/term runs
+// the sessions' programs (process groups and ptys on Unix, job objects
+// and pseudo consoles on Windows) and keeps the shared terminals (the
+// shell, its clients, the screen a reattach is redrawn from), which the
+// agent starts, joins and audits; agent/proc follows the job's processes
+// from outside.
 //
 // The entry point is [Run], configured by a [Config] whose zero value means
 // the defaults. The control socket's clients are agent/control's, except

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/control"
+	"github.com/pitstopci/pitstop/agent/term"
 )
 
 // Forwarding, as OpenSSH's sshd does it with its defaults tightened:
@@ -241,13 +242,9 @@ func (s *server) serveRemoteForward(ctx ssh.Context, conn *gossh.ServerConn, al 
 	forwardEnded(al, "remote", since, toConn, toChan)
 }
 
-// agentDialer opens a channel to the agent of a client that asked for
-// agent forwarding, and the context its use ends with.
-type agentDialer func() (gossh.Channel, context.Context, error)
-
 // sessionAgent is the agent of sess's client, for a session that asked
 // for agent forwarding.
-func sessionAgent(sess ssh.Session) (agentDialer, error) {
+func sessionAgent(sess ssh.Session) (term.AgentDialer, error) {
 	conn, ok := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn)
 	if !ok {
 		return nil, fmt.Errorf("forward agent: no SSH connection")
@@ -267,7 +264,7 @@ func sessionAgent(sess ssh.Session) (agentDialer, error) {
 // are carried to the agent dial reaches at the time, for a shell's
 // SSH_AUTH_SOCK: a session's client, or the one attached to a terminal
 // now. stop closes it and waits for its goroutines.
-func (s *server) forwardAgent(dial func() (agentDialer, bool), al audit.Log) (sock string, stop func(), err error) {
+func (s *server) forwardAgent(dial func() (term.AgentDialer, bool), al audit.Log) (sock string, stop func(), err error) {
 	dir, err := os.MkdirTemp(s.cfg.ControlDir, "pitstop-agent-")
 	if err != nil {
 		return "", nil, fmt.Errorf("forward agent: %w", err)

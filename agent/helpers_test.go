@@ -23,6 +23,7 @@ import (
 
 	"github.com/pitstopci/pitstop/agent/clock"
 	"github.com/pitstopci/pitstop/agent/control"
+	"github.com/pitstopci/pitstop/agent/term"
 	"github.com/pitstopci/pitstop/internal/ghfake"
 	"github.com/pitstopci/pitstop/internal/testutil"
 )
@@ -32,7 +33,7 @@ import (
 // run "pitstop continue" in a session the way users do.
 func TestMain(m *testing.M) {
 	// On Windows, consoles' programs start through this binary.
-	RunConsoleHelper(os.Args)
+	term.RunConsoleHelper(os.Args)
 	if filepath.Base(os.Args[0]) == "pitstop" {
 		os.Exit(fakePitstop(os.Args[1:]))
 	}
@@ -324,19 +325,10 @@ func (h *harness) stillRunning(d time.Duration) {
 	}
 }
 
-// eventually waits up to within for cond to hold, checking it every
-// 10ms, and reports whether it did. It is for events the test is not told
-// of directly, like a change on the far side of a connection: the one
-// place where the agent's tests sleep.
+// eventually is testutil.Eventually: the one place where the agent's
+// tests sleep.
 func eventually(within time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return true
+	return testutil.Eventually(within, cond)
 }
 
 // waitStatus waits until the agent's status (from the control socket)

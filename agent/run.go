@@ -14,6 +14,7 @@ import (
 	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/agent/proc"
+	"github.com/pitstopci/pitstop/agent/term"
 	"github.com/pitstopci/pitstop/internal/wire"
 )
 
@@ -29,7 +30,7 @@ const shutdownTimeout = 5 * time.Second
 // failure to start is an error, and then nothing was listening: in
 // particular, Run refuses to start when no key may log in.
 func Run(ctx context.Context, cfg Config) error {
-	if !sessionsSupported {
+	if !term.Supported {
 		return fmt.Errorf("start agent: %w", errUnsupported)
 	}
 	if cfg.Env == nil {
@@ -318,7 +319,7 @@ func (s *server) status() control.Status {
 		Connections: t.Conns,
 		Sessions:    s.sessionsSnapshot(),
 		Mode:        mode(t),
-		Terminals:   s.terms.infos(),
+		Terminals:   s.terms.Infos(),
 		Step:        s.cfg.Step,
 	}
 	if t.Detached && !t.Holding {

@@ -20,6 +20,7 @@ import (
 	"github.com/pitstopci/pitstop/agent/access"
 	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/clock"
+	"github.com/pitstopci/pitstop/agent/term"
 	"github.com/pitstopci/pitstop/internal/wire"
 	"github.com/pitstopci/pitstop/relay"
 	gossh "golang.org/x/crypto/ssh"
@@ -115,7 +116,7 @@ type server struct {
 	closing  bool
 	nextID   int
 	sessions map[int]*liveSession
-	terms    terminals // shells on a pty, which outlive their sessions
+	terms    term.Terminals // shells on a pty, which outlive their sessions
 	conns    map[*connState]*connInfo
 	logins   []string // "user from address", the user as markdown text, for the step summary
 	raw      map[*trackedConn]struct{}
@@ -585,7 +586,7 @@ func (s *server) shutdown(reason EndReason, timeout time.Duration) {
 	for _, ls := range live {
 		ls.end(reason)
 	}
-	s.terms.hangUpAll() // detached ones too
+	s.terms.HangUpAll() // detached ones too
 	waitTimeout(&s.sessWG, time.Until(deadline))
 	// Let clients hang up themselves: one that gets its exit status and
 	// then a reset connection reports failure (OpenSSH exits 255).

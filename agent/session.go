@@ -15,6 +15,7 @@ import (
 	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/control"
 	"github.com/pitstopci/pitstop/agent/shell"
+	"github.com/pitstopci/pitstop/agent/term"
 )
 
 // Session kinds, as logged and shown by "pitstop status".
@@ -188,16 +189,16 @@ func (s *server) handleSession(sess ssh.Session) {
 		return
 	}
 
-	prog := program{
-		argv:  s.argv(kind, sess.RawCommand(), isPty),
-		env:   s.sessionEnv(sess, ptyTerm(ptyReq, isPty)),
-		dir:   s.workdir(),
-		winCh: st.winch,
+	prog := term.Program{
+		Argv:  s.argv(kind, sess.RawCommand(), isPty),
+		Env:   s.sessionEnv(sess, ptyTerm(ptyReq, isPty)),
+		Dir:   s.workdir(),
+		WinCh: st.winch,
 	}
 	if isPty {
-		prog.pty = &ptyReq
+		prog.Pty = &ptyReq
 	}
-	var agentOf agentDialer // a terminal's client's agent
+	var agentOf term.AgentDialer // a terminal's client's agent
 	if ssh.AgentRequested(sess) {
 		d, err := sessionAgent(sess)
 		switch {
@@ -208,12 +209,12 @@ func (s *server) handleSession(sess ssh.Session) {
 			// one attached (session_terminal.go).
 			agentOf = d
 		default:
-			sock, stop, err := s.forwardAgent(func() (agentDialer, bool) { return d, true }, al)
+			sock, stop, err := s.forwardAgent(func() (term.AgentDialer, bool) { return d, true }, al)
 			if err != nil {
 				al.Warn(err, "could not set up agent forwarding")
 			} else {
 				defer stop()
-				prog.env = append(prog.env, "SSH_AUTH_SOCK="+sock)
+				prog.Env = append(prog.Env, "SSH_AUTH_SOCK="+sock)
 			}
 		}
 	}
@@ -222,24 +223,24 @@ func (s *server) handleSession(sess ssh.Session) {
 	// exec: its end says nothing about the user being done. A shell on a
 	// terminal outlives the session (session_terminal.go); the terminal
 	// tells the pause when it ends.
-	var out outcome
+	var out term.Outcome
 	sent := func() {}
 	if kind == kindShell && isPty {
 		out, sent = s.runTerminal(sess, ls, al, prog, treq, agentOf)
 	} else {
-		out = runProgram(sess, prog, ls.stop)
+		out = term.RunProgram(sess, prog, ls.stop)
 	}
-	if out.err != nil {
-		al.Warn(out.err, "could not start the session's program")
-		fmt.Fprintf(sess.Stderr(), "pitstop: %v\n", out.err)
+	if out.Err != nil {
+		al.Warn(out.Err, "could not start the session's program")
+		fmt.Fprintf(sess.Stderr(), "pitstop: %v\n", out.Err)
 	}
 	// Logged before the exit status goes out: once the client has it, it
 	// hangs up, and the logout must not come before the session's end.
-	s.auditSessionEnd(al, ls, out.status, out.dropped)
+	s.auditSessionEnd(al, ls, out.Status, out.Dropped)
 	// The exit status goes out before the pause is told, so a client
 	// whose shell ended the pause still gets its status.
 	ls.waitTold()
-	sess.Exit(out.status) //nolint:errcheck // the client may be gone
+	sess.Exit(out.Status) //nolint:errcheck // the client may be gone
 	sent()
 }
 
@@ -287,7 +288,7 @@ func (s *server) auditLegacySCP(al audit.Log, command string) {
 	al.Info(audit.Transfer, "scp "+dir, "protocol", "scp", "direction", dir, "paths", paths)
 }
 
-func ptyTerm(p ptyRequest, isPty bool) string {
+func ptyTerm(p term.Pty, isPty bool) string {
 	if !isPty {
 		return ""
 	}

@@ -10,6 +10,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/pitstopci/pitstop/agent/audit"
+	"github.com/pitstopci/pitstop/agent/term"
 )
 
 // A session channel is served by gliderlabs' session handler behind a
@@ -30,16 +31,8 @@ import (
 // What the filter learns is kept in a sessionState, which the session
 // handler finds in the session's context (a channelContext).
 
-// ptyRequest is a "pty-req" (RFC 4254 6.2).
-type ptyRequest struct {
-	Term   string
-	Window ssh.Window
-	// Modes are the encoded terminal modes (RFC 4254 8), applied to the
-	// pty by term.ApplyModes.
-	Modes []byte
-}
-
-// ptyRequestMsg and windowChangeMsg are the requests' wire formats.
+// ptyRequestMsg and windowChangeMsg are the wire formats of "pty-req"
+// (RFC 4254 6.2, kept as a term.Pty) and "window-change".
 type ptyRequestMsg struct {
 	Term                             string
 	Columns, Rows, WidthPx, HeightPx uint32
@@ -53,7 +46,7 @@ type windowChangeMsg struct {
 // sessionState is what the filter learned about one session channel.
 type sessionState struct {
 	mu      sync.Mutex
-	pty     *ptyRequest
+	pty     *term.Pty
 	started bool // a shell, exec or subsystem was asked for: too late for a pty
 	// winch carries the latest window size, never more than one pending;
 	// it is closed when the channel's requests end.
@@ -123,11 +116,11 @@ func (o orderedInput) Read(p []byte) (int, error) {
 }
 
 // ptyRequest returns the session's pty request, if it made one.
-func (st *sessionState) ptyRequest() (ptyRequest, bool) {
+func (st *sessionState) ptyRequest() (term.Pty, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.pty == nil {
-		return ptyRequest{}, false
+		return term.Pty{}, false
 	}
 	return *st.pty, true
 }
@@ -306,7 +299,7 @@ func (f sessionFilter) answer(r *gossh.Request) (ok, handled bool) {
 		if st.started || st.pty != nil {
 			return false, true
 		}
-		st.pty = &ptyRequest{Term: m.Term, Window: window(m.Columns, m.Rows), Modes: []byte(m.Modes)}
+		st.pty = &term.Pty{Term: m.Term, Window: window(m.Columns, m.Rows), Modes: []byte(m.Modes)}
 		return true, true
 	case "window-change":
 		var m windowChangeMsg

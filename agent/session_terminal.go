@@ -3,136 +3,20 @@ package agent
 import (
 	"fmt"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gliderlabs/ssh"
 
 	"github.com/pitstopci/pitstop/agent/audit"
-	"github.com/pitstopci/pitstop/agent/control"
+	"github.com/pitstopci/pitstop/agent/term"
 )
 
 // TerminalEnv is set in a terminal's shell to the terminal's ID, so that
 // "pitstop attach" run in it knows where it runs (a terminal cannot
 // attach to itself) and on whose behalf.
 const TerminalEnv = "PITSTOP_TERMINAL"
-
-// terminals are the server's live terminals.
-type terminals struct {
-	mu   sync.Mutex
-	next int
-	all  map[int]*terminal
-}
-
-func (ts *terminals) add(t *terminal) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if ts.all == nil {
-		ts.all = map[int]*terminal{}
-	}
-	ts.next++
-	t.id = ts.next
-	ts.all[t.id] = t
-}
-
-func (ts *terminals) remove(t *terminal) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	delete(ts.all, t.id)
-}
-
-func (ts *terminals) get(id int) *terminal {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	return ts.all[id]
-}
-
-// list is every terminal, oldest first.
-func (ts *terminals) list() []*terminal {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	out := make([]*terminal, 0, len(ts.all))
-	for _, t := range ts.all {
-		out = append(out, t)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
-	return out
-}
-
-// infos describes every terminal, oldest first.
-func (ts *terminals) infos() []control.TerminalInfo {
-	out := []control.TerminalInfo{}
-	for _, t := range ts.list() {
-		out = append(out, t.info())
-	}
-	return out
-}
-
-// detachedOf is user's most recently detached terminal, if any: the one a
-// dropped connection left behind.
-func (ts *terminals) detachedOf(user string) *terminal {
-	var best *terminal
-	var bestAt time.Time
-	for _, t := range ts.list() {
-		ti := t.info()
-		if ti.Owner != user || ti.DetachedSince.IsZero() {
-			continue
-		}
-		if best == nil || !ti.DetachedSince.Before(bestAt) {
-			best, bestAt = t, ti.DetachedSince
-		}
-	}
-	return best
-}
-
-// pick is the terminal "pitstop attach [ID]" means: the given one, or,
-// without an ID, the only one other than the caller's own (from, 0 for
-// none).
-func (ts *terminals) pick(id, from int) (*terminal, error) {
-	if id == from && id != 0 {
-		return nil, fmt.Errorf("you are in terminal %d already", id)
-	}
-	if id != 0 {
-		if t := ts.get(id); t != nil {
-			return t, nil
-		}
-		return nil, fmt.Errorf("no terminal %d; %s", id, ts.describe(from))
-	}
-	var others []*terminal
-	for _, t := range ts.list() {
-		if t.id != from {
-			others = append(others, t)
-		}
-	}
-	if len(others) == 1 {
-		return others[0], nil
-	}
-	return nil, fmt.Errorf("say which terminal: %s", ts.describe(from))
-}
-
-// describe lists the terminals one may attach to, for error messages.
-func (ts *terminals) describe(from int) string {
-	var ids []string
-	for _, t := range ts.list() {
-		if t.id != from {
-			ids = append(ids, strconv.Itoa(t.id)+" ("+t.owner+")")
-		}
-	}
-	if len(ids) == 0 {
-		return "there is no other terminal"
-	}
-	return "terminals: " + strings.Join(ids, ", ")
-}
-
-// hangUpAll hangs up every terminal: the pause is over.
-func (ts *terminals) hangUpAll() {
-	for _, t := range ts.list() {
-		t.hangUp()
-	}
-}
 
 // termRequest is what an interactive session asks for: a shell (its own
 // detached terminal back, or a new one), a new shell whatever is
@@ -173,48 +57,42 @@ func parseTermCommand(command string) (req termRequest, ok bool, err error) {
 // newTerminal starts the session's shell as a terminal. The terminal,
 // not the session, now counts as a shell for the pause: the caller has
 // counted it (see runTerminal), and terminalEnded uncounts it.
-func (s *server) newTerminal(ls *liveSession, al audit.Log, prog program, first *termClient) (*terminal, error) {
-	t := &terminal{owner: ls.info.User, who: ls.conn, command: filepath.Base(prog.argv[0]),
-		started: s.cfg.Now(), clock: s.cfg.clock(), grace: s.cfg.ReconnectGrace, done: make(chan struct{})}
-	s.terms.add(t)
-	t.audit = t.who.With("terminal_id", t.id)
-	prog.env = append(prog.env, TerminalEnv+"="+strconv.Itoa(t.id))
-	if first.agent != nil {
+func (s *server) newTerminal(ls *liveSession, al audit.Log, prog term.Program, first *term.Client, agentOf term.AgentDialer) (*term.Terminal, error) {
+	t := term.New(term.Spec{Owner: ls.info.User, Log: ls.conn, Command: filepath.Base(prog.Argv[0]),
+		Started: s.cfg.Now(), Clock: s.cfg.clock(), Grace: s.cfg.ReconnectGrace})
+	s.terms.Add(t)
+	prog.Env = append(prog.Env, TerminalEnv+"="+strconv.Itoa(t.ID()))
+	agentStop := func() {}
+	if agentOf != nil {
 		// The shell outlives this connection: its SSH_AUTH_SOCK is the
 		// terminal's, reaching the agent of whoever is attached now.
-		sock, stop, err := s.forwardAgent(t.currentAgent, al)
+		sock, stop, err := s.forwardAgent(t.CurrentAgent, al)
 		if err != nil {
 			al.Warn(err, "could not set up agent forwarding")
 		} else {
-			t.agentStop = stop
-			prog.env = append(prog.env, "SSH_AUTH_SOCK="+sock)
+			agentStop = stop
+			prog.Env = append(prog.Env, "SSH_AUTH_SOCK="+sock)
 		}
 	}
-	s.sessWG.Add(1)  // the session holds one: shutdown cannot be waiting at zero
-	t.exiting.Add(1) // first's
-	if err := startTerminal(t, prog, first, s.terminalEnded); err != nil {
-		if t.agentStop != nil {
-			t.agentStop()
-		}
-		s.terms.remove(t)
+	s.sessWG.Add(1) // the session holds one: shutdown cannot be waiting at zero
+	if err := t.Start(prog, first, func(t *term.Terminal) { s.terminalEnded(t, agentStop) }); err != nil {
+		agentStop()
+		s.terms.Remove(t)
 		s.sessWG.Done()
 		return nil, err
 	}
-	t.audit.Info(audit.TermStart, "terminal started")
+	t.Audit().Info(audit.TermStart, "terminal started")
 	return t, nil
 }
 
-// terminalEnded runs once a terminal's shell has exited. Its clients are
-// given a moment to send the exit status first, so that a client whose
-// shell ended the pause still gets its status.
-func (s *server) terminalEnded(t *terminal) {
-	waitTimeout(&t.exiting, time.Second)
-	if t.agentStop != nil {
-		t.agentStop()
-	}
-	s.terms.remove(t)
-	t.audit.Info(audit.TermEnd, "terminal ended", "exit_status", t.status, "hung_up", t.hungUp)
-	s.pause.shellEnded(!t.hungUp)
+// terminalEnded runs once a terminal's shell has exited and its clients
+// have sent the exit status (or were given a moment to); agentStop
+// closes the shell's SSH_AUTH_SOCK.
+func (s *server) terminalEnded(t *term.Terminal, agentStop func()) {
+	agentStop()
+	s.terms.Remove(t)
+	t.Audit().Info(audit.TermEnd, "terminal ended", "exit_status", t.Status(), "hung_up", t.HungUp())
+	s.pause.shellEnded(!t.HungUp())
 	s.sessWG.Done()
 }
 
@@ -223,7 +101,7 @@ func (s *server) terminalEnded(t *terminal) {
 // and returns when the shell ends, the pause ends, or the session's
 // channel closes, which detaches it and leaves the shell running.
 // Once the caller has sent the exit status it calls sent.
-func (s *server) runTerminal(sess ssh.Session, ls *liveSession, al audit.Log, prog program, req termRequest, agentOf agentDialer) (out outcome, sent func()) {
+func (s *server) runTerminal(sess ssh.Session, ls *liveSession, al audit.Log, prog term.Program, req termRequest, agentOf term.AgentDialer) (out term.Outcome, sent func()) {
 	sent = func() {}
 	// Counted as a shell from the start, as a session was before
 	// terminals: a shell exiting meanwhile must not end the pause while
@@ -241,56 +119,55 @@ func (s *server) runTerminal(sess ssh.Session, ls *liveSession, al audit.Log, pr
 	st := sessionStateOf(sess)
 	ptyReq, _ := st.ptyRequest()
 	user := ls.info.User
-	var t *terminal
+	var t *term.Terminal
 	redraw, note := false, ""
 	switch req.op {
 	case "attach":
 		var err error
-		if t, err = s.terms.pick(req.id, 0); err != nil {
-			return outcome{status: 1, err: err}, sent
+		if t, err = s.terms.Pick(req.id, 0); err != nil {
+			return term.Outcome{Status: 1, Err: err}, sent
 		}
 		redraw = true
-		note = fmt.Sprintf("pitstop: attached to terminal %d of %s%s. Leave with ~. (a newline first).", t.id, t.owner, roNote(req.readOnly))
+		note = fmt.Sprintf("pitstop: attached to terminal %d of %s%s. Leave with ~. (a newline first).", t.ID(), t.Owner(), roNote(req.readOnly))
 	case "":
-		if t = s.terms.detachedOf(user); t != nil {
+		if t = s.terms.DetachedOf(user); t != nil {
 			redraw = true
-			note = fmt.Sprintf("pitstop: reattached to your terminal %d, left by a dropped connection (a new shell: ssh -t ... pitstop new).", t.id)
+			note = fmt.Sprintf("pitstop: reattached to your terminal %d, left by a dropped connection (a new shell: ssh -t ... pitstop new).", t.ID())
 		}
 	}
-	c := newTermClient(user, req.readOnly, ptyReq.Window, s.cfg.Now())
-	c.agent = agentOf
-	go c.writeTo(sess)
+	c := term.NewClient(user, req.readOnly, ptyReq.Window, s.cfg.Now(), agentOf)
+	go c.Serve(sess)
 	if t == nil {
 		// The banner goes straight to the client, not through the pty or
 		// the emulator: a redraw shows the shell's screen, not greetings.
-		c.put([]byte(strings.ReplaceAll(s.banner()+s.terminalsBanner(), "\n", "\r\n")))
+		c.Put([]byte(strings.ReplaceAll(s.banner()+s.terminalsBanner(), "\n", "\r\n")))
 		var err error
-		if t, err = s.newTerminal(ls, al, prog, c); err != nil {
-			close(c.gone)
-			return outcome{status: 127, err: err}, sent
+		if t, err = s.newTerminal(ls, al, prog, c, agentOf); err != nil {
+			c.Close()
+			return term.Outcome{Status: 127, Err: err}, sent
 		}
 		counted = false // the terminal's now
 	} else {
-		if !t.attach(c, redraw, note, user+" joined"+roNote(req.readOnly)) {
-			close(c.gone)
-			return outcome{status: 1, err: fmt.Errorf("terminal %d has just ended", t.id)}, sent
+		if !t.Attach(c, redraw, note, user+" joined"+roNote(req.readOnly)) {
+			c.Close()
+			return term.Outcome{Status: 1, Err: fmt.Errorf("terminal %d has just ended", t.ID())}, sent
 		}
 	}
-	sent = t.exiting.Done
+	sent = t.ExitSent
 	uncount()
 	s.auditAttach(al, t, c, redraw)
 
 	// Sizes are applied as the window changes are answered, and the input
 	// waits for those that came before it (inputAfterRequests).
-	st.followWindow(func(w ssh.Window) { t.resize(c, w) })
+	st.followWindow(func(w ssh.Window) { t.Resize(c, w) })
 	defer st.followWindow(nil)
 	in := st.inputAfterRequests(sess)
 	go func() {
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := in.Read(buf)
-			if n > 0 && !c.readOnly {
-				t.input(buf[:n]) //nolint:errcheck // a closed pty means the shell is gone: done says so
+			if n > 0 && !c.ReadOnly() {
+				t.Input(buf[:n]) //nolint:errcheck // a closed pty means the shell is gone: done says so
 			}
 			if err != nil {
 				return
@@ -303,22 +180,22 @@ func (s *server) runTerminal(sess ssh.Session, ls *liveSession, al audit.Log, pr
 	stop := ls.stop
 	for {
 		select {
-		case <-t.done:
+		case <-t.Done():
 			select {
-			case <-c.written:
-			case <-time.After(drainGrace):
+			case <-c.Written():
+			case <-time.After(term.DrainGrace):
 			}
-			return outcome{status: t.status}, sent
+			return term.Outcome{Status: t.Status()}, sent
 		case <-sess.Context().Done():
-			t.leave(c, user+" left")
-			al.Info(audit.TermDetach, "detached from terminal", "terminal_id", t.id)
-			return outcome{status: 255, dropped: true}, sent
+			t.Leave(c, user+" left")
+			al.Info(audit.TermDetach, "detached from terminal", "terminal_id", t.ID())
+			return term.Outcome{Status: 255, Dropped: true}, sent
 		case <-stop:
 			stop = nil
-			t.hangUp()
+			t.HangUp()
 		case sig := <-sigs:
-			if n, ok := signals[sig]; ok && !c.readOnly {
-				t.signal(n)
+			if !c.ReadOnly() {
+				t.Signal(sig)
 			}
 		}
 	}
@@ -332,14 +209,14 @@ func roNote(readOnly bool) string {
 }
 
 // auditAttach records a client joining a terminal.
-func (s *server) auditAttach(al audit.Log, t *terminal, c *termClient, reattach bool) {
-	al.Info(audit.TermAttach, "attached to terminal", "terminal_id", t.id, "terminal_owner", t.owner, "read_only", c.readOnly, "redrawn", reattach)
+func (s *server) auditAttach(al audit.Log, t *term.Terminal, c *term.Client, reattach bool) {
+	al.Info(audit.TermAttach, "attached to terminal", "terminal_id", t.ID(), "terminal_owner", t.Owner(), "read_only", c.ReadOnly(), "redrawn", reattach)
 }
 
 // terminalsBanner lists, for a new shell's banner, the terminals one may
 // join.
 func (s *server) terminalsBanner() string {
-	infos := s.terms.infos()
+	infos := s.terms.Infos()
 	if len(infos) == 0 {
 		return ""
 	}

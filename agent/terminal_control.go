@@ -13,6 +13,7 @@ import (
 
 	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/control"
+	"github.com/pitstopci/pitstop/agent/term"
 )
 
 // "pitstop attach" inside a session joins another terminal through the
@@ -42,54 +43,54 @@ func (s *server) controlAttach(conn net.Conn, req control.AttachRequest) {
 	fail := func(err error) {
 		json.NewEncoder(conn).Encode(control.Response{Error: err.Error()}) //nolint:errcheck // peer may be gone
 	}
-	from := s.terms.get(req.From)
+	from := s.terms.Get(req.From)
 	if from == nil {
 		fail(errors.New("pitstop attach runs in a terminal of a pitstop session (" + TerminalEnv + " names none)"))
 		return
 	}
-	t, err := s.terms.pick(req.Terminal, req.From)
+	t, err := s.terms.Pick(req.Terminal, req.From)
 	if err != nil {
 		fail(err)
 		return
 	}
-	user := from.owner
-	c := newTermClient(user, req.ReadOnly, window(uint32(max(req.Cols, 0)), uint32(max(req.Rows, 0))), s.cfg.Now()) //nolint:gosec // clamped
-	note := fmt.Sprintf("pitstop: attached to terminal %d of %s%s. Leave with Ctrl-].", t.id, t.owner, roNote(req.ReadOnly))
-	ti := t.info()
+	user := from.Owner()
+	c := term.NewClient(user, req.ReadOnly, window(uint32(max(req.Cols, 0)), uint32(max(req.Rows, 0))), s.cfg.Now(), nil) //nolint:gosec // clamped
+	note := fmt.Sprintf("pitstop: attached to terminal %d of %s%s. Leave with Ctrl-].", t.ID(), t.Owner(), roNote(req.ReadOnly))
+	ti := t.Info()
 	conn.SetDeadline(time.Time{}) //nolint:errcheck // unix sockets support deadlines
 	if err := json.NewEncoder(conn).Encode(control.Response{Attached: &ti}); err != nil {
 		return
 	}
-	go c.writeTo(conn)
-	if !t.attach(c, true, note, user+" joined"+roNote(req.ReadOnly)) {
-		close(c.gone)
+	go c.Serve(conn)
+	if !t.Attach(c, true, note, user+" joined"+roNote(req.ReadOnly)) {
+		c.Close()
 		return
 	}
-	defer t.exiting.Done()
+	defer t.ExitSent()
 	// The one attaching is from's owner; each event names the terminal
 	// joined, t.
-	al := from.who.With("via_terminal", from.id)
+	al := from.Log().With("via_terminal", from.ID())
 	s.auditAttach(al, t, c, true)
 	// The terminal's end (or the client's leaving, when the connection is
 	// closed already) closes the connection, which ends the reading.
 	go func() {
-		<-c.gone
-		<-c.written
+		<-c.Gone()
+		<-c.Written()
 		conn.Close()
 	}()
 	readFrames(conn, func(kind byte, b []byte) {
 		switch {
-		case kind == frameInput && !c.readOnly:
-			t.input(b) //nolint:errcheck // a closed pty means the shell is gone: done says so
+		case kind == frameInput && !c.ReadOnly():
+			t.Input(b) //nolint:errcheck // a closed pty means the shell is gone: done says so
 		case kind == frameWindow && len(b) == 8:
-			t.resize(c, window(binary.BigEndian.Uint32(b), binary.BigEndian.Uint32(b[4:])))
+			t.Resize(c, window(binary.BigEndian.Uint32(b), binary.BigEndian.Uint32(b[4:])))
 		}
 	})
 	select {
-	case <-t.done:
+	case <-t.Done():
 	default:
-		t.leave(c, user+" left")
-		al.Info(audit.TermDetach, "detached from terminal", "terminal_id", t.id)
+		t.Leave(c, user+" left")
+		al.Info(audit.TermDetach, "detached from terminal", "terminal_id", t.ID())
 	}
 }
 

@@ -298,7 +298,7 @@ func TestDetachedTerminalEndsWithTheGrace(t *testing.T) {
 	h.clock.Advance(h.cfg.ReconnectGrace)
 	h.waitEnd(EndReconnectGrace, 10*time.Second)
 	for _, pid := range pids {
-		if !eventually(killGrace+2*time.Second, func() bool { return !alive(pid) }) {
+		if !eventually(term.KillGrace+2*time.Second, func() bool { return !alive(pid) }) {
 			t.Fatalf("pid %d still runs after the grace period and the pause ended\nlog:\n%s", pid, h.logs)
 		}
 	}

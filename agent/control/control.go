@@ -35,7 +35,7 @@ type Status struct {
 	// JobStep is what a detached pause's job runs now, as far as the
 	// agent can see ("" when it cannot tell, or the job is not running).
 	JobStep string `json:"job_step,omitempty"`
-	// Terminals are the shells on a pty, attached or not (terminal.go).
+	// Terminals are the shells on a pty, attached or not (agent/term).
 	Terminals []TerminalInfo `json:"terminals"`
 	// Step is the job step the pause stands for; nil when there is none.
 	Step *Step `json:"step,omitempty"`

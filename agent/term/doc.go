@@ -1,12 +1,27 @@
-// Package term holds the terminal plumbing below the agent's shared
-// terminals: the [Screen] a terminal's output is kept on (a
-// charmbracelet/x/vt emulator bounded so that no output costs more than
-// the screen is worth, rendered for a client that attaches later), and
-// [ApplyModes], which sets the terminal modes of an SSH pty request on a
-// pty.
+// Package term runs what an SSH session asks for: programs on pipes or on
+// a pty, and the shared terminals that outlive the connections showing
+// them.
 //
-// It does not own the terminals themselves (the shell on a pty, its
-// clients, the feeder goroutine, the grace period), nor opening a pty or
-// a Windows pseudo console: those are still the agent's (terminal*.go,
-// process_*.go).
+// The process layer: [RunProgram] runs a [Program] with a session's I/O
+// until it exits, the connection drops or the agent stops it, and says
+// how it ended ([Outcome]). On Unix the program leads a process group
+// (on a pty, a session) that signals and hang-ups reach; on Windows it
+// runs in a job object that ends everything it started, on a pseudo
+// console (ConPTY) when it has a pty, with Ctrl-C raised by a helper
+// process ([RunConsoleHelper], which pitstop's main calls first).
+//
+// The terminals: a [Terminal] is an interactive shell on a pty that
+// outlives the connections showing it, as under tmux or screen. Its
+// [Client]s (SSH sessions, or "pitstop attach" on the control socket)
+// attach and leave; one that attaches later gets the [Screen] redrawn,
+// kept by a charmbracelet/x/vt emulator that a goroutine of its own feeds
+// (terminal_feed.go); the shell is hung up once the terminal has been
+// left detached for its grace period. [Terminals] lists the live ones.
+// [ApplyModes] sets the terminal modes of an SSH pty request on a pty.
+//
+// It knows nothing of the SSH server, the pause or access: the agent
+// decides which terminal a session joins, starts it, counts it as a shell
+// for the pause and audits the events; what ties a terminal to the
+// server (the banner, "pitstop new" and "pitstop attach", the control
+// socket's attach) stays there.
 package term

@@ -20,11 +20,10 @@ import (
 //     bytes ("x", then repeat it 999999999 times) keep v0.1.0 busy for
 //     minutes, and a scroll region below the screen's last line makes it
 //     index past its buffer.
-//   - The emulator has a goroutine of its own (the agent's terminal
-//     feeder): the shell's output goes to the clients at once and is
-//     queued for the emulator, so neither the shell, the clients,
-//     "pitstop status", signals nor the pause's end wait on it. See
-//     agent/terminal_feed.go.
+//   - The emulator has a goroutine of its own (a terminal's feeder,
+//     terminal_feed.go): the shell's output goes to the clients at once
+//     and is queued for the emulator, so neither the shell, the clients,
+//     "pitstop status", signals nor the pause's end wait on it.
 
 // Screen limits.
 const (

@@ -5,11 +5,11 @@ package main
 import (
 	"os"
 
-	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/agent/term"
 )
 
 func main() {
 	// On Windows the agent starts terminals' shells through pitstop.exe.
-	agent.RunConsoleHelper(os.Args)
+	term.RunConsoleHelper(os.Args)
 	os.Exit(Main(os.Args[1:], stdio()))
 }

@@ -10,17 +10,18 @@ import (
 	"testing"
 )
 
-// The agent's Windows tests (the control pipe, job objects, the pseudo
-// console in agent; the shell rules in agent/shell; watching the runner
-// and finding the job's start in agent/proc) run under wine too, in test
-// binaries built for Windows.
+// The agent's Windows tests (the control pipe in agent; job objects and
+// the pseudo console in agent/term; the shell rules in agent/shell;
+// watching the runner and finding the job's start in agent/proc) run
+// under wine too, in test binaries built for Windows.
 func TestWineAgentUnitTests(t *testing.T) {
 	prefix := winePrefix(t)
 	for _, pkg := range []struct {
 		dir   string
 		tests []string // each must pass: a test that moved away fails here
 	}{
-		{"agent", []string{"TestWindowsControlPipe", "TestWindowsJobEndsChildren", "TestWindowsConsoleEcho"}},
+		{"agent", []string{"TestWindowsControlPipe"}},
+		{"agent/term", []string{"TestWindowsJobEndsChildren", "TestWindowsConsoleEcho"}},
 		{"agent/shell", []string{"TestWindowsArgv", "TestDefaultShellWindows"}},
 		{"agent/proc", []string{"TestWindowsProcessGone", "TestWindowsJobStart"}},
 	} {

@@ -1,4 +1,4 @@
-package agent
+package term
 
 import (
 	"sync"
@@ -13,7 +13,7 @@ type ptyMaster = *conPTY
 // console, with first attached from the start so that it misses none of
 // the output. ended is called once the shell has exited and its output was
 // read, after done is closed. See terminal_unix.go.
-func startTerminal(t *terminal, p program, first *termClient, ended func(*terminal)) error {
+func startTerminal(t *Terminal, p Program, first *Client, ended func(*Terminal)) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.feedCond = sync.NewCond(&t.mu)
@@ -22,9 +22,9 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 		t.exited = true // attach and hangUp leave it alone
 		return err
 	}
-	t.size = p.pty.Window
+	t.size = p.Pty.Window
 	t.master = con
-	t.serveLocked(p.pty.Window, first, con.proc.wait, func() { con.Close() }, ended)
+	t.serveLocked(p.Pty.Window, first, con.proc.wait, func() { con.Close() }, ended)
 	return nil
 }
 
@@ -32,16 +32,16 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 // its own exit code says nothing of why it ended.
 const hangUpKills = true
 
-// hangUp ends the shell and everything it started, as a dropped
+// HangUp ends the shell and everything it started, as a dropped
 // connection does: Windows has no SIGHUP to give it a chance first.
-func (t *terminal) hangUp() {
+func (t *Terminal) HangUp() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.hangUpLocked()
 }
 
 // hangUpLocked is hangUp with t.mu held.
-func (t *terminal) hangUpLocked() {
+func (t *Terminal) hangUpLocked() {
 	if t.exited || t.master == nil {
 		return
 	}
@@ -50,7 +50,7 @@ func (t *terminal) hangUpLocked() {
 }
 
 // signal passes a client's signal on (see signals): SIGINT as Ctrl-C.
-func (t *terminal) signal(sig syscall.Signal) {
+func (t *Terminal) signal(sig syscall.Signal) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.exited {

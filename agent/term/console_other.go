@@ -1,6 +1,6 @@
 //go:build !windows
 
-package agent
+package term
 
 // ConsoleHelperArg is the first argument of pitstop's console helper,
 // which exists on Windows only (console_windows.go).

@@ -1,4 +1,4 @@
-package agent
+package term
 
 import (
 	"fmt"
@@ -12,19 +12,19 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// sessionsSupported says whether runProgram works here.
-const sessionsSupported = true
+// Supported says whether RunProgram works here.
+const Supported = true
 
 // Timings of a program's end; see process_unix.go.
 const (
-	// drainGrace is how long output may keep coming after the program
+	// DrainGrace is how long output may keep coming after the program
 	// exited before the session sends its exit status anyway. A pseudo
 	// console always takes that long: it holds its output pipe open until
 	// it is closed, so the end of the output cannot be seen.
-	drainGrace = 500 * time.Millisecond
-	// killGrace is how long a hung-up terminal's shell has before it is
+	DrainGrace = 500 * time.Millisecond
+	// KillGrace is how long a hung-up terminal's shell has before it is
 	// ended. Windows has no SIGHUP to send first: it is ended at once.
-	killGrace = 0
+	KillGrace = 0
 )
 
 // signals maps SSH signal names to the ones a session's program can
@@ -36,18 +36,18 @@ var signals = map[ssh.Signal]syscall.Signal{
 	ssh.SIGTERM: syscall.SIGTERM, ssh.SIGQUIT: syscall.SIGQUIT,
 }
 
-// runProgram runs p with the session's I/O until it exits, the connection
+// RunProgram runs p with the session's I/O until it exits, the connection
 // drops or the client closes the session's channel, or stop is closed;
 // the last three end it and everything it started. It returns once the
 // program's output has been forwarded.
-func runProgram(sess ssh.Session, p program, stop <-chan struct{}) outcome {
-	if p.pty != nil {
+func RunProgram(sess ssh.Session, p Program, stop <-chan struct{}) Outcome {
+	if p.Pty != nil {
 		return runOnConsole(sess, p, stop)
 	}
 	return runOnPipes(sess, p, stop)
 }
 
-func runOnPipes(sess ssh.Session, p program, stop <-chan struct{}) outcome {
+func runOnPipes(sess ssh.Session, p Program, stop <-chan struct{}) Outcome {
 	var ours [3]*os.File
 	var theirs [3]windows.Handle
 	defer func() {
@@ -63,12 +63,12 @@ func runOnPipes(sess ssh.Session, p program, stop <-chan struct{}) outcome {
 	for i := range ours {
 		var err error
 		if ours[i], theirs[i], err = pipePair(i > 0); err != nil {
-			return outcome{status: 255, err: err}
+			return Outcome{Status: 255, Err: err}
 		}
 	}
-	proc, err := startProc(p.argv, p.env, p.dir, 0, stdio{in: theirs[0], out: theirs[1], err: theirs[2]})
+	proc, err := startProc(p.Argv, p.Env, p.Dir, 0, stdio{in: theirs[0], out: theirs[1], err: theirs[2]})
 	if err != nil {
-		return outcome{status: 127, err: err}
+		return Outcome{Status: 127, Err: err}
 	}
 	defer proc.release()
 	for i := range theirs {
@@ -92,7 +92,7 @@ func runOnPipes(sess ssh.Session, p program, stop <-chan struct{}) outcome {
 	// the pipes: a session's programs end with it (see winProc).
 	select {
 	case <-outDone:
-	case <-time.After(drainGrace):
+	case <-time.After(DrainGrace):
 	}
 	proc.kill()
 	ours[1].Close()
@@ -101,13 +101,13 @@ func runOnPipes(sess ssh.Session, p program, stop <-chan struct{}) outcome {
 	return out
 }
 
-func runOnConsole(sess ssh.Session, p program, stop <-chan struct{}) outcome {
+func runOnConsole(sess ssh.Session, p Program, stop <-chan struct{}) Outcome {
 	con, err := startConsole(p)
 	if err != nil {
-		return outcome{status: 127, err: err}
+		return Outcome{Status: 127, Err: err}
 	}
 	go func() {
-		for w := range p.winCh {
+		for w := range p.WinCh {
 			con.resize(w)
 		}
 	}()
@@ -120,7 +120,7 @@ func runOnConsole(sess ssh.Session, p program, stop <-chan struct{}) outcome {
 	out := waitProc(sess, con.proc, stop, con)
 	select {
 	case <-outDone:
-	case <-time.After(drainGrace):
+	case <-time.After(DrainGrace):
 	}
 	con.Close()
 	<-outDone
@@ -130,18 +130,18 @@ func runOnConsole(sess ssh.Session, p program, stop <-chan struct{}) outcome {
 // waitProc waits for proc, acting on the client's signals (see signals),
 // and ends it when the connection drops, the channel is closed, or stop
 // is closed. con is its console, if it runs on one.
-func waitProc(sess ssh.Session, proc *winProc, stop <-chan struct{}, con *conPTY) outcome {
+func waitProc(sess ssh.Session, proc *winProc, stop <-chan struct{}, con *conPTY) Outcome {
 	waited := make(chan int, 1)
 	go func() { waited <- proc.wait() }()
 	sigs := make(chan ssh.Signal, 8)
 	sess.Signals(sigs)
 	defer sess.Signals(nil)
 	dropped := false
-	connDone := sess.Context().Done() // the channel's: see channelContext
+	connDone := sess.Context().Done() // the channel's: see the agent's channelContext
 	for {
 		select {
 		case status := <-waited:
-			return outcome{status: status, dropped: dropped}
+			return Outcome{Status: status, Dropped: dropped}
 		case <-connDone:
 			dropped = true
 			connDone = nil
@@ -187,7 +187,7 @@ type conPTY struct {
 }
 
 // startConsole starts p on a new pseudo console of p's window size.
-func startConsole(p program) (_ *conPTY, err error) {
+func startConsole(p Program) (_ *conPTY, err error) {
 	in, conIn, err := pipePair(false)
 	if err != nil {
 		return nil, err
@@ -200,14 +200,14 @@ func startConsole(p program) (_ *conPTY, err error) {
 	}
 	defer windows.CloseHandle(conOut) //nolint:errcheck // the console has its own
 	c := &conPTY{in: in, out: out}
-	if err := windows.CreatePseudoConsole(coord(p.pty.Window), conIn, conOut, 0, &c.pc); err != nil {
+	if err := windows.CreatePseudoConsole(coord(p.Pty.Window), conIn, conOut, 0, &c.pc); err != nil {
 		in.Close()
 		out.Close()
 		return nil, fmt.Errorf("create pseudo console: %w", err)
 	}
-	argv, err := consoleArgv(p.argv)
+	argv, err := consoleArgv(p.Argv)
 	if err == nil {
-		c.proc, err = startProc(argv, p.env, p.dir, c.pc, stdio{})
+		c.proc, err = startProc(argv, p.Env, p.Dir, c.pc, stdio{})
 	}
 	if err != nil {
 		windows.ClosePseudoConsole(c.pc)

@@ -1,4 +1,4 @@
-package agent
+package term
 
 import "github.com/gliderlabs/ssh"
 
@@ -52,7 +52,7 @@ type feedChunk struct {
 // bytes (keystrokes' echoes) then cost neither a chunk nor an allocation
 // each. The feeder may still be reading the front of that chunk, but only
 // up to its length when taken: appending writes past it.
-func (t *terminal) pushFeedLocked(b []byte) {
+func (t *Terminal) pushFeedLocked(b []byte) {
 	if t.feedBytes+len(b) > maxFeed {
 		kept := t.feed[:0]
 		for _, o := range t.feed {
@@ -77,13 +77,13 @@ func (t *terminal) pushFeedLocked(b []byte) {
 // pushSizeLocked queues a resize of the emulator, in order with the
 // output: what was written before it was written for the old size. It
 // waits with the output: a redraw applies what is queued before it.
-func (t *terminal) pushSizeLocked(w ssh.Window) {
+func (t *Terminal) pushSizeLocked(w ssh.Window) {
 	t.feed = append(t.feed, feedChunk{win: w})
 }
 
 // wantRedrawLocked has the feeder redraw the screen for c, with note as
 // its first line: c gets nothing else until then.
-func (t *terminal) wantRedrawLocked(c *termClient, note string) {
+func (t *Terminal) wantRedrawLocked(c *Client, note string) {
 	c.redraw, c.note = true, note
 	c.dropPending()
 	t.feedCond.Signal()
@@ -91,7 +91,7 @@ func (t *terminal) wantRedrawLocked(c *termClient, note string) {
 
 // feeder feeds the emulator until the terminal's output has ended
 // (closeFeed), then draws the redraws still wanted and closes the screen.
-func (t *terminal) feeder() {
+func (t *Terminal) feeder() {
 	defer close(t.fed)
 	defer t.scr.Close()
 	for {
@@ -145,7 +145,7 @@ func (t *terminal) feeder() {
 
 // closeFeed ends the feeder once the shell's output has ended, and waits
 // for it: for the chunk it is on, not for the backlog.
-func (t *terminal) closeFeed() {
+func (t *Terminal) closeFeed() {
 	t.mu.Lock()
 	t.feedClosed = true
 	t.feedCond.Signal()
@@ -153,7 +153,7 @@ func (t *terminal) closeFeed() {
 	<-t.fed
 }
 
-func (t *terminal) redrawsWantedLocked() bool {
+func (t *Terminal) redrawsWantedLocked() bool {
 	for _, c := range t.clients {
 		if c.redraw {
 			return true
@@ -165,7 +165,7 @@ func (t *terminal) redrawsWantedLocked() bool {
 // sizePendingLocked says a resize is queued: a redraw waits for it, so
 // that a client joining with a smaller window gets the screen at its
 // size.
-func (t *terminal) sizePendingLocked() bool {
+func (t *Terminal) sizePendingLocked() bool {
 	for _, ch := range t.feed {
 		if ch.b == nil {
 			return true
@@ -180,9 +180,9 @@ func (t *terminal) sizePendingLocked() bool {
 // on the rendering. That stays consistent: a client waiting for a redraw
 // gets no output, so all that is queued when the redraw is handed over
 // is what comes after the screen rendered. Only the feeder calls it.
-func (t *terminal) drawRedraws() {
+func (t *Terminal) drawRedraws() {
 	t.mu.Lock()
-	var want []*termClient
+	var want []*Client
 	var notes []string
 	if !t.sizePendingLocked() {
 		for _, c := range t.clients {
@@ -214,7 +214,7 @@ func (t *terminal) drawRedraws() {
 	for i, c := range want {
 		if c.redraw {
 			c.redraw, c.note = false, ""
-			c.put(append(draws[i], queued...))
+			c.Put(append(draws[i], queued...))
 		}
 	}
 }

@@ -1,7 +1,6 @@
-package agent
+package term
 
 import (
-	"io"
 	"os/exec"
 	"strings"
 	"sync"
@@ -13,7 +12,6 @@ import (
 	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/clock"
 	"github.com/pitstopci/pitstop/agent/control"
-	"github.com/pitstopci/pitstop/agent/term"
 )
 
 // A terminal is an interactive shell on a pty that outlives the
@@ -27,7 +25,7 @@ import (
 // keeps the main and alternate screens apart and reports mode changes,
 // which is what a faithful redraw of vim or less needs. It is fed every
 // byte the shell writes, by a goroutine of its own (terminal_feed.go),
-// with its work bounded by the screen's size (agent/term); a
+// with its work bounded by the screen's size (screen.go); a
 // client attaching later gets the emulator's screen rendered, then the
 // live stream.
 //
@@ -37,21 +35,8 @@ import (
 // programs for them. Read-only clients (a colleague watching from a
 // laptop) take no part: a watcher cannot change what the owner works on.
 
-// Terminal limits.
-const (
-	// maxPending is how much output may wait for a slow client. Beyond
-	// it the client's backlog is replaced by a redraw of the screen, so a
-	// stalled connection costs bounded memory and never holds up the
-	// shell or the other clients.
-	maxPending = 256 << 10
-	// maxSpare is the largest buffer a client's writer keeps to queue the
-	// next output in: typing then allocates nothing per keystroke, and an
-	// idle client does not hold on to a burst's buffer.
-	maxSpare = 32 << 10
-)
-
-// terminal is one shell on a pty, with the clients attached to it.
-type terminal struct {
+// Terminal is one shell on a pty, with the clients attached to it.
+type Terminal struct {
 	id      int
 	owner   string // who started it, as shown to people: access.Key.Name
 	command string
@@ -59,21 +44,20 @@ type terminal struct {
 	clock   clock.Clock
 	grace   time.Duration // how long it lives detached
 	who     audit.Log     // the audit log of the connection that started it
-	audit   audit.Log     // its events: who, its id
 
 	cmd    *exec.Cmd
 	master ptyMaster     // the pty's master; on Windows the pseudo console
 	done   chan struct{} // closed once the shell exited and its output is read
 
-	scr *term.Screen  // the feeder's alone
+	scr *Screen       // the feeder's alone
 	fed chan struct{} // closed when the feeder is done
 
 	mu         sync.Mutex
-	feed       []feedChunk   // output and sizes queued for the emulator
-	feedBytes  int           // the output's bytes in feed
-	feedCond   *sync.Cond    // on mu: the feeder has something to do
-	feedClosed bool          // the shell's output has ended
-	clients    []*termClient // in the order they attached
+	feed       []feedChunk // output and sizes queued for the emulator
+	feedBytes  int         // the output's bytes in feed
+	feedCond   *sync.Cond  // on mu: the feeder has something to do
+	feedClosed bool        // the shell's output has ended
+	clients    []*Client   // in the order they attached
 	size       ssh.Window
 	active     time.Time   // last input or output
 	detach     time.Time   // when the last client left; zero while attached
@@ -83,108 +67,80 @@ type terminal struct {
 	exited     bool
 	kill       *time.Timer
 
-	// agentStop closes the shell's SSH_AUTH_SOCK (forwardAgent), if any.
-	agentStop func()
-
 	// exiting counts the clients still to send the shell's exit status.
 	exiting sync.WaitGroup
 }
 
-// termClient is one client attached to a terminal: an SSH session or a
-// "pitstop attach" on the control socket.
-type termClient struct {
-	user     string // who, for announcements and status
-	readOnly bool
-	win      ssh.Window
-	since    time.Time
-
-	agent  agentDialer // its agent, when it asked for agent forwarding
-	redraw bool        // under the terminal's mu: waits for a redraw, gets nothing else
-	note   string      // the redraw's first line
-
-	mu      sync.Mutex
-	pending []byte
-	wake    chan struct{} // a token when pending has data
-	gone    chan struct{} // closed when it detached or the terminal ended
-	written chan struct{} // closed when the writer is done
+// Spec is what a new terminal is.
+type Spec struct {
+	Owner   string        // who starts it, as shown to people: access.Key.Name
+	Command string        // its program's name, for status
+	Started time.Time     // when it starts
+	Clock   clock.Clock   // the clock its grace period keeps
+	Grace   time.Duration // how long it lives detached
+	Log     audit.Log     // the audit log of the connection that starts it
 }
 
-func newTermClient(user string, readOnly bool, win ssh.Window, since time.Time) *termClient {
-	return &termClient{user: user, readOnly: readOnly, win: win, since: since,
-		wake: make(chan struct{}, 1), gone: make(chan struct{}), written: make(chan struct{})}
+// New is a terminal of spec, not started yet: list it (Terminals.Add)
+// for its ID, then Start it.
+func New(spec Spec) *Terminal {
+	return &Terminal{owner: spec.Owner, who: spec.Log, command: spec.Command,
+		started: spec.Started, clock: spec.Clock, grace: spec.Grace, done: make(chan struct{})}
 }
 
-// queue adds output for the client. It returns false, adding nothing,
-// when the backlog would be over maxPending: the client is then to get a
-// redraw instead (wantRedrawLocked).
-func (c *termClient) queue(b []byte) bool {
-	c.mu.Lock()
-	if len(c.pending)+len(b) > maxPending {
-		c.mu.Unlock()
-		return false
-	}
-	c.pending = append(c.pending, b...)
-	c.mu.Unlock()
-	c.wakeUp()
-	return true
+// Start starts p (which has a pty request) on a new pty, with first
+// attached from the start so that it misses none of the output. Once the
+// shell has exited, its output was read and Done is closed, the clients
+// get a moment (exitGrace) to send the exit status (ExitSent), and then
+// ended is called. When Start fails, first was not attached: let it go
+// with Close.
+func (t *Terminal) Start(p Program, first *Client, ended func(*Terminal)) error {
+	t.exiting.Add(1) // first's
+	return startTerminal(t, p, first, ended)
 }
 
-// put adds output for the client whatever its backlog: a redraw, a note.
-func (c *termClient) put(b []byte) {
-	c.mu.Lock()
-	c.pending = append(c.pending, b...)
-	c.mu.Unlock()
-	c.wakeUp()
-}
+// exitGrace is how long a terminal's end waits for its clients to send
+// the exit status, so that a client whose shell ended the pause still
+// gets its status.
+const exitGrace = time.Second
 
-// dropPending forgets the client's backlog.
-func (c *termClient) dropPending() {
-	c.mu.Lock()
-	c.pending = nil
-	c.mu.Unlock()
-}
+// ID is the terminal's number, given by Terminals.Add.
+func (t *Terminal) ID() int { return t.id }
 
-func (c *termClient) wakeUp() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
+// Owner is who started it, as shown to people.
+func (t *Terminal) Owner() string { return t.owner }
 
-// writeTo sends the client's output to w until the client is gone, then
-// what is still pending. A failed write ends it: the connection is gone,
-// and detaching is the session's business.
-func (c *termClient) writeTo(w io.Writer) {
-	defer close(c.written)
-	var spare []byte // the buffer written last, for the next output
-	for {
-		ended := false
-		select {
-		case <-c.wake:
-		case <-c.gone:
-			ended = true
-		}
-		c.mu.Lock()
-		b := c.pending
-		c.pending, spare = spare, nil
-		c.mu.Unlock()
-		if len(b) > 0 {
-			if _, err := w.Write(b); err != nil {
-				return
-			}
-		}
-		if cap(b) <= maxSpare {
-			spare = b[:0]
-		}
-		if ended {
-			return
-		}
+// Log is the audit log of the connection that started it.
+func (t *Terminal) Log() audit.Log { return t.who }
+
+// Audit is the log of its own events: Log, and its ID.
+func (t *Terminal) Audit() audit.Log { return t.who.With("terminal_id", t.id) }
+
+// Done is closed once the shell has exited and its output is read.
+func (t *Terminal) Done() <-chan struct{} { return t.done }
+
+// Status is the shell's exit status, once Done is closed.
+func (t *Terminal) Status() int { return t.status }
+
+// HungUp says, once Done is closed, that a hang-up (the grace period,
+// the pause's end) ended the shell, not its own exit.
+func (t *Terminal) HungUp() bool { return t.hungUp }
+
+// ExitSent says a client (the first, or one Attach took) has sent the
+// shell's exit status, or will not.
+func (t *Terminal) ExitSent() { t.exiting.Done() }
+
+// Signal passes a read-write client's signal on to the shell, as this
+// system can (see signals); signals it has no use for are dropped.
+func (t *Terminal) Signal(sig ssh.Signal) {
+	if n, ok := signals[sig]; ok {
+		t.signal(n)
 	}
 }
 
 // pump reads the shell's output until the pty is closed, to every client
 // and the emulator.
-func (t *terminal) pump(outDone chan<- struct{}) {
+func (t *Terminal) pump(outDone chan<- struct{}) {
 	defer close(outDone)
 	buf := make([]byte, 32<<10)
 	for {
@@ -200,7 +156,7 @@ func (t *terminal) pump(outDone chan<- struct{}) {
 
 // output sends b to the clients and queues it for the emulator. A client
 // whose backlog is full gets a redraw instead.
-func (t *terminal) output(b []byte) {
+func (t *Terminal) output(b []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.active = t.clock.Now()
@@ -209,7 +165,7 @@ func (t *terminal) output(b []byte) {
 }
 
 // sendLocked sends b to every client not waiting for a redraw.
-func (t *terminal) sendLocked(b []byte) {
+func (t *Terminal) sendLocked(b []byte) {
 	for _, c := range t.clients {
 		if !c.redraw && !c.queue(b) {
 			t.wantRedrawLocked(c, "")
@@ -224,14 +180,16 @@ func (t *terminal) sendLocked(b []byte) {
 // the screen (bash's line editor, vim) and garble what it draws next,
 // whereas the top line is only overdrawn until the program writes there
 // again, and a redraw never shows it.
-func (t *terminal) announceLocked(msg string) {
+func (t *Terminal) announceLocked(msg string) {
 	t.sendLocked([]byte("\x1b7\x1b[1;1H\x1b[7m[pitstop: " + msg + "]\x1b[m\x1b[K\x1b8"))
 }
 
-// attach adds c; redraw says whether the screen is to be redrawn for
-// it, with note as its first line. It returns false when the shell has
-// already ended; otherwise c counts in exiting until it is done.
-func (t *terminal) attach(c *termClient, redraw bool, note, announce string) bool {
+// Attach adds c; redraw says whether the screen is to be redrawn for
+// it, with note as its first line, and announce is shown to those
+// attached already. It returns false when the shell has already ended
+// (c is then to be let go with Close); otherwise c is to call ExitSent
+// once it is done.
+func (t *Terminal) Attach(c *Client, redraw bool, note, announce string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.exited {
@@ -251,14 +209,14 @@ func (t *terminal) attach(c *termClient, redraw bool, note, announce string) boo
 	if redraw {
 		t.wantRedrawLocked(c, note)
 	} else if note != "" {
-		c.put([]byte(strings.ReplaceAll(note, "\n", "\r\n")))
+		c.Put([]byte(strings.ReplaceAll(note, "\n", "\r\n")))
 	}
 	return true
 }
 
-// leave detaches c. A terminal left without clients is hung up once it
+// Leave detaches c. A terminal left without clients is hung up once it
 // has been detached for its grace period, unless someone attaches.
-func (t *terminal) leave(c *termClient, announce string) {
+func (t *Terminal) Leave(c *Client, announce string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i, o := range t.clients {
@@ -289,7 +247,7 @@ func (t *terminal) leave(c *termClient, announce string) {
 // it checks, under the lock, that tm is still the terminal's timer:
 // someone who attached (or a later leave, which armed a new one) has
 // replaced or cleared it.
-func (t *terminal) graceOver(tm clock.Timer) {
+func (t *Terminal) graceOver(tm clock.Timer) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.timer != tm || len(t.clients) > 0 {
@@ -298,8 +256,8 @@ func (t *terminal) graceOver(tm clock.Timer) {
 	t.hangUpLocked()
 }
 
-// resize records c's new window size.
-func (t *terminal) resize(c *termClient, w ssh.Window) {
+// Resize records c's new window size.
+func (t *Terminal) Resize(c *Client, w ssh.Window) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c.win = w
@@ -308,7 +266,7 @@ func (t *terminal) resize(c *termClient, w ssh.Window) {
 
 // resizeLocked sizes the pty and the emulator to the smallest read-write
 // client.
-func (t *terminal) resizeLocked() {
+func (t *Terminal) resizeLocked() {
 	var w ssh.Window
 	for _, c := range t.clients {
 		if c.readOnly || c.win.Width <= 0 || c.win.Height <= 0 {
@@ -329,11 +287,11 @@ func (t *terminal) resizeLocked() {
 	setWindow(t.master, w) // the kernel sends the shell SIGWINCH
 }
 
-// currentAgent is the agent the shell's SSH_AUTH_SOCK reaches: that of
+// CurrentAgent is the agent the shell's SSH_AUTH_SOCK reaches: that of
 // the owner's read-write client that attached last and forwards one.
 // Nobody else's: a colleague who joins lends their screen, not their
 // keys. ok is false when no such client is attached.
-func (t *terminal) currentAgent() (d agentDialer, ok bool) {
+func (t *Terminal) CurrentAgent() (d AgentDialer, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i := len(t.clients) - 1; i >= 0; i-- {
@@ -344,8 +302,8 @@ func (t *terminal) currentAgent() (d agentDialer, ok bool) {
 	return nil, false
 }
 
-// input writes what a read-write client typed to the shell.
-func (t *terminal) input(b []byte) error {
+// Input writes what a read-write client typed to the shell.
+func (t *Terminal) Input(b []byte) error {
 	t.mu.Lock()
 	t.active = t.clock.Now()
 	t.mu.Unlock()
@@ -353,7 +311,7 @@ func (t *terminal) input(b []byte) error {
 	return err
 }
 
-func (t *terminal) info() control.TerminalInfo {
+func (t *Terminal) Info() control.TerminalInfo {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ti := control.TerminalInfo{ID: t.id, Owner: t.owner, Command: t.command, Since: t.started,
@@ -369,11 +327,11 @@ func (t *terminal) info() control.TerminalInfo {
 // screen and read the output, and the wait for its exit (wait returns
 // its status), after which finish closes the master with closeMaster;
 // with t.mu held.
-func (t *terminal) serveLocked(w ssh.Window, first *termClient, wait func() int, closeMaster func(), ended func(*terminal)) {
+func (t *Terminal) serveLocked(w ssh.Window, first *Client, wait func() int, closeMaster func(), ended func(*Terminal)) {
 	t.active = t.clock.Now()
-	t.scr = term.NewScreen(w.Width, w.Height)
+	t.scr = NewScreen(w.Width, w.Height)
 	t.fed = make(chan struct{})
-	t.clients = []*termClient{first}
+	t.clients = []*Client{first}
 	outDone := make(chan struct{})
 	go t.feeder()
 	go t.pump(outDone)
@@ -381,15 +339,16 @@ func (t *terminal) serveLocked(w ssh.Window, first *termClient, wait func() int,
 }
 
 // finish ends the terminal once its shell has exited with status: it
-// waits (up to drainGrace) for outDone, the end of the shell's output,
+// waits (up to DrainGrace) for outDone, the end of the shell's output,
 // then marks the terminal exited and closes its master with closeMaster,
 // which ends the output even if a background program still holds it
 // (a pseudo console holds its output open until it is closed). Then the
-// clients are let go, done is closed and ended is called.
-func (t *terminal) finish(status int, outDone <-chan struct{}, closeMaster func(), ended func(*terminal)) {
+// clients are let go, done is closed, and ended is called once they have
+// sent the exit status (at most exitGrace later).
+func (t *Terminal) finish(status int, outDone <-chan struct{}, closeMaster func(), ended func(*Terminal)) {
 	select {
 	case <-outDone:
-	case <-time.After(drainGrace):
+	case <-time.After(DrainGrace):
 	}
 	t.mu.Lock()
 	t.exited = true
@@ -414,5 +373,11 @@ func (t *terminal) finish(status int, outDone <-chan struct{}, closeMaster func(
 	t.clients = nil
 	t.mu.Unlock()
 	close(t.done)
+	exited := make(chan struct{})
+	go func() { t.exiting.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(exitGrace):
+	}
 	ended(t)
 }

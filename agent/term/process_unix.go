@@ -1,6 +1,6 @@
 //go:build unix
 
-package agent
+package term
 
 import (
 	"errors"
@@ -15,54 +15,52 @@ import (
 	"github.com/creack/pty"
 	"github.com/gliderlabs/ssh"
 	"golang.org/x/sys/unix"
-
-	"github.com/pitstopci/pitstop/agent/term"
 )
 
-// sessionsSupported says whether runProgram works here.
-const sessionsSupported = true
+// Supported says whether RunProgram works here.
+const Supported = true
 
 // Timings of a program's end.
 const (
-	// drainGrace is how long output may keep coming after the program
+	// DrainGrace is how long output may keep coming after the program
 	// exited (a background job still holding the terminal or pipe open)
 	// before the session sends its exit status anyway.
-	drainGrace = 500 * time.Millisecond
-	// killGrace is how long a program has between SIGHUP and SIGKILL.
-	killGrace = 3 * time.Second
+	DrainGrace = 500 * time.Millisecond
+	// KillGrace is how long a program has between SIGHUP and SIGKILL.
+	KillGrace = 3 * time.Second
 )
 
-// runProgram runs p with the session's I/O until it exits, the
+// RunProgram runs p with the session's I/O until it exits, the
 // connection drops or the client closes the session's channel (the
 // program gets SIGHUP, as under sshd), or stop is closed. It returns once the program's output has been forwarded, so the
 // caller can send the exit status after it.
-func runProgram(sess ssh.Session, p program, stop <-chan struct{}) outcome {
-	cmd := exec.Command(p.argv[0], p.argv[1:]...)
-	cmd.Env = p.env
-	cmd.Dir = p.dir
-	if p.pty != nil {
+func RunProgram(sess ssh.Session, p Program, stop <-chan struct{}) Outcome {
+	cmd := exec.Command(p.Argv[0], p.Argv[1:]...)
+	cmd.Env = p.Env
+	cmd.Dir = p.Dir
+	if p.Pty != nil {
 		return runOnPTY(sess, cmd, p, stop)
 	}
 	return runOnPipes(sess, cmd, stop)
 }
 
-func runOnPipes(sess ssh.Session, cmd *exec.Cmd, stop <-chan struct{}) outcome {
+func runOnPipes(sess ssh.Session, cmd *exec.Cmd, stop <-chan struct{}) Outcome {
 	cmd.Stdout = sess
 	cmd.Stderr = sess.Stderr()
 	// Its own process group, so stop and signals reach its children too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// Wait returns at most this long after the program exits even when a
 	// background child still holds stdout open.
-	cmd.WaitDelay = drainGrace
+	cmd.WaitDelay = DrainGrace
 	// Not cmd.Stdin = sess: Wait would then block until the client sends
 	// EOF, which an interactive client never does. Stdin is copied by a
 	// goroutine nobody waits for; it ends when the channel closes.
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return outcome{status: 255, err: fmt.Errorf("open stdin pipe: %w", err)}
+		return Outcome{Status: 255, Err: fmt.Errorf("open stdin pipe: %w", err)}
 	}
 	if err := cmd.Start(); err != nil {
-		return outcome{status: 127, err: fmt.Errorf("start %s: %w", cmd.Path, err)}
+		return Outcome{Status: 127, Err: fmt.Errorf("start %s: %w", cmd.Path, err)}
 	}
 	go func() {
 		io.Copy(stdin, sess) //nolint:errcheck // ends with the channel or the program
@@ -71,29 +69,29 @@ func runOnPipes(sess ssh.Session, cmd *exec.Cmd, stop <-chan struct{}) outcome {
 	return waitProgram(sess, cmd, stop)
 }
 
-func runOnPTY(sess ssh.Session, cmd *exec.Cmd, p program, stop <-chan struct{}) outcome {
+func runOnPTY(sess ssh.Session, cmd *exec.Cmd, p Program, stop <-chan struct{}) Outcome {
 	master, tty, err := openPTY()
 	if err != nil {
-		return outcome{status: 255, err: err}
+		return Outcome{Status: 255, Err: err}
 	}
-	setWindow(master, p.pty.Window)
+	setWindow(master, p.Pty.Window)
 	// As sshd does; a terminal without them still works, with defaults.
-	term.ApplyModes(tty, p.pty.Modes) //nolint:errcheck // see above
+	ApplyModes(tty, p.Pty.Modes) //nolint:errcheck // see above
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	err = cmd.Start()
 	tty.Close() // the child has its copy; ours would keep the pty open after it exits
 	if err != nil {
 		master.Close()
-		return outcome{status: 127, err: fmt.Errorf("start %s: %w", cmd.Path, err)}
+		return Outcome{Status: 127, Err: fmt.Errorf("start %s: %w", cmd.Path, err)}
 	}
 
 	// Window changes follow until the pty is closed. The channel is
-	// sessionFilter's, closed when the session's requests end.
+	// agent's (its sessionFilter's), closed when the session's requests end.
 	var mu sync.Mutex
 	closed := false
 	go func() {
-		for w := range p.winCh {
+		for w := range p.WinCh {
 			mu.Lock()
 			if !closed {
 				setWindow(master, w)
@@ -105,7 +103,7 @@ func runOnPTY(sess ssh.Session, cmd *exec.Cmd, p program, stop <-chan struct{}) 
 	outDone := make(chan struct{})
 	go func() {
 		// Byte for byte: the pty's line discipline has done what output
-		// processing the program asked for (see sessionFilter).
+		// processing the program asked for (see the agent's sessionFilter).
 		io.Copy(sess, master) //nolint:errcheck // ends with EIO once the program and its children are gone
 		close(outDone)
 	}()
@@ -115,7 +113,7 @@ func runOnPTY(sess ssh.Session, cmd *exec.Cmd, p program, stop <-chan struct{}) 
 	// even if a background job still holds it, which ends the copy.
 	select {
 	case <-outDone:
-	case <-time.After(drainGrace):
+	case <-time.After(DrainGrace):
 	}
 	mu.Lock()
 	closed = true
@@ -127,7 +125,7 @@ func runOnPTY(sess ssh.Session, cmd *exec.Cmd, p program, stop <-chan struct{}) 
 
 // waitProgram waits for cmd, forwarding the client's signals, and stops
 // it when the connection drops, the channel is closed, or stop is closed.
-func waitProgram(sess ssh.Session, cmd *exec.Cmd, stop <-chan struct{}) outcome {
+func waitProgram(sess ssh.Session, cmd *exec.Cmd, stop <-chan struct{}) Outcome {
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 
@@ -145,15 +143,15 @@ func waitProgram(sess ssh.Session, cmd *exec.Cmd, stop <-chan struct{}) outcome 
 		signalGroup(cmd, syscall.SIGHUP)
 		signalGroup(cmd, syscall.SIGCONT) // a stopped job must run to see the HUP
 		if kill == nil {
-			kill = time.AfterFunc(killGrace, func() { signalGroup(cmd, syscall.SIGKILL) })
+			kill = time.AfterFunc(KillGrace, func() { signalGroup(cmd, syscall.SIGKILL) })
 		}
 	}
 	dropped := false
-	connDone := sess.Context().Done() // the channel's: see channelContext
+	connDone := sess.Context().Done() // the channel's: see the agent's channelContext
 	for {
 		select {
 		case err := <-waited:
-			return outcome{status: exitStatus(cmd, err), dropped: dropped}
+			return Outcome{Status: exitStatus(cmd, err), Dropped: dropped}
 		case <-connDone:
 			dropped = true
 			connDone = nil

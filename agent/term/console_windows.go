@@ -1,4 +1,4 @@
-package agent
+package term
 
 import (
 	"fmt"

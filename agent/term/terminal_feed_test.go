@@ -1,4 +1,4 @@
-package agent
+package term
 
 import (
 	"strings"
@@ -9,7 +9,7 @@ import (
 	"github.com/gliderlabs/ssh"
 
 	"github.com/pitstopci/pitstop/agent/clock"
-	"github.com/pitstopci/pitstop/agent/term"
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // TestOutputNeverWaitsOnTheScreen: with the emulator far behind (here: not
@@ -17,10 +17,10 @@ import (
 // answers; the backlog past maxFeed is dropped, and the redraw made once
 // the emulator catches up says the screen may be incomplete.
 func TestOutputNeverWaitsOnTheScreen(t *testing.T) {
-	tm := &terminal{clock: clock.Real(time.Now), scr: term.NewScreen(80, 24), fed: make(chan struct{}), size: ssh.Window{Width: 80, Height: 24}}
+	tm := &Terminal{clock: clock.Real(time.Now), scr: NewScreen(80, 24), fed: make(chan struct{}), size: ssh.Window{Width: 80, Height: 24}}
 	tm.feedCond = sync.NewCond(&tm.mu)
-	c := newTermClient("alice", false, ssh.Window{Width: 80, Height: 24}, time.Now())
-	tm.clients = []*termClient{c}
+	c := NewClient("alice", false, ssh.Window{Width: 80, Height: 24}, time.Now(), nil)
+	tm.clients = []*Client{c}
 	line := []byte(strings.Repeat("y", 79) + "\r\n")
 	sent := 0
 	for sent <= maxFeed+len(line) {
@@ -28,7 +28,7 @@ func TestOutputNeverWaitsOnTheScreen(t *testing.T) {
 		sent += len(line)
 		c.dropPending() // a client that keeps up
 	}
-	if len(tm.info().Clients) != 1 {
+	if len(tm.Info().Clients) != 1 {
 		t.Fatal("no status while the emulator is behind")
 	}
 	tm.mu.Lock()
@@ -38,14 +38,14 @@ func TestOutputNeverWaitsOnTheScreen(t *testing.T) {
 		t.Fatalf("%d bytes queued for the emulator (at most %d), dropped backlog marked: %v", queued, maxFeed, lost)
 	}
 	// A client joins; the emulator catches up and draws its redraw.
-	late := newTermClient("bob", false, ssh.Window{Width: 80, Height: 24}, time.Now())
-	if !tm.attach(late, true, "joined", "") {
+	late := NewClient("bob", false, ssh.Window{Width: 80, Height: 24}, time.Now(), nil)
+	if !tm.Attach(late, true, "joined", "") {
 		t.Fatal("attach failed")
 	}
 	go tm.feeder()
 	got := redrawFor(t, late, "joined")
 	if !strings.Contains(got, staleNote) || !strings.Contains(got, "yyyy") {
-		t.Errorf("the redraw does not say the screen may be incomplete, or lacks the output: %q", trimQuote(got))
+		t.Errorf("the redraw does not say the screen may be incomplete, or lacks the output: %q", trimQuote([]byte(got)))
 	}
 	tm.closeFeed()
 }
@@ -55,10 +55,10 @@ func TestOutputNeverWaitsOnTheScreen(t *testing.T) {
 // own, and the feeder is left alone until a step of output is queued or
 // a redraw is wanted; the redraw shows all of it.
 func TestEchoQueuedWithoutWork(t *testing.T) {
-	tm := &terminal{clock: clock.Real(time.Now), scr: term.NewScreen(80, 24), fed: make(chan struct{}), size: ssh.Window{Width: 80, Height: 24}}
+	tm := &Terminal{clock: clock.Real(time.Now), scr: NewScreen(80, 24), fed: make(chan struct{}), size: ssh.Window{Width: 80, Height: 24}}
 	tm.feedCond = sync.NewCond(&tm.mu)
-	c := newTermClient("alice", false, ssh.Window{Width: 80, Height: 24}, time.Now())
-	tm.clients = []*termClient{c}
+	c := NewClient("alice", false, ssh.Window{Width: 80, Height: 24}, time.Now(), nil)
+	tm.clients = []*Client{c}
 	go tm.feeder()
 	defer tm.closeFeed()
 
@@ -76,18 +76,18 @@ func TestEchoQueuedWithoutWork(t *testing.T) {
 	}
 
 	// A client joining gets the screen and what is still queued.
-	late := newTermClient("bob", true, ssh.Window{Width: 80, Height: 24}, time.Now())
-	if !tm.attach(late, true, "joined", "") {
+	late := NewClient("bob", true, ssh.Window{Width: 80, Height: 24}, time.Now(), nil)
+	if !tm.Attach(late, true, "joined", "") {
 		t.Fatal("attach failed")
 	}
 	got := redrawFor(t, late, "joined")
 	if n := strings.Count(got, "x"); n != keys+1 {
-		t.Errorf("the redraw shows %d of the %d echoes: %q", n, keys+1, trimQuote(got))
+		t.Errorf("the redraw shows %d of the %d echoes: %q", n, keys+1, trimQuote([]byte(got)))
 	}
 
 	// A step of output wakes the feeder, which leaves less than a step.
 	tm.output([]byte(strings.Repeat("y", feedStep)))
-	if !eventually(10*time.Second, func() bool {
+	if !testutil.Eventually(10*time.Second, func() bool {
 		tm.mu.Lock()
 		defer tm.mu.Unlock()
 		return tm.feedBytes < feedStep
@@ -98,10 +98,10 @@ func TestEchoQueuedWithoutWork(t *testing.T) {
 
 // redrawFor waits for the redraw of c, whose note is note, and returns
 // all c was sent.
-func redrawFor(t *testing.T, c *termClient, note string) string {
+func redrawFor(t *testing.T, c *Client, note string) string {
 	t.Helper()
 	var got string
-	if !eventually(10*time.Second, func() bool {
+	if !testutil.Eventually(10*time.Second, func() bool {
 		c.mu.Lock()
 		got = string(c.pending)
 		c.mu.Unlock()
@@ -110,12 +110,4 @@ func redrawFor(t *testing.T, c *termClient, note string) string {
 		t.Fatalf("no redraw for %s", c.user)
 	}
 	return got
-}
-
-// trimQuote cuts s for a test's message.
-func trimQuote(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "..."
-	}
-	return s
 }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package agent
+package term
 
 import (
 	"fmt"
@@ -9,8 +9,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/pitstopci/pitstop/agent/term"
 )
 
 // ptyMaster is the side of a terminal the agent reads the shell's output
@@ -21,7 +19,7 @@ type ptyMaster = *os.File
 // first attached from the start so that it misses none of the output.
 // ended is called once the shell has exited and its output was read,
 // after done is closed.
-func startTerminal(t *terminal, p program, first *termClient, ended func(*terminal)) error {
+func startTerminal(t *Terminal, p Program, first *Client, ended func(*Terminal)) error {
 	// t is listed already (it has its ID): hold others off until it runs.
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -30,17 +28,17 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 		t.exited = true // attach and hangUp leave it alone
 		return err
 	}
-	cmd := exec.Command(p.argv[0], p.argv[1:]...)
-	cmd.Env = p.env
-	cmd.Dir = p.dir
+	cmd := exec.Command(p.Argv[0], p.Argv[1:]...)
+	cmd.Env = p.Env
+	cmd.Dir = p.Dir
 	master, tty, err := openPTY()
 	if err != nil {
 		return fail(err)
 	}
-	t.size = p.pty.Window
-	setWindow(master, p.pty.Window)
+	t.size = p.Pty.Window
+	setWindow(master, p.Pty.Window)
 	// As sshd does; a terminal without them still works, with defaults.
-	term.ApplyModes(tty, p.pty.Modes) //nolint:errcheck // see above
+	ApplyModes(tty, p.Pty.Modes) //nolint:errcheck // see above
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	err = cmd.Start()
@@ -51,7 +49,7 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 	}
 	t.cmd, t.master = cmd, master
 	wait := func() int { return exitStatus(cmd, cmd.Wait()) }
-	t.serveLocked(p.pty.Window, first, wait, func() { master.Close() }, ended)
+	t.serveLocked(p.Pty.Window, first, wait, func() { master.Close() }, ended)
 	return nil
 }
 
@@ -59,17 +57,17 @@ func startTerminal(t *terminal, p program, first *termClient, ended func(*termin
 // says so itself.
 const hangUpKills = false
 
-// hangUp ends the shell as a dropped connection does under sshd: SIGHUP
+// HangUp ends the shell as a dropped connection does under sshd: SIGHUP
 // to its process group and the rest of its session (its background
-// jobs), SIGKILL to whatever is still there killGrace later.
-func (t *terminal) hangUp() {
+// jobs), SIGKILL to whatever is still there KillGrace later.
+func (t *Terminal) HangUp() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.hangUpLocked()
 }
 
 // hangUpLocked is hangUp with t.mu held.
-func (t *terminal) hangUpLocked() {
+func (t *Terminal) hangUpLocked() {
 	if t.exited || t.cmd.Process == nil {
 		return
 	}
@@ -80,7 +78,7 @@ func (t *terminal) hangUpLocked() {
 	signalGroup(t.cmd, syscall.SIGCONT) // a stopped job must run to see the HUP
 	signalSession(leader, syscall.SIGCONT)
 	if t.kill == nil {
-		t.kill = time.AfterFunc(killGrace, func() {
+		t.kill = time.AfterFunc(KillGrace, func() {
 			signalGroup(t.cmd, syscall.SIGKILL)
 			signalSession(leader, syscall.SIGKILL)
 		})
@@ -88,7 +86,7 @@ func (t *terminal) hangUpLocked() {
 }
 
 // signal forwards a client's signal to the shell's process group.
-func (t *terminal) signal(sig syscall.Signal) {
+func (t *Terminal) signal(sig syscall.Signal) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.exited {
