@@ -35,13 +35,19 @@ const (
 // program gets SIGHUP, as under sshd), or stop is closed. It returns once the program's output has been forwarded, so the
 // caller can send the exit status after it.
 func RunProgram(sess ssh.Session, p Program, stop <-chan struct{}) Outcome {
-	cmd := exec.Command(p.Argv[0], p.Argv[1:]...)
-	cmd.Env = p.Env
-	cmd.Dir = p.Dir
+	cmd := command(p)
 	if p.Pty != nil {
 		return runOnPTY(sess, cmd, p, stop)
 	}
 	return runOnPipes(sess, cmd, stop)
+}
+
+// command is p's program, not started yet.
+func command(p Program) *exec.Cmd {
+	cmd := exec.Command(p.Argv[0], p.Argv[1:]...)
+	cmd.Env = p.Env
+	cmd.Dir = p.Dir
+	return cmd
 }
 
 func runOnPipes(sess ssh.Session, cmd *exec.Cmd, stop <-chan struct{}) Outcome {
@@ -69,21 +75,34 @@ func runOnPipes(sess ssh.Session, cmd *exec.Cmd, stop <-chan struct{}) Outcome {
 	return waitProgram(sess, cmd, stop)
 }
 
-func runOnPTY(sess ssh.Session, cmd *exec.Cmd, p Program, stop <-chan struct{}) Outcome {
+// startOnPTY starts cmd on a new pty of pty's size and modes, as the
+// leader of a session whose controlling terminal the pty is, as sshd
+// does, and returns the pty's master. When it fails, status is the exit
+// status to report: 255 when no pty could be had, 127 when the program
+// could not start.
+func startOnPTY(cmd *exec.Cmd, pty *Pty) (master *os.File, status int, err error) {
 	master, tty, err := openPTY()
 	if err != nil {
-		return Outcome{Status: 255, Err: err}
+		return nil, 255, err
 	}
-	setWindow(master, p.Pty.Window)
+	setWindow(master, pty.Window)
 	// As sshd does; a terminal without them still works, with defaults.
-	ApplyModes(tty, p.Pty.Modes) //nolint:errcheck // see above
+	ApplyModes(tty, pty.Modes) //nolint:errcheck // see above
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	err = cmd.Start()
 	tty.Close() // the child has its copy; ours would keep the pty open after it exits
 	if err != nil {
 		master.Close()
-		return Outcome{Status: 127, Err: fmt.Errorf("start %s: %w", cmd.Path, err)}
+		return nil, 127, fmt.Errorf("start %s: %w", cmd.Path, err)
+	}
+	return master, 0, nil
+}
+
+func runOnPTY(sess ssh.Session, cmd *exec.Cmd, p Program, stop <-chan struct{}) Outcome {
+	master, status, err := startOnPTY(cmd, p.Pty)
+	if err != nil {
+		return Outcome{Status: status, Err: err}
 	}
 
 	// Window changes follow until the pty is closed. The channel is

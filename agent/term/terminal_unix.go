@@ -3,9 +3,7 @@
 package term
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
 	"sync"
 	"syscall"
 	"time"
@@ -28,25 +26,12 @@ func startTerminal(t *Terminal, p Program, first *Client, ended func(*Terminal))
 		t.exited = true // attach and hangUp leave it alone
 		return err
 	}
-	cmd := exec.Command(p.Argv[0], p.Argv[1:]...)
-	cmd.Env = p.Env
-	cmd.Dir = p.Dir
-	master, tty, err := openPTY()
+	cmd := command(p)
+	master, _, err := startOnPTY(cmd, p.Pty)
 	if err != nil {
 		return fail(err)
 	}
 	t.size = p.Pty.Window
-	setWindow(master, p.Pty.Window)
-	// As sshd does; a terminal without them still works, with defaults.
-	ApplyModes(tty, p.Pty.Modes) //nolint:errcheck // see above
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
-	err = cmd.Start()
-	tty.Close() // the child has its copy; ours would keep the pty open after it exits
-	if err != nil {
-		master.Close()
-		return fail(fmt.Errorf("start %s: %w", cmd.Path, err))
-	}
 	t.cmd, t.master = cmd, master
 	wait := func() int { return exitStatus(cmd, cmd.Wait()) }
 	t.serveLocked(p.Pty.Window, first, wait, func() { master.Close() }, ended)
