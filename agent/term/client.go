@@ -1,11 +1,11 @@
 package term
 
 import (
+	"context"
 	"io"
 	"sync"
 	"time"
 
-	"context"
 	"github.com/gliderlabs/ssh"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -46,10 +46,11 @@ type Client struct {
 	written chan struct{} // closed when the writer is done
 }
 
-// NewClient is a client for user, with the window size win, joining at
-// since; agent is its agent, when it forwards one (else nil). A client
-// reaches nobody until Serve runs, and is let go by its terminal (Leave,
-// the shell's end) or, if it never got attached, by Close.
+// NewClient is a client for user (readOnly: one who only watches), with
+// the window size win, joining at since; agent is its agent, when it
+// forwards one (else nil). A client reaches nobody until Serve runs, and
+// is let go by its terminal (Leave, the shell's end) or, if it never got
+// attached, by Close.
 func NewClient(user string, readOnly bool, win ssh.Window, since time.Time, agent AgentDialer) *Client {
 	return &Client{user: user, readOnly: readOnly, win: win, since: since, agent: agent,
 		wake: make(chan struct{}, 1), gone: make(chan struct{}), written: make(chan struct{})}

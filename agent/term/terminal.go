@@ -311,6 +311,7 @@ func (t *Terminal) Input(b []byte) error {
 	return err
 }
 
+// Info describes the terminal and its clients, for status.
 func (t *Terminal) Info() control.TerminalInfo {
 	t.mu.Lock()
 	defer t.mu.Unlock()

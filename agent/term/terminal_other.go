@@ -27,6 +27,7 @@ func startTerminal(*Terminal, Program, *Client, func(*Terminal)) error {
 // hangUpKills is false: there are no terminals to hang up here.
 const hangUpKills = false
 
+// HangUp does nothing: there are no terminals here.
 func (t *Terminal) HangUp()               {}
 func (t *Terminal) hangUpLocked()         {}
 func (t *Terminal) signal(syscall.Signal) {}
