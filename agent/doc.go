@@ -37,8 +37,8 @@
 // from outside.
 //
 // The entry point is [Run], configured by a [Config] whose zero value means
-// the defaults. The control socket's clients are agent/control's, except
-// [Attach] and [RunAttach], which stay with the terminals. [ReadJob] says
+// the defaults. The control socket's clients are agent/control's, the
+// attach client (control.RunAttach) too; agent serves them. [ReadJob] says
 // what the job's environment tells about where it runs, for callers that
 // must know before Run starts (colour in the log, act as the parent
 // process); they hand what it read to Run in Config.Job, so it is read

@@ -72,7 +72,7 @@ func fakePitstop(args []string) int {
 
 // fakeAttach is "pitstop attach [ID] [--read-only]".
 func fakeAttach(ctx context.Context, socket string, args []string) int {
-	var o AttachOptions
+	var o control.AttachOptions
 	o.From, _ = strconv.Atoi(os.Getenv(TerminalEnv))
 	for _, a := range args {
 		if a == "--read-only" {
@@ -82,7 +82,7 @@ func fakeAttach(ctx context.Context, socket string, args []string) int {
 			return 2
 		}
 	}
-	if err := RunAttach(ctx, socket, o, os.Stdin, os.Stdout); err != nil {
+	if err := control.RunAttach(ctx, socket, o, os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "pitstop:", err)
 		return 1
 	}

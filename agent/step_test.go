@@ -52,7 +52,7 @@ func TestStepBanner(t *testing.T) {
 // for the command to prefix once ("pitstop attach: ...").
 func TestAttachErrorHasNoPrefix(t *testing.T) {
 	h := startAgent(t, nil)
-	_, err := Attach(t.Context(), h.ready.ControlSocket, AttachOptions{Terminal: 9})
+	_, err := control.Attach(t.Context(), h.ready.ControlSocket, control.AttachOptions{Terminal: 9})
 	if err == nil || strings.HasPrefix(err.Error(), "attach: ") || !strings.Contains(err.Error(), "PITSTOP_TERMINAL names none") {
 		t.Errorf("Attach to terminal 9: %v", err)
 	}

@@ -9,11 +9,13 @@
 // forwarded by "ssh -A"), the requests and answers ([Request], [Response],
 // [Status] with the sessions and terminals in it, and the job [Step] a
 // pause stands for), and the clients ([Continue], [Extend],
-// [QueryStatus], [Hold], [Cancel], [WaitGone]).
+// [QueryStatus], [Hold], [Cancel], [WaitGone], and [Attach] and
+// [RunAttach], which join a terminal and show it on the caller's own,
+// in raw mode; on Windows its console, read key by key). The frames an
+// attached client sends are defined here once: [Attachment] writes them,
+// [ReadFrames] reads them for the agent.
 //
 // It does not serve the requests: agent does, since only the server
-// holds the pause and the terminals it answers about. Attaching to a
-// terminal (agent.Attach, agent.RunAttach) stays with the terminals in
-// agent too; this package carries only its request. It never imports
+// holds the pause and the terminals it answers about. It never imports
 // agent.
 package control

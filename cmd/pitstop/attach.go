@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/pitstopci/pitstop/agent"
+	"github.com/pitstopci/pitstop/agent/control"
 )
 
 const attachHelp = `Usage: pitstop attach [ID] [--read-only]
@@ -28,7 +29,7 @@ func runAttach(io *IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	var o agent.AttachOptions
+	var o control.AttachOptions
 	o.ReadOnly = *readOnly
 	switch len(rest) {
 	case 0:
@@ -48,5 +49,5 @@ func runAttach(io *IO, args []string) error {
 	if !ok || !io.IsTerminal {
 		return usagef("pitstop attach needs a terminal: run it in an interactive session")
 	}
-	return agent.RunAttach(context.Background(), socket, o, in, io.Out)
+	return control.RunAttach(context.Background(), socket, o, in, io.Out)
 }

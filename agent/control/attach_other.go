@@ -1,6 +1,6 @@
 //go:build !unix && !windows
 
-package agent
+package control
 
 import (
 	"context"
@@ -9,9 +9,6 @@ import (
 	"os"
 	"runtime"
 )
-
-// DetachKey leaves "pitstop attach" (see attach_unix.go); attach runs on Unix and Windows.
-const DetachKey = 0x1d
 
 // RunAttach is not implemented on this platform yet, like the sessions.
 func RunAttach(context.Context, string, AttachOptions, *os.File, io.Writer) error {

@@ -1,4 +1,4 @@
-package agent
+package control
 
 import (
 	"context"
@@ -14,9 +14,6 @@ import (
 
 	"golang.org/x/sys/windows"
 )
-
-// DetachKey leaves "pitstop attach": Ctrl-], as on Unix (attach_unix.go).
-const DetachKey = 0x1d
 
 // resizePoll is how often RunAttach looks at its console's size. Windows
 // reports a console's resizes only as input records among the keystrokes

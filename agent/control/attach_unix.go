@@ -1,6 +1,6 @@
 //go:build unix
 
-package agent
+package control
 
 import (
 	"context"
@@ -13,11 +13,6 @@ import (
 
 	"golang.org/x/term"
 )
-
-// DetachKey leaves "pitstop attach": Ctrl-], as in telnet and virsh
-// console. The SSH client's own escape (~.) would end the session
-// "pitstop attach" runs in, not just the attachment.
-const DetachKey = 0x1d
 
 // RunAttach joins a terminal through the control socket and shows it on
 // the caller's own terminal (in and out, which must be one) until the
