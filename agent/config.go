@@ -221,7 +221,7 @@ type Config struct {
 	// Default DefaultLoginGraceTime.
 	LoginGraceTime time.Duration
 	// MaxUnauthenticated caps the connections that have not logged in
-	// yet; more wait their turn (limits.go). Default
+	// yet; more wait their turn (agent/limits). Default
 	// DefaultMaxUnauthenticated.
 	MaxUnauthenticated int
 }

@@ -15,36 +15,8 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/pitstopci/pitstop/agent/audit"
+	"github.com/pitstopci/pitstop/agent/limits"
 )
-
-func TestLimiterFailureBudget(t *testing.T) {
-	now := time.Unix(1_700_000_000, 0)
-	l := newLimiter(Config{MaxUnauthenticated: DefaultMaxUnauthenticated, Now: func() time.Time { return now }})
-	for i := range failureBurst {
-		if d, _ := l.failed("192.0.2.1"); d != 0 {
-			t.Fatalf("failure %d was held back %v; the budget is %d", i+1, d, failureBurst)
-		}
-	}
-	d, first := l.failed("192.0.2.1")
-	if d != failurePenalty || !first {
-		t.Fatalf("past the budget: %v, first %v; want %v, true", d, first, failurePenalty)
-	}
-	if _, first := l.failed("192.0.2.1"); first {
-		t.Error("the second held-back failure was reported as the first")
-	}
-	if d, _ := l.failed("192.0.2.2"); d != 0 {
-		t.Errorf("another address was held back %v", d)
-	}
-	now = now.Add(3 * failureRefill)
-	for i := range 3 {
-		if d, _ := l.failed("192.0.2.1"); d != 0 {
-			t.Errorf("after refilling 3, failure %d held back %v", i+1, d)
-		}
-	}
-	if d, _ := l.failed("192.0.2.1"); d == 0 {
-		t.Error("the refill gave more than it should")
-	}
-}
 
 // TestRandomKeysThenTheRealUserGetsIn: dozens of random keys offered by
 // the real OpenSSH client, from the same address as the real user, are
@@ -236,24 +208,24 @@ func (h *harness) outcome(done <-chan error, what string) error {
 // authentication are capped per address and in all; a flood from one
 // address leaves room for others; a connection over a cap is held, not
 // refused, and gets in when a place frees up. Connections that finished
-// the key exchange are not closed for it after stallAfter (the limiter's
+// the key exchange are not closed for it after limits.StallAfter (the limiter's
 // time is the fake clock's).
 func TestUnauthenticatedCaps(t *testing.T) {
-	const total = perAddrUnauthenticated + 2
+	const total = limits.PerAddr + 2
 	h := startAgent(t, func(h *harness) {
 		h.useFakeClock()
 		h.cfg.MaxUnauthenticated = total
 		h.cfg.LoginGraceTime = 20 * time.Second
 	})
 	var flood []func()
-	for range perAddrUnauthenticated {
+	for range limits.PerAddr {
 		flood = append(flood, keyedConn(t, h, "127.0.0.1"))
 	}
 	// Over its address's cap: held before the key exchange, not refused,
 	// and not given the place of a connection that is authenticating.
 	over, _ := rawConn(t, h, "127.0.0.1", 0)
 	h.waitQueued(1)
-	h.clock.Advance(stallAfter + 500*time.Millisecond)
+	h.clock.Advance(limits.StallAfter + 500*time.Millisecond)
 	if got := placed(over, 200*time.Millisecond); got != "waiting" {
 		t.Fatalf("a connection over its address's cap: %s, want it held", got)
 	}
@@ -272,7 +244,7 @@ func TestUnauthenticatedCaps(t *testing.T) {
 
 // TestStalledPlaceGoesToTheQueue: a connection that holds a place in the
 // key exchange without exchanging keys gives it up to the next in the
-// queue after stallAfter, so slow or idle connections from the user's own
+// queue after limits.StallAfter, so slow or idle connections from the user's own
 // address cannot keep the user out. The limiter keeps the fake clock's
 // time (TestAddressesTakeTurns sees stalls in real time).
 func TestStalledPlaceGoesToTheQueue(t *testing.T) {
@@ -291,8 +263,8 @@ func TestStalledPlaceGoesToTheQueue(t *testing.T) {
 	}
 	alice := h.dialAsync("127.0.0.1", h.alice)
 	h.waitQueued(1)
-	h.clock.Advance(stallAfter - time.Millisecond)
-	h.notYet(alice, "alice, before the first connection had held its place for stallAfter")
+	h.clock.Advance(limits.StallAfter - time.Millisecond)
+	h.notYet(alice, "alice, before the first connection had held its place for limits.StallAfter")
 	h.clock.Advance(time.Millisecond)
 	if err := h.outcome(alice, "alice once the connections had stalled"); err != nil {
 		t.Fatalf("alice with both places taken by stalled connections: %v\n%s", err, h.logs)
@@ -356,7 +328,7 @@ func TestIdleConnectionsMakeRoom(t *testing.T) {
 		h.cfg.LoginGraceTime = 20 * time.Second
 	})
 	var idle []net.Conn
-	for i := range maxConnsPerCap * total {
+	for i := range limits.MaxConnsPerCap * total {
 		idle = append(idle, dialRaw(t, fmt.Sprintf("127.0.0.%d", 1+i%3), h.ready.Address))
 	}
 	for i, c := range idle {
@@ -489,11 +461,11 @@ func (s typingSigner) Sign(r io.Reader, data []byte) (*gossh.Signature, error) {
 }
 
 // TestSilentAuthenticationGivesWay: a connection that exchanged keys and
-// then says nothing gives its place to a queued one after keyedIdleAfter;
+// then says nothing gives its place to a queued one after limits.KeyedIdleAfter;
 // one whose key was accepted, and that is slow to sign with it (its user
 // typing a passphrase), keeps it. The limiter keeps the fake clock's time.
 func TestSilentAuthenticationGivesWay(t *testing.T) {
-	const grace = 2*keyedIdleAfter + 4*time.Second
+	const grace = 2*limits.KeyedIdleAfter + 4*time.Second
 	h := startAgent(t, func(h *harness) {
 		h.useFakeClock()
 		h.cfg.MaxUnauthenticated = 1
@@ -502,10 +474,10 @@ func TestSilentAuthenticationGivesWay(t *testing.T) {
 	keyedConn(t, h, "127.0.0.1")
 	alice := h.dialAsync("127.0.0.2", h.alice)
 	h.waitQueued(1)
-	h.clock.Advance(keyedIdleAfter - time.Millisecond)
-	h.notYet(alice, "alice, before the silent connection had been silent for keyedIdleAfter")
+	h.clock.Advance(limits.KeyedIdleAfter - time.Millisecond)
+	h.notYet(alice, "alice, before the silent connection had been silent for limits.KeyedIdleAfter")
 	h.clock.Advance(time.Millisecond)
-	if err := h.outcome(alice, "alice once the silent connection had been silent for keyedIdleAfter"); err != nil {
+	if err := h.outcome(alice, "alice once the silent connection had been silent for limits.KeyedIdleAfter"); err != nil {
 		t.Fatalf("alice while a silent connection held the only place: %v\n%s", err, h.logs)
 	}
 

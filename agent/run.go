@@ -13,6 +13,7 @@ import (
 	"github.com/pitstopci/pitstop/agent/access"
 	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/control"
+	"github.com/pitstopci/pitstop/agent/limits"
 	"github.com/pitstopci/pitstop/agent/proc"
 	"github.com/pitstopci/pitstop/agent/term"
 	"github.com/pitstopci/pitstop/internal/wire"
@@ -251,7 +252,7 @@ func startServer(ctx context.Context, cfg Config, job Job, audit *audit.Trail, r
 		rl:        rl,
 		serveErr:  make(chan error, 1),
 		audit:     audit,
-		limits:    newLimiter(cfg),
+		limits:    limits.New(cfg.MaxUnauthenticated, cfg.clock()),
 		budget:    newPreLoginBudget(cfg.Now),
 		sessions:  map[int]*liveSession{},
 		conns:     map[*connState]*connInfo{},

@@ -20,6 +20,7 @@ import (
 	"github.com/pitstopci/pitstop/agent/access"
 	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/clock"
+	"github.com/pitstopci/pitstop/agent/limits"
 	"github.com/pitstopci/pitstop/agent/term"
 	"github.com/pitstopci/pitstop/internal/wire"
 	"github.com/pitstopci/pitstop/relay"
@@ -58,7 +59,7 @@ var (
 )
 
 // serverVersion is the version line the server sends, before the
-// connection is let into the key exchange (limits.go).
+// connection is let into the key exchange (agent/limits).
 const serverVersion = "SSH-2.0-pitstop"
 
 // ctxKeyAuth holds the access.Key that passed PublicKeyHandler;
@@ -98,7 +99,7 @@ type server struct {
 	ln       net.Listener
 	serveErr chan error
 	audit    *audit.Trail
-	limits   *limiter
+	limits   *limits.Limiter
 	budget   *preLoginBudget // lines peers cause before they log in
 
 	hostKey   gossh.PublicKey
@@ -190,17 +191,17 @@ func (s *server) serverConfig(ctx ssh.Context) *gossh.ServerConfig {
 		MaxAuthTries:            s.cfg.MaxAuthTries,
 		PublicKeyAuthAlgorithms: userAuthAlgorithms,
 		// Called once the key exchange is done: the connection is making
-		// progress, and is no longer closed to make room (limits.go).
+		// progress, and is no longer closed to make room (agent/limits).
 		PreAuthConnCallback: func(gossh.ServerPreAuthConn) {
 			if cs, _ := ctx.Value(ctxKeyConn).(*connState); cs != nil {
-				s.limits.keyed(cs.slot)
+				s.limits.Keyed(cs.slot)
 			}
 		},
 		AuthLogCallback: func(conn gossh.ConnMetadata, method string, err error) {
 			// An attempt is activity; "none" is not, as it does not count
 			// towards MaxAuthTries and could be repeated for ever.
 			if cs, _ := ctx.Value(ctxKeyConn).(*connState); cs != nil && err != nil && method != "none" {
-				s.limits.keyed(cs.slot)
+				s.limits.Keyed(cs.slot)
 			}
 			switch {
 			case err == nil:
@@ -267,7 +268,7 @@ func (s *server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 	// login is only logged once it has (loginProven).
 	ctx.SetValue(ctxKeyAuth, ak)
 	if cs, _ := ctx.Value(ctxKeyConn).(*connState); cs != nil {
-		s.limits.vouched(cs.slot)
+		s.limits.Vouched(cs.slot)
 	}
 	return true
 }
@@ -317,22 +318,22 @@ func (c *trackedConn) Close() error {
 // connState is one TCP connection, from accept to close.
 type connState struct {
 	conn  *trackedConn
-	slot  *slot       // its place among connections logging in (limits.go)
-	grace clock.Timer // closes it if it has not logged in in time
-	info  *connInfo   // set, under server.mu, once it logged in
-	audit audit.Log   // its events before login, with its address
+	slot  *limits.Slot // its place among connections logging in (agent/limits)
+	grace clock.Timer  // closes it if it has not logged in in time
+	info  *connInfo    // set, under server.mu, once it logged in
+	audit audit.Log    // its events before login, with its address
 	// alive watches it once it logged in (keepalive.go); lost says, once
 	// it closed the connection, for how long the client had been silent.
 	alive *keepalive
 	lost  atomic.Value // string
 }
 
-// trackConn admits a new connection within the limits (limits.go), and
+// trackConn admits a new connection within the limits (agent/limits), and
 // starts its login grace time. It sends the server's version line and
 // reads the client's itself: until a connection has sent one it is idle,
 // and the first to be closed for a newcomer.
 func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
-	host := hostOf(c.RemoteAddr())
+	host := limits.HostOf(c.RemoteAddr())
 	al := s.audit.Root().With("remote_addr", c.RemoteAddr().String())
 	refused := func(msg, reason string) {
 		s.preLogin(al, audit.ConnRefused, msg, "reason", reason)
@@ -347,7 +348,7 @@ func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
 		refused("closed a connection that had not logged in, to make room for another", "evicted")
 		c.Close()
 	}
-	sl, why := s.limits.arrive(host, evict)
+	sl, why := s.limits.Arrive(host, evict)
 	if sl == nil {
 		refused("closed a connection before login: "+why, why)
 		c.Close()
@@ -355,16 +356,16 @@ func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
 	}
 	prefix, err := exchangeVersions(clk, c, start.Add(wait))
 	if err != nil {
-		s.limits.release(sl)
+		s.limits.Release(sl)
 		if errors.Is(err, errNoVersion) {
 			refused("closed a connection that sent no SSH version line within "+wait.String(), "no version line")
 		}
 		c.Close()
 		return nil
 	}
-	if why := s.limits.place(sl, start, wait); why != "" {
-		s.limits.release(sl)
-		if why != evictedWhy {
+	if why := s.limits.Place(sl, start, wait); why != "" {
+		s.limits.Release(sl)
+		if why != limits.Evicted {
 			refused("closed a connection before login: "+why, why)
 		}
 		c.Close()
@@ -373,7 +374,7 @@ func (s *server) trackConn(ctx ssh.Context, c net.Conn) net.Conn {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
-		s.limits.release(sl)
+		s.limits.Release(sl)
 		c.Close()
 		return nil
 	}
@@ -433,9 +434,9 @@ func (s *server) loginTimedOut(cs *connState) {
 }
 
 // penalize records a failed attempt from addr and, once that address
-// has used up its budget, holds the answer back (limits.go).
+// has used up its budget, holds the answer back (agent/limits).
 func (s *server) penalize(ctx ssh.Context, addr net.Addr) {
-	delay, first := s.limits.failed(hostOf(addr))
+	delay, first := s.limits.Failed(limits.HostOf(addr))
 	if delay == 0 {
 		return
 	}
@@ -472,7 +473,7 @@ func (s *server) loginProven(ctx ssh.Context) {
 	cs.info = info
 	s.conns[cs] = info
 	s.logins = append(s.logins, markdownText(info.name)+" from "+info.remote) // markdown: the summary's
-	s.limits.release(cs.slot)
+	s.limits.Release(cs.slot)
 	s.connWG.Add(1)
 	s.mu.Unlock()
 	cs.grace.Stop()
@@ -524,7 +525,7 @@ func (s *server) connEnded(cs *connState) {
 	delete(s.raw, cs.conn)
 	info := cs.info
 	if info == nil {
-		s.limits.release(cs.slot)
+		s.limits.Release(cs.slot)
 	} else {
 		delete(s.conns, cs)
 	}
@@ -574,7 +575,7 @@ func (s *server) start() {
 func (s *server) shutdown(reason EndReason, timeout time.Duration) {
 	s.mu.Lock()
 	s.closing = true
-	s.limits.close()
+	s.limits.Close()
 	live := make([]*liveSession, 0, len(s.sessions))
 	for _, ls := range s.sessions {
 		live = append(live, ls)

@@ -1,4 +1,4 @@
-package agent
+package limits
 
 import (
 	"net"
@@ -9,60 +9,65 @@ import (
 	"github.com/pitstopci/pitstop/agent/clock"
 )
 
-// Limits on connections that have not logged in yet. A key cannot be
+// The limits on connections that have not logged in yet. A key cannot be
 // guessed, so they guard the runner's resources (each handshake costs a
 // key exchange, each open connection memory) and keep the job log
 // readable, not the login itself. None of them can keep out the user who
 // holds an authorized key, however many idle or slow connections others
 // open:
 //
-//   - a connection gets Config.MaxAuthTries failed attempts, then it is
-//     closed (the client opens another);
+//   - a connection gets the agent's Config.MaxAuthTries failed attempts,
+//     then it is closed (the client opens another; the agent counts them);
 //   - a connection that has not logged in after Config.LoginGraceTime is
-//     closed;
+//     closed (the agent's timer too);
 //   - a connection goes through three stages before it logs in. It
 //     arrives, and the server sends its version line at once. SSH clients
 //     send their own as soon as they connect; until it has come, the
-//     connection is idle. At most maxConnsPerCap times the total
+//     connection is idle. At most MaxConnsPerCap times the total
 //     cap are open, and a newcomer takes the place of the oldest idle one
 //     when they are all taken: flooding with idle connections only
 //     closes idle connections;
 //   - with the client's version line in, it queues for a place in the key
 //     exchange. At most Config.MaxUnauthenticated connections, and
-//     perAddrUnauthenticated from one address, may be exchanging keys or
+//     PerAddr from one address, may be exchanging keys or
 //     authenticating; the queue is served in order within an address, and
 //     addresses take turns (the one served longest ago goes first), so
 //     parallel scp, a script or everyone behind a relay (who all come from
 //     its address) is served in turn rather than refused, and a queue
 //     filled from other addresses does not hold the user up. A connection
 //     waits there at most half its LoginGraceTime;
-//   - a connection that has had its place for stallAfter without finishing
+//   - a connection that has had its place for StallAfter without finishing
 //     the key exchange (a real client needs a few round trips) gives it up
 //     to the next in the queue. One that finished the key exchange gives
-//     it up only after keyedIdleAfter without an authentication request,
+//     it up only after KeyedIdleAfter without an authentication request,
 //     and never once it offered an authorized key: its user may be typing
 //     the key's passphrase;
-//   - each address has a budget of failures (a token bucket: failureBurst,
-//     refilled by one every failureRefill). Past it, every further refused
-//     key is answered only after failurePenalty, which slows a scan from
+//   - each address has a budget of failures (a token bucket: FailureBurst,
+//     refilled by one every FailureRefill). Past it, every further refused
+//     key is answered only after FailurePenalty, which slows a scan from
 //     that address down without refusing anything: an authorized key is
 //     never delayed.
 const (
-	perAddrUnauthenticated = 10
-	failureBurst           = 20
-	failureRefill          = time.Second
-	failurePenalty         = 500 * time.Millisecond
-	// maxConnsPerCap bounds all connections not logged in, as a multiple
+	// PerAddr bounds the connections from one address placed in the key
+	// exchange or authenticating (less when the total cap is lower).
+	PerAddr = 10
+	// FailureBurst is an address's budget of failures, refilled by one
+	// every FailureRefill; past it each failure is answered after
+	// FailurePenalty.
+	FailureBurst   = 20
+	FailureRefill  = time.Second
+	FailurePenalty = 500 * time.Millisecond
+	// MaxConnsPerCap bounds all connections not logged in, as a multiple
 	// of the total cap: room for a burst of parallel connections (50 at
 	// once through a relay), bounded for a flood.
-	maxConnsPerCap = 5
-	// stallAfter is how long a connection may hold a place in the key
+	MaxConnsPerCap = 5
+	// StallAfter is how long a connection may hold a place in the key
 	// exchange without finishing it while others wait.
-	stallAfter = time.Second
-	// keyedIdleAfter is how long a connection in authentication may be
+	StallAfter = time.Second
+	// KeyedIdleAfter is how long a connection in authentication may be
 	// silent while others wait. It allows for a client that reads a
 	// passphrase before it offers its key.
-	keyedIdleAfter = 5 * time.Second
+	KeyedIdleAfter = 5 * time.Second
 	// maxTrackedAddrs bounds the per-address table; idle entries are
 	// dropped first.
 	maxTrackedAddrs = 4096
@@ -76,26 +81,27 @@ const (
 	stageKeyed         // key exchange done: authenticating
 )
 
-// limiter counts connections that have not logged in, and failures, by
-// address.
-type limiter struct {
+// Limiter counts connections that have not logged in, and failures, by
+// address. It is safe for concurrent use.
+type Limiter struct {
 	maxUnauth int
 	perAddr   int
 	maxConns  int
-	clock     clock.Clock // Config.clock: stalls, waits and the failure budget keep its time
+	clock     clock.Clock // stalls, waits and the failure budget keep its time
 
 	mu      sync.Mutex
 	placed  int           // connections placed or keyed
-	conns   []*slot       // every connection not logged in, in arrival order
-	queue   []*slot       // stageQueued, in order
+	conns   []*Slot       // every connection not logged in, in arrival order
+	queue   []*Slot       // stageQueued, in order
 	changed chan struct{} // closed, and replaced, whenever a place may have come free
 	closed  chan struct{} // closed when the server shuts down
 	closing sync.Once
 	addrs   map[string]*addrState
 }
 
-// slot is one connection that has not logged in yet.
-type slot struct {
+// Slot is one connection that has not logged in yet, as Arrive counted
+// it; the caller hands it back to the other methods.
+type Slot struct {
 	host  string
 	evict func() // closes the connection, to make room for another
 	stage int
@@ -115,24 +121,27 @@ type addrState struct {
 	slowed bool      // its failures are being held back
 }
 
-func newLimiter(cfg Config) *limiter {
-	return &limiter{
-		maxUnauth: cfg.MaxUnauthenticated,
-		perAddr:   min(perAddrUnauthenticated, cfg.MaxUnauthenticated),
-		maxConns:  maxConnsPerCap * cfg.MaxUnauthenticated,
-		clock:     cfg.clock(),
+// New is a Limiter that lets maxUnauth connections (the agent's
+// Config.MaxUnauthenticated) into the key exchange and authentication at
+// once; stalls, waits and the failure budget keep clk's time.
+func New(maxUnauth int, clk clock.Clock) *Limiter {
+	return &Limiter{
+		maxUnauth: maxUnauth,
+		perAddr:   min(PerAddr, maxUnauth),
+		maxConns:  MaxConnsPerCap * maxUnauth,
+		clock:     clk,
 		changed:   make(chan struct{}),
 		closed:    make(chan struct{}),
 		addrs:     map[string]*addrState{},
 	}
 }
 
-// close lets every queued connection go (refused): the pause is over.
-func (l *limiter) close() { l.closing.Do(func() { close(l.closed) }) }
+// Close lets every queued connection go (refused): the pause is over.
+func (l *Limiter) Close() { l.closing.Do(func() { close(l.closed) }) }
 
-// hostOf is the address part of a remote address: limits apply to a
+// HostOf is the address part of a remote address: limits apply to a
 // host, whatever source port it uses.
-func hostOf(a net.Addr) string {
+func HostOf(a net.Addr) string {
 	if a == nil {
 		return ""
 	}
@@ -144,18 +153,18 @@ func hostOf(a net.Addr) string {
 }
 
 // stateLocked returns host's entry, refilled to now.
-func (l *limiter) stateLocked(host string) *addrState {
+func (l *Limiter) stateLocked(host string) *addrState {
 	now := l.clock.Now()
 	st, ok := l.addrs[host]
 	if !ok {
 		if len(l.addrs) >= maxTrackedAddrs {
 			l.pruneLocked()
 		}
-		st = &addrState{tokens: failureBurst, at: now}
+		st = &addrState{tokens: FailureBurst, at: now}
 		l.addrs[host] = st
 		return st
 	}
-	st.tokens = min(failureBurst, st.tokens+float64(now.Sub(st.at))/float64(failureRefill))
+	st.tokens = min(FailureBurst, st.tokens+float64(now.Sub(st.at))/float64(FailureRefill))
 	st.at = now
 	return st
 }
@@ -163,7 +172,7 @@ func (l *limiter) stateLocked(host string) *addrState {
 // pruneLocked forgets addresses with nothing placed, and then, if the
 // table is still full, everything: a flood of addresses must not grow
 // memory without bound, and forgetting only makes the limits milder.
-func (l *limiter) pruneLocked() {
+func (l *Limiter) pruneLocked() {
 	for h, st := range l.addrs {
 		if st.placed == 0 {
 			delete(l.addrs, h)
@@ -174,11 +183,11 @@ func (l *limiter) pruneLocked() {
 	}
 }
 
-// arrive counts a new connection from host. When maxConns are open, the
+// Arrive counts a new connection from host. When maxConns are open, the
 // oldest idle one is closed (evict) to make room; when none is idle, the
 // newcomer is refused, with the reason.
-func (l *limiter) arrive(host string, evict func()) (*slot, string) {
-	var victim *slot
+func (l *Limiter) Arrive(host string, evict func()) (*Slot, string) {
+	var victim *Slot
 	defer func() {
 		if victim != nil {
 			victim.evict() // outside the lock: it closes a connection
@@ -187,29 +196,29 @@ func (l *limiter) arrive(host string, evict func()) (*slot, string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.conns) >= l.maxConns {
-		i := slices.IndexFunc(l.conns, func(s *slot) bool { return s.stage == stageIdle })
+		i := slices.IndexFunc(l.conns, func(s *Slot) bool { return s.stage == stageIdle })
 		if i < 0 {
 			return nil, "too many connections waiting to log in"
 		}
 		victim = l.conns[i]
 		l.releaseLocked(victim)
 	}
-	sl := &slot{host: host, evict: evict, stage: stageIdle, since: l.clock.Now()}
+	sl := &Slot{host: host, evict: evict, stage: stageIdle, since: l.clock.Now()}
 	l.conns = append(l.conns, sl)
 	return sl, ""
 }
 
-// evictedWhy is place's answer for a connection closed to make room,
-// which evict has logged already.
-const evictedWhy = "closed to make room"
+// Evicted is Place's answer for a connection closed to make room,
+// which its evict function has logged already.
+const Evicted = "closed to make room"
 
-// place queues sl, whose client has sent its version line, for a place in
+// Place queues sl, whose client has sent its version line, for a place in
 // the key exchange, and waits for it until wait after start (by the
-// limiter's clock). It returns why it gave up, or "" once sl has its
+// Limiter's clock). It returns why it gave up, or "" once sl has its
 // place.
-func (l *limiter) place(sl *slot, start time.Time, wait time.Duration) string {
+func (l *Limiter) Place(sl *Slot, start time.Time, wait time.Duration) string {
 	deadline := start.Add(wait)
-	var victims []*slot
+	var victims []*Slot
 	evictAll := func() {
 		for _, v := range victims {
 			v.evict() // outside the lock: it closes a connection
@@ -219,7 +228,7 @@ func (l *limiter) place(sl *slot, start time.Time, wait time.Duration) string {
 	l.mu.Lock()
 	if sl.done {
 		l.mu.Unlock()
-		return evictedWhy
+		return Evicted
 	}
 	sl.stage, sl.since = stageQueued, l.clock.Now()
 	l.queue = append(l.queue, sl)
@@ -229,7 +238,7 @@ func (l *limiter) place(sl *slot, start time.Time, wait time.Duration) string {
 			l.mu.Unlock()
 			evictAll()
 			if sl.done {
-				return evictedWhy
+				return Evicted
 			}
 			return ""
 		}
@@ -276,21 +285,21 @@ func (l *limiter) place(sl *slot, start time.Time, wait time.Duration) string {
 // dispatchLocked gives places to queued connections, in order, each one
 // either a free place or that of a stalled connection, which it appends
 // to victims for the caller to close once unlocked.
-func (l *limiter) dispatchLocked(victims []*slot) []*slot {
+func (l *Limiter) dispatchLocked(victims []*Slot) []*Slot {
 	now := l.clock.Now()
 	for {
 		// Addresses take turns: the next place goes to the first queued
 		// connection of the address served longest ago (or never), so
 		// a queue filled from other addresses does not hold up the user.
 		// From one address, connections are served in order.
-		next, nextVictim := -1, (*slot)(nil)
+		next, nextVictim := -1, (*Slot)(nil)
 		var nextServed time.Time
 		for i, q := range l.queue {
 			st := l.stateLocked(q.host)
 			if next >= 0 && !st.served.Before(nextServed) {
 				continue
 			}
-			var victim *slot
+			var victim *Slot
 			if st.placed >= l.perAddr || l.placed >= l.maxUnauth {
 				// Only a stalled place can make room: from the same
 				// address when the address is at its cap.
@@ -323,13 +332,13 @@ func (l *limiter) dispatchLocked(victims []*slot) []*slot {
 
 // stalledLocked is the connection whose place may go to another, from
 // host if host is not empty: first the one that has held a place longest
-// without finishing the key exchange, for stallAfter or more; else the
-// one in authentication that has been silent longest, for keyedIdleAfter
+// without finishing the key exchange, for StallAfter or more; else the
+// one in authentication that has been silent longest, for KeyedIdleAfter
 // or more, unless it offered an authorized key.
-func (l *limiter) stalledLocked(host string, now time.Time) *slot {
-	var oldest *slot
+func (l *Limiter) stalledLocked(host string, now time.Time) *Slot {
+	var oldest *Slot
 	for _, s := range l.conns {
-		if s.stage == stagePlaced && (host == "" || s.host == host) && now.Sub(s.since) >= stallAfter &&
+		if s.stage == stagePlaced && (host == "" || s.host == host) && now.Sub(s.since) >= StallAfter &&
 			(oldest == nil || s.since.Before(oldest.since)) {
 			oldest = s
 		}
@@ -338,7 +347,7 @@ func (l *limiter) stalledLocked(host string, now time.Time) *slot {
 		return oldest
 	}
 	for _, s := range l.conns {
-		if s.stage == stageKeyed && !s.vouched && (host == "" || s.host == host) && now.Sub(s.since) >= keyedIdleAfter &&
+		if s.stage == stageKeyed && !s.vouched && (host == "" || s.host == host) && now.Sub(s.since) >= KeyedIdleAfter &&
 			(oldest == nil || s.since.Before(oldest.since)) {
 			oldest = s
 		}
@@ -347,15 +356,15 @@ func (l *limiter) stalledLocked(host string, now time.Time) *slot {
 }
 
 // nextStallLocked is when the next connection stalls (stalledLocked).
-func (l *limiter) nextStallLocked() (time.Time, bool) {
+func (l *Limiter) nextStallLocked() (time.Time, bool) {
 	var next time.Time
 	for _, s := range l.conns {
 		var at time.Time
 		switch {
 		case s.stage == stagePlaced:
-			at = s.since.Add(stallAfter)
+			at = s.since.Add(StallAfter)
 		case s.stage == stageKeyed && !s.vouched:
-			at = s.since.Add(keyedIdleAfter)
+			at = s.since.Add(KeyedIdleAfter)
 		default:
 			continue
 		}
@@ -366,16 +375,16 @@ func (l *limiter) nextStallLocked() (time.Time, bool) {
 	return next, !next.IsZero()
 }
 
-func (l *limiter) dropQueuedLocked(sl *slot) {
+func (l *Limiter) dropQueuedLocked(sl *Slot) {
 	if i := slices.Index(l.queue, sl); i >= 0 {
 		l.queue = slices.Delete(l.queue, i, i+1)
 	}
 }
 
-// keyed records that sl finished the key exchange, or, called again,
+// Keyed records that sl finished the key exchange, or, called again,
 // made an authentication request: from now on it is closed to make room
-// for another only after keyedIdleAfter of silence.
-func (l *limiter) keyed(sl *slot) {
+// for another only after KeyedIdleAfter of silence.
+func (l *Limiter) Keyed(sl *Slot) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if sl != nil && !sl.done && (sl.stage == stagePlaced || sl.stage == stageKeyed) {
@@ -383,9 +392,9 @@ func (l *limiter) keyed(sl *slot) {
 	}
 }
 
-// vouched records that sl offered an authorized key: it is never closed
+// Vouched records that sl offered an authorized key: it is never closed
 // to make room, as its user may be typing the key's passphrase.
-func (l *limiter) vouched(sl *slot) {
+func (l *Limiter) Vouched(sl *Slot) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if sl != nil {
@@ -393,16 +402,16 @@ func (l *limiter) vouched(sl *slot) {
 	}
 }
 
-// release forgets a connection arrive counted: it logged in, or closed
+// Release forgets a connection Arrive counted: it logged in, or closed
 // without. Queued connections are woken to take its place. It may be
 // called more than once.
-func (l *limiter) release(sl *slot) {
+func (l *Limiter) Release(sl *Slot) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.releaseLocked(sl)
 }
 
-func (l *limiter) releaseLocked(sl *slot) {
+func (l *Limiter) releaseLocked(sl *Slot) {
 	if sl == nil || sl.done {
 		return
 	}
@@ -421,10 +430,10 @@ func (l *limiter) releaseLocked(sl *slot) {
 	l.changed = make(chan struct{})
 }
 
-// failed records a failed attempt from host and returns how long its
+// Failed records a failed attempt from host and returns how long its
 // answer is to be held back; first is true when host has just run out of
 // its budget, so the log can say so once rather than every time.
-func (l *limiter) failed(host string) (delay time.Duration, first bool) {
+func (l *Limiter) Failed(host string) (delay time.Duration, first bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := l.stateLocked(host)
@@ -435,5 +444,5 @@ func (l *limiter) failed(host string) (delay time.Duration, first bool) {
 	}
 	first = !st.slowed
 	st.slowed = true
-	return failurePenalty, first
+	return FailurePenalty, first
 }
