@@ -27,7 +27,9 @@
 // Keyring the server admits; agent/clock is the time the timeouts keep
 // (the real clock, and the fake one tests advance); agent/control is
 // the control protocol (transport, requests, Status and Step, and the
-// clients); agent/shell has the shells' rules (default shell, PATH
+// clients, "pitstop attach" too); agent/limits holds back connections
+// that have not logged in (the limits agent's server asks at each
+// stage); agent/forward serves "ssh -L" and "ssh -R"; agent/shell has the shells' rules (default shell, PATH
 // lookups, Windows command lines); agent/sftpfs is the file system the
 // sftp subsystem serves (agent serves it and audits); agent/term runs
 // the sessions' programs (process groups and ptys on Unix, job objects

@@ -20,6 +20,7 @@ import (
 	"github.com/pitstopci/pitstop/agent/access"
 	"github.com/pitstopci/pitstop/agent/audit"
 	"github.com/pitstopci/pitstop/agent/clock"
+	"github.com/pitstopci/pitstop/agent/forward"
 	"github.com/pitstopci/pitstop/agent/limits"
 	"github.com/pitstopci/pitstop/agent/term"
 	"github.com/pitstopci/pitstop/internal/wire"
@@ -110,9 +111,6 @@ type server struct {
 	rl        *relay.Relay // nil without a relay
 	stopped   bool         // for Run's goroutine alone
 
-	// remoteFwd are the "ssh -R" listeners, by connection.
-	remoteFwd remoteForwards
-
 	mu       sync.Mutex
 	closing  bool
 	nextID   int
@@ -137,6 +135,12 @@ type connInfo struct {
 
 // sshServer is the gliderlabs server, wired to s.
 func (s *server) sshServer(signer gossh.Signer) *ssh.Server {
+	fwd := &forward.Forwarder{
+		Local:   !s.cfg.NoLocalForwarding,
+		Remote:  s.cfg.AllowRemoteForwarding,
+		Closing: s.isClosing,
+		Audit:   s.ctxAudit,
+	}
 	return &ssh.Server{
 		Version:     strings.TrimPrefix(serverVersion, "SSH-2.0-"),
 		HostSigners: []ssh.Signer{signer},
@@ -163,11 +167,11 @@ func (s *server) sshServer(signer gossh.Signer) *ssh.Server {
 		},
 		ChannelHandlers: map[string]ssh.ChannelHandler{
 			"session":      s.sessionChannel,
-			"direct-tcpip": s.directTCPIP,
+			"direct-tcpip": fwd.DirectTCPIP,
 		},
 		RequestHandlers: map[string]ssh.RequestHandler{
-			"tcpip-forward":        s.remoteForward,
-			"cancel-tcpip-forward": s.remoteForward,
+			"tcpip-forward":        fwd.RemoteForward,
+			"cancel-tcpip-forward": fwd.RemoteForward,
 		},
 		// A subsystem handler must register its session like
 		// handleSession does (so status lists it and the end of the
@@ -253,6 +257,20 @@ func (s *server) preLoginAudit(ctx ssh.Context) audit.Log {
 	}
 	// Not a connection trackConn admitted; it admits every one.
 	return s.audit.Root().With("remote_addr", fmt.Sprint(ctx.RemoteAddr()))
+}
+
+// ctxAudit is the audit log of the connection ctx belongs to: with who
+// logged in once one has, with only its address before.
+func (s *server) ctxAudit(ctx ssh.Context) audit.Log {
+	if cs, _ := ctx.Value(ctxKeyConn).(*connState); cs != nil {
+		s.mu.Lock()
+		info := cs.info
+		s.mu.Unlock()
+		if info != nil {
+			return info.audit
+		}
+	}
+	return s.preLoginAudit(ctx)
 }
 
 // authorize is the public-key check: the key must be in the keyring.

@@ -1,11 +1,9 @@
-package agent
+package forward
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -15,45 +13,53 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/pitstopci/pitstop/agent/audit"
-	"github.com/pitstopci/pitstop/agent/control"
-	"github.com/pitstopci/pitstop/agent/term"
 )
 
 // Forwarding, as OpenSSH's sshd does it with its defaults tightened:
 //
-//   - "ssh -L" (direct-tcpip) is on unless Config.NoLocalForwarding: it
-//     reaches what a shell on the runner could reach anyway.
-//   - "ssh -R" (tcpip-forward) is off unless Config.AllowRemoteForwarding,
-//     and then listens on the runner's loopback interface only, whatever
-//     address the client asks for (sshd's GatewayPorts no): a port opened
-//     by a debugging session must not be reachable from the network.
+//   - "ssh -L" (direct-tcpip) is on unless the agent's
+//     Config.NoLocalForwarding ([Forwarder].Local false): it reaches what
+//     a shell on the runner could reach anyway.
+//   - "ssh -R" (tcpip-forward) is off unless Config.AllowRemoteForwarding
+//     ([Forwarder].Remote), and then listens on the runner's loopback
+//     interface only, whatever address the client asks for (sshd's
+//     GatewayPorts no): a port opened by a debugging session must not be
+//     reachable from the network.
 //   - "ssh -A" is off unless Config.AllowAgentForwarding: with it, anything
 //     on the runner can sign with the user's keys while they are logged in.
+//     agent serves it, with [Splice], since its terminals follow whoever
+//     is attached.
 //
 // Every forwarded connection is in the audit trail, opened and closed,
 // with the bytes it carried; never its contents.
 
+// Forwarder serves "ssh -L" and "ssh -R" for an SSH server: its
+// DirectTCPIP is the server's direct-tcpip channel handler, its
+// RemoteForward the tcpip-forward and cancel-tcpip-forward request
+// handler. Set its fields before the server starts; it is safe for
+// concurrent use from then on.
+type Forwarder struct {
+	// Local allows "ssh -L".
+	Local bool
+	// Remote allows "ssh -R", on the loopback interface.
+	Remote bool
+	// Closing reports that the server is shutting down: new forwards
+	// are refused from then on.
+	Closing func() bool
+	// Audit is the audit log of the connection ctx belongs to, with who
+	// logged in once one has.
+	Audit func(ctx ssh.Context) audit.Log
+
+	remote remoteForwards
+}
+
 // dialTimeout bounds connecting to an "ssh -L" destination.
 const dialTimeout = 10 * time.Second
 
-// ctxAudit is the audit log of the connection ctx belongs to: with who
-// logged in once one has, with only its address before.
-func (s *server) ctxAudit(ctx ssh.Context) audit.Log {
-	if cs, _ := ctx.Value(ctxKeyConn).(*connState); cs != nil {
-		s.mu.Lock()
-		info := cs.info
-		s.mu.Unlock()
-		if info != nil {
-			return info.audit
-		}
-	}
-	return s.preLoginAudit(ctx)
-}
-
-// splice copies between an SSH channel and a socket both ways until both
+// Splice copies between an SSH channel and a socket both ways until both
 // directions end, or ctx (the SSH connection) ends. It returns the bytes
 // written to the socket and to the channel.
-func splice(ctx context.Context, ch gossh.Channel, c net.Conn) (toConn, toChan int64) {
+func Splice(ctx context.Context, ch gossh.Channel, c net.Conn) (toConn, toChan int64) {
 	// A destination that stays silent would otherwise keep its copy
 	// going after the SSH connection is gone.
 	stop := context.AfterFunc(ctx, func() {
@@ -86,9 +92,9 @@ func forwardEnded(al audit.Log, kind string, since time.Time, toConn, toChan int
 		"duration", time.Since(since).Round(time.Millisecond).String())
 }
 
-// directTCPIP serves "ssh -L": a connection from the runner to
+// DirectTCPIP serves "ssh -L": a connection from the runner to
 // DestAddr:DestPort for each channel.
-func (s *server) directTCPIP(_ *ssh.Server, _ *gossh.ServerConn, newChan gossh.NewChannel, ctx ssh.Context) {
+func (f *Forwarder) DirectTCPIP(_ *ssh.Server, _ *gossh.ServerConn, newChan gossh.NewChannel, ctx ssh.Context) {
 	var d struct {
 		DestAddr   string
 		DestPort   uint32
@@ -100,8 +106,8 @@ func (s *server) directTCPIP(_ *ssh.Server, _ *gossh.ServerConn, newChan gossh.N
 		return
 	}
 	dest := net.JoinHostPort(d.DestAddr, strconv.FormatUint(uint64(d.DestPort), 10))
-	al := s.ctxAudit(ctx).With("forward", "local", "destination", dest)
-	if s.cfg.NoLocalForwarding || s.isClosing() {
+	al := f.Audit(ctx).With("forward", "local", "destination", dest)
+	if !f.Local || f.Closing() {
 		al.Info(audit.ForwardRefused, "refused a local forward (ssh -L): local forwarding is off")
 		newChan.Reject(gossh.Prohibited, "port forwarding is disabled") //nolint:errcheck // the client may be gone
 		return
@@ -122,7 +128,7 @@ func (s *server) directTCPIP(_ *ssh.Server, _ *gossh.ServerConn, newChan gossh.N
 	go gossh.DiscardRequests(reqs)
 	since := time.Now()
 	al.Info(audit.Forward, "local forward (ssh -L) to "+dest)
-	toConn, toChan := splice(ctx, ch, c)
+	toConn, toChan := Splice(ctx, ch, c)
 	forwardEnded(al, "local", since, toConn, toChan)
 }
 
@@ -158,9 +164,9 @@ func (r *remoteForwards) remove(conn *gossh.ServerConn, key string) net.Listener
 	return ln
 }
 
-// remoteForward serves the global requests tcpip-forward and
+// RemoteForward serves the global requests tcpip-forward and
 // cancel-tcpip-forward ("ssh -R").
-func (s *server) remoteForward(ctx ssh.Context, _ *ssh.Server, req *gossh.Request) (bool, []byte) {
+func (f *Forwarder) RemoteForward(ctx ssh.Context, _ *ssh.Server, req *gossh.Request) (bool, []byte) {
 	var r struct {
 		BindAddr string
 		BindPort uint32
@@ -174,14 +180,14 @@ func (s *server) remoteForward(ctx ssh.Context, _ *ssh.Server, req *gossh.Reques
 	}
 	key := net.JoinHostPort(r.BindAddr, strconv.FormatUint(uint64(r.BindPort), 10))
 	if req.Type == "cancel-tcpip-forward" {
-		if ln := s.remoteFwd.remove(conn, key); ln != nil {
+		if ln := f.remote.remove(conn, key); ln != nil {
 			ln.Close()
 			return true, nil
 		}
 		return false, nil
 	}
-	al := s.ctxAudit(ctx).With("forward", "remote", "requested", key)
-	if !s.cfg.AllowRemoteForwarding || s.isClosing() {
+	al := f.Audit(ctx).With("forward", "remote", "requested", key)
+	if !f.Remote || f.Closing() {
 		al.Info(audit.ForwardRefused, "refused a remote forward (ssh -R): remote forwarding is off (--allow-remote-forwarding)")
 		return false, nil
 	}
@@ -199,11 +205,11 @@ func (s *server) remoteForward(ctx ssh.Context, _ *ssh.Server, req *gossh.Reques
 		// The client cancels with the port it was given.
 		key = net.JoinHostPort(r.BindAddr, strconv.FormatUint(uint64(port), 10))
 	}
-	s.remoteFwd.add(conn, key, ln)
+	f.remote.add(conn, key, ln)
 	al = al.With("listen", ln.Addr().String())
 	al.Info(audit.Forward, "remote forward (ssh -R) listening on "+ln.Addr().String())
 	stop := context.AfterFunc(ctx, func() {
-		s.remoteFwd.remove(conn, key)
+		f.remote.remove(conn, key)
 		ln.Close()
 	})
 	go func() {
@@ -213,7 +219,7 @@ func (s *server) remoteForward(ctx ssh.Context, _ *ssh.Server, req *gossh.Reques
 			if err != nil {
 				return
 			}
-			go s.serveRemoteForward(ctx, conn, al, c, r.BindAddr, port)
+			go serveRemoteForward(ctx, conn, al, c, r.BindAddr, port)
 		}
 	}()
 	return true, gossh.Marshal(struct{ Port uint32 }{port})
@@ -221,7 +227,7 @@ func (s *server) remoteForward(ctx ssh.Context, _ *ssh.Server, req *gossh.Reques
 
 // serveRemoteForward carries one connection to an "ssh -R" listener
 // back to the client.
-func (s *server) serveRemoteForward(ctx ssh.Context, conn *gossh.ServerConn, al audit.Log, c net.Conn, bindAddr string, port uint32) {
+func serveRemoteForward(ctx ssh.Context, conn *gossh.ServerConn, al audit.Log, c net.Conn, bindAddr string, port uint32) {
 	origin := c.RemoteAddr().(*net.TCPAddr)
 	payload := gossh.Marshal(struct {
 		DestAddr   string
@@ -238,71 +244,6 @@ func (s *server) serveRemoteForward(ctx ssh.Context, conn *gossh.ServerConn, al 
 	since := time.Now()
 	al = al.With("origin", origin.String())
 	al.Info(audit.Forward, "connection to a remote forward (ssh -R)")
-	toConn, toChan := splice(ctx, ch, c)
+	toConn, toChan := Splice(ctx, ch, c)
 	forwardEnded(al, "remote", since, toConn, toChan)
-}
-
-// sessionAgent is the agent of sess's client, for a session that asked
-// for agent forwarding.
-func sessionAgent(sess ssh.Session) (term.AgentDialer, error) {
-	conn, ok := sess.Context().Value(ssh.ContextKeyConn).(gossh.Conn)
-	if !ok {
-		return nil, fmt.Errorf("forward agent: no SSH connection")
-	}
-	ctx := sess.Context()
-	return func() (gossh.Channel, context.Context, error) {
-		ch, reqs, err := conn.OpenChannel("auth-agent@openssh.com", nil)
-		if err != nil {
-			return nil, nil, err
-		}
-		go gossh.DiscardRequests(reqs)
-		return ch, ctx, nil
-	}, nil
-}
-
-// forwardAgent makes a socket in a private directory whose connections
-// are carried to the agent dial reaches at the time, for a shell's
-// SSH_AUTH_SOCK: a session's client, or the one attached to a terminal
-// now. stop closes it and waits for its goroutines.
-func (s *server) forwardAgent(dial func() (term.AgentDialer, bool), al audit.Log) (sock string, stop func(), err error) {
-	dir, err := os.MkdirTemp(s.cfg.ControlDir, "pitstop-agent-")
-	if err != nil {
-		return "", nil, fmt.Errorf("forward agent: %w", err)
-	}
-	ln, sock, err := control.ListenAgent(dir)
-	if err != nil {
-		os.RemoveAll(dir)
-		return "", nil, fmt.Errorf("forward agent: %w", err)
-	}
-	al = al.With("forward", "agent")
-	al.Info(audit.Forward, "agent forwarding (ssh -A) for this session")
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			d, ok := dial()
-			if !ok {
-				c.Close() // nobody's agent to reach: as an agent gone away
-				continue
-			}
-			ch, ctx, err := d()
-			if err != nil {
-				c.Close()
-				continue
-			}
-			// Each use ends when the program closes the socket or the
-			// client's connection ends, whichever is first.
-			go splice(ctx, ch, c)
-		}
-	}()
-	return sock, func() {
-		ln.Close()
-		os.RemoveAll(dir)
-		wg.Wait()
-	}, nil
 }
