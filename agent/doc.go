@@ -23,20 +23,20 @@
 // Its sub-packages sit below it and never import it: agent/access has
 // the access rules (who may log in: the triggering user's published
 // keys, plus keys and users given explicitly; who may debug: their
-// permission on the repository, untrusted pull requests) and the
-// Keyring the server admits; agent/clock is the time the timeouts keep
-// (the real clock, and the fake one tests advance); agent/control is
-// the control protocol (transport, requests, Status and Step, and the
-// clients, "pitstop attach" too); agent/limits holds back connections
-// that have not logged in (the limits agent's server asks at each
-// stage); agent/forward serves "ssh -L" and "ssh -R"; agent/shell has the shells' rules (default shell, PATH
-// lookups, Windows command lines); agent/sftpfs is the file system the
-// sftp subsystem serves (agent serves it and audits); agent/term runs
-// the sessions' programs (process groups and ptys on Unix, job objects
-// and pseudo consoles on Windows) and keeps the shared terminals (the
-// shell, its clients, the screen a reattach is redrawn from), which the
-// agent starts, joins and audits; agent/proc follows the job's processes
-// from outside.
+// permission on the repository, untrusted pull requests) and the Keyring
+// the server admits; agent/clock is the time the timeouts keep (the real
+// clock, and the fake one tests advance); agent/control is the control
+// protocol (transport, requests, Status and Step, and the clients,
+// "pitstop attach" too); agent/limits holds back connections that have
+// not logged in (the server asks it at each stage); agent/forward serves
+// "ssh -L" and "ssh -R"; agent/shell has the shells' rules (default
+// shell, PATH lookups, Windows command lines); agent/sftpfs is the file
+// system the sftp subsystem serves (agent serves it and audits);
+// agent/term runs the sessions' programs (process groups and ptys on
+// Unix, job objects and pseudo consoles on Windows) and keeps the shared
+// terminals (the shell, its clients, the screen a reattach is redrawn
+// from), which the agent starts, joins and audits; agent/proc follows
+// the job's processes from outside.
 //
 // The entry point is [Run], configured by a [Config] whose zero value means
 // the defaults. The control socket's clients are agent/control's, the
