@@ -5,7 +5,7 @@
 // algorithms, public-key authentication only, limits on connections that
 // have not logged in), the sessions a user opens (a shell on a pty, an exec
 // command or sftp, started in the job's workspace with the step's
-// environment) and the port forwards, the audit trail of all of it, the
+// environment) and the port forwards, what of it goes into the audit trail, the
 // server side of the control socket behind "pitstop continue", "pitstop
 // extend" and "pitstop status", the pause lifecycle (wait for a first
 // connection, hold while someone works, end on continue, on the last
@@ -24,7 +24,8 @@
 // the access rules (who may log in: the triggering user's published
 // keys, plus keys and users given explicitly; who may debug: their
 // permission on the repository, untrusted pull requests) and the Keyring
-// the server admits; agent/clock is the time the timeouts keep (the real
+// the server admits; agent/audit writes the audit trail (its events, to
+// the job log and the audit file); agent/clock is the time the timeouts keep (the real
 // clock, and the fake one tests advance); agent/control is the control
 // protocol (transport, requests, Status and Step, and the clients,
 // "pitstop attach" too); agent/limits holds back connections that have
