@@ -215,7 +215,6 @@ func TestCtrlCAndTERMWithOpenSSH(t *testing.T) {
 	// The program says when it runs, and is then the one that sleeps.
 	io.WriteString(term, "sh -c 'echo \"RUN\"\"NING\"; exec sleep 30'; echo not-interrupted\n")
 	out.waitFor(t, "RUNNING")
-	start := time.Now()
 	io.WriteString(term, "\x03")
 	io.WriteString(term, "echo \"st=$?\"\n")
 	got := out.waitFor(t, "st=1")
@@ -223,9 +222,6 @@ func TestCtrlCAndTERMWithOpenSSH(t *testing.T) {
 	// of its own would be the program's output.
 	if !strings.Contains(got, "st=130") || regexp.MustCompile(`(?m)^not-interrupted\r?$`).MatchString(got) {
 		t.Errorf("Ctrl-C did not interrupt the foreground program with SIGINT:\n%s", got)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("the interrupt took %v", d)
 	}
 	io.WriteString(term, "exit\n")
 	if err := cmd.Wait(); err != nil {
