@@ -8,9 +8,9 @@ import (
 // The job's own time limit (Config.JobLimit) is counted from the job's
 // start: GitHub cancels a job timeout-minutes after it started, however
 // long it ran before the pause. proc.JobStart finds that start where the
-// system shows it (joblimit_linux.go); elsewhere the limit counts from
-// the pause's start, and pitstop extend may then go past the moment the
-// job is cancelled.
+// system shows it (/proc on Linux, the process list on Windows); elsewhere
+// the limit counts from the pause's start, and pitstop extend may then go
+// past the moment the job is cancelled.
 
 // jobLimitLeft turns JobLimit, counted from JobStarted, into the time
 // left of it now, which is what the pause counts from its own start. The
