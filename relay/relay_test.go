@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"crypto/ed25519"
 	"io"
 	"net"
 	"os"
@@ -13,6 +12,8 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 func TestParseRelayAddress(t *testing.T) {
@@ -57,7 +58,7 @@ func TestDestination(t *testing.T) {
 // the known_hosts file has, so a relay that also has other kinds of keys
 // shows the one that can be checked.
 func TestKnownAlgorithms(t *testing.T) {
-	signer := newKey(t)
+	signer := testutil.NewSSHSigner(t)
 	file := filepath.Join(t.TempDir(), "known_hosts")
 	line := knownhosts.Line([]string{knownhosts.Normalize("bastion:2222")}, signer.PublicKey())
 	if err := os.WriteFile(file, []byte(line+"\n"), 0o600); err != nil {
@@ -111,18 +112,4 @@ func TestFanIn(t *testing.T) {
 	if _, err := local.Accept(); err == nil {
 		t.Error("the local listener is still open")
 	}
-}
-
-// newKey makes a fresh ed25519 key, as the agent's host key is.
-func newKey(t *testing.T) gossh.Signer {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := gossh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signer
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pitstopci/pitstop/internal/testutil"
 	"github.com/pitstopci/pitstop/upterm"
 )
 
@@ -23,7 +24,7 @@ func TestUptermAddress(t *testing.T) {
 // session, to a host name that is this run's own, with a known_hosts line
 // for exactly that name; the port appears only when it is not 22.
 func TestDescribeUpterm(t *testing.T) {
-	host := newKey(t)
+	host := testutil.NewSSHSigner(t)
 	alias := uptermHostAlias(host.PublicKey())
 	if !strings.HasPrefix(alias, "pitstop-") || len(alias) != len("pitstop-")+10 || alias != uptermHostAlias(host.PublicKey()) {
 		t.Fatalf("alias %q", alias)

@@ -3,8 +3,6 @@ package upterm_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"io"
 	"net"
@@ -17,22 +15,10 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/pitstopci/pitstop/internal/testutil"
 	"github.com/pitstopci/pitstop/internal/uptermtest"
 	"github.com/pitstopci/pitstop/upterm"
 )
-
-func newSigner(t testing.TB) ssh.Signer {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // refusals collects what a Session refused.
 type refusals struct {
@@ -84,7 +70,7 @@ func guest(t testing.TB, relay *uptermtest.Relay, user string, key ssh.Signer) (
 // connection.
 func TestSessionCarriesDirectTCPIP(t *testing.T) {
 	relay := uptermtest.Start(t, uptermtest.Options{})
-	actor := newSigner(t)
+	actor := testutil.NewSSHSigner(t)
 	s, _ := dialHost(t, relay, actor.PublicKey())
 	if s.ID == "" || !strings.HasPrefix(s.SSHUser, s.ID+":") {
 		t.Fatalf("session %q, ssh user %q", s.ID, s.SSHUser)
@@ -136,7 +122,7 @@ func TestSessionCarriesDirectTCPIP(t *testing.T) {
 // command, other channel types, global requests.
 func TestSessionRefusesWhatIsNotDirectTCPIP(t *testing.T) {
 	relay := uptermtest.Start(t, uptermtest.Options{})
-	actor := newSigner(t)
+	actor := testutil.NewSSHSigner(t)
 	s, ref := dialHost(t, relay, actor.PublicKey())
 	g, err := guest(t, relay, s.SSHUser, actor)
 	if err != nil {
@@ -166,8 +152,8 @@ func TestSessionRefusesWhatIsNotDirectTCPIP(t *testing.T) {
 // keys, so another key does not get past the relay.
 func TestStrangerStoppedAtTheEdge(t *testing.T) {
 	relay := uptermtest.Start(t, uptermtest.Options{})
-	s, _ := dialHost(t, relay, newSigner(t).PublicKey())
-	stranger := newSigner(t)
+	s, _ := dialHost(t, relay, testutil.NewSSHSigner(t).PublicKey())
+	stranger := testutil.NewSSHSigner(t)
 	if _, err := guest(t, relay, s.SSHUser, stranger); err == nil {
 		t.Fatal("a stranger's key got past the relay")
 	}
@@ -178,7 +164,7 @@ func TestStrangerStoppedAtTheEdge(t *testing.T) {
 
 // TestDialFailures: every failed step says which, fast.
 func TestDialFailures(t *testing.T) {
-	other := newSigner(t)
+	other := testutil.NewSSHSigner(t)
 	t.Run("wrong host key", func(t *testing.T) {
 		relay := uptermtest.Start(t, uptermtest.Options{})
 		h := &upterm.Host{Addr: relay.Addr, HostKeyCallback: upterm.PinnedKeys(other.PublicKey())}
@@ -260,7 +246,7 @@ func TestPublicRelayKey(t *testing.T) {
 // a side closes.
 func TestSessionCarriesBulkWhole(t *testing.T) {
 	relay := uptermtest.Start(t, uptermtest.Options{NoRecord: true})
-	actor := newSigner(t)
+	actor := testutil.NewSSHSigner(t)
 	s, _ := dialHost(t, relay, actor.PublicKey())
 	g, err := guest(t, relay, s.SSHUser, actor)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/pitstopci/pitstop/internal/testutil"
 	"github.com/pitstopci/pitstop/internal/uptermtest"
 	"github.com/pitstopci/pitstop/upterm"
 )
@@ -83,7 +84,7 @@ func TestHostileSessionNames(t *testing.T) {
 func TestHostileChannelsAndCertificates(t *testing.T) {
 	t.Run("channel type", func(t *testing.T) {
 		relay := uptermtest.Start(t, uptermtest.Options{})
-		actor := newSigner(t)
+		actor := testutil.NewSSHSigner(t)
 		s, ref := dialHost(t, relay, actor.PublicKey())
 		g, err := guest(t, relay, s.SSHUser, actor)
 		if err != nil {
@@ -104,7 +105,7 @@ func TestHostileChannelsAndCertificates(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			relay := uptermtest.Start(t, tt.opts)
-			actor := newSigner(t)
+			actor := testutil.NewSSHSigner(t)
 			s, ref := dialHost(t, relay, actor.PublicKey())
 			g, err := guest(t, relay, s.SSHUser, actor)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pitstopci/pitstop/internal/testutil"
 	"github.com/pitstopci/pitstop/internal/uptermtest"
 )
 
@@ -22,7 +23,7 @@ func TestGuestsWhoLeaveLeaveNothingBehind(t *testing.T) {
 	}{{"uptermd", uptermtest.Options{NoRecord: true}}, {"closes-both", uptermtest.Options{NoRecord: true, CloseBoth: true}}} {
 		t.Run(mode.name, func(t *testing.T) {
 			relay := uptermtest.Start(t, mode.opts)
-			actor := newSigner(t)
+			actor := testutil.NewSSHSigner(t)
 			s, _ := dialHost(t, relay, actor.PublicKey())
 			base := runtime.NumGoroutine()
 			for i := 0; i < 100; i++ {

@@ -1,7 +1,6 @@
 package upterm
 
 import (
-	"crypto/ed25519"
 	"crypto/rand"
 	"net"
 	"strings"
@@ -9,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 type connMeta struct{ user string }
@@ -19,19 +20,6 @@ func (m connMeta) ClientVersion() []byte { return []byte("SSH-2.0-uptermd") }
 func (m connMeta) ServerVersion() []byte { return []byte(HostServerVersion) }
 func (m connMeta) RemoteAddr() net.Addr  { return &net.TCPAddr{} }
 func (m connMeta) LocalAddr() net.Addr   { return &net.TCPAddr{} }
-
-func testSigner(t *testing.T) ssh.Signer {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // guestCert is the certificate a relay signed by authority would log in
 // with for guest, valid from..until.
@@ -51,7 +39,7 @@ func guestCert(t *testing.T, authority ssh.Signer, guest ssh.PublicKey, from, un
 // the relay it checked, valid now, for the user logging in, naming a key
 // it authorized.
 func TestCheckRelayLogin(t *testing.T) {
-	relay, forger, actor, stranger := testSigner(t), testSigner(t), testSigner(t), testSigner(t)
+	relay, forger, actor, stranger := testutil.NewSSHSigner(t), testutil.NewSSHSigner(t), testutil.NewSSHSigner(t), testutil.NewSSHSigner(t)
 	s := &Session{RelayKey: relay.PublicKey(), host: &Host{AuthorizedKeys: []ssh.PublicKey{actor.PublicKey()}}}
 	now := time.Now()
 	ok := guestCert(t, relay, actor.PublicKey(), now.Add(-time.Minute), now.Add(time.Minute))

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/pitstopci/pitstop/internal/testutil"
 	"github.com/pitstopci/pitstop/internal/uptermtest"
 )
 
@@ -80,7 +81,7 @@ func BenchmarkInnerSSH(b *testing.B) {
 			}
 		}
 	}
-	key := newSigner(b)
+	key := testutil.NewSSHSigner(b)
 
 	b.Run("direct", func(b *testing.B) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -103,7 +104,7 @@ func BenchmarkInnerSSH(b *testing.B) {
 
 	b.Run("relay", func(b *testing.B) {
 		relay := uptermtest.Start(b, uptermtest.Options{NoRecord: true})
-		actor := newSigner(b)
+		actor := testutil.NewSSHSigner(b)
 		s, _ := dialHost(b, relay, actor.PublicKey())
 		g, err := guest(b, relay, s.SSHUser, actor)
 		if err != nil {

@@ -2,8 +2,6 @@ package forward
 
 import (
 	"bufio"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net"
@@ -38,7 +36,7 @@ func forwardServer(t *testing.T, f *Forwarder) (*gossh.Client, func() []map[stri
 	if f.Closing == nil {
 		f.Closing = func() bool { return false }
 	}
-	host := signer(t)
+	host := testutil.NewSSHSigner(t)
 	srv := &ssh.Server{
 		HostSigners:      []ssh.Signer{host},
 		Handler:          func(s ssh.Session) {},
@@ -60,7 +58,7 @@ func forwardServer(t *testing.T, f *Forwarder) (*gossh.Client, func() []map[stri
 	t.Cleanup(func() { srv.Close() })
 	c, err := gossh.Dial("tcp", ln.Addr().String(), &gossh.ClientConfig{
 		User:            "runner",
-		Auth:            []gossh.AuthMethod{gossh.PublicKeys(signer(t))},
+		Auth:            []gossh.AuthMethod{gossh.PublicKeys(testutil.NewSSHSigner(t))},
 		HostKeyCallback: gossh.FixedHostKey(host.PublicKey()),
 		Timeout:         10 * time.Second,
 	})
@@ -83,19 +81,6 @@ func forwardServer(t *testing.T, f *Forwarder) (*gossh.Client, func() []map[stri
 	return c, events
 }
 
-func signer(t *testing.T) gossh.Signer {
-	t.Helper()
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := gossh.NewSignerFromKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // echoListener accepts connections on loopback and sends back what each
 // one sends, until it closes its side.
 func echoListener(t *testing.T) net.Listener {
@@ -105,19 +90,23 @@ func echoListener(t *testing.T) net.Listener {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				io.Copy(c, c) //nolint:errcheck // the test checks what came back
-				c.Close()
-			}()
-		}
-	}()
+	go serveEcho(ln)
 	return ln
+}
+
+// serveEcho sends back what each connection to ln sends, until ln is
+// closed.
+func serveEcho(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			io.Copy(c, c) //nolint:errcheck // the test checks what came back
+			c.Close()
+		}()
+	}
 }
 
 // roundTrip writes msg on c, closes c's writing side and reads what comes
@@ -216,18 +205,7 @@ func TestRemoteForwardOnLoopback(t *testing.T) {
 	if want := net.JoinHostPort("127.0.0.1", strconv.Itoa(port)); listen != want {
 		t.Errorf("listening on %q, want %s (loopback, the port given to the client)", listen, want)
 	}
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				io.Copy(conn, conn) //nolint:errcheck // the test checks what came back
-				conn.Close()
-			}()
-		}
-	}()
+	go serveEcho(ln)
 	conn, err := net.Dial("tcp", listen)
 	if err != nil {
 		t.Fatal(err)

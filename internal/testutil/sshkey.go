@@ -10,19 +10,26 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
+// NewSSHSigner is a fresh ed25519 key, as the agent's host key is, for
+// tests that serve or log in with a key of their own.
+func NewSSHSigner(t testing.TB) ssh.Signer {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // SSHPublicKey is a fresh ed25519 public key, for tests that need a
 // host key to name (an audience, a known_hosts line) but not to serve.
 func SSHPublicKey(t testing.TB) ssh.PublicKey {
 	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+	return NewSSHSigner(t).PublicKey()
 }
 
 // SSHAuthorizedKey is a fresh ed25519 public key as an authorized_keys
