@@ -74,7 +74,11 @@ func listAgent() {
 		fmt.Println("probe: no agent:", err)
 		os.Exit(1)
 	}
-	h, err := windows.CreateFile(name, windows.GENERIC_READ|windows.GENERIC_WRITE, 0, nil, windows.OPEN_EXISTING, 0, 0)
+	// Overlapped, so that the runtime's poller reads it: under wine, a
+	// plain blocking read of the pipe could miss the agent's answer when
+	// the machine was busy, and wait forever (seen in about one run of
+	// two with other work beside it; none in 16 overlapped).
+	h, err := windows.CreateFile(name, windows.GENERIC_READ|windows.GENERIC_WRITE, 0, nil, windows.OPEN_EXISTING, windows.FILE_FLAG_OVERLAPPED, 0)
 	if err != nil {
 		fmt.Printf("probe: open agent pipe %q: %v\n", os.Getenv("SSH_AUTH_SOCK"), err)
 		os.Exit(1)
