@@ -135,7 +135,7 @@ func (s *server) sshServer(signer gossh.Signer) *ssh.Server {
 		Closing: s.isClosing,
 		Audit:   s.ctxAudit,
 	}
-	return &ssh.Server{
+	srv := &ssh.Server{
 		Version:     strings.TrimPrefix(serverVersion, "SSH-2.0-"),
 		HostSigners: []ssh.Signer{signer},
 		Handler:     s.handleSession,
@@ -160,12 +160,7 @@ func (s *server) sshServer(signer gossh.Signer) *ssh.Server {
 			}
 		},
 		ChannelHandlers: map[string]ssh.ChannelHandler{
-			"session":      s.sessionChannel,
-			"direct-tcpip": fwd.DirectTCPIP,
-		},
-		RequestHandlers: map[string]ssh.RequestHandler{
-			"tcpip-forward":        fwd.RemoteForward,
-			"cancel-tcpip-forward": fwd.RemoteForward,
+			"session": s.sessionChannel,
 		},
 		// A subsystem handler must register its session like
 		// handleSession does (so status lists it and the end of the
@@ -175,6 +170,8 @@ func (s *server) sshServer(signer gossh.Signer) *ssh.Server {
 			"sftp": s.handleSFTP,
 		},
 	}
+	fwd.Serve(srv)
+	return srv
 }
 
 // serverConfig sets the algorithms; gliderlabs adds host keys and

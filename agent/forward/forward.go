@@ -33,11 +33,9 @@ import (
 // Every forwarded connection is in the audit trail, opened and closed,
 // with the bytes it carried; never its contents.
 
-// Forwarder serves "ssh -L" and "ssh -R" for an SSH server: its
-// DirectTCPIP is the server's direct-tcpip channel handler, its
-// RemoteForward the tcpip-forward and cancel-tcpip-forward request
-// handler. Set its fields before the server starts; it is safe for
-// concurrent use from then on.
+// Forwarder serves "ssh -L" and "ssh -R" for an SSH server (see Serve).
+// Set its fields before the server starts; it is safe for concurrent use
+// from then on.
 type Forwarder struct {
 	// Local allows "ssh -L".
 	Local bool
@@ -51,6 +49,21 @@ type Forwarder struct {
 	Audit func(ctx ssh.Context) audit.Log
 
 	remote remoteForwards
+}
+
+// Serve registers f with srv: DirectTCPIP for direct-tcpip channels,
+// RemoteForward for the tcpip-forward and cancel-tcpip-forward requests.
+// Call it before srv starts.
+func (f *Forwarder) Serve(srv *ssh.Server) {
+	if srv.ChannelHandlers == nil {
+		srv.ChannelHandlers = map[string]ssh.ChannelHandler{}
+	}
+	if srv.RequestHandlers == nil {
+		srv.RequestHandlers = map[string]ssh.RequestHandler{}
+	}
+	srv.ChannelHandlers["direct-tcpip"] = f.DirectTCPIP
+	srv.RequestHandlers["tcpip-forward"] = f.RemoteForward
+	srv.RequestHandlers["cancel-tcpip-forward"] = f.RemoteForward
 }
 
 // dialTimeout bounds connecting to an "ssh -L" destination.

@@ -42,14 +42,10 @@ func forwardServer(t *testing.T, f *Forwarder) (*gossh.Client, func() []map[stri
 		Handler:          func(s ssh.Session) {},
 		PublicKeyHandler: func(ssh.Context, ssh.PublicKey) bool { return true },
 		ChannelHandlers: map[string]ssh.ChannelHandler{
-			"session":      ssh.DefaultSessionHandler,
-			"direct-tcpip": f.DirectTCPIP,
-		},
-		RequestHandlers: map[string]ssh.RequestHandler{
-			"tcpip-forward":        f.RemoteForward,
-			"cancel-tcpip-forward": f.RemoteForward,
+			"session": ssh.DefaultSessionHandler,
 		},
 	}
+	f.Serve(srv)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
