@@ -296,9 +296,8 @@ func startAgent(t *testing.T, edit func(*harness)) *harness {
 // for the given reason, within limit. Run returns once the clients have
 // hung up, or after clientHangUp: tests close an x/crypto client whose
 // sessions are over first, as OpenSSH does by itself.
-func (h *harness) waitEnd(want EndReason, limit time.Duration) time.Duration {
+func (h *harness) waitEnd(want EndReason, limit time.Duration) {
 	h.t.Helper()
-	start := time.Now()
 	select {
 	case err := <-h.done:
 		h.done <- err // for the cleanup
@@ -311,7 +310,6 @@ func (h *harness) waitEnd(want EndReason, limit time.Duration) time.Duration {
 	if got := h.reason(); got != want {
 		h.t.Fatalf("the pause ended with %q, want %q\nlog:\n%s", got, want, h.logs)
 	}
-	return time.Since(start)
 }
 
 // stillRunning fails the test if Run returns within d.
