@@ -6,15 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/creack/pty"
 	"github.com/gliderlabs/ssh"
-	"golang.org/x/sys/unix"
 )
 
 // Supported says whether RunProgram works here.
@@ -80,7 +77,7 @@ func runOnPipes(sess ssh.Session, cmd *exec.Cmd, stop <-chan struct{}) Outcome {
 // does, and returns the pty's master. When it fails, status is the exit
 // status to report: 255 when no pty could be had, 127 when the program
 // could not start.
-func startOnPTY(cmd *exec.Cmd, pty *Pty) (master *os.File, status int, err error) {
+func startOnPTY(cmd *exec.Cmd, pty *Pty) (master *ptyFile, status int, err error) {
 	master, tty, err := openPTY()
 	if err != nil {
 		return nil, 255, err
@@ -217,42 +214,4 @@ func exitStatus(cmd *exec.Cmd, err error) int {
 		return 255
 	}
 	return cmd.ProcessState.ExitCode()
-}
-
-// openPTY opens a pty whose master works with the runtime's poller.
-// creack/pty's ioctls go through os.File.Fd, which puts the master into
-// blocking mode; a blocked Read then survives Close, and the goroutine
-// copying output would leak whenever a background job keeps the pty open.
-// A non-blocking duplicate of the descriptor does not have that problem.
-func openPTY() (master, tty *os.File, err error) {
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		return nil, nil, fmt.Errorf("open pty: %w", err)
-	}
-	defer ptmx.Close()
-	fd, err := unix.Dup(int(ptmx.Fd()))
-	if err != nil {
-		tty.Close()
-		return nil, nil, fmt.Errorf("duplicate pty: %w", err)
-	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		tty.Close()
-		return nil, nil, fmt.Errorf("make pty non-blocking: %w", err)
-	}
-	unix.CloseOnExec(fd)
-	return os.NewFile(uintptr(fd), "/dev/ptmx"), tty, nil
-}
-
-// setWindow resizes the pty without os.File.Fd (see openPTY).
-func setWindow(f *os.File, w ssh.Window) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return
-	}
-	rc.Control(func(fd uintptr) { //nolint:errcheck // a failed resize leaves the old size
-		unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{ //nolint:errcheck,gosec // sizes come from uint32 fields but terminals are small
-			Row: uint16(w.Height), Col: uint16(w.Width),
-		})
-	})
 }

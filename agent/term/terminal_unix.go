@@ -3,7 +3,6 @@
 package term
 
 import (
-	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -11,7 +10,7 @@ import (
 
 // ptyMaster is the side of a terminal the agent reads the shell's output
 // from, writes its input to, and resizes: the pty's master.
-type ptyMaster = *os.File
+type ptyMaster = *ptyFile
 
 // startTerminal starts p (which has a pty request) on a new pty, with
 // first attached from the start so that it misses none of the output.
