@@ -41,6 +41,10 @@ type Client struct {
 
 	mu      sync.Mutex
 	pending []byte
+	w       io.Writer     // where Serve writes; nil until it runs
+	writing bool          // a write to w is under way: Serve's, or the pump's (claimInline)
+	failed  bool          // a write to w failed: the connection is gone
+	idle    *sync.Cond    // on mu: writing went false
 	wake    chan struct{} // a token when pending has data
 	gone    chan struct{} // closed when it detached or the terminal ended
 	written chan struct{} // closed when the writer is done
@@ -52,8 +56,10 @@ type Client struct {
 // is let go by its terminal (Leave, the shell's end) or, if it never got
 // attached, by Close.
 func NewClient(user string, readOnly bool, win ssh.Window, since time.Time, agent AgentDialer) *Client {
-	return &Client{user: user, readOnly: readOnly, win: win, since: since, agent: agent,
+	c := &Client{user: user, readOnly: readOnly, win: win, since: since, agent: agent,
 		wake: make(chan struct{}, 1), gone: make(chan struct{}), written: make(chan struct{})}
+	c.idle = sync.NewCond(&c.mu)
+	return c
 }
 
 // ReadOnly says the client only watches: its keystrokes and signals are
@@ -109,9 +115,14 @@ func (c *Client) wakeUp() {
 
 // Serve sends the client's output to w until the client is gone, then
 // what is still pending. A failed write ends it: the connection is gone,
-// and detaching is the session's business.
+// and detaching is the session's business. While the terminal's pump
+// writes to w itself (claimInline), Serve leaves w alone; the pump wakes
+// it if output queued meanwhile.
 func (c *Client) Serve(w io.Writer) {
 	defer close(c.written)
+	c.mu.Lock()
+	c.w = w
+	c.mu.Unlock()
 	var spare []byte // the buffer written last, for the next output
 	for {
 		ended := false
@@ -121,11 +132,24 @@ func (c *Client) Serve(w io.Writer) {
 			ended = true
 		}
 		c.mu.Lock()
+		for ended && c.writing {
+			c.idle.Wait() // the pump's write goes out first
+		}
+		if failed, busy := c.failed, c.writing; failed || busy {
+			c.mu.Unlock()
+			if failed {
+				return
+			}
+			continue
+		}
 		b := c.pending
 		c.pending, spare = spare, nil
+		c.writing = len(b) > 0
 		c.mu.Unlock()
 		if len(b) > 0 {
-			if _, err := w.Write(b); err != nil {
+			_, err := w.Write(b)
+			c.wrote(err)
+			if err != nil {
 				return
 			}
 		}
@@ -135,5 +159,38 @@ func (c *Client) Serve(w io.Writer) {
 		if ended {
 			return
 		}
+	}
+}
+
+// wrote ends a write to w, which failed with err if not nil.
+func (c *Client) wrote(err error) (more bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writing = false
+	c.failed = c.failed || err != nil
+	c.idle.Broadcast()
+	return len(c.pending) > 0 || c.failed
+}
+
+// claimInline lets the terminal's pump write output to the client itself,
+// when Serve has nothing to write and is not writing: the echo of a
+// keystroke then goes out on the thread that read it, without waking
+// the client's writer (and, with it, a thread). It returns where to
+// write; the pump ends the write with writtenInline.
+func (c *Client) claimInline() (io.Writer, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.w == nil || c.writing || c.failed || len(c.pending) > 0 {
+		return nil, false
+	}
+	c.writing = true
+	return c.w, true
+}
+
+// writtenInline ends the pump's write, and hands what queued meanwhile
+// (or the news of a failed write) to Serve.
+func (c *Client) writtenInline(err error) {
+	if c.wrote(err) {
+		c.wakeUp()
 	}
 }

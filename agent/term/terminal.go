@@ -1,6 +1,7 @@
 package term
 
 import (
+	"io"
 	"os/exec"
 	"strings"
 	"sync"
@@ -66,6 +67,13 @@ type Terminal struct {
 	status     int
 	exited     bool
 	kill       *time.Timer
+
+	// The pump (terminal_inline.go): which one reads the pty now, and
+	// since when it has been writing to a lone client (zero when not).
+	outDone     chan struct{} // closed when the shell's output has ended
+	pumpGen     int
+	inlineSince time.Time
+	stallTimer  clock.Timer // armed while the pump writes; nil when not
 
 	// exiting counts the clients still to send the shell's exit status.
 	exiting sync.WaitGroup
@@ -139,29 +147,43 @@ func (t *Terminal) Signal(sig ssh.Signal) {
 }
 
 // pump reads the shell's output until the pty is closed, to every client
-// and the emulator.
-func (t *Terminal) pump(outDone chan<- struct{}) {
-	defer close(outDone)
+// and the emulator, and then closes t.outDone. It is pump number gen: a
+// pump whose write to a lone client stalls is replaced by the next
+// (terminal_inline.go), and ends once that write is done.
+func (t *Terminal) pump(gen int) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := t.master.Read(buf)
 		if n > 0 {
-			t.output(buf[:n])
+			if c, w := t.output(buf[:n]); w != nil {
+				_, werr := w.Write(buf[:n])
+				c.writtenInline(werr)
+				if !t.inlineDone(gen) {
+					return
+				}
+			}
 		}
 		if err != nil {
+			close(t.outDone)
 			return
 		}
 	}
 }
 
 // output sends b to the clients and queues it for the emulator. A client
-// whose backlog is full gets a redraw instead.
-func (t *Terminal) output(b []byte) {
+// whose backlog is full gets a redraw instead. A lone client that is
+// keeping up is left to the pump: output returns it and where the pump
+// is to write b.
+func (t *Terminal) output(b []byte) (*Client, io.Writer) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.active = t.clock.Now()
 	t.pushFeedLocked(b)
+	if c, w := t.inlineLocked(len(b)); w != nil {
+		return c, w
+	}
 	t.sendLocked(b)
+	return nil, nil
 }
 
 // sendLocked sends b to every client not waiting for a redraw.
@@ -204,6 +226,7 @@ func (t *Terminal) Attach(c *Client, redraw bool, note, announce string) bool {
 	if announce != "" && len(t.clients) > 0 {
 		t.announceLocked(announce)
 	}
+	t.takeOverLocked() // the newcomer must not wait on a stalled client
 	t.clients = append(t.clients, c)
 	t.resizeLocked()
 	if redraw {
@@ -333,10 +356,10 @@ func (t *Terminal) serveLocked(w ssh.Window, first *Client, wait func() int, clo
 	t.scr = NewScreen(w.Width, w.Height)
 	t.fed = make(chan struct{})
 	t.clients = []*Client{first}
-	outDone := make(chan struct{})
+	t.outDone = make(chan struct{})
 	go t.feeder()
-	go t.pump(outDone)
-	go func() { t.finish(wait(), outDone, closeMaster, ended) }()
+	go t.pump(0)
+	go func() { t.finish(wait(), t.outDone, closeMaster, ended) }()
 }
 
 // finish ends the terminal once its shell has exited with status: it
@@ -357,12 +380,17 @@ func (t *Terminal) finish(status int, outDone <-chan struct{}, closeMaster func(
 		status = 128 + int(syscall.SIGHUP) // as a shell killed by SIGHUP reports it
 	}
 	t.status = status
+	t.takeOverLocked() // a pump stuck writing to a client must not hold the end
 	closeMaster()
 	if t.timer != nil {
 		t.timer.Stop()
 	}
 	if t.kill != nil {
 		t.kill.Stop()
+	}
+	if t.stallTimer != nil {
+		t.stallTimer.Stop()
+		t.stallTimer = nil
 	}
 	t.mu.Unlock()
 	<-outDone
