@@ -164,9 +164,12 @@ func TestGitHubAPIErrorsSayWhatToDo(t *testing.T) {
 			name:    "slow answer",
 			timeout: 200 * time.Millisecond,
 			handler: func(w http.ResponseWriter, r *http.Request) {
+				// A server that does answer, much later: a client that
+				// did not give up at its deadline gets keys, and no error.
 				select {
 				case <-r.Context().Done():
-				case <-time.After(5 * time.Second):
+				case <-time.After(10 * time.Second):
+					fmt.Fprint(w, `[{"id":1,"key":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"}]`)
 				}
 			},
 			want: []string{`"ghost"`, "no answer in time"},
@@ -183,7 +186,6 @@ func TestGitHubAPIErrorsSayWhatToDo(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
 				defer cancel()
 			}
-			start := time.Now()
 			keys, err := newAPI(t, f, tt.token).UserKeys(ctx, "ghost")
 			if err == nil {
 				t.Fatalf("no error; keys %q", keys)
@@ -192,9 +194,6 @@ func TestGitHubAPIErrorsSayWhatToDo(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not contain %q", err, w)
 				}
-			}
-			if tt.timeout > 0 && time.Since(start) > 2*time.Second {
-				t.Errorf("gave up after %v, want about %v", time.Since(start), tt.timeout)
 			}
 		})
 	}

@@ -311,7 +311,7 @@ func LoadKeys(ctx context.Context, cfg Config, j Job) (*Keyring, Plan, error) {
 	for _, u := range plan.Users {
 		lines, err := src.UserKeys(ctx, u)
 		if err != nil {
-			return nil, plan, fmt.Errorf("%w for %q: %w", ErrNoKeys, u, err)
+			return nil, plan, fmt.Errorf("%w for %q: %w%s", ErrNoKeys, u, err, cfg.timedOut(ctx))
 		}
 		n := 0
 		for _, line := range lines {

@@ -1,7 +1,9 @@
 package access
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -67,3 +69,12 @@ const defaultServerURL = "https://github.com"
 // ErrNoKeys is wrapped by every refusal to start because nobody could be
 // authorized; callers can tell it from other start-up failures.
 var ErrNoKeys = errors.New("no SSH key may log in")
+
+// timedOut says, for an error of a lookup under ctx, that the lookup's
+// time limit ran out, and which it was; "" when it did not.
+func (cfg Config) timedOut(ctx context.Context) string {
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ""
+	}
+	return fmt.Sprintf(" (the lookup's time limit, %v, ran out: --lookup-timeout)", cfg.LookupTimeout)
+}

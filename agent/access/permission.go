@@ -217,7 +217,7 @@ func CheckPermissions(ctx context.Context, cfg Config, repo string, plan Plan) e
 	for _, u := range plan.Users {
 		perm, err := src.RepoPermission(ctx, repo, u)
 		if err != nil {
-			return fmt.Errorf("%w: could not check that %q may debug %s: %w", ErrNotAllowed, u, repo, err)
+			return fmt.Errorf("%w: could not check that %q may debug %s: %w%s", ErrNotAllowed, u, repo, err, cfg.timedOut(ctx))
 		}
 		if permissionRank(perm) < permissionRank(cfg.MinPermission) {
 			return fmt.Errorf("%w: user %q has %s permission on %s; debugging a run needs %s or more (--min-permission)",
