@@ -2,9 +2,19 @@ package control
 
 import (
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 )
+
+// orWindows is unix, or windows on Windows: a step without a shell runs
+// in the runner's pwsh there.
+func orWindows(unix, windows string) string {
+	if runtime.GOOS == "windows" {
+		return windows
+	}
+	return unix
+}
 
 func TestStepCommand(t *testing.T) {
 	bash := func(string) (string, error) { return "/bin/bash", nil }
@@ -15,12 +25,13 @@ func TestStepCommand(t *testing.T) {
 		want  string
 		ext   string
 	}{
-		{"", bash, "bash -e S", ".sh"},
-		{"", noBash, "sh -e S", ".sh"},
+		{"", bash, orWindows("bash -e S", "pwsh -command . 'S'"), orWindows(".sh", ".ps1")},
+		{"", noBash, orWindows("sh -e S", "pwsh -command . 'S'"), orWindows(".sh", ".ps1")},
 		{"bash", bash, "bash --noprofile --norc -eo pipefail S", ".sh"},
 		{"sh", bash, "sh -e S", ".sh"},
 		{"pwsh", bash, "pwsh -command . 'S'", ".ps1"},
 		{"python", bash, "python S", ".py"},
+		{"cmd", bash, `cmd /D /E:ON /V:OFF /S /C CALL "S"`, ".cmd"},
 		{"perl {0}", bash, "perl S", ""},
 		{"/usr/bin/bash -x {0}", bash, "/usr/bin/bash -x S", ".sh"},
 	} {

@@ -16,14 +16,19 @@ import (
 // under wine too, in test binaries built for Windows.
 func TestWineAgentUnitTests(t *testing.T) {
 	prefix := winePrefix(t)
+	windowsOnes := "^(TestWindows.*|TestDefaultShellWindows)$"
 	for _, pkg := range []struct {
 		dir   string
+		run   string   // the tests to run
 		tests []string // each must pass: a test that moved away fails here
 	}{
-		{"agent", []string{"TestWindowsControlPipe"}},
-		{"agent/term", []string{"TestWindowsJobEndsChildren", "TestWindowsConsoleEcho"}},
-		{"agent/shell", []string{"TestWindowsArgv", "TestDefaultShellWindows"}},
-		{"agent/proc", []string{"TestWindowsProcessGone", "TestWindowsJobStart"}},
+		{"agent", windowsOnes, []string{"TestWindowsControlPipe"}},
+		{"agent/term", windowsOnes, []string{"TestWindowsJobEndsChildren", "TestWindowsConsoleEcho"}},
+		{"agent/shell", windowsOnes, []string{"TestWindowsArgv", "TestDefaultShellWindows"}},
+		{"agent/proc", windowsOnes, []string{"TestWindowsProcessGone", "TestWindowsJobStart"}},
+		// All of them: the control protocol and the step's command are
+		// the same code on Windows.
+		{"agent/control", ".", []string{"TestFramesRoundTrip", "TestDetachKeyLeaves", "TestTerminalEndIsSaid", "TestStepCommand"}},
 	} {
 		exe := filepath.Join(bins.dir, strings.ReplaceAll(pkg.dir, "/", "-")+".test.exe")
 		build := exec.Command("go", "test", "-c", "-o", exe, "../../"+pkg.dir)
@@ -31,7 +36,7 @@ func TestWineAgentUnitTests(t *testing.T) {
 		if b, err := build.CombinedOutput(); err != nil {
 			t.Fatalf("build the %s tests for windows: %v\n%s", pkg.dir, err, b)
 		}
-		run := exec.Command(wine64, exe, "-test.v", "-test.run", "^(TestWindows.*|TestDefaultShellWindows)$")
+		run := exec.Command(wine64, exe, "-test.v", "-test.run", pkg.run)
 		run.Env = append(os.Environ(), "WINEPREFIX="+prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=bcryptprimitives=n,b")
 		out, err := run.CombinedOutput()
 		if err != nil {
