@@ -74,6 +74,18 @@ func (w *connWriter) waitFor(t *testing.T, want string) {
 	}
 }
 
+// openTestPTY opens a pty whose slave the test holds, as a program on it
+// (or a background job it left) would.
+func openTestPTY(t *testing.T) (*ptyFile, *os.File) {
+	t.Helper()
+	master, tty, err := openPTY()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { master.Close(); tty.Close() })
+	return master, tty
+}
+
 var testWindow = ssh.Window{Width: 80, Height: 24}
 
 // pumpedTerminal is a terminal reading a pty whose other side the test

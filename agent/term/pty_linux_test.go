@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 package term
 
@@ -13,18 +13,6 @@ import (
 
 	"github.com/pitstopci/pitstop/internal/testutil"
 )
-
-// openTestPTY opens a pty whose slave the test holds, as a program on it
-// (or a background job it left) would.
-func openTestPTY(t *testing.T) (*ptyFile, *os.File) {
-	t.Helper()
-	master, tty, err := openPTY()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { master.Close(); tty.Close() })
-	return master, tty
-}
 
 // inside waits until a Read or Write is using the master, in its wait for
 // the pty.

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 package term
 
@@ -28,7 +28,8 @@ import (
 // is non-blocking, so only the poll waits, and Close ends every wait: it
 // writes to a pipe each poll also watches. A Read that Close cut short
 // returns os.ErrClosed, even while a background program still holds the
-// pty open.
+// pty open. Linux only: macOS's poll(2) does not support devices, and
+// there the master stays in the runtime's poller (pty_bsd.go).
 type ptyFile struct {
 	fd int
 	// wake is a pipe: Close writes a byte to wake[1], which makes wake[0]
