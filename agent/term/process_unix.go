@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/creack/pty"
 	"github.com/gliderlabs/ssh"
+	"golang.org/x/sys/unix"
 )
 
 // Supported says whether RunProgram works here.
@@ -214,4 +217,24 @@ func exitStatus(cmd *exec.Cmd, err error) int {
 		return 255
 	}
 	return cmd.ProcessState.ExitCode()
+}
+
+// openMaster opens a pty and returns a duplicate of its master's
+// descriptor, for a ptyFile. Not creack/pty's file itself: its ioctls go
+// through os.File.Fd, which puts the file into blocking mode, where a
+// read could not be ended by Close while a background job keeps the pty
+// open. The duplicate is close-on-exec from the start (F_DUPFD_CLOEXEC),
+// so a program started meanwhile does not inherit it.
+func openMaster() (fd int, tty *os.File, err error) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		return -1, nil, fmt.Errorf("open pty: %w", err)
+	}
+	defer ptmx.Close()
+	fd, err = unix.FcntlInt(ptmx.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		tty.Close()
+		return -1, nil, fmt.Errorf("duplicate pty: %w", err)
+	}
+	return fd, tty, nil
 }

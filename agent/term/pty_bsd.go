@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/creack/pty"
 	"github.com/gliderlabs/ssh"
 	"golang.org/x/sys/unix"
 )
@@ -16,23 +15,12 @@ import (
 // Linux way of waiting (pty_linux.go) is not available.
 type ptyFile struct{ *os.File }
 
-// openPTY opens a pty whose master works with the runtime's poller.
-// creack/pty's ioctls go through os.File.Fd, which puts the master into
-// blocking mode; a blocked Read then survives Close, and the goroutine
-// copying output would leak whenever a background job keeps the pty open.
-// A non-blocking duplicate of the descriptor does not have that problem.
+// openPTY opens a pty whose master, non-blocking, works with the
+// runtime's poller.
 func openPTY() (master *ptyFile, tty *os.File, err error) {
-	ptmx, tty, err := pty.Open()
+	fd, tty, err := openMaster()
 	if err != nil {
-		return nil, nil, fmt.Errorf("open pty: %w", err)
-	}
-	defer ptmx.Close()
-	// F_DUPFD_CLOEXEC: close-on-exec from the start, so a program started
-	// meanwhile does not inherit it.
-	fd, err := unix.FcntlInt(ptmx.Fd(), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		tty.Close()
-		return nil, nil, fmt.Errorf("duplicate pty: %w", err)
+		return nil, nil, err
 	}
 	if err := unix.SetNonblock(fd, true); err != nil {
 		unix.Close(fd)

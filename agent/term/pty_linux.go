@@ -10,7 +10,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/creack/pty"
 	"github.com/gliderlabs/ssh"
 	"golang.org/x/sys/unix"
 )
@@ -194,25 +193,13 @@ func (f *ptyFile) Close() error {
 	return nil
 }
 
-// openPTY opens a pty. The master is a ptyFile on a duplicate of
-// creack/pty's descriptor: creack/pty's ioctls go through os.File.Fd,
-// which puts its file into blocking mode, where a read could not be ended
-// by Close while a background job keeps the pty open.
+// openPTY opens a pty; the master is a ptyFile.
 func openPTY() (master *ptyFile, tty *os.File, err error) {
-	ptmx, tty, err := pty.Open()
+	fd, tty, err := openMaster()
 	if err != nil {
-		return nil, nil, fmt.Errorf("open pty: %w", err)
+		return nil, nil, err
 	}
-	defer ptmx.Close()
-	// F_DUPFD_CLOEXEC: close-on-exec from the start, so a program started
-	// meanwhile does not inherit it.
-	fd, err := unix.FcntlInt(ptmx.Fd(), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		tty.Close()
-		return nil, nil, fmt.Errorf("duplicate pty: %w", err)
-	}
-	master, err = newPTYFile(fd)
-	if err != nil {
+	if master, err = newPTYFile(fd); err != nil {
 		unix.Close(fd)
 		tty.Close()
 		return nil, nil, err
