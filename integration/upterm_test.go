@@ -419,7 +419,13 @@ func TestUptermRelaySideRefused(t *testing.T) {
 		t.Errorf("a command on the relay's side: %v\n%s\nwant the session channel refused", err, out)
 	}
 	waitLog(t, a, `refused what the relay asked for`, 10*time.Second)
-	if seen := s.relay.Decrypted(); !bytes.Contains(seen, []byte(`[channel session`)) || !bytes.Contains(seen, []byte("refused by the host")) {
-		t.Errorf("the relay did not see its session channel refused:\n%s", seen)
+	// The relay reads the refusal on its own goroutine: it may come after
+	// the agent's log line.
+	refused := func() bool {
+		seen := s.relay.Decrypted()
+		return bytes.Contains(seen, []byte(`[channel session`)) && bytes.Contains(seen, []byte("refused by the host"))
+	}
+	if !testutil.Eventually(10*time.Second, refused) {
+		t.Errorf("the relay did not see its session channel refused:\n%s", s.relay.Decrypted())
 	}
 }
