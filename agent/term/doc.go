@@ -17,7 +17,15 @@
 // kept by a charmbracelet/x/vt emulator that a goroutine of its own feeds
 // (terminal_feed.go); the shell is hung up once the terminal has been
 // left detached for its grace period. [Terminals] lists the live ones.
+// The goroutine reading the shell's output queues it for each client's
+// writer, or writes a lone client's echo itself and hands the pty to a
+// new reader if that write stalls (terminal_inline.go).
 // [ApplyModes] sets the terminal modes of an SSH pty request on a pty.
+//
+// On Linux a pty's master is waited on in poll(2) by the goroutine that
+// reads or writes it, on its own thread (pty_linux.go): an echo then
+// goes out without a detour through the runtime's poller. Elsewhere it
+// stays in the poller (pty_bsd.go).
 //
 // It knows nothing of the SSH server, the pause or access: the agent
 // decides which terminal a session joins, starts it, counts it as a shell
