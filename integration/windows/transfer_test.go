@@ -5,7 +5,6 @@ package windows
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,7 +21,7 @@ func TestWineSCPAndSFTP(t *testing.T) {
 	}
 	run := func(name string, stdin string, args ...string) string {
 		t.Helper()
-		cmd := exec.Command(name, append(a.sshArgs(), args...)...)
+		cmd := command(t, name, append(a.sshArgs(), args...)...)
 		cmd.Stdin = strings.NewReader(stdin)
 		out, err := cmd.CombinedOutput()
 		if err != nil {

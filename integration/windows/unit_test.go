@@ -36,7 +36,7 @@ func TestWineAgentUnitTests(t *testing.T) {
 		if b, err := build.CombinedOutput(); err != nil {
 			t.Fatalf("build the %s tests for windows: %v\n%s", pkg.dir, err, b)
 		}
-		run := exec.Command(wine64, exe, "-test.v", "-test.run", pkg.run)
+		run := command(t, wine64, exe, "-test.v", "-test.run", pkg.run)
 		run.Env = append(os.Environ(), "WINEPREFIX="+prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=bcryptprimitives=n,b")
 		out, err := run.CombinedOutput()
 		if err != nil {

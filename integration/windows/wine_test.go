@@ -3,15 +3,17 @@
 package windows
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/pitstopci/pitstop/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // wine64 is Debian's wine loader, installed by .ci/wine-setup.
@@ -154,11 +156,25 @@ func (a *agent) sshArgs(extra ...string) []string {
 		"-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes"}, extra...)
 }
 
+// clientTimeout bounds each run of a client (ssh, scp, sftp, a test
+// binary under wine) by these tests: one that hangs fails its test, with
+// what it printed, not the whole package at its timeout.
+const clientTimeout = 3 * time.Minute
+
+// command is exec.Command, killed once clientTimeout has passed.
+func command(t *testing.T, name string, args ...string) *exec.Cmd {
+	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.WaitDelay = 5 * time.Second // a child holding the output open
+	return cmd
+}
+
 // ssh runs the OpenSSH client against the agent with args after the host.
 func (a *agent) ssh(args ...string) (string, int) {
 	a.t.Helper()
 	argv := append(a.sshArgs("-p", fmt.Sprint(a.port), "runner@127.0.0.1"), args...)
-	out, err := exec.Command("ssh", argv...).CombinedOutput()
+	out, err := command(a.t, "ssh", argv...).CombinedOutput()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
