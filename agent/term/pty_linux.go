@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"sync"
-	"syscall"
 
 	"github.com/gliderlabs/ssh"
 	"golang.org/x/sys/unix"
@@ -45,24 +44,15 @@ type ptyFile struct {
 func newPTYFile(fd int) (*ptyFile, error) {
 	f := &ptyFile{fd: fd}
 	f.idle = sync.NewCond(&f.mu)
-	// As os.Pipe does where there is no pipe2: no program started in
-	// between inherits the pipe.
-	syscall.ForkLock.RLock()
-	err := unix.Pipe(f.wake[:])
-	if err == nil {
-		unix.CloseOnExec(f.wake[0])
-		unix.CloseOnExec(f.wake[1])
-	}
-	syscall.ForkLock.RUnlock()
-	if err != nil {
+	// Close-on-exec from the start: no program started meanwhile inherits
+	// the pipe.
+	if err := unix.Pipe2(f.wake[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return nil, fmt.Errorf("pty wake-up pipe: %w", err)
 	}
-	for _, d := range []int{fd, f.wake[0], f.wake[1]} {
-		if err := unix.SetNonblock(d, true); err != nil {
-			unix.Close(f.wake[0])
-			unix.Close(f.wake[1])
-			return nil, fmt.Errorf("make pty non-blocking: %w", err)
-		}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(f.wake[0])
+		unix.Close(f.wake[1])
+		return nil, fmt.Errorf("make pty non-blocking: %w", err)
 	}
 	return f, nil
 }
