@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -139,16 +138,7 @@ type syncBuffer struct{ testutil.Buffer }
 // lines returns the JSON log entries.
 func (b *syncBuffer) entries(t *testing.T) []map[string]any {
 	t.Helper()
-	var out []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(b.String()))
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("log line is not JSON: %q: %v", sc.Text(), err)
-		}
-		out = append(out, m)
-	}
-	return out
+	return testutil.JSONLines(t, b.String())
 }
 
 // checkGoroutines fails the test if goroutines started during it are

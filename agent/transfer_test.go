@@ -1,13 +1,11 @@
 package agent
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +17,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/pitstopci/pitstop/agent/audit"
+	"github.com/pitstopci/pitstop/internal/testutil"
 )
 
 // openSSHTool returns the path of an OpenSSH program (scp, sftp,
@@ -62,22 +61,15 @@ func sha256File(t *testing.T, path string) string {
 // with an event and a time.
 func auditEntries(t *testing.T, path string) []map[string]any {
 	t.Helper()
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("audit log: %v", err)
 	}
-	defer f.Close()
-	var out []map[string]any
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("audit line is not one JSON object: %q: %v", sc.Text(), err)
-		}
+	out := testutil.JSONLines(t, string(b))
+	for _, m := range out {
 		if m["event"] == nil || m["time"] == nil {
-			t.Errorf("audit line without event or time: %q", sc.Text())
+			t.Errorf("audit line without event or time: %v", m)
 		}
-		out = append(out, m)
 	}
 	return out
 }

@@ -1,12 +1,9 @@
 package forward
 
 import (
-	"bufio"
-	"encoding/json"
 	"io"
 	"net"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -62,18 +59,7 @@ func forwardServer(t *testing.T, f *Forwarder) (*gossh.Client, func() []map[stri
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	events := func() []map[string]any {
-		var out []map[string]any
-		sc := bufio.NewScanner(strings.NewReader(logs.String()))
-		for sc.Scan() {
-			var e map[string]any
-			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-				t.Fatalf("audit line %q: %v", sc.Text(), err)
-			}
-			out = append(out, e)
-		}
-		return out
-	}
+	events := func() []map[string]any { return testutil.JSONLines(t, logs.String()) }
 	return c, events
 }
 

@@ -50,16 +50,24 @@ func TestPTYReadsAndWrites(t *testing.T) {
 	}
 }
 
-// A pty nobody holds any more ends the output with an error (EIO on
-// Linux), not a wait.
-func TestPTYReadEndsWhenTheProgramIsGone(t *testing.T) {
-	master, tty := openTestPTY(t)
+// waitingRead starts a read of master and waits until it is inside, in
+// its wait for the pty; the read's error comes on the channel.
+func waitingRead(t *testing.T, master *ptyFile) <-chan error {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() {
 		_, err := master.Read(make([]byte, 64))
 		done <- err
 	}()
 	inside(t, master)
+	return done
+}
+
+// A pty nobody holds any more ends the output with an error (EIO on
+// Linux), not a wait.
+func TestPTYReadEndsWhenTheProgramIsGone(t *testing.T) {
+	master, tty := openTestPTY(t)
+	done := waitingRead(t, master)
 	tty.Close()
 	select {
 	case err := <-done:
@@ -76,12 +84,7 @@ func TestPTYReadEndsWhenTheProgramIsGone(t *testing.T) {
 // and its goroutine, waiting.
 func TestPTYCloseEndsAWaitingRead(t *testing.T) {
 	master, _ := openTestPTY(t)
-	done := make(chan error, 1)
-	go func() {
-		_, err := master.Read(make([]byte, 64))
-		done <- err
-	}()
-	inside(t, master)
+	done := waitingRead(t, master)
 	if err := master.Close(); err != nil {
 		t.Fatal(err)
 	}
