@@ -359,19 +359,19 @@ func (t *Terminal) serveLocked(w ssh.Window, first *Client, wait func() int, clo
 	t.outDone = make(chan struct{})
 	go t.feeder()
 	go t.pump(0)
-	go func() { t.finish(wait(), t.outDone, closeMaster, ended) }()
+	go func() { t.finish(wait(), closeMaster, ended) }()
 }
 
 // finish ends the terminal once its shell has exited with status: it
-// waits (up to DrainGrace) for outDone, the end of the shell's output,
+// waits (up to DrainGrace) for t.outDone, the end of the shell's output,
 // then marks the terminal exited and closes its master with closeMaster,
 // which ends the output even if a background program still holds it
 // (a pseudo console holds its output open until it is closed). Then the
 // clients are let go, done is closed, and ended is called once they have
 // sent the exit status (at most exitGrace later).
-func (t *Terminal) finish(status int, outDone <-chan struct{}, closeMaster func(), ended func(*Terminal)) {
+func (t *Terminal) finish(status int, closeMaster func(), ended func(*Terminal)) {
 	select {
-	case <-outDone:
+	case <-t.outDone:
 	case <-time.After(DrainGrace):
 	}
 	t.mu.Lock()
@@ -393,7 +393,7 @@ func (t *Terminal) finish(status int, outDone <-chan struct{}, closeMaster func(
 		t.stallTimer = nil
 	}
 	t.mu.Unlock()
-	<-outDone
+	<-t.outDone
 	t.closeFeed()
 	t.mu.Lock()
 	for _, c := range t.clients {
